@@ -1,0 +1,433 @@
+//! Settings: an embedded default file, then an optional TOML file, then environment variables.
+//!
+//! `FileConfig` is what a file may say (unknown keys are refused by name); `Settings` is the
+//! validated runtime form that the rest of the program uses. Environment variables win.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::secret::Secret;
+
+const DEFAULT_FILE: &str = include_str!("config.default.toml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read settings file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("settings file {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("setting {name}: {message}")]
+    Invalid { name: &'static str, message: String },
+    #[error("{0} is not set: `serve` needs it")]
+    Missing(&'static str),
+}
+
+/// What a settings file may contain. Every key is optional; unknown keys are an error.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub admin_listen: Option<String>,
+    pub app_secret: Option<Secret>,
+    pub verify_token: Option<Secret>,
+    pub access_token: Option<Secret>,
+    pub database_url: Option<Secret>,
+    pub rules: Option<PathBuf>,
+    pub graph_url: Option<String>,
+    pub graph_version: Option<String>,
+    pub dry_run: Option<bool>,
+    pub admin_token: Option<Secret>,
+    pub account_ids: Option<Vec<String>>,
+    pub story_poll: Option<String>,
+    pub log_format: Option<String>,
+    pub body_limit: Option<usize>,
+    pub retention: Option<String>,
+    pub workers: Option<usize>,
+    #[serde(default)]
+    pub accounts: BTreeMap<String, AccountFile>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountFile {
+    pub access_token: Option<Secret>,
+    pub rules: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Per-account settings (several Instagram accounts, each with its own token and rules).
+#[derive(Debug, Clone, Default)]
+pub struct AccountSettings {
+    pub access_token: Option<Secret>,
+    pub rules_dir: Option<PathBuf>,
+}
+
+/// Validated runtime settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub admin_listen: SocketAddr,
+    /// Every secret currently accepted for signatures (several during a rotation).
+    pub app_secrets: Vec<Secret>,
+    pub verify_token: Option<Secret>,
+    pub access_token: Option<Secret>,
+    /// May carry a password, hence a secret.
+    pub database_url: Secret,
+    pub rules_dir: PathBuf,
+    pub graph_url: String,
+    pub graph_version: String,
+    pub dry_run: bool,
+    pub admin_token: Option<Secret>,
+    pub account_ids: Vec<String>,
+    pub story_poll: Duration,
+    pub log_format: LogFormat,
+    pub body_limit: usize,
+    pub retention: Duration,
+    pub workers: usize,
+    pub accounts: BTreeMap<String, AccountSettings>,
+}
+
+fn parse_file(text: &str, path: &str) -> Result<FileConfig, ConfigError> {
+    toml::from_str(text).map_err(|e| ConfigError::Parse {
+        path: path.to_string(),
+        message: e.to_string().trim().to_string(),
+    })
+}
+
+/// Copies every key the overlay sets onto the base.
+fn overlay(base: &mut FileConfig, top: FileConfig) {
+    macro_rules! take {
+        ($($f:ident),*) => { $( if top.$f.is_some() { base.$f = top.$f; } )* };
+    }
+    take!(
+        listen,
+        admin_listen,
+        app_secret,
+        verify_token,
+        access_token,
+        database_url,
+        rules,
+        graph_url,
+        graph_version,
+        dry_run,
+        admin_token,
+        account_ids,
+        story_poll,
+        log_format,
+        body_limit,
+        retention,
+        workers
+    );
+    for (id, acc) in top.accounts {
+        base.accounts.insert(id, acc);
+    }
+}
+
+/// Parses durations such as `90s`, `15m`, `30d`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s.trim()).map_err(|e| format!("{s:?} is not a duration ({e}); write e.g. 90s, 15m, 1h, 30d"))
+}
+
+fn split_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+impl Settings {
+    /// Loads the defaults, then `file` (if any), then the environment (`env` is injectable for
+    /// tests; production passes `std::env::var`).
+    pub fn load(
+        file: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Settings, ConfigError> {
+        let mut cfg = parse_file(DEFAULT_FILE, "(defaults)")?;
+        let file = file
+            .map(Path::to_path_buf)
+            .or_else(|| env("COMMENTGUARD_CONFIG").map(PathBuf::from));
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            overlay(&mut cfg, parse_file(&text, &path.display().to_string())?);
+        }
+        let var = |name: &str| env(name).filter(|v| !v.is_empty());
+        if let Some(v) = var("COMMENTGUARD_LISTEN") {
+            cfg.listen = Some(v);
+        }
+        if let Some(v) = var("COMMENTGUARD_ADMIN_LISTEN") {
+            cfg.admin_listen = Some(v);
+        }
+        if let Some(v) = var("COMMENTGUARD_APP_SECRET") {
+            cfg.app_secret = Some(Secret::new(v));
+        }
+        if let Some(v) = var("COMMENTGUARD_VERIFY_TOKEN") {
+            cfg.verify_token = Some(Secret::new(v));
+        }
+        if let Some(v) = var("COMMENTGUARD_ACCESS_TOKEN") {
+            cfg.access_token = Some(Secret::new(v));
+        }
+        if let Some(v) = var("COMMENTGUARD_DATABASE_URL") {
+            cfg.database_url = Some(Secret::new(v));
+        }
+        if let Some(v) = var("COMMENTGUARD_RULES") {
+            cfg.rules = Some(PathBuf::from(v));
+        }
+        if let Some(v) = var("COMMENTGUARD_GRAPH_URL") {
+            cfg.graph_url = Some(v);
+        }
+        if let Some(v) = var("COMMENTGUARD_GRAPH_VERSION") {
+            cfg.graph_version = Some(v);
+        }
+        if let Some(v) = var("COMMENTGUARD_DRY_RUN") {
+            cfg.dry_run = Some(parse_bool("COMMENTGUARD_DRY_RUN", &v)?);
+        }
+        if let Some(v) = var("COMMENTGUARD_ADMIN_TOKEN") {
+            cfg.admin_token = Some(Secret::new(v));
+        }
+        if let Some(v) = var("COMMENTGUARD_ACCOUNT_IDS") {
+            cfg.account_ids = Some(split_list(&v));
+        }
+        if let Some(v) = var("COMMENTGUARD_STORY_POLL") {
+            cfg.story_poll = Some(v);
+        }
+        if let Some(v) = var("COMMENTGUARD_LOG_FORMAT") {
+            cfg.log_format = Some(v);
+        }
+        if let Some(v) = var("COMMENTGUARD_BODY_LIMIT") {
+            cfg.body_limit = Some(v.parse().map_err(|_| ConfigError::Invalid {
+                name: "COMMENTGUARD_BODY_LIMIT",
+                message: format!("{v:?} is not a number of bytes"),
+            })?);
+        }
+        if let Some(v) = var("COMMENTGUARD_RETENTION") {
+            cfg.retention = Some(v);
+        }
+        if let Some(v) = var("COMMENTGUARD_WORKERS") {
+            cfg.workers = Some(v.parse().map_err(|_| ConfigError::Invalid {
+                name: "COMMENTGUARD_WORKERS",
+                message: format!("{v:?} is not a number"),
+            })?);
+        }
+        Self::validate(cfg)
+    }
+
+    fn validate(cfg: FileConfig) -> Result<Settings, ConfigError> {
+        let addr = |name: &'static str, v: Option<String>| -> Result<SocketAddr, ConfigError> {
+            let v = v.unwrap_or_default();
+            v.parse().map_err(|_| ConfigError::Invalid {
+                name,
+                message: format!("{v:?} is not an address such as 127.0.0.1:8080"),
+            })
+        };
+        let dur = |name: &'static str, v: Option<String>| -> Result<Duration, ConfigError> {
+            parse_duration(&v.unwrap_or_default())
+                .map_err(|message| ConfigError::Invalid { name, message })
+        };
+        let app_secrets = cfg
+            .app_secret
+            .map(|s| split_list(s.expose()).into_iter().map(Secret::new).collect())
+            .unwrap_or_default();
+        let log_format = match cfg.log_format.as_deref().unwrap_or("text") {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(ConfigError::Invalid {
+                    name: "COMMENTGUARD_LOG_FORMAT",
+                    message: format!("{other:?}: expected \"text\" or \"json\""),
+                })
+            }
+        };
+        let verify_token = cfg.verify_token.filter(|t| !t.is_empty());
+        let database_url = cfg
+            .database_url
+            .unwrap_or_else(|| Secret::new("sqlite:data/commentguard.db"));
+        let url = database_url.expose();
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::Invalid {
+                name: "COMMENTGUARD_DATABASE_URL",
+                message: "expected sqlite:PATH or postgres://...".into(),
+            });
+        }
+        Ok(Settings {
+            listen: addr("COMMENTGUARD_LISTEN", cfg.listen)?,
+            admin_listen: addr("COMMENTGUARD_ADMIN_LISTEN", cfg.admin_listen)?,
+            app_secrets,
+            verify_token,
+            access_token: cfg.access_token.filter(|t| !t.is_empty()),
+            database_url,
+            rules_dir: cfg.rules.unwrap_or_else(|| PathBuf::from("rules")),
+            graph_url: cfg
+                .graph_url
+                .unwrap_or_default()
+                .trim_end_matches('/')
+                .to_string(),
+            graph_version: cfg.graph_version.unwrap_or_default(),
+            dry_run: cfg.dry_run.unwrap_or(false),
+            admin_token: cfg.admin_token.filter(|t| !t.is_empty()),
+            account_ids: cfg.account_ids.unwrap_or_default(),
+            story_poll: dur("COMMENTGUARD_STORY_POLL", cfg.story_poll)?,
+            log_format,
+            body_limit: cfg.body_limit.unwrap_or(1 << 20),
+            retention: dur("COMMENTGUARD_RETENTION", cfg.retention)?,
+            workers: cfg.workers.unwrap_or(4).max(1),
+            accounts: cfg
+                .accounts
+                .into_iter()
+                .map(|(id, a)| {
+                    (
+                        id,
+                        AccountSettings {
+                            access_token: a.access_token.filter(|t| !t.is_empty()),
+                            rules_dir: a.rules,
+                        },
+                    )
+                })
+                .collect(),
+        })
+    }
+
+    /// `serve` refuses to start without these; the error names the variable.
+    pub fn require_for_serve(&self) -> Result<(), ConfigError> {
+        if self.app_secrets.is_empty() {
+            return Err(ConfigError::Missing("COMMENTGUARD_APP_SECRET"));
+        }
+        if self.verify_token.is_none() {
+            return Err(ConfigError::Missing("COMMENTGUARD_VERIFY_TOKEN"));
+        }
+        Ok(())
+    }
+
+    /// The token used for an account: its own, else the default one, else none (dry run).
+    pub fn token_for(&self, account_id: &str) -> Option<&Secret> {
+        self.accounts
+            .get(account_id)
+            .and_then(|a| a.access_token.as_ref())
+            .or(self.access_token.as_ref())
+    }
+
+    /// Every account whose stories are polled: COMMENTGUARD_ACCOUNT_IDS and the file's accounts.
+    pub fn polled_accounts(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.account_ids.clone();
+        for id in self.accounts.keys() {
+            if !ids.contains(id) {
+                ids.push(id.clone());
+            }
+        }
+        ids
+    }
+
+    /// The sqlite file path, when the database is SQLite.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        self.database_url
+            .expose()
+            .strip_prefix("sqlite:")
+            .map(|p| PathBuf::from(p.trim_start_matches("//")))
+    }
+}
+
+fn parse_bool(name: &'static str, v: &str) -> Result<bool, ConfigError> {
+    match v.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(ConfigError::Invalid {
+            name,
+            message: format!("{v:?}: expected true or false"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults_load_without_a_file() {
+        let s = Settings::load(None, &env(&[])).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.admin_listen.to_string(), "127.0.0.1:9090");
+        assert_eq!(s.story_poll, Duration::from_secs(900));
+        assert_eq!(s.body_limit, 1 << 20);
+        assert!(!s.dry_run);
+        assert_eq!(
+            s.require_for_serve().unwrap_err().to_string(),
+            "COMMENTGUARD_APP_SECRET is not set: `serve` needs it"
+        );
+    }
+
+    #[test]
+    fn environment_wins_over_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:1111\"\nstory_poll = \"90s\"\n[accounts.42]\naccess_token = \"tok42\"\n",
+        )
+        .unwrap();
+        let s = Settings::load(
+            Some(&path),
+            &env(&[
+                ("COMMENTGUARD_LISTEN", "127.0.0.1:2222"),
+                ("COMMENTGUARD_APP_SECRET", "old, new"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:2222");
+        assert_eq!(s.story_poll, Duration::from_secs(90));
+        assert_eq!(s.app_secrets.len(), 2);
+        assert_eq!(s.token_for("42").unwrap().expose(), "tok42");
+        assert!(s.token_for("43").is_none());
+        assert!(s.require_for_serve().is_err());
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_that_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "lisen = \"127.0.0.1:1111\"\n").unwrap();
+        let err = Settings::load(Some(&path), &env(&[])).unwrap_err().to_string();
+        assert!(err.contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn debug_output_has_no_secret() {
+        let s = Settings::load(
+            None,
+            &env(&[
+                ("COMMENTGUARD_APP_SECRET", "appsecretvalue"),
+                ("COMMENTGUARD_VERIFY_TOKEN", "verifyvalue"),
+                ("COMMENTGUARD_DATABASE_URL", "postgres://u:pw@h/db"),
+            ]),
+        )
+        .unwrap();
+        let dbg = format!("{s:?}");
+        assert!(!dbg.contains("appsecretvalue") && !dbg.contains("verifyvalue") && !dbg.contains("pw@"));
+        s.require_for_serve().unwrap();
+    }
+}

@@ -1,0 +1,58 @@
+//! Graph API client: every call commentguard makes to Meta.
+//!
+//! CONTRACT (implemented by the Graph work; actions and insights code against these names).
+
+use std::time::Duration;
+
+use crate::secret::Secret;
+
+#[derive(Debug, Clone)]
+pub struct GraphConfig {
+    pub base_url: String,
+    pub version: String,
+    /// First configured app secret, for `appsecret_proof`.
+    pub app_secret: Option<Secret>,
+    pub timeout: Duration,
+}
+
+/// Which account a call is made for, and with which token.
+#[derive(Debug, Clone)]
+pub struct AccountCtx {
+    pub account_id: String,
+    pub token: Secret,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum GraphError {
+    /// Worth retrying later (5xx, timeouts, codes 1, 2, is_transient). `sent` is true when the
+    /// request may have reached Meta (the outcome is unknown).
+    #[error("transient Graph error: {message}")]
+    Transient { message: String, sent: bool },
+    /// Rate limited: no call for this account before `retry_after` has passed.
+    #[error("rate limited (code {code}); retry after {retry_after:?}")]
+    RateLimited { code: i64, retry_after: Duration },
+    /// Code 190: the token is expired or invalid; calls for this account stop until it changes.
+    #[error("access token rejected (code 190): {message}")]
+    TokenInvalid { message: String },
+    /// Do not retry; the reason is recorded.
+    #[error("Graph error code {code}: {message}")]
+    Permanent { code: i64, message: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub id: String,
+    pub text: String,
+    pub username: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct GraphClient {
+    pub config: GraphConfig,
+}
+
+impl GraphClient {
+    pub fn new(config: GraphConfig) -> Self {
+        GraphClient { config }
+    }
+}

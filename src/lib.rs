@@ -1,0 +1,17 @@
+//! commentguard: webhook-driven comment moderation for Instagram brand accounts.
+//!
+//! Data flows one way:
+//!
+//! ```text
+//! ingress (HTTP, signatures) -> inbox (durable, deduplicated) -> pipeline (workers)
+//!     -> rules (pure engine) -> decision -> actions (durable executor) -> graph (Meta's API)
+//!                     \-> insights (story snapshots)        \-> modlog (moderation log)
+//! ```
+//!
+//! `startup` wires the stages into an [`startup::Application`]; `store` persists everything
+//! behind one trait with SQLite and PostgreSQL implementations.
+
+pub mod config;
+pub mod graph;
+pub mod rules;
+pub mod secret;
