@@ -13,5 +13,8 @@
 
 pub mod config;
 pub mod graph;
+pub mod inbox;
+pub mod ingress;
 pub mod rules;
 pub mod secret;
+pub mod store;

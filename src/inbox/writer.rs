@@ -1,0 +1,93 @@
+//! Group commit: one writer task stores concurrent deliveries in one transaction.
+//!
+//! Each request waits for the commit that contains it, so a 200 is only ever sent for a stored
+//! body, while one fsync serves many requests.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot, Notify};
+
+use crate::store::{Delivery, InsertOutcome, Store};
+
+/// Largest number of deliveries committed together.
+const MAX_BATCH: usize = 256;
+
+#[derive(Debug, thiserror::Error)]
+pub enum InboxError {
+    #[error("the inbox could not store the notification: {0}")]
+    Store(String),
+    #[error("the inbox writer has stopped")]
+    Stopped,
+}
+
+struct Job {
+    delivery: Delivery,
+    reply: oneshot::Sender<Result<InsertOutcome, String>>,
+}
+
+#[derive(Clone)]
+pub struct InboxWriter {
+    tx: mpsc::Sender<Job>,
+}
+
+impl InboxWriter {
+    /// Starts the writer task. `stored` is notified after each commit that stored new events,
+    /// so pipeline workers wake at once instead of waiting for their next poll.
+    pub fn spawn(
+        store: Arc<dyn Store>,
+        stored: Arc<Notify>,
+    ) -> (InboxWriter, tokio::task::JoinHandle<()>) {
+        let (tx, mut rx) = mpsc::channel::<Job>(4096);
+        let handle = tokio::spawn(async move {
+            let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+            // Ends when every sender is dropped (the HTTP server has finished), after the last
+            // batch is committed.
+            while let Some(first) = rx.recv().await {
+                batch.push(first);
+                while batch.len() < MAX_BATCH {
+                    match rx.try_recv() {
+                        Ok(job) => batch.push(job),
+                        Err(_) => break,
+                    }
+                }
+                let deliveries: Vec<Delivery> = batch.iter().map(|j| j.delivery.clone()).collect();
+                let started = std::time::Instant::now();
+                let result = store.insert_deliveries(&deliveries).await;
+                metrics::histogram!("commentguard_inbox_commit_duration_seconds")
+                    .record(started.elapsed().as_secs_f64());
+                metrics::histogram!("commentguard_inbox_batch_size").record(batch.len() as f64);
+                match result {
+                    Ok(outcomes) => {
+                        let any_new = outcomes.iter().any(|o| o.stored > 0);
+                        for (job, outcome) in batch.drain(..).zip(outcomes) {
+                            let _ = job.reply.send(Ok(outcome));
+                        }
+                        if any_new {
+                            stored.notify_waiters();
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, batch.size = batch.len(), "inbox commit failed");
+                        let msg = e.to_string();
+                        for job in batch.drain(..) {
+                            let _ = job.reply.send(Err(msg.clone()));
+                        }
+                    }
+                }
+            }
+        });
+        (InboxWriter { tx }, handle)
+    }
+
+    /// Stores a delivery; returns once it is committed.
+    pub async fn submit(&self, delivery: Delivery) -> Result<InsertOutcome, InboxError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Job { delivery, reply })
+            .await
+            .map_err(|_| InboxError::Stopped)?;
+        rx.await
+            .map_err(|_| InboxError::Stopped)?
+            .map_err(InboxError::Store)
+    }
+}

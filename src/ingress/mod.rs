@@ -1,0 +1,161 @@
+//! The public front door: the webhook handshake, signed deliveries, and health probes.
+//!
+//! A POST is answered 200 only after its body is committed to the inbox. Nothing here parses
+//! before the signature is verified over the exact bytes received.
+
+pub mod signature;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use crate::inbox::{self, InboxWriter};
+use crate::secret::{constant_time_eq, Secret};
+use crate::store::{Delivery, Store};
+
+/// Longest `hub.challenge` echoed back; Meta sends a short number.
+const MAX_CHALLENGE_LEN: usize = 256;
+
+#[derive(Clone)]
+pub struct IngressState {
+    pub app_secrets: Arc<Vec<Secret>>,
+    pub verify_token: Secret,
+    pub writer: InboxWriter,
+    pub store: Arc<dyn Store>,
+    /// Set once the rules have loaded; `/readyz` answers 503 before.
+    pub rules_ready: Arc<AtomicBool>,
+}
+
+pub fn router(state: IngressState, body_limit: usize) -> Router {
+    Router::new()
+        .route("/webhook", get(handshake).post(receive))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}
+
+async fn handshake(
+    State(state): State<IngressState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let mode = q.get("hub.mode").map(String::as_str);
+    let token = q.get("hub.verify_token").map(String::as_str).unwrap_or("");
+    let challenge = q.get("hub.challenge").map(String::as_str).unwrap_or("");
+    if mode != Some("subscribe")
+        || !constant_time_eq(token.as_bytes(), &state.verify_token)
+        || challenge.is_empty()
+        || challenge.len() > MAX_CHALLENGE_LEN
+    {
+        tracing::warn!(hub.mode = mode.unwrap_or(""), "webhook handshake refused");
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    tracing::info!("webhook handshake answered");
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        challenge.to_string(),
+    )
+        .into_response()
+}
+
+async fn receive(State(state): State<IngressState>, headers: HeaderMap, body: Bytes) -> Response {
+    let started = Instant::now();
+    let sig = headers
+        .get("x-hub-signature-256")
+        .and_then(|v| v.to_str().ok());
+    if let Err(e) = signature::verify(sig, &body, &state.app_secrets) {
+        metrics::counter!("commentguard_signature_failures_total", "reason" => e.label())
+            .increment(1);
+        tracing::warn!(
+            reason = e.label(),
+            body.bytes = body.len(),
+            "webhook refused: {e}"
+        );
+        return (StatusCode::UNAUTHORIZED, e.to_string()).into_response();
+    }
+    let delivery = inbox::split(&body);
+    let summary = summarize(&delivery);
+    match state.writer.submit(delivery).await {
+        Ok(outcome) => {
+            let outcome_label = if outcome.dead_letters > 0 {
+                "dead_letter"
+            } else if outcome.stored == 0 {
+                "duplicate"
+            } else {
+                "stored"
+            };
+            metrics::counter!("commentguard_notifications_received_total", "outcome" => outcome_label)
+                .increment(1);
+            metrics::histogram!("commentguard_ack_duration_seconds")
+                .record(started.elapsed().as_secs_f64());
+            tracing::info!(
+                notification.fields = %summary.fields,
+                notification.ids = %summary.ids,
+                notification.changes = summary.changes,
+                stored = outcome.stored,
+                duplicates = outcome.duplicates,
+                outcome = outcome_label,
+                "webhook stored"
+            );
+            (StatusCode::OK, "EVENT_RECEIVED").into_response()
+        }
+        Err(e) => {
+            metrics::counter!("commentguard_notifications_received_total", "outcome" => "store_error")
+                .increment(1);
+            tracing::error!(error = %e, "webhook not stored; answering 503 so Meta retries");
+            (StatusCode::SERVICE_UNAVAILABLE, "not stored, retry").into_response()
+        }
+    }
+}
+
+struct Summary {
+    fields: String,
+    ids: String,
+    changes: usize,
+}
+
+fn summarize(d: &Delivery) -> Summary {
+    match d {
+        Delivery::Events(events) => {
+            let mut fields: Vec<&str> = events.iter().map(|e| e.field.as_str()).collect();
+            fields.dedup();
+            let ids: Vec<&str> = events
+                .iter()
+                .take(5)
+                .map(|e| e.dedup_key.as_str())
+                .collect();
+            Summary {
+                fields: fields.join(","),
+                ids: ids.join(","),
+                changes: events.len(),
+            }
+        }
+        Delivery::DeadLetter { reason, .. } => Summary {
+            fields: "dead_letter".into(),
+            ids: reason.clone(),
+            changes: 0,
+        },
+    }
+}
+
+async fn ready(State(state): State<IngressState>) -> Response {
+    if !state.rules_ready.load(Ordering::Relaxed) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "rules not loaded").into_response();
+    }
+    match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "database not answering").into_response(),
+    }
+}

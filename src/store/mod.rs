@@ -1,0 +1,333 @@
+//! Persistence: the durable inbox, the moderation log (decisions), the action log and dead
+//! letters, behind the [`Store`] trait.
+//!
+//! [`sql::SqlStore`] implements it for SQLite (embedded, one instance) and PostgreSQL (several
+//! instances) over sqlx's `Any` driver: the SQL is shared and the few statements that differ
+//! (claims with `FOR UPDATE SKIP LOCKED`) switch on [`Dialect`]. Times are unix milliseconds.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+pub mod sql;
+
+pub use sql::SqlStore;
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is invalid: {0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// One change of a verified notification, ready to be stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    /// Per-change key (`comments:ID`, `mentions:MEDIA:COMMENT`, ...): a redelivery is stored once.
+    pub dedup_key: String,
+    pub account_id: String,
+    pub field: String,
+    /// `entry[].time`, seconds, when Meta sent it.
+    pub entry_time: Option<i64>,
+    /// The change as JSON: `{"field":..,"value":..}` plus the entry id.
+    pub payload: String,
+}
+
+/// What one verified POST becomes.
+#[derive(Debug, Clone)]
+pub enum Delivery {
+    Events(Vec<NewEvent>),
+    /// Signed correctly but not a notification: kept for operators.
+    DeadLetter {
+        reason: String,
+        body: Vec<u8>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InsertOutcome {
+    pub stored: usize,
+    pub duplicates: usize,
+    pub dead_letters: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxEvent {
+    pub id: i64,
+    pub dedup_key: String,
+    pub account_id: String,
+    pub field: String,
+    pub entry_time: Option<i64>,
+    pub payload: String,
+    pub received_at: i64,
+    pub attempts: i64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct InboxStats {
+    pub pending: i64,
+    pub failed: i64,
+    pub oldest_pending_received_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeadLetter {
+    pub id: i64,
+    pub received_at: i64,
+    pub reason: String,
+    /// The body as text (lossy for non-UTF-8 bytes).
+    pub body: String,
+}
+
+/// A decision about to be recorded, with the actions it plans.
+#[derive(Debug, Clone, Default)]
+pub struct NewDecision {
+    pub inbox_id: Option<i64>,
+    pub comment_id: String,
+    /// `comment`, `live_comment` or `mention`.
+    pub kind: String,
+    pub account_id: String,
+    pub media_id: Option<String>,
+    pub author: Option<String>,
+    pub author_id: Option<String>,
+    pub text: Option<String>,
+    pub normalized: Option<String>,
+    /// JSON array of the rules that matched, with mode, actions and evidence.
+    pub matched: String,
+    /// Ids of every matched rule (enforced and shadow).
+    pub rules: Vec<String>,
+    /// Names of the final enforced actions.
+    pub actions: Vec<String>,
+    /// Why nothing was called, when that is the case (dry run, live media, own comment).
+    pub note: Option<String>,
+    pub received_at: i64,
+    pub decided_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    Hide,
+    Unhide,
+    Delete,
+    Reply,
+    MentionReply,
+}
+
+impl ActionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Hide => "hide",
+            ActionKind::Unhide => "unhide",
+            ActionKind::Delete => "delete",
+            ActionKind::Reply => "reply",
+            ActionKind::MentionReply => "mention_reply",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ActionKind> {
+        Some(match s {
+            "hide" => ActionKind::Hide,
+            "unhide" => ActionKind::Unhide,
+            "delete" => ActionKind::Delete,
+            "reply" => ActionKind::Reply,
+            "mention_reply" => ActionKind::MentionReply,
+            _ => return None,
+        })
+    }
+}
+
+/// `pending` (to be tried), `done`, `failed` (permanent, with its reason), `skipped` (dry run
+/// or not applicable: recorded, never called).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionState {
+    Pending,
+    Done,
+    Failed,
+    Skipped,
+}
+
+impl ActionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionState::Pending => "pending",
+            ActionState::Done => "done",
+            ActionState::Failed => "failed",
+            ActionState::Skipped => "skipped",
+        }
+    }
+
+    pub fn parse(s: &str) -> ActionState {
+        match s {
+            "done" => ActionState::Done,
+            "failed" => ActionState::Failed,
+            "skipped" => ActionState::Skipped,
+            _ => ActionState::Pending,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAction {
+    pub kind: ActionKind,
+    /// Reply text, or for a mention reply `{"media_id":..,"comment_id":..,"message":..}`.
+    pub payload: serde_json::Value,
+    pub state: ActionState,
+    /// Why it was skipped, when it was.
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionRow {
+    pub id: i64,
+    pub decision_id: i64,
+    pub account_id: String,
+    pub comment_id: String,
+    pub kind: ActionKind,
+    pub payload: serde_json::Value,
+    pub seq: i64,
+    pub state: ActionState,
+    /// How many times it was claimed: above 1, an earlier try may have reached Meta.
+    pub attempts: i64,
+    pub next_at: i64,
+    pub last_error: Option<String>,
+    pub result_id: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// What happened to a claimed action.
+#[derive(Debug, Clone)]
+pub enum ActionUpdate {
+    Done { result_id: Option<String> },
+    Retry { error: String, next_at: i64 },
+    Failed { error: String },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DecisionRow {
+    pub id: i64,
+    pub comment_id: String,
+    pub kind: String,
+    pub account_id: String,
+    pub media_id: Option<String>,
+    pub author: Option<String>,
+    pub author_id: Option<String>,
+    pub text: Option<String>,
+    pub normalized: Option<String>,
+    pub matched: serde_json::Value,
+    pub rules: Vec<String>,
+    pub actions: Vec<String>,
+    pub note: Option<String>,
+    pub received_at: i64,
+    pub decided_at: i64,
+    /// The Graph calls planned for it and where each stands.
+    pub action_log: Vec<ActionRow>,
+}
+
+impl DecisionRow {
+    /// `none`, `pending`, `done`, `failed` or `skipped`, derived from the action log.
+    pub fn outcome(&self) -> &'static str {
+        let states: Vec<ActionState> = self.action_log.iter().map(|a| a.state).collect();
+        if states.is_empty() {
+            "none"
+        } else if states.contains(&ActionState::Pending) {
+            "pending"
+        } else if states.contains(&ActionState::Failed) {
+            "failed"
+        } else if states.iter().all(|s| *s == ActionState::Skipped) {
+            "skipped"
+        } else {
+            "done"
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DecisionFilter {
+    pub since_ms: Option<i64>,
+    pub rule: Option<String>,
+    pub action: Option<String>,
+    pub account: Option<String>,
+    pub comment_id: Option<String>,
+    /// Cursor: only decisions with a smaller id (older), for paging back.
+    pub before_id: Option<i64>,
+    /// Only decisions with a larger id (newer), for following.
+    pub after_id: Option<i64>,
+    pub limit: i64,
+}
+
+/// The whole persistence interface. Every method is one transaction.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn dialect(&self) -> Dialect;
+
+    /// Answers when the database answers.
+    async fn ping(&self) -> Result<()>;
+
+    /// Stores deliveries in ONE transaction (group commit); one outcome per delivery.
+    async fn insert_deliveries(&self, deliveries: &[Delivery]) -> Result<Vec<InsertOutcome>>;
+
+    /// Claims up to `limit` pending events whose lease has expired, leasing them until
+    /// `now + lease`. A crashed worker's claim returns when its lease expires.
+    async fn claim_events(&self, limit: i64, lease: Duration, now: i64) -> Result<Vec<InboxEvent>>;
+
+    async fn complete_event(&self, id: i64, now: i64) -> Result<()>;
+
+    /// Gives the event back to be tried again not before `not_before`; after `give_up`
+    /// attempts it is marked failed with the error.
+    async fn retry_event(&self, id: i64, error: &str, not_before: i64, give_up: bool)
+        -> Result<()>;
+
+    async fn inbox_stats(&self) -> Result<InboxStats>;
+
+    async fn dead_letters(&self, limit: i64) -> Result<Vec<DeadLetter>>;
+
+    /// Records a decision and its planned actions atomically. Returns the decision id, or the
+    /// existing one's id with `false` when a decision for (comment, kind) already exists
+    /// (a redelivery or a re-claimed event): then nothing new is planned.
+    async fn record_decision(&self, d: &NewDecision, actions: &[NewAction]) -> Result<(i64, bool)>;
+
+    /// Plans one more action for an existing decision (an undo). Idempotent by `action_key`.
+    async fn add_action(
+        &self,
+        decision_id: i64,
+        action_key: &str,
+        action: &NewAction,
+        now: i64,
+    ) -> Result<Option<i64>>;
+
+    /// Claims due actions whose earlier siblings (same decision, lower seq) are settled.
+    async fn claim_actions(&self, limit: i64, lease: Duration, now: i64) -> Result<Vec<ActionRow>>;
+
+    async fn update_action(&self, id: i64, update: &ActionUpdate, now: i64) -> Result<()>;
+
+    /// The earliest `next_at` among pending actions, to sleep until then.
+    async fn next_action_due(&self) -> Result<Option<i64>>;
+
+    async fn list_decisions(&self, filter: &DecisionFilter) -> Result<Vec<DecisionRow>>;
+
+    /// Removes comment texts decided before `before` (the decisions stay). Returns how many.
+    async fn purge_texts(&self, before: i64) -> Result<u64>;
+}

@@ -1,0 +1,573 @@
+//! [`Store`] over sqlx's `Any` driver, for SQLite and PostgreSQL.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row};
+
+use super::*;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+const MAX_EVENT_ATTEMPTS: i64 = 10;
+
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+impl SqlStore {
+    /// Connects (creating the SQLite file and its folder when needed) and migrates.
+    pub async fn connect(url: &str) -> Result<SqlStore> {
+        sqlx::any::install_default_drivers();
+        let (dialect, url) = if let Some(path) = url.strip_prefix("sqlite:") {
+            let path = path.trim_start_matches("//");
+            let file = path.split('?').next().unwrap_or(path);
+            if let Some(parent) = std::path::Path::new(file).parent() {
+                if !parent.as_os_str().is_empty() {
+                    std::fs::create_dir_all(parent).map_err(|e| {
+                        StoreError::Invalid(format!("cannot create {}: {e}", parent.display()))
+                    })?;
+                }
+            }
+            let url = if path.contains('?') {
+                format!("sqlite://{path}")
+            } else {
+                format!("sqlite://{path}?mode=rwc")
+            };
+            (Dialect::Sqlite, url)
+        } else {
+            (Dialect::Postgres, url.to_string())
+        };
+        let mut options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        options = match dialect {
+            Dialect::Sqlite => options.max_connections(8).after_connect(|conn, _| {
+                Box::pin(async move {
+                    // WAL + synchronous=FULL: a committed transaction survives a crash or a
+                    // power loss, which is what "200 only after it is stored" promises.
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute("PRAGMA synchronous = FULL").await?;
+                    conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    Ok(())
+                })
+            }),
+            Dialect::Postgres => options.max_connections(16),
+        };
+        let pool = options.connect(&url).await?;
+        let store = SqlStore { pool, dialect };
+        match dialect {
+            Dialect::Sqlite => SQLITE_MIGRATIONS.run(&store.pool).await?,
+            Dialect::Postgres => POSTGRES_MIGRATIONS.run(&store.pool).await?,
+        }
+        Ok(store)
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// `FOR UPDATE SKIP LOCKED` where the engine has it: several instances claim disjoint rows.
+    fn skip_locked(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => "FOR UPDATE SKIP LOCKED",
+        }
+    }
+}
+
+fn event_from_row(r: &AnyRow) -> Result<InboxEvent> {
+    Ok(InboxEvent {
+        id: r.try_get("id")?,
+        dedup_key: r.try_get("dedup_key")?,
+        account_id: r.try_get("account_id")?,
+        field: r.try_get("field")?,
+        entry_time: r.try_get("entry_time")?,
+        payload: r.try_get("payload")?,
+        received_at: r.try_get("received_at")?,
+        attempts: r.try_get("attempts")?,
+    })
+}
+
+const ACTION_COLUMNS: &str = "id, decision_id, account_id, comment_id, kind, payload, seq, state, attempts, next_at, last_error, result_id, created_at, updated_at";
+
+fn action_from_row(r: &AnyRow) -> Result<ActionRow> {
+    let kind: String = r.try_get("kind")?;
+    let payload: String = r.try_get("payload")?;
+    let state: String = r.try_get("state")?;
+    Ok(ActionRow {
+        id: r.try_get("id")?,
+        decision_id: r.try_get("decision_id")?,
+        account_id: r.try_get("account_id")?,
+        comment_id: r.try_get("comment_id")?,
+        kind: ActionKind::parse(&kind)
+            .ok_or_else(|| StoreError::Invalid(format!("unknown action kind {kind:?}")))?,
+        payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+        seq: r.try_get("seq")?,
+        state: ActionState::parse(&state),
+        attempts: r.try_get("attempts")?,
+        next_at: r.try_get("next_at")?,
+        last_error: r.try_get("last_error")?,
+        result_id: r.try_get("result_id")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+fn split_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// `,a,b,` so that `LIKE '%,a,%'` finds a whole id.
+fn join_list(items: &[String]) -> String {
+    if items.is_empty() {
+        String::new()
+    } else {
+        format!(",{},", items.join(","))
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn insert_deliveries(&self, deliveries: &[Delivery]) -> Result<Vec<InsertOutcome>> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let mut outcomes = Vec::with_capacity(deliveries.len());
+        for delivery in deliveries {
+            let mut outcome = InsertOutcome::default();
+            match delivery {
+                Delivery::Events(events) => {
+                    for e in events {
+                        let done = sqlx::query(
+                            "INSERT INTO inbox (dedup_key, account_id, field, entry_time, payload, received_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (dedup_key) DO NOTHING",
+                        )
+                        .bind(&e.dedup_key)
+                        .bind(&e.account_id)
+                        .bind(&e.field)
+                        .bind(e.entry_time)
+                        .bind(&e.payload)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                        if done.rows_affected() == 1 {
+                            outcome.stored += 1;
+                        } else {
+                            outcome.duplicates += 1;
+                        }
+                    }
+                }
+                Delivery::DeadLetter { reason, body } => {
+                    sqlx::query(
+                        "INSERT INTO dead_letters (received_at, reason, body) VALUES ($1, $2, $3)",
+                    )
+                    .bind(now)
+                    .bind(reason)
+                    .bind(body.clone())
+                    .execute(&mut *tx)
+                    .await?;
+                    outcome.dead_letters += 1;
+                }
+            }
+            outcomes.push(outcome);
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+
+    async fn claim_events(&self, limit: i64, lease: Duration, now: i64) -> Result<Vec<InboxEvent>> {
+        let sql = format!(
+            "UPDATE inbox SET lease_until = $1, attempts = attempts + 1 WHERE id IN ( \
+               SELECT id FROM inbox WHERE state = 'pending' AND lease_until <= $2 \
+               ORDER BY id LIMIT $3 {} ) \
+             RETURNING id, dedup_key, account_id, field, entry_time, payload, received_at, attempts",
+            self.skip_locked()
+        );
+        let rows = sqlx::query(&sql)
+            .bind(now + lease.as_millis() as i64)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut events = rows
+            .iter()
+            .map(event_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        events.sort_by_key(|e| e.id);
+        Ok(events)
+    }
+
+    async fn complete_event(&self, id: i64, now: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE inbox SET state = 'done', done_at = $1, last_error = NULL WHERE id = $2",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn retry_event(
+        &self,
+        id: i64,
+        error: &str,
+        not_before: i64,
+        give_up: bool,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE inbox SET lease_until = $1, last_error = $2, \
+             state = CASE WHEN $3 = 1 OR attempts >= $4 THEN 'failed' ELSE 'pending' END \
+             WHERE id = $5",
+        )
+        .bind(not_before)
+        .bind(error)
+        .bind(if give_up { 1i64 } else { 0i64 })
+        .bind(MAX_EVENT_ATTEMPTS)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn inbox_stats(&self) -> Result<InboxStats> {
+        let row = sqlx::query(
+            "SELECT \
+               (SELECT COUNT(*) FROM inbox WHERE state = 'pending') AS pending, \
+               (SELECT COUNT(*) FROM inbox WHERE state = 'failed') AS failed, \
+               (SELECT MIN(received_at) FROM inbox WHERE state = 'pending') AS oldest",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(InboxStats {
+            pending: row.try_get("pending")?,
+            failed: row.try_get("failed")?,
+            oldest_pending_received_at: row.try_get("oldest")?,
+        })
+    }
+
+    async fn dead_letters(&self, limit: i64) -> Result<Vec<DeadLetter>> {
+        let rows = sqlx::query(
+            "SELECT id, received_at, reason, body FROM dead_letters ORDER BY id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let body: Vec<u8> = r.try_get("body")?;
+                Ok(DeadLetter {
+                    id: r.try_get("id")?,
+                    received_at: r.try_get("received_at")?,
+                    reason: r.try_get("reason")?,
+                    body: String::from_utf8_lossy(&body).into_owned(),
+                })
+            })
+            .collect()
+    }
+
+    async fn record_decision(&self, d: &NewDecision, actions: &[NewAction]) -> Result<(i64, bool)> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO decisions (inbox_id, comment_id, kind, account_id, media_id, author, author_id, \
+               text, normalized, matched, rules, actions, note, received_at, decided_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+             ON CONFLICT (comment_id, kind) DO NOTHING RETURNING id",
+        )
+        .bind(d.inbox_id)
+        .bind(&d.comment_id)
+        .bind(&d.kind)
+        .bind(&d.account_id)
+        .bind(&d.media_id)
+        .bind(&d.author)
+        .bind(&d.author_id)
+        .bind(&d.text)
+        .bind(&d.normalized)
+        .bind(&d.matched)
+        .bind(join_list(&d.rules))
+        .bind(join_list(&d.actions))
+        .bind(&d.note)
+        .bind(d.received_at)
+        .bind(d.decided_at)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = inserted else {
+            let existing: i64 =
+                sqlx::query("SELECT id FROM decisions WHERE comment_id = $1 AND kind = $2")
+                    .bind(&d.comment_id)
+                    .bind(&d.kind)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get("id")?;
+            tx.rollback().await?;
+            return Ok((existing, false));
+        };
+        let id: i64 = row.try_get("id")?;
+        for (seq, a) in actions.iter().enumerate() {
+            insert_action(
+                &mut tx,
+                id,
+                &format!("{}:{}", d.comment_id, a.kind.as_str()),
+                &d.account_id,
+                &d.comment_id,
+                a,
+                seq as i64,
+                d.decided_at,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok((id, true))
+    }
+
+    async fn add_action(
+        &self,
+        decision_id: i64,
+        action_key: &str,
+        action: &NewAction,
+        now: i64,
+    ) -> Result<Option<i64>> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query("SELECT account_id, comment_id FROM decisions WHERE id = $1")
+            .bind(decision_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let account: String = row.try_get("account_id")?;
+        let comment: String = row.try_get("comment_id")?;
+        let seq: i64 = sqlx::query(
+            "SELECT COALESCE(MAX(seq), -1) + 1 AS seq FROM actions WHERE decision_id = $1",
+        )
+        .bind(decision_id)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("seq")?;
+        let id = insert_action(
+            &mut tx,
+            decision_id,
+            action_key,
+            &account,
+            &comment,
+            action,
+            seq,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn claim_actions(&self, limit: i64, lease: Duration, now: i64) -> Result<Vec<ActionRow>> {
+        let sql = format!(
+            "UPDATE actions SET lease_until = $1, attempts = attempts + 1, updated_at = $2 WHERE id IN ( \
+               SELECT a.id FROM actions a WHERE a.state = 'pending' AND a.next_at <= $2 AND a.lease_until <= $2 \
+               AND NOT EXISTS (SELECT 1 FROM actions b WHERE b.decision_id = a.decision_id \
+                               AND b.seq < a.seq AND b.state = 'pending') \
+               ORDER BY a.next_at, a.id LIMIT $3 {} ) \
+             RETURNING {ACTION_COLUMNS}",
+            self.skip_locked()
+        );
+        let rows = sqlx::query(&sql)
+            .bind(now + lease.as_millis() as i64)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut actions = rows
+            .iter()
+            .map(action_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        actions.sort_by_key(|a| (a.next_at, a.id));
+        Ok(actions)
+    }
+
+    async fn update_action(&self, id: i64, update: &ActionUpdate, now: i64) -> Result<()> {
+        let q = match update {
+            ActionUpdate::Done { result_id } => sqlx::query(
+                "UPDATE actions SET state = 'done', result_id = $1, last_error = NULL, lease_until = 0, updated_at = $2 WHERE id = $3",
+            )
+            .bind(result_id.clone())
+            .bind(now)
+            .bind(id),
+            ActionUpdate::Retry { error, next_at } => sqlx::query(
+                "UPDATE actions SET next_at = $1, last_error = $2, lease_until = 0, updated_at = $3 WHERE id = $4",
+            )
+            .bind(*next_at)
+            .bind(error.clone())
+            .bind(now)
+            .bind(id),
+            ActionUpdate::Failed { error } => sqlx::query(
+                "UPDATE actions SET state = 'failed', last_error = $1, lease_until = 0, updated_at = $2 WHERE id = $3",
+            )
+            .bind(error.clone())
+            .bind(now)
+            .bind(id),
+        };
+        q.execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn next_action_due(&self) -> Result<Option<i64>> {
+        let row = sqlx::query(
+            "SELECT MIN(CASE WHEN lease_until > next_at THEN lease_until ELSE next_at END) AS due \
+             FROM actions WHERE state = 'pending'",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("due")?)
+    }
+
+    async fn list_decisions(&self, f: &DecisionFilter) -> Result<Vec<DecisionRow>> {
+        let mut sql = String::from(
+            "SELECT id, comment_id, kind, account_id, media_id, author, author_id, text, normalized, \
+             matched, rules, actions, note, received_at, decided_at FROM decisions WHERE 1 = 1",
+        );
+        let mut binds: Vec<String> = Vec::new();
+        let mut ints: Vec<i64> = Vec::new();
+        // Placeholders are numbered in the order the values are bound below: strings first.
+        let mut n = 0;
+        let mut push_str = |sql: &mut String, clause: &str, v: String| {
+            n += 1;
+            sql.push_str(&clause.replace("?", &format!("${n}")));
+            binds.push(v);
+        };
+        if let Some(rule) = &f.rule {
+            push_str(&mut sql, " AND rules LIKE ?", format!("%,{rule},%"));
+        }
+        if let Some(action) = &f.action {
+            push_str(&mut sql, " AND actions LIKE ?", format!("%,{action},%"));
+        }
+        if let Some(account) = &f.account {
+            push_str(&mut sql, " AND account_id = ?", account.clone());
+        }
+        if let Some(c) = &f.comment_id {
+            push_str(&mut sql, " AND comment_id = ?", c.clone());
+        }
+        let mut k = binds.len();
+        let mut push_int = |sql: &mut String, clause: &str, v: i64| {
+            k += 1;
+            sql.push_str(&clause.replace("?", &format!("${k}")));
+            ints.push(v);
+        };
+        if let Some(since) = f.since_ms {
+            push_int(&mut sql, " AND decided_at >= ?", since);
+        }
+        if let Some(before) = f.before_id {
+            push_int(&mut sql, " AND id < ?", before);
+        }
+        if let Some(after) = f.after_id {
+            push_int(&mut sql, " AND id > ?", after);
+        }
+        let limit = if f.limit <= 0 { 100 } else { f.limit.min(1000) };
+        if f.after_id.is_some() {
+            sql.push_str(&format!(" ORDER BY id ASC LIMIT {limit}"));
+        } else {
+            sql.push_str(&format!(" ORDER BY id DESC LIMIT {limit}"));
+        }
+        let mut q = sqlx::query(&sql);
+        for b in &binds {
+            q = q.bind(b.as_str());
+        }
+        for i in &ints {
+            q = q.bind(*i);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let matched: String = r.try_get("matched")?;
+            let rules: String = r.try_get("rules")?;
+            let actions: String = r.try_get("actions")?;
+            out.push(DecisionRow {
+                id: r.try_get("id")?,
+                comment_id: r.try_get("comment_id")?,
+                kind: r.try_get("kind")?,
+                account_id: r.try_get("account_id")?,
+                media_id: r.try_get("media_id")?,
+                author: r.try_get("author")?,
+                author_id: r.try_get("author_id")?,
+                text: r.try_get("text")?,
+                normalized: r.try_get("normalized")?,
+                matched: serde_json::from_str(&matched).unwrap_or(serde_json::Value::Null),
+                rules: split_list(&rules),
+                actions: split_list(&actions),
+                note: r.try_get("note")?,
+                received_at: r.try_get("received_at")?,
+                decided_at: r.try_get("decided_at")?,
+                action_log: Vec::new(),
+            });
+        }
+        if !out.is_empty() {
+            let ids: Vec<String> = out.iter().map(|d| d.id.to_string()).collect();
+            let sql = format!(
+                "SELECT {ACTION_COLUMNS} FROM actions WHERE decision_id IN ({}) ORDER BY decision_id, seq",
+                ids.join(",")
+            );
+            let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+            for r in &rows {
+                let a = action_from_row(r)?;
+                if let Some(d) = out.iter_mut().find(|d| d.id == a.decision_id) {
+                    d.action_log.push(a);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn purge_texts(&self, before: i64) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE decisions SET text = NULL, normalized = NULL WHERE decided_at < $1 AND (text IS NOT NULL OR normalized IS NOT NULL)",
+        )
+        .bind(before)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_action(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    decision_id: i64,
+    action_key: &str,
+    account_id: &str,
+    comment_id: &str,
+    a: &NewAction,
+    seq: i64,
+    now: i64,
+) -> Result<Option<i64>> {
+    let row = sqlx::query(
+        "INSERT INTO actions (action_key, decision_id, account_id, comment_id, kind, payload, seq, state, \
+           last_error, next_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $10) \
+         ON CONFLICT (action_key) DO NOTHING RETURNING id",
+    )
+    .bind(action_key)
+    .bind(decision_id)
+    .bind(account_id)
+    .bind(comment_id)
+    .bind(a.kind.as_str())
+    .bind(a.payload.to_string())
+    .bind(seq)
+    .bind(a.state.as_str())
+    .bind(a.note.clone())
+    .bind(now)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(match row {
+        Some(r) => Some(r.try_get("id")?),
+        None => None,
+    })
+}
