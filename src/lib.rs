@@ -11,10 +11,17 @@
 //! `startup` wires the stages into an [`startup::Application`]; `store` persists everything
 //! behind one trait with SQLite and PostgreSQL implementations.
 
+pub mod actions;
+pub mod admin;
+pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod graph;
 pub mod inbox;
 pub mod ingress;
+pub mod pipeline;
 pub mod rules;
 pub mod secret;
+pub mod startup;
 pub mod store;
+pub mod telemetry;

@@ -56,3 +56,68 @@ impl GraphClient {
         GraphClient { config }
     }
 }
+
+// TEMPORARY until the graph branch merges: signatures the actions and pipeline code use.
+#[derive(Debug, Clone)]
+pub struct MentionedComment {
+    pub id: String,
+    pub text: String,
+    pub username: Option<String>,
+    pub timestamp: Option<String>,
+    pub media_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MentionedMedia {
+    pub id: String,
+    pub caption: Option<String>,
+    pub username: Option<String>,
+    pub media_type: Option<String>,
+}
+
+impl GraphClient {
+    fn pending() -> GraphError {
+        GraphError::Permanent {
+            code: 0,
+            message: "graph client not merged yet".into(),
+        }
+    }
+    pub async fn hide(&self, _: &AccountCtx, _: &str, _: bool) -> Result<(), GraphError> {
+        Err(Self::pending())
+    }
+    pub async fn delete(&self, _: &AccountCtx, _: &str) -> Result<(), GraphError> {
+        Err(Self::pending())
+    }
+    pub async fn reply(&self, _: &AccountCtx, _: &str, _: &str) -> Result<String, GraphError> {
+        Err(Self::pending())
+    }
+    pub async fn list_replies(&self, _: &AccountCtx, _: &str) -> Result<Vec<Reply>, GraphError> {
+        Err(Self::pending())
+    }
+    pub async fn mention_reply(
+        &self,
+        _: &AccountCtx,
+        _: &str,
+        _: &str,
+        _: Option<&str>,
+        _: &str,
+    ) -> Result<String, GraphError> {
+        Err(Self::pending())
+    }
+    pub async fn mentioned_comment(
+        &self,
+        _: &AccountCtx,
+        _: &str,
+        _: &str,
+    ) -> Result<MentionedComment, GraphError> {
+        Err(Self::pending())
+    }
+    pub async fn mentioned_media(
+        &self,
+        _: &AccountCtx,
+        _: &str,
+        _: &str,
+    ) -> Result<MentionedMedia, GraphError> {
+        Err(Self::pending())
+    }
+}

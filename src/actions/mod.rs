@@ -1,0 +1,263 @@
+//! The action executor: carries out planned Graph calls from the durable action log.
+//!
+//! Every action was recorded before it is tried (see `store::record_decision`). The executor
+//! claims due actions with a lease, calls the Graph API, and records the outcome; retries follow
+//! a durable schedule kept in the database, so they survive restarts. For one decision, actions
+//! run in order (a reply before a hide: Meta refuses replies to hidden comments).
+//!
+//! A reply is done exactly once in effect: when an earlier attempt may have reached Meta (the
+//! action was claimed before), the comment's replies are listed first and a matching one is
+//! adopted instead of posting again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::graph::{AccountCtx, GraphClient, GraphError};
+use crate::secret::Secret;
+use crate::store::{now_ms, ActionKind, ActionRow, ActionUpdate, Store};
+
+/// Backoff between attempts; the last step repeats until [`GIVE_UP_AFTER`].
+const SCHEDULE: [Duration; 6] = [
+    Duration::from_secs(1),
+    Duration::from_secs(5),
+    Duration::from_secs(30),
+    Duration::from_secs(120),
+    Duration::from_secs(600),
+    Duration::from_secs(3600),
+];
+/// An action not done within a day is recorded as failed.
+const GIVE_UP_AFTER: Duration = Duration::from_secs(24 * 3600);
+/// While a token is known to be dead, look again this often (it may have been replaced).
+const DEAD_TOKEN_RECHECK: Duration = Duration::from_secs(15 * 60);
+const LEASE: Duration = Duration::from_secs(120);
+const BATCH: i64 = 16;
+
+/// Which token an account's calls use; `None` means dry run for that account.
+pub trait TokenSource: Send + Sync {
+    fn token_for(&self, account_id: &str) -> Option<Secret>;
+}
+
+impl TokenSource for crate::config::Settings {
+    fn token_for(&self, account_id: &str) -> Option<Secret> {
+        crate::config::Settings::token_for(self, account_id).cloned()
+    }
+}
+
+pub struct Executor {
+    pub store: Arc<dyn Store>,
+    pub graph: Arc<GraphClient>,
+    pub tokens: Arc<dyn TokenSource>,
+    /// Notified when new actions are planned, so they run at once.
+    pub wake: Arc<Notify>,
+}
+
+pub fn backoff(attempts: i64) -> Duration {
+    let i = (attempts.max(1) - 1) as usize;
+    SCHEDULE[i.min(SCHEDULE.len() - 1)]
+}
+
+impl Executor {
+    /// Runs until `shutdown`; the actions in hand finish first.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        loop {
+            if shutdown.is_cancelled() {
+                break;
+            }
+            let now = now_ms();
+            let claimed = match self.store.claim_actions(BATCH, LEASE, now).await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(error = %e, "claiming actions failed");
+                    Vec::new()
+                }
+            };
+            if !claimed.is_empty() {
+                let mut set = tokio::task::JoinSet::new();
+                for action in claimed {
+                    let me = self.clone();
+                    set.spawn(async move { me.execute(action).await });
+                }
+                while set.join_next().await.is_some() {}
+                continue;
+            }
+            let sleep_for = match self.store.next_action_due().await {
+                Ok(Some(due)) => Duration::from_millis((due - now_ms()).clamp(10, 1000) as u64),
+                _ => Duration::from_secs(1),
+            };
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(sleep_for) => {}
+            }
+        }
+    }
+
+    /// Tries one claimed action and records what happened.
+    pub async fn execute(&self, a: ActionRow) {
+        let now = now_ms();
+        let update = match self.tokens.token_for(&a.account_id) {
+            None => ActionUpdate::Failed {
+                error: "no access token for this account any more".into(),
+            },
+            Some(token) => {
+                let ctx = AccountCtx {
+                    account_id: a.account_id.clone(),
+                    token,
+                };
+                let result = self.call(&ctx, &a).await;
+                self.outcome(&a, result, now)
+            }
+        };
+        let label = match &update {
+            ActionUpdate::Done { .. } => "done",
+            ActionUpdate::Retry { .. } => "retry",
+            ActionUpdate::Failed { .. } => "failed",
+        };
+        metrics::counter!("commentguard_actions_total", "kind" => a.kind.as_str(), "outcome" => label)
+            .increment(1);
+        match &update {
+            ActionUpdate::Done { .. } => {
+                metrics::histogram!("commentguard_decision_to_action_seconds")
+                    .record((now_ms() - a.created_at).max(0) as f64 / 1000.0);
+                tracing::info!(action.id = a.id, action.kind = a.kind.as_str(), comment.id = %a.comment_id, attempts = a.attempts, "action done");
+            }
+            ActionUpdate::Retry { error, next_at } => tracing::warn!(
+                action.id = a.id, action.kind = a.kind.as_str(), comment.id = %a.comment_id,
+                attempts = a.attempts, retry_in_ms = next_at - now, error = %error, "action will be retried"),
+            ActionUpdate::Failed { error } => tracing::error!(
+                action.id = a.id, action.kind = a.kind.as_str(), comment.id = %a.comment_id,
+                attempts = a.attempts, error = %error, "action failed for good"),
+        }
+        if let Err(e) = self.store.update_action(a.id, &update, now_ms()).await {
+            // The lease expires and the action is claimed again; a reply will then be checked
+            // against the comment's replies before anything is posted.
+            tracing::error!(action.id = a.id, error = %e, "recording an action outcome failed");
+        }
+    }
+
+    async fn call(&self, ctx: &AccountCtx, a: &ActionRow) -> Result<Option<String>, GraphError> {
+        match a.kind {
+            ActionKind::Hide => self
+                .graph
+                .hide(ctx, &a.comment_id, true)
+                .await
+                .map(|_| None),
+            ActionKind::Unhide => self
+                .graph
+                .hide(ctx, &a.comment_id, false)
+                .await
+                .map(|_| None),
+            ActionKind::Delete => self.graph.delete(ctx, &a.comment_id).await.map(|_| None),
+            ActionKind::Reply => {
+                let text = a
+                    .payload
+                    .get("message")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("");
+                if a.attempts > 1 {
+                    // An earlier attempt may have created the reply: adopt it if it is there.
+                    let replies = self.graph.list_replies(ctx, &a.comment_id).await?;
+                    if let Some(existing) = replies.iter().find(|r| r.text == text) {
+                        tracing::info!(comment.id = %a.comment_id, reply.id = %existing.id, "reply already posted by an earlier attempt; adopted");
+                        return Ok(Some(existing.id.clone()));
+                    }
+                }
+                self.graph.reply(ctx, &a.comment_id, text).await.map(Some)
+            }
+            ActionKind::MentionReply => {
+                let get = |k: &str| {
+                    a.payload
+                        .get(k)
+                        .and_then(|v| v.as_str())
+                        .map(str::to_string)
+                };
+                let message = get("message").unwrap_or_default();
+                let media = get("media_id").unwrap_or_default();
+                let comment = get("comment_id");
+                if a.attempts > 1 {
+                    // A mention lives on someone else's media: when its replies cannot be
+                    // listed, the outcome of the earlier attempt stays unknown and posting again
+                    // could answer twice, which is worse than not answering.
+                    let Some(c) = &comment else {
+                        return Err(GraphError::Permanent {
+                            code: 0,
+                            message:
+                                "outcome of an earlier mention reply is unknown; not posted again"
+                                    .into(),
+                        });
+                    };
+                    match self.graph.list_replies(ctx, c).await {
+                        Ok(replies) => {
+                            if let Some(existing) = replies.iter().find(|r| r.text == message) {
+                                return Ok(Some(existing.id.clone()));
+                            }
+                        }
+                        Err(_) => {
+                            return Err(GraphError::Permanent {
+                                code: 0,
+                                message: "outcome of an earlier mention reply is unknown and replies cannot be listed; not posted again".into(),
+                            })
+                        }
+                    }
+                }
+                self.graph
+                    .mention_reply(ctx, &ctx.account_id, &media, comment.as_deref(), &message)
+                    .await
+                    .map(Some)
+            }
+        }
+    }
+
+    fn outcome(
+        &self,
+        a: &ActionRow,
+        result: Result<Option<String>, GraphError>,
+        now: i64,
+    ) -> ActionUpdate {
+        let err = match result {
+            Ok(result_id) => return ActionUpdate::Done { result_id },
+            Err(e) => e,
+        };
+        let too_old = now - a.created_at > GIVE_UP_AFTER.as_millis() as i64;
+        let retry_at = |d: Duration| ActionUpdate::Retry {
+            error: err.to_string(),
+            next_at: now + d.as_millis() as i64,
+        };
+        let update = match &err {
+            GraphError::Permanent { .. } => ActionUpdate::Failed {
+                error: err.to_string(),
+            },
+            GraphError::Transient { .. } => retry_at(backoff(a.attempts)),
+            GraphError::RateLimited { retry_after, .. } => {
+                retry_at((*retry_after).max(backoff(a.attempts)))
+            }
+            GraphError::TokenInvalid { .. } => retry_at(DEAD_TOKEN_RECHECK),
+            #[allow(unreachable_patterns)]
+            _ => ActionUpdate::Failed {
+                error: err.to_string(),
+            },
+        };
+        match update {
+            ActionUpdate::Retry { error, .. } if too_old => ActionUpdate::Failed {
+                error: format!("gave up after 24 h: {error}"),
+            },
+            other => other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_follows_the_schedule_then_stays_at_an_hour() {
+        assert_eq!(backoff(1), Duration::from_secs(1));
+        assert_eq!(backoff(2), Duration::from_secs(5));
+        assert_eq!(backoff(6), Duration::from_secs(3600));
+        assert_eq!(backoff(40), Duration::from_secs(3600));
+    }
+}

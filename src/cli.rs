@@ -1,0 +1,57 @@
+//! The command line: one binary, a subcommand for each role.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::commands;
+use crate::config::Settings;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "commentguard",
+    version,
+    about = "Comment moderation for Instagram brand accounts"
+)]
+pub struct Cli {
+    /// Settings file (TOML). Environment variables override it.
+    #[arg(long, global = true, env = "COMMENTGUARD_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the service: webhook receiver, pipeline, action executor, admin listener.
+    Serve,
+    /// Send a correctly signed sample notification to a running instance.
+    Simulate(commands::simulate::SimulateArgs),
+}
+
+impl Cli {
+    pub fn load_settings(&self) -> anyhow::Result<Settings> {
+        Ok(Settings::load(self.config.as_deref(), &|k| {
+            std::env::var(k).ok()
+        })?)
+    }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match &cli.command {
+        Command::Serve => commands::serve::run(cli.load_settings()?).await,
+        Command::Simulate(args) => commands::simulate::run(cli.load_settings()?, args).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+}

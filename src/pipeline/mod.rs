@@ -1,0 +1,366 @@
+//! Pipeline workers: claim stored notifications, route each change, and turn comments and
+//! mentions into recorded decisions with planned actions.
+//!
+//! A claim is a lease: a crashed worker's events return when it expires. Processing is
+//! idempotent (one decision per comment and kind; actions unique by comment and kind), so an
+//! event processed twice plans nothing twice.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::graph::{AccountCtx, GraphClient, GraphError};
+use crate::inbox::parse::{comment_id, id_string};
+use crate::rules::{Action, Decision, Input, Kind, RuleState};
+use crate::store::{now_ms, ActionKind, ActionState, InboxEvent, NewAction, NewDecision, Store};
+
+pub mod registry;
+
+pub use registry::RulesRegistry;
+
+const LEASE: Duration = Duration::from_secs(60);
+const BATCH: i64 = 32;
+
+/// Why an event could not be processed now; it is given back and tried again later.
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    #[error("store: {0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("graph: {0}")]
+    Graph(GraphError),
+}
+
+pub struct Pipeline {
+    pub store: Arc<dyn Store>,
+    pub rules: Arc<RulesRegistry>,
+    pub state: Arc<dyn RuleState>,
+    pub graph: Arc<GraphClient>,
+    pub settings: Arc<crate::config::Settings>,
+    /// Notified by the inbox writer after each commit with new events.
+    pub inbox_wake: Arc<Notify>,
+    /// Notified when actions are planned.
+    pub actions_wake: Arc<Notify>,
+}
+
+impl Pipeline {
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        loop {
+            if shutdown.is_cancelled() {
+                break;
+            }
+            // Register interest before claiming, so a commit between the claim and the wait
+            // is not missed.
+            let notified = self.inbox_wake.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let events = match self.store.claim_events(BATCH, LEASE, now_ms()).await {
+                Ok(e) => e,
+                Err(e) => {
+                    tracing::error!(error = %e, "claiming inbox events failed");
+                    Vec::new()
+                }
+            };
+            if events.is_empty() {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = &mut notified => {}
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                }
+                continue;
+            }
+            for event in events {
+                self.handle(event).await;
+            }
+        }
+    }
+
+    async fn handle(&self, event: InboxEvent) {
+        let id = event.id;
+        let field = event.field.clone();
+        match self.process(&event).await {
+            Ok(outcome) => {
+                metrics::counter!("commentguard_events_processed_total", "field" => field_label(&field), "outcome" => outcome)
+                    .increment(1);
+                if let Err(e) = self.store.complete_event(id, now_ms()).await {
+                    tracing::error!(event.id = id, error = %e, "completing an event failed");
+                }
+            }
+            Err(e) => {
+                let wait = crate::actions::backoff(event.attempts);
+                tracing::warn!(event.id = id, event.field = %field, attempts = event.attempts, error = %e, "event will be retried");
+                metrics::counter!("commentguard_events_processed_total", "field" => field_label(&field), "outcome" => "retry")
+                    .increment(1);
+                let _ = self
+                    .store
+                    .retry_event(
+                        id,
+                        &e.to_string(),
+                        now_ms() + wait.as_millis() as i64,
+                        false,
+                    )
+                    .await;
+            }
+        }
+    }
+
+    /// Processes one change; returns a metrics label of what happened.
+    pub async fn process(&self, event: &InboxEvent) -> Result<&'static str, ProcessError> {
+        let payload: Value = serde_json::from_str(&event.payload).unwrap_or(Value::Null);
+        let value = payload.get("value").cloned().unwrap_or(Value::Null);
+        match event.field.as_str() {
+            "comments" | "live_comments" => self.comment(event, &value).await,
+            "mentions" => self.mention(event, &value).await,
+            "story_insights" => {
+                // Final metrics are kept by the insights store (see crate::insights).
+                tracing::info!(event.id = event.id, media.id = ?id_string(value.get("media_id")), "story insights received");
+                Ok("stored")
+            }
+            other => {
+                tracing::info!(
+                    event.id = event.id,
+                    event.field = other,
+                    "unknown field recorded and skipped"
+                );
+                Ok("unknown_field")
+            }
+        }
+    }
+
+    async fn comment(&self, event: &InboxEvent, v: &Value) -> Result<&'static str, ProcessError> {
+        let Some(cid) = comment_id(v) else {
+            tracing::warn!(event.id = event.id, "comment without an id skipped");
+            return Ok("invalid");
+        };
+        let from = v.get("from").cloned().unwrap_or(Value::Null);
+        let author_id = id_string(from.get("id"));
+        let own = from.get("self_ig_scoped_id").is_some()
+            || (author_id.is_some() && author_id.as_deref() == Some(event.account_id.as_str()));
+        if own {
+            // The account's own comments (including our replies) are never moderated: doing so
+            // would loop on ourselves.
+            tracing::debug!(comment.id = %cid, "own comment not moderated");
+            return Ok("own_comment");
+        }
+        let media = v.get("media").cloned().unwrap_or(Value::Null);
+        let media_type = media
+            .get("media_product_type")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let live = event.field == "live_comments" || media_type.as_deref() == Some("LIVE");
+        let input = Input {
+            text: v
+                .get("text")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            username: from
+                .get("username")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            user_id: author_id.clone(),
+            comment_id: Some(cid.clone()),
+            media_id: id_string(media.get("id")),
+            account_id: Some(event.account_id.clone()),
+            media_product_type: media_type,
+            parent_id: id_string(v.get("parent_id")),
+            kind: Kind::Comment,
+            time: event.entry_time,
+        };
+        let kind = if event.field == "live_comments" {
+            "live_comment"
+        } else {
+            "comment"
+        };
+        let not_callable =
+            live.then_some("live media: comments cannot be hidden or answered through the API");
+        self.decide(event, &cid, kind, input, not_callable).await
+    }
+
+    async fn mention(&self, event: &InboxEvent, v: &Value) -> Result<&'static str, ProcessError> {
+        let Some(media_id) = id_string(v.get("media_id")) else {
+            return Ok("invalid");
+        };
+        let mention_comment = id_string(v.get("comment_id"));
+        let Some(token) = self.settings.token_for(&event.account_id).cloned() else {
+            // Without a token the mention's text cannot be fetched (Meta sends none).
+            let cid = mention_comment.clone().unwrap_or_else(|| media_id.clone());
+            let d = NewDecision {
+                inbox_id: Some(event.id),
+                comment_id: cid,
+                kind: "mention".into(),
+                account_id: event.account_id.clone(),
+                media_id: Some(media_id),
+                matched: "[]".into(),
+                note: Some(
+                    "dry run: no access token, so the mention's text was not fetched".into(),
+                ),
+                received_at: event.received_at,
+                decided_at: now_ms(),
+                ..Default::default()
+            };
+            self.store.record_decision(&d, &[]).await?;
+            return Ok("dry_run");
+        };
+        let ctx = AccountCtx {
+            account_id: event.account_id.clone(),
+            token,
+        };
+        let (text, username, key) = match &mention_comment {
+            Some(c) => {
+                let m = self
+                    .graph
+                    .mentioned_comment(&ctx, &event.account_id, c)
+                    .await
+                    .map_err(ProcessError::Graph)?;
+                (m.text, m.username, c.clone())
+            }
+            None => {
+                let m = self
+                    .graph
+                    .mentioned_media(&ctx, &event.account_id, &media_id)
+                    .await
+                    .map_err(ProcessError::Graph)?;
+                (m.caption.unwrap_or_default(), m.username, media_id.clone())
+            }
+        };
+        let input = Input {
+            text,
+            username,
+            comment_id: mention_comment.clone(),
+            media_id: Some(media_id),
+            account_id: Some(event.account_id.clone()),
+            kind: Kind::Mention,
+            time: event.entry_time,
+            ..Default::default()
+        };
+        self.decide(event, &key, "mention", input, None).await
+    }
+
+    async fn decide(
+        &self,
+        event: &InboxEvent,
+        key: &str,
+        kind: &str,
+        input: Input,
+        not_callable: Option<&str>,
+    ) -> Result<&'static str, ProcessError> {
+        let account = event.account_id.as_str();
+        let rules = self.rules.for_account(account);
+        let decision: Decision = rules.evaluate(&input, self.state.as_ref());
+        let token = self.settings.token_for(account);
+        let dry_note = if self.settings.dry_run {
+            Some("dry run: COMMENTGUARD_DRY_RUN is set")
+        } else if token.is_none() {
+            Some("dry run: no access token for this account")
+        } else {
+            not_callable
+        };
+        let actions = plan(&decision, &input, dry_note);
+        let d = NewDecision {
+            inbox_id: Some(event.id),
+            comment_id: key.to_string(),
+            kind: kind.to_string(),
+            account_id: account.to_string(),
+            media_id: input.media_id.clone(),
+            author: input.username.clone(),
+            author_id: input.user_id.clone(),
+            text: Some(input.text.clone()),
+            normalized: Some(decision.normalized.clone()),
+            matched: serde_json::to_string(&decision.matched).unwrap_or_else(|_| "[]".into()),
+            rules: decision.matched.iter().map(|m| m.rule.clone()).collect(),
+            actions: decision
+                .actions
+                .iter()
+                .map(|a| a.name().to_string())
+                .collect(),
+            note: if decision.actions.is_empty() {
+                None
+            } else {
+                dry_note.map(str::to_string)
+            },
+            received_at: event.received_at,
+            decided_at: now_ms(),
+        };
+        let (decision_id, created) = self.store.record_decision(&d, &actions).await?;
+        for m in &decision.matched {
+            metrics::counter!("commentguard_rule_matches_total", "mode" => match m.mode { crate::rules::Mode::Enforce => "enforce", crate::rules::Mode::Shadow => "shadow" })
+                .increment(1);
+        }
+        for a in &decision.actions {
+            metrics::counter!("commentguard_decisions_total", "action" => a.name()).increment(1);
+        }
+        tracing::info!(
+            decision.id = decision_id,
+            comment.id = %key,
+            comment.kind = kind,
+            account.id = account,
+            rules = ?d.rules,
+            actions = ?d.actions,
+            note = d.note.as_deref().unwrap_or(""),
+            new = created,
+            "comment decided"
+        );
+        if created && actions.iter().any(|a| a.state == ActionState::Pending) {
+            self.actions_wake.notify_one();
+        }
+        Ok(if decision.actions.is_empty() {
+            "no_action"
+        } else {
+            "actioned"
+        })
+    }
+}
+
+/// Turns the final enforced actions into planned Graph calls. `skip` (dry run, live media)
+/// records them as skipped with that reason: decided and logged, never called.
+pub fn plan(decision: &Decision, input: &Input, skip: Option<&str>) -> Vec<NewAction> {
+    let mut out = Vec::new();
+    for action in &decision.actions {
+        let (kind, payload, not_applicable) = match (input.kind, action) {
+            (Kind::Comment, Action::Hide) => (ActionKind::Hide, json!({}), None),
+            (Kind::Comment, Action::Delete) => (ActionKind::Delete, json!({}), None),
+            (Kind::Comment, Action::Reply { text }) => {
+                (ActionKind::Reply, json!({ "message": text }), None)
+            }
+            (Kind::Mention, Action::Reply { text }) => (
+                ActionKind::MentionReply,
+                json!({ "message": text, "media_id": input.media_id, "comment_id": input.comment_id }),
+                None,
+            ),
+            (Kind::Mention, a) => (
+                if matches!(a, Action::Delete) {
+                    ActionKind::Delete
+                } else {
+                    ActionKind::Hide
+                },
+                json!({}),
+                Some("hide and delete do not apply to other people's media"),
+            ),
+        };
+        let reason = not_applicable.or(skip);
+        out.push(NewAction {
+            kind,
+            payload,
+            state: if reason.is_some() {
+                ActionState::Skipped
+            } else {
+                ActionState::Pending
+            },
+            note: reason.map(str::to_string),
+        });
+    }
+    out
+}
+
+fn field_label(field: &str) -> &'static str {
+    match field {
+        "comments" => "comments",
+        "live_comments" => "live_comments",
+        "mentions" => "mentions",
+        "story_insights" => "story_insights",
+        _ => "other",
+    }
+}

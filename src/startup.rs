@@ -1,0 +1,203 @@
+//! Builds the running service from settings and runs it until shutdown.
+//!
+//! [`Application::build`] binds both listeners (port 0 works, which is what tests use),
+//! connects the store and loads the rules; [`Application::run_until`] runs every stage until the
+//! shutdown future completes, then lets in-flight requests and the inbox writer's last batch
+//! finish.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::actions::Executor;
+use crate::admin::{self, AdminState};
+use crate::config::Settings;
+use crate::graph::{GraphClient, GraphConfig};
+use crate::inbox::InboxWriter;
+use crate::ingress::{self, IngressState};
+use crate::pipeline::{Pipeline, RulesRegistry};
+use crate::rules::{MemoryState, RuleState};
+use crate::store::{SqlStore, Store};
+
+pub struct Application {
+    pub settings: Arc<Settings>,
+    pub store: Arc<dyn Store>,
+    pub rules: Arc<RulesRegistry>,
+    pub graph: Arc<GraphClient>,
+    public: TcpListener,
+    admin: TcpListener,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        settings.require_for_serve()?;
+        let store = SqlStore::connect(settings.database_url.expose())
+            .await
+            .context("opening the database (COMMENTGUARD_DATABASE_URL)")?;
+        let accounts: Vec<(String, PathBuf)> = settings
+            .accounts
+            .iter()
+            .filter_map(|(id, a)| a.rules_dir.clone().map(|d| (id.clone(), d)))
+            .collect();
+        let rules = RulesRegistry::load(&settings.rules_dir, &accounts).map_err(|errors| {
+            let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+            anyhow::anyhow!("the rules do not load:\n{}", lines.join("\n"))
+        })?;
+        let graph = GraphClient::new(GraphConfig {
+            base_url: settings.graph_url.clone(),
+            version: settings.graph_version.clone(),
+            app_secret: settings.app_secrets.first().cloned(),
+            timeout: Duration::from_secs(20),
+        });
+        let public = TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("binding COMMENTGUARD_LISTEN {}", settings.listen))?;
+        let admin = TcpListener::bind(settings.admin_listen)
+            .await
+            .with_context(|| {
+                format!(
+                    "binding COMMENTGUARD_ADMIN_LISTEN {}",
+                    settings.admin_listen
+                )
+            })?;
+        Ok(Application {
+            settings: Arc::new(settings),
+            store: Arc::new(store),
+            rules: Arc::new(rules),
+            graph: Arc::new(graph),
+            public,
+            admin,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.public.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn admin_port(&self) -> u16 {
+        self.admin.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// Runs until `shutdown` completes; returns after a graceful stop.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let cancel = CancellationToken::new();
+        let metrics = crate::telemetry::metrics_handle();
+        let inbox_wake = Arc::new(Notify::new());
+        let actions_wake = Arc::new(Notify::new());
+        let (writer, writer_task) = InboxWriter::spawn(self.store.clone(), inbox_wake.clone());
+        let rules_ready = Arc::new(AtomicBool::new(true));
+
+        let ingress_state = IngressState {
+            app_secrets: Arc::new(self.settings.app_secrets.clone()),
+            verify_token: self
+                .settings
+                .verify_token
+                .clone()
+                .context("COMMENTGUARD_VERIFY_TOKEN is not set")?,
+            writer,
+            store: self.store.clone(),
+            rules_ready,
+        };
+        let public_app = ingress::router(ingress_state, self.settings.body_limit).layer(
+            tower::ServiceBuilder::new()
+                .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+                    axum::http::StatusCode::REQUEST_TIMEOUT,
+                    Duration::from_secs(15),
+                ))
+                .layer(tower::limit::ConcurrencyLimitLayer::new(1024)),
+        );
+        let admin_app = admin::router(AdminState {
+            store: self.store.clone(),
+            settings: self.settings.clone(),
+            rules: self.rules.clone(),
+            graph: self.graph.clone(),
+            metrics,
+            actions_wake: actions_wake.clone(),
+        });
+
+        let state: Arc<dyn RuleState> = Arc::new(MemoryState::default());
+        let pipeline = Arc::new(Pipeline {
+            store: self.store.clone(),
+            rules: self.rules.clone(),
+            state,
+            graph: self.graph.clone(),
+            settings: self.settings.clone(),
+            inbox_wake,
+            actions_wake: actions_wake.clone(),
+        });
+        let executor = Arc::new(Executor {
+            store: self.store.clone(),
+            graph: self.graph.clone(),
+            tokens: self.settings.clone(),
+            wake: actions_wake,
+        });
+
+        let mut workers = tokio::task::JoinSet::new();
+        for _ in 0..self.settings.workers {
+            workers.spawn(pipeline.clone().run(cancel.clone()));
+        }
+        workers.spawn(executor.run(cancel.clone()));
+
+        tracing::info!(
+            listen = %self.public.local_addr()?,
+            admin_listen = %self.admin.local_addr()?,
+            rules = self.rules.for_account("").len(),
+            dry_run = self.settings.dry_run,
+            "commentguard serving"
+        );
+
+        let stop = cancel.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing in-flight requests");
+            stop.cancel();
+        });
+        let c1 = cancel.clone();
+        let public = axum::serve(self.public, public_app)
+            .with_graceful_shutdown(async move { c1.cancelled().await });
+        let c2 = cancel.clone();
+        let admin = axum::serve(self.admin, admin_app)
+            .with_graceful_shutdown(async move { c2.cancelled().await });
+        let (p, a) = tokio::join!(public, admin);
+        p.context("public listener")?;
+        a.context("admin listener")?;
+        // The router (and with it the last writer handle) is gone: the writer commits its last
+        // batch and ends.
+        let _ = writer_task.await;
+        while workers.join_next().await.is_some() {}
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
