@@ -12,8 +12,8 @@ cargo build --release --quiet --bin commentguard --example plain_server
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 SECRET=bench-secret
-python3 bench/make_bodies.py 200000 "$SECRET" "$work/bodies.lua"
-export BODIES="$work/bodies.lua"
+python3 bench/make_bodies.py 200000 "$SECRET" "$work/bodies.tsv"
+export BODIES="$work/bodies.tsv"
 mkdir -p "$work/rules"
 [ -d rules ] && cp -r rules/. "$work/rules/"
 

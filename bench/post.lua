@@ -1,5 +1,10 @@
--- wrk script: each request posts the next distinct pre-signed body.
-dofile(os.getenv("BODIES"))
+-- wrk script: each request posts the next distinct pre-signed body (from $BODIES).
+local bodies, sigs = {}, {}
+for line in io.lines(os.getenv("BODIES")) do
+  local tab = line:find("\t", 1, true)
+  sigs[#sigs + 1] = line:sub(1, tab - 1)
+  bodies[#bodies + 1] = line:sub(tab + 1)
+end
 local i = 0
 local n = #bodies
 request = function()
