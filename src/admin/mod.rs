@@ -69,8 +69,6 @@ async fn metrics(State(state): State<AdminState>) -> Response {
         let now = crate::store::now_ms();
         let overdue = due.map(|d| (now - d).max(0) as f64 / 1000.0).unwrap_or(0.0);
         metrics::gauge!("commentguard_actions_overdue_seconds").set(overdue);
-        let waiting = due.is_some_and(|d| d > now);
-        metrics::gauge!("commentguard_actions_retry_waiting").set(if waiting { 1.0 } else { 0.0 });
     }
     metrics::gauge!("commentguard_rules_loaded").set(state.rules.for_account("").len() as f64);
     (
