@@ -28,6 +28,12 @@ pub enum Command {
     Serve,
     /// Send a correctly signed sample notification to a running instance.
     Simulate(commands::simulate::SimulateArgs),
+    /// Print the moderation log: what was decided, why, and what was done.
+    Log(commands::log::LogArgs),
+    /// Unhide a comment commentguard hid, and record the undo in the log.
+    Undo(commands::undo::UndoArgs),
+    /// Remove comment texts older than the retention period (decisions are kept).
+    Purge(commands::purge::PurgeArgs),
 }
 
 impl Cli {
@@ -42,6 +48,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Serve => commands::serve::run(cli.load_settings()?).await,
         Command::Simulate(args) => commands::simulate::run(cli.load_settings()?, args).await,
+        Command::Log(args) => commands::log::run(cli.load_settings()?, args).await,
+        Command::Undo(args) => commands::undo::run(cli.load_settings()?, args).await,
+        Command::Purge(args) => commands::purge::run(cli.load_settings()?, args).await,
     }
 }
 

@@ -147,6 +147,11 @@ impl Application {
             workers.spawn(pipeline.clone().run(cancel.clone()));
         }
         workers.spawn(executor.run(cancel.clone()));
+        workers.spawn(crate::commands::purge::run_periodically(
+            self.store.clone(),
+            self.settings.retention,
+            cancel.clone(),
+        ));
 
         tracing::info!(
             listen = %self.public.local_addr()?,

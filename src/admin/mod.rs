@@ -1,10 +1,20 @@
 //! The admin listener: metrics, the admin API and the review page. Never exposed publicly.
+//!
+//! `/metrics` answers without a token (Prometheus scrapes it from inside the network); every
+//! `/api/` path wants the admin bearer token; `/review` wants a session made from it.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod review;
+pub mod undo;
+pub mod view;
 
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -28,19 +38,39 @@ pub struct AdminState {
 pub fn router(state: AdminState) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
+        .route("/", get(|| async { Redirect::to("/review") }))
+        .merge(api::router(state.clone()))
+        .merge(review::router())
         .with_state(state)
 }
 
+/// Gauges that describe the database are set here, when Prometheus asks, so they are never
+/// stale and cost nothing between scrapes.
 async fn metrics(State(state): State<AdminState>) -> Response {
-    if let Ok(stats) = state.store.inbox_stats().await {
-        metrics::gauge!("commentguard_inbox_pending").set(stats.pending as f64);
-        metrics::gauge!("commentguard_inbox_failed").set(stats.failed as f64);
-        let age = stats
-            .oldest_pending_received_at
-            .map(|t| (crate::store::now_ms() - t).max(0) as f64 / 1000.0)
-            .unwrap_or(0.0);
-        metrics::gauge!("commentguard_inbox_oldest_age_seconds").set(age);
+    match state.store.inbox_stats().await {
+        Ok(stats) => {
+            metrics::gauge!("commentguard_inbox_pending").set(stats.pending as f64);
+            metrics::gauge!("commentguard_inbox_failed").set(stats.failed as f64);
+            let age = stats
+                .oldest_pending_received_at
+                .map(|t| (crate::store::now_ms() - t).max(0) as f64 / 1000.0)
+                .unwrap_or(0.0);
+            metrics::gauge!("commentguard_inbox_oldest_age_seconds").set(age);
+            metrics::gauge!("commentguard_database_up").set(1.0);
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics: the database does not answer");
+            metrics::gauge!("commentguard_database_up").set(0.0);
+        }
     }
+    // How far behind the action executor is: 0 when nothing is due, else how long the
+    // earliest pending action has been due (a growing value means calls are not going out).
+    if let Ok(due) = state.store.next_action_due().await {
+        let now = crate::store::now_ms();
+        let overdue = due.map(|d| (now - d).max(0) as f64 / 1000.0).unwrap_or(0.0);
+        metrics::gauge!("commentguard_actions_overdue_seconds").set(overdue);
+    }
+    metrics::gauge!("commentguard_rules_loaded").set(state.rules.for_account("").len() as f64);
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -1,4 +1,7 @@
 //! One module per subcommand.
 
+pub mod log;
+pub mod purge;
 pub mod serve;
 pub mod simulate;
+pub mod undo;

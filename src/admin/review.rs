@@ -1,0 +1,525 @@
+//! The review page for brand teams: recent decisions with the comment's text, the rule and its
+//! evidence highlighted, filters, and an Undo button.
+//!
+//! Server-rendered HTML with no script at all (the Content-Security-Policy forbids scripts), so
+//! there is no front-end build. Every string that came from a commenter or a rule file goes
+//! through [`esc`]. Sign-in exchanges the admin token for a session cookie (see
+//! [`super::auth`]); the Undo form carries a CSRF token bound to that session.
+
+use std::fmt::Write as _;
+
+use axum::extract::{Form, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+
+use super::api::DecisionQuery;
+use super::auth::{self, csrf_token, csrf_valid, session_of};
+use super::undo::{can_undo, plan_unhide, undo_of, UndoError, UndoSource};
+use super::view::{evidence_spans, highlight_segments, iso_time};
+use super::AdminState;
+use crate::secret::{constant_time_eq, Secret};
+use crate::store::{ActionState, DecisionRow};
+
+pub fn router() -> Router<AdminState> {
+    Router::new()
+        .route("/review", get(page))
+        .route("/review/login", get(login_form).post(login))
+        .route("/review/logout", post(logout))
+        .route("/review/undo", post(undo))
+}
+
+/// Escapes text for HTML element content and quoted attribute values.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;margin:0;background:#f6f6f4;color:#222}\
+header{background:#222;color:#fff;padding:.6em 1.2em;display:flex;justify-content:space-between;align-items:center}\
+header h1{font-size:1.1em;margin:0}main{max-width:980px;margin:1em auto;padding:0 1em}\
+form.filters{display:flex;gap:.6em;flex-wrap:wrap;align-items:end;margin-bottom:1em}\
+label{display:flex;flex-direction:column;font-size:.8em;color:#555}\
+article{background:#fff;border:1px solid #ddd;border-radius:6px;padding:.8em 1em;margin:.7em 0}\
+.meta{font-size:.85em;color:#666;display:flex;gap:1em;flex-wrap:wrap}\
+.text{font-size:1.05em;white-space:pre-wrap;word-break:break-word;margin:.5em 0}\
+mark{background:#ffd54f;padding:0 .1em;border-radius:2px}.purged{color:#999;font-style:italic}\
+.badge{border-radius:3px;padding:0 .4em;font-size:.85em;background:#eee}\
+.outcome-done{background:#c8e6c9}.outcome-failed{background:#ffcdd2}.outcome-pending{background:#fff9c4}\
+.notice{background:#e3f2fd;border:1px solid #90caf9;padding:.5em 1em;border-radius:4px}\
+.error{background:#ffebee;border:1px solid #ef9a9a;padding:.5em 1em;border-radius:4px}\
+button{cursor:pointer}ul{margin:.3em 0;padding-left:1.2em}";
+
+fn html_page(title: &str, header_right: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <title>{}</title><style>{STYLE}</style></head><body>\
+         <header><h1>commentguard · review</h1><div>{header_right}</div></header>\
+         <main>{body}</main></body></html>",
+        esc(title)
+    )
+}
+
+/// HTML with the headers every review response carries: no scripts, no framing, no caching,
+/// no referrer leaking comment ids.
+fn respond(status: StatusCode, html: String) -> Response {
+    let mut resp = (status, html).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    resp
+}
+
+fn disabled() -> Response {
+    respond(
+        StatusCode::FORBIDDEN,
+        html_page(
+            "Review is off",
+            "",
+            "<p class=\"error\">The review page is off: COMMENTGUARD_ADMIN_TOKEN is not set.</p>",
+        ),
+    )
+}
+
+fn login_page(status: StatusCode, message: Option<&str>) -> Response {
+    let msg = message
+        .map(|m| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(m)))
+        .unwrap_or_default();
+    respond(
+        status,
+        html_page(
+            "Sign in",
+            "",
+            &format!(
+                "<h2>Sign in</h2>{msg}<form method=\"post\" action=\"/review/login\">\
+                 <label>Admin token<input type=\"password\" name=\"token\" id=\"token\" autocomplete=\"current-password\" required></label>\
+                 <p><button type=\"submit\" id=\"sign-in\">Sign in</button></p></form>"
+            ),
+        ),
+    )
+}
+
+async fn login_form(State(state): State<AdminState>) -> Response {
+    if state.settings.admin_token.is_none() {
+        return disabled();
+    }
+    login_page(StatusCode::OK, None)
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    token: String,
+}
+
+async fn login(
+    State(state): State<AdminState>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let Some(key) = state.settings.admin_token.as_ref() else {
+        return disabled();
+    };
+    if !constant_time_eq(form.token.trim().as_bytes(), key) {
+        metrics::counter!("commentguard_admin_auth_failures_total", "surface" => "review")
+            .increment(1);
+        tracing::warn!("review page sign-in refused: wrong token");
+        // Slows down guessing; the token is long anyway.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        return login_page(StatusCode::UNAUTHORIZED, Some("That token is not right."));
+    }
+    let session = auth::new_session(key);
+    let mut resp = Redirect::to("/review").into_response();
+    if let Ok(v) = HeaderValue::from_str(&auth::session_cookie(&session, &headers)) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+async fn logout() -> Response {
+    let mut resp = Redirect::to("/review/login").into_response();
+    if let Ok(v) = HeaderValue::from_str(&auth::clear_cookie()) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct PageQuery {
+    #[serde(flatten)]
+    decisions: DecisionQuery,
+    outcome: Option<String>,
+    /// The comment whose undo was just planned.
+    undone: Option<String>,
+}
+
+/// The admin token and the request's session, or the response for a visitor without one.
+fn session(state: &AdminState, headers: &HeaderMap) -> Result<(Secret, String), Box<Response>> {
+    let Some(key) = state.settings.admin_token.clone() else {
+        return Err(Box::new(disabled()));
+    };
+    match session_of(headers, &key) {
+        Some(s) => Ok((key, s)),
+        None => Err(Box::new(Redirect::to("/review/login").into_response())),
+    }
+}
+
+async fn page(
+    State(state): State<AdminState>,
+    headers: HeaderMap,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let (key, session) = match session(&state, &headers) {
+        Ok(s) => s,
+        Err(resp) => return *resp,
+    };
+    let filter = match q.decisions.filter(50) {
+        Ok(f) => f,
+        Err(e) => {
+            return respond(
+                StatusCode::BAD_REQUEST,
+                html_page(
+                    "Review",
+                    "",
+                    &format!("<p class=\"error\">{}</p>", esc(&e.to_string())),
+                ),
+            )
+        }
+    };
+    let rows = match state.store.list_decisions(&filter).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "review page: reading decisions failed");
+            return respond(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                html_page(
+                    "Review",
+                    "",
+                    "<p class=\"error\">The moderation log could not be read.</p>",
+                ),
+            );
+        }
+    };
+    let next_cursor = (rows.len() as i64 == filter.limit)
+        .then(|| rows.last().map(|d| d.id))
+        .flatten();
+    let outcome = q.outcome.as_deref().filter(|o| !o.is_empty());
+    let csrf = csrf_token(&key, &session);
+
+    let mut body = String::new();
+    if let Some(c) = q.undone.as_deref().filter(|c| !c.is_empty()) {
+        let _ = write!(
+            body,
+            "<p class=\"notice\" role=\"status\" id=\"notice\">Unhide planned for comment {}. It is carried out in the background; its state shows below.</p>",
+            esc(c)
+        );
+    }
+    body.push_str(&filters_form(&q, outcome));
+    let mut shown = 0;
+    for d in rows
+        .iter()
+        .filter(|d| outcome.is_none_or(|o| d.outcome() == o))
+    {
+        shown += 1;
+        body.push_str(&decision_html(d, &csrf));
+    }
+    if shown == 0 {
+        body.push_str("<p>No decisions match these filters.</p>");
+    }
+    if let Some(cursor) = next_cursor {
+        let mut url = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [
+            ("since", &q.decisions.since),
+            ("rule", &q.decisions.rule),
+            ("action", &q.decisions.action),
+            ("account", &q.decisions.account),
+            ("outcome", &q.outcome),
+        ] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                url.append_pair(k, v);
+            }
+        }
+        url.append_pair("cursor", &cursor.to_string());
+        let _ = write!(
+            body,
+            "<p><a href=\"/review?{}\" id=\"older\">Older decisions →</a></p>",
+            esc(&url.finish())
+        );
+    }
+    let logout = "<form method=\"post\" action=\"/review/logout\"><button type=\"submit\">Sign out</button></form>";
+    respond(StatusCode::OK, html_page("Review", logout, &body))
+}
+
+fn filters_form(q: &PageQuery, outcome: Option<&str>) -> String {
+    let val = |v: &Option<String>| esc(v.as_deref().unwrap_or(""));
+    let select = |name: &str, current: Option<&str>, options: &[(&str, &str)]| {
+        let mut s = format!("<label>{name}<select name=\"{name}\">");
+        for (value, text) in options {
+            let sel = if current.unwrap_or("") == *value {
+                " selected"
+            } else {
+                ""
+            };
+            let _ = write!(s, "<option value=\"{value}\"{sel}>{text}</option>");
+        }
+        s.push_str("</select></label>");
+        s
+    };
+    format!(
+        "<form class=\"filters\" method=\"get\" action=\"/review\">{}\
+         <label>rule<input name=\"rule\" value=\"{}\" size=\"16\"></label>{}\
+         <label>account<input name=\"account\" value=\"{}\" size=\"18\"></label>{}\
+         <button type=\"submit\">Filter</button></form>",
+        select(
+            "since",
+            q.decisions.since.as_deref(),
+            &[
+                ("", "any time"),
+                ("1h", "last hour"),
+                ("24h", "last day"),
+                ("7d", "last week"),
+                ("30d", "last 30 days")
+            ],
+        ),
+        val(&q.decisions.rule),
+        select(
+            "action",
+            q.decisions.action.as_deref(),
+            &[
+                ("", "any action"),
+                ("hide", "hide"),
+                ("delete", "delete"),
+                ("reply", "reply")
+            ],
+        ),
+        val(&q.decisions.account),
+        select(
+            "outcome",
+            outcome,
+            &[
+                ("", "any outcome"),
+                ("done", "done"),
+                ("pending", "pending"),
+                ("failed", "failed"),
+                ("skipped", "skipped"),
+                ("none", "none")
+            ],
+        ),
+    )
+}
+
+fn text_html(d: &DecisionRow) -> String {
+    let Some(text) = &d.text else {
+        return "<p class=\"text purged\">(text removed after the retention period)</p>".into();
+    };
+    let spans = evidence_spans(&d.matched, text);
+    let mut out = String::from("<p class=\"text\">");
+    for (segment, label) in highlight_segments(text, &spans) {
+        match label {
+            Some(l) => {
+                let _ = write!(out, "<mark title=\"{}\">{}</mark>", esc(&l), esc(&segment));
+            }
+            None => out.push_str(&esc(&segment)),
+        }
+    }
+    out.push_str("</p>");
+    out
+}
+
+fn decision_html(d: &DecisionRow, csrf: &str) -> String {
+    let mut out = format!(
+        "<article class=\"decision\" data-comment-id=\"{}\"><div class=\"meta\"><span>{}</span><span>{}</span>\
+         <span>account {}</span><span>@{}</span><span>comment {}</span>\
+         <span class=\"badge outcome-{}\">{}</span></div>",
+        esc(&d.comment_id),
+        esc(&iso_time(d.decided_at)),
+        esc(&d.kind),
+        esc(&d.account_id),
+        esc(d.author.as_deref().unwrap_or("unknown")),
+        esc(&d.comment_id),
+        d.outcome(),
+        d.outcome(),
+    );
+    out.push_str(&text_html(d));
+    let matches = d.matched.as_array().cloned().unwrap_or_default();
+    if !matches.is_empty() {
+        out.push_str("<ul class=\"rules\">");
+        for m in &matches {
+            let rule = m.get("rule").and_then(|v| v.as_str()).unwrap_or("?");
+            let mode = m.get("mode").and_then(|v| v.as_str()).unwrap_or("");
+            let evidence: Vec<String> = m
+                .get("evidence")
+                .and_then(|v| v.as_array())
+                .into_iter()
+                .flatten()
+                .map(|e| {
+                    format!(
+                        "{} “{}”",
+                        e.get("condition").and_then(|v| v.as_str()).unwrap_or(""),
+                        e.get("matched").and_then(|v| v.as_str()).unwrap_or("")
+                    )
+                })
+                .collect();
+            let _ = write!(
+                out,
+                "<li>rule <strong class=\"rule\">{}</strong> <span class=\"badge\">{}</span> {}</li>",
+                esc(rule),
+                esc(mode),
+                esc(&evidence.join(", "))
+            );
+        }
+        out.push_str("</ul>");
+    }
+    if !d.action_log.is_empty() {
+        out.push_str("<ul class=\"actions\">");
+        for a in &d.action_log {
+            let _ = write!(
+                out,
+                "<li class=\"action-{}\">{}: <span class=\"state\">{}</span>{}</li>",
+                a.kind.as_str(),
+                a.kind.as_str(),
+                a.state.as_str(),
+                a.last_error
+                    .as_deref()
+                    .map(|e| format!(" ({})", esc(e)))
+                    .unwrap_or_default()
+            );
+        }
+        out.push_str("</ul>");
+    } else if let Some(note) = &d.note {
+        let _ = write!(out, "<p class=\"meta\">{}</p>", esc(note));
+    }
+    if can_undo(d) {
+        let _ = write!(
+            out,
+            "<form method=\"post\" action=\"/review/undo\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+             <input type=\"hidden\" name=\"comment_id\" value=\"{}\">\
+             <button type=\"submit\" class=\"undo\">Undo: show this comment again</button></form>",
+            esc(csrf),
+            esc(&d.comment_id)
+        );
+    } else if let Some(u) = undo_of(d) {
+        let what = match u.state {
+            ActionState::Done => "Undone: the comment is visible again.",
+            ActionState::Skipped => "Undo recorded (dry run: nothing was called).",
+            _ => "Undo planned: the comment will be shown again.",
+        };
+        let _ = write!(out, "<p class=\"undone\">{what}</p>");
+    }
+    out.push_str("</article>");
+    out
+}
+
+#[derive(Deserialize)]
+struct UndoForm {
+    csrf: String,
+    comment_id: String,
+}
+
+async fn undo(
+    State(state): State<AdminState>,
+    headers: HeaderMap,
+    Form(form): Form<UndoForm>,
+) -> Response {
+    let (key, session) = match session(&state, &headers) {
+        Ok(s) => s,
+        Err(resp) => return *resp,
+    };
+    if !csrf_valid(&key, &session, &form.csrf) {
+        tracing::warn!(comment.id = %form.comment_id, "review undo refused: bad CSRF token");
+        return respond(
+            StatusCode::FORBIDDEN,
+            html_page(
+                "Review",
+                "",
+                "<p class=\"error\">This form has expired or did not come from the review page. <a href=\"/review\">Reload</a> and try again.</p>",
+            ),
+        );
+    }
+    match plan_unhide(
+        state.store.as_ref(),
+        &state.settings,
+        &form.comment_id,
+        UndoSource::ReviewPage,
+    )
+    .await
+    {
+        Ok(planned) => {
+            if !planned.already_planned {
+                state.actions_wake.notify_one();
+            }
+            let q = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("undone", &form.comment_id)
+                .finish();
+            Redirect::to(&format!("/review?{q}")).into_response()
+        }
+        Err(e) => {
+            let status = match &e {
+                UndoError::UnknownComment(_) => StatusCode::NOT_FOUND,
+                UndoError::NotHidden { .. } => StatusCode::CONFLICT,
+                UndoError::Store(err) => {
+                    tracing::error!(error = %err, "review undo failed");
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }
+            };
+            let msg = match &e {
+                UndoError::Store(_) => "The undo could not be recorded; try again.".to_string(),
+                other => other.to_string(),
+            };
+            respond(
+                status,
+                html_page(
+                    "Review",
+                    "",
+                    &format!(
+                        "<p class=\"error\">{}</p><p><a href=\"/review\">Back to the review</a></p>",
+                        esc(&msg)
+                    ),
+                ),
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_covers_markup_and_both_quotes() {
+        assert_eq!(
+            esc("<script>\"x\" & 'y'</script>"),
+            "&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/script&gt;"
+        );
+    }
+}

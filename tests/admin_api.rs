@@ -1,0 +1,344 @@
+//! The admin listener as an operator's tools see it: bearer auth, the moderation log with a
+//! cursor, undo, dead letters and metrics.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use commentguard::config::Settings;
+use commentguard::ingress::signature::sign;
+use commentguard::secret::Secret;
+use commentguard::startup::Application;
+use commentguard::store::{now_ms, ActionKind, ActionState, NewAction, NewDecision, Store};
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+
+const SECRET: &str = "app-secret";
+const ADMIN: &str = "admin-token-for-tests";
+
+struct TestApp {
+    public: String,
+    admin: String,
+    store: Arc<dyn Store>,
+    stop: CancellationToken,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+async fn spawn_app(extra: &[(&str, &str)]) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    let mut env: HashMap<String, String> = [
+        ("COMMENTGUARD_LISTEN", "127.0.0.1:0"),
+        ("COMMENTGUARD_ADMIN_LISTEN", "127.0.0.1:0"),
+        ("COMMENTGUARD_APP_SECRET", SECRET),
+        ("COMMENTGUARD_VERIFY_TOKEN", "verify"),
+        ("COMMENTGUARD_GRAPH_URL", "http://127.0.0.1:9"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    env.insert(
+        "COMMENTGUARD_DATABASE_URL".into(),
+        format!("sqlite:{}", dir.path().join("db.sqlite").display()),
+    );
+    env.insert("COMMENTGUARD_RULES".into(), rules.display().to_string());
+    for (k, v) in extra {
+        env.insert(k.to_string(), v.to_string());
+    }
+    let settings = Settings::load(None, &|k| env.get(k).cloned()).unwrap();
+    let app = Application::build(settings).await.unwrap();
+    let public = format!("http://127.0.0.1:{}", app.port());
+    let admin = format!("http://127.0.0.1:{}", app.admin_port());
+    let store = app.store.clone();
+    let stop = CancellationToken::new();
+    let s = stop.clone();
+    tokio::spawn(app.run_until(async move { s.cancelled().await }));
+    TestApp {
+        public,
+        admin,
+        store,
+        stop,
+        _dir: dir,
+    }
+}
+
+/// Records a decision as the pipeline would, with a hide in the given state.
+async fn seed(store: &dyn Store, comment: &str, rule: &str, hide: Option<ActionState>) -> i64 {
+    let d = NewDecision {
+        comment_id: comment.into(),
+        kind: "comment".into(),
+        account_id: "17841400000000000".into(),
+        author: Some("spammer".into()),
+        text: Some("made $9,000 with forex".into()),
+        matched: json!([{"rule": rule, "mode": "enforce", "actions": [{"type": "hide"}],
+            "evidence": [{"condition": "words", "matched": "forex", "start": 17, "end": 22}]}])
+        .to_string(),
+        rules: vec![rule.into()],
+        actions: hide.iter().map(|_| "hide".to_string()).collect(),
+        received_at: now_ms(),
+        decided_at: now_ms(),
+        ..Default::default()
+    };
+    let actions: Vec<NewAction> = hide
+        .into_iter()
+        .map(|state| NewAction {
+            kind: ActionKind::Hide,
+            payload: json!({}),
+            state,
+            note: None,
+        })
+        .collect();
+    store.record_decision(&d, &actions).await.unwrap().0
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+async fn get_json(url: &str) -> (u16, Value) {
+    let r = client().get(url).bearer_auth(ADMIN).send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn admin_api_is_off_with_403_when_no_admin_token_is_set() {
+    let app = spawn_app(&[]).await;
+    let r = client()
+        .get(format!("{}/api/v1/decisions", app.admin))
+        .bearer_auth("anything")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["error"]
+        .as_str()
+        .unwrap()
+        .contains("COMMENTGUARD_ADMIN_TOKEN"));
+}
+
+#[tokio::test]
+async fn wrong_or_missing_token_is_401_on_every_api_path() {
+    let app = spawn_app(&[("COMMENTGUARD_ADMIN_TOKEN", ADMIN)]).await;
+    for path in [
+        "/api/v1/decisions",
+        "/api/v1/decisions/1",
+        "/api/v1/rules",
+        "/api/v1/dead-letters",
+    ] {
+        let url = format!("{}{path}", app.admin);
+        let r = client()
+            .get(&url)
+            .bearer_auth("wrong")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{path}");
+        assert!(r.headers().contains_key("www-authenticate"));
+        let r = client().get(&url).send().await.unwrap();
+        assert_eq!(r.status(), 401, "{path}");
+    }
+    let r = client()
+        .post(format!("{}/api/v1/comments/1/unhide", app.admin))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+}
+
+#[tokio::test]
+async fn decisions_page_back_with_a_cursor_and_filter_by_rule() {
+    let app = spawn_app(&[("COMMENTGUARD_ADMIN_TOKEN", ADMIN)]).await;
+    seed(app.store.as_ref(), "c1", "spam", Some(ActionState::Done)).await;
+    seed(app.store.as_ref(), "c2", "scam", Some(ActionState::Done)).await;
+    seed(app.store.as_ref(), "c3", "spam", Some(ActionState::Done)).await;
+
+    let (status, page1) = get_json(&format!("{}/api/v1/decisions?limit=2", app.admin)).await;
+    assert_eq!(status, 200);
+    let ids: Vec<&str> = page1["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["comment_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["c3", "c2"]);
+    let cursor = page1["next_cursor"]
+        .as_str()
+        .expect("a full page has a cursor");
+    let (_, page2) = get_json(&format!(
+        "{}/api/v1/decisions?limit=2&cursor={cursor}",
+        app.admin
+    ))
+    .await;
+    let ids: Vec<&str> = page2["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["comment_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["c1"]);
+    assert!(page2["next_cursor"].is_null());
+
+    let (_, spam) = get_json(&format!(
+        "{}/api/v1/decisions?rule=spam&since=1h",
+        app.admin
+    ))
+    .await;
+    assert_eq!(spam["decisions"].as_array().unwrap().len(), 2);
+
+    let (status, bad) = get_json(&format!(
+        "{}/api/v1/decisions?since=yesterdayish",
+        app.admin
+    ))
+    .await;
+    assert_eq!(status, 400);
+    assert!(bad["error"].as_str().unwrap().contains("since"));
+
+    let (status, one) = get_json(&format!("{}/api/v1/decisions/c2", app.admin)).await;
+    assert_eq!(status, 200);
+    assert_eq!(one["rules"], json!(["scam"]));
+    assert_eq!(one["outcome"], "done");
+    let (status, _) = get_json(&format!("{}/api/v1/decisions/nope", app.admin)).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn unhide_is_planned_once_and_shows_in_the_log() {
+    // Dry run: the undo is recorded but nothing is called, so the test does not race the
+    // executor.
+    let app = spawn_app(&[
+        ("COMMENTGUARD_ADMIN_TOKEN", ADMIN),
+        ("COMMENTGUARD_DRY_RUN", "true"),
+    ])
+    .await;
+    seed(
+        app.store.as_ref(),
+        "hidden-1",
+        "spam",
+        Some(ActionState::Done),
+    )
+    .await;
+    seed(app.store.as_ref(), "not-hidden", "spam", None).await;
+
+    let url = |c: &str| format!("{}/api/v1/comments/{c}/unhide", app.admin);
+    let r = client()
+        .post(url("hidden-1"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let first: Value = r.json().await.unwrap();
+    let action_id = first["action_id"].as_i64().unwrap();
+    assert_eq!(first["already_planned"], false);
+
+    let r = client()
+        .post(url("hidden-1"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let second: Value = r.json().await.unwrap();
+    assert_eq!(second["action_id"].as_i64().unwrap(), action_id);
+    assert_eq!(second["already_planned"], true);
+
+    let (_, d) = get_json(&format!("{}/api/v1/decisions/hidden-1", app.admin)).await;
+    assert_eq!(d["undo"]["action_id"].as_i64().unwrap(), action_id);
+    let kinds: Vec<&str> = d["action_log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["hide", "unhide"]);
+
+    let r = client()
+        .post(url("unknown"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = client()
+        .post(url("not-hidden"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+}
+
+#[tokio::test]
+async fn dead_letters_and_metrics_show_what_went_wrong() {
+    let app = spawn_app(&[("COMMENTGUARD_ADMIN_TOKEN", ADMIN)]).await;
+    let body = b"{\"not\": \"a notification\"}".to_vec();
+    let r = client()
+        .post(format!("{}/webhook", app.public))
+        .header("x-hub-signature-256", sign(&body, &Secret::new(SECRET)))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = client()
+        .post(format!("{}/webhook", app.public))
+        .header("x-hub-signature-256", "sha256=00")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    let (status, dl) = get_json(&format!("{}/api/v1/dead-letters", app.admin)).await;
+    assert_eq!(status, 200);
+    let letters = dl["dead_letters"].as_array().unwrap();
+    assert_eq!(letters.len(), 1);
+    assert!(letters[0]["body"]
+        .as_str()
+        .unwrap()
+        .contains("a notification"));
+
+    let text = client()
+        .get(format!("{}/metrics", app.admin))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for name in [
+        "commentguard_signature_failures_total",
+        "commentguard_inbox_pending",
+        "commentguard_inbox_oldest_age_seconds",
+        "commentguard_notifications_received_total",
+        "commentguard_ack_duration_seconds",
+    ] {
+        assert!(text.contains(name), "{name} missing from /metrics:\n{text}");
+    }
+    // Metrics are on the admin listener only.
+    let r = client()
+        .get(format!("{}/metrics", app.public))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn rules_endpoint_lists_loaded_rule_sets_and_recent_hits() {
+    let app = spawn_app(&[("COMMENTGUARD_ADMIN_TOKEN", ADMIN)]).await;
+    seed(app.store.as_ref(), "c1", "spam", Some(ActionState::Done)).await;
+    let (status, rules) = get_json(&format!("{}/api/v1/rules", app.admin)).await;
+    assert_eq!(status, 200);
+    assert_eq!(rules["rule_sets"].as_array().unwrap().len(), 1);
+    assert_eq!(rules["hits"][0]["rule"], "spam");
+    assert_eq!(rules["hits"][0]["matches_last_hour"], 1);
+}
