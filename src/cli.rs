@@ -28,6 +28,8 @@ pub enum Command {
     Serve,
     /// Send a correctly signed sample notification to a running instance.
     Simulate(commands::simulate::SimulateArgs),
+    /// Story insights kept from the Graph API and Meta's notifications.
+    Insights(commands::insights::InsightsArgs),
 }
 
 impl Cli {
@@ -42,6 +44,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Serve => commands::serve::run(cli.load_settings()?).await,
         Command::Simulate(args) => commands::simulate::run(cli.load_settings()?, args).await,
+        Command::Insights(args) => commands::insights::run(cli.load_settings()?, args).await,
     }
 }
 

@@ -14,6 +14,8 @@ use crate::graph::GraphClient;
 use crate::pipeline::RulesRegistry;
 use crate::store::Store;
 
+pub mod stories;
+
 #[derive(Clone)]
 pub struct AdminState {
     pub store: Arc<dyn Store>,
@@ -28,6 +30,7 @@ pub struct AdminState {
 pub fn router(state: AdminState) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
+        .route("/api/v1/stories", get(stories::stories))
         .with_state(state)
 }
 

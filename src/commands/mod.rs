@@ -1,4 +1,5 @@
 //! One module per subcommand.
 
+pub mod insights;
 pub mod serve;
 pub mod simulate;
