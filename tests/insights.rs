@@ -474,3 +474,76 @@ async fn a_transient_error_is_tried_again_at_the_next_round_not_at_the_next_poll
     let story = &store.list_stories(&StoryFilter::default()).await.unwrap()[0];
     assert!(has_last_snapshot(story.expires_at, story.last_snapshot_at));
 }
+
+#[tokio::test]
+async fn the_poller_stops_when_the_service_shuts_down() {
+    let w = World::new();
+    let store = w.store().await;
+    let poller = Poller::new(
+        store,
+        w.fake.clone(),
+        Arc::new(Tokens),
+        vec![ACCOUNT.to_string()],
+        Duration::from_secs(900),
+        "v23.0",
+    );
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(poller.run(cancel.clone()));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    cancel.cancel();
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("the poller stops on cancellation")
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_admin_api_lists_stories_with_their_latest_snapshot_and_final_counts() {
+    let w = World::new();
+    w.fake.post("story-5", T0, Behaviour::Counts);
+    w.set(T0 + MIN);
+    let (mut poller, store) = w.poller(Duration::from_secs(3 * 3600), "v23.0").await;
+    poller.step().await;
+    commentguard::insights::record_final(
+        store.as_ref(),
+        ACCOUNT,
+        &json!({"media_id": "story-5", "reach": -1}),
+        T0 + 25 * HOUR,
+    )
+    .await
+    .unwrap();
+    let rules = tempfile::tempdir().unwrap();
+    let settings = commentguard::config::Settings::load(None, &|_| None).unwrap();
+    let state = commentguard::admin::AdminState {
+        store: store.clone(),
+        settings: Arc::new(settings),
+        rules: Arc::new(RulesRegistry::load(rules.path(), &[]).unwrap()),
+        graph: pipeline(store.clone(), rules.path()).graph,
+        metrics: commentguard::telemetry::metrics_handle(),
+        actions_wake: Default::default(),
+    };
+    let app = axum::Router::new()
+        .route(
+            "/api/v1/stories",
+            axum::routing::get(commentguard::admin::stories::stories),
+        )
+        .with_state(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let body: Value = reqwest::get(format!("http://{addr}/api/v1/stories?account={ACCOUNT}"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let stories = body["stories"].as_array().unwrap();
+    assert_eq!(stories.len(), 1, "{body}");
+    assert_eq!(stories[0]["story_id"], "story-5");
+    assert_eq!(stories[0]["latest_snapshot"]["status"], "ok");
+    assert_eq!(stories[0]["final"]["metrics"]["reach"], "<5");
+    let bad = reqwest::get(format!("http://{addr}/api/v1/stories?since=soon"))
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+}
