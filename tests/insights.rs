@@ -154,9 +154,24 @@ struct World {
 }
 
 impl World {
-    fn new() -> World {
+    /// SQLite in a temporary folder; with COMMENTGUARD_TEST_POSTGRES=postgres://USER@HOST:PORT,
+    /// a fresh PostgreSQL database instead.
+    async fn new() -> World {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite:{}", dir.path().join("cg.db").display());
+        let url = match std::env::var("COMMENTGUARD_TEST_POSTGRES") {
+            Ok(base) => {
+                use sqlx::{Connection, Executor};
+                let name = format!("cg_insights_{}", rand::random::<u32>());
+                let mut c = sqlx::PgConnection::connect(&format!("{base}/postgres"))
+                    .await
+                    .unwrap();
+                c.execute(format!("CREATE DATABASE {name}").as_str())
+                    .await
+                    .unwrap();
+                format!("{base}/{name}")
+            }
+            Err(_) => format!("sqlite:{}", dir.path().join("cg.db").display()),
+        };
         let clock = Arc::new(AtomicI64::new(T0));
         let fake = FakeStories::new(clock.clone());
         World {
@@ -222,7 +237,7 @@ async fn snapshots(store: &dyn Store, story: &str) -> Vec<commentguard::store::S
 
 #[tokio::test]
 async fn last_snapshot_is_taken_before_expiry_even_when_the_service_restarts_in_between() {
-    let w = World::new();
+    let w = World::new().await;
     let expiry = T0 + 24 * HOUR;
     w.fake.post("story-1", T0, Behaviour::Counts);
 
@@ -274,7 +289,7 @@ async fn last_snapshot_is_taken_before_expiry_even_when_the_service_restarts_in_
 
 #[tokio::test]
 async fn a_snapshot_missed_while_the_service_was_down_is_taken_at_once_on_start() {
-    let w = World::new();
+    let w = World::new().await;
     let expiry = T0 + 24 * HOUR;
     w.fake.post("story-2", T0, Behaviour::Counts);
     w.set(T0 + 5 * MIN);
@@ -295,7 +310,7 @@ async fn a_snapshot_missed_while_the_service_was_down_is_taken_at_once_on_start(
 
 #[tokio::test]
 async fn a_story_with_too_few_viewers_is_recorded_not_retried_forever() {
-    let w = World::new();
+    let w = World::new().await;
     let expiry = T0 + 24 * HOUR;
     w.fake.post("quiet", T0, Behaviour::NotEnoughViewers);
     w.set(T0 + MIN);
@@ -372,7 +387,7 @@ fn story_insights_event(id: i64, value: Value) -> InboxEvent {
 
 #[tokio::test]
 async fn the_webhooks_final_metrics_and_the_polled_snapshots_both_appear_in_the_export() {
-    let w = World::new();
+    let w = World::new().await;
     w.fake.post("story-3", T0, Behaviour::Counts);
     w.set(T0 + MIN);
     let (mut poller, store) = w.poller(Duration::from_secs(3 * 3600), "v23.0").await;
@@ -442,7 +457,7 @@ async fn the_webhooks_final_metrics_and_the_polled_snapshots_both_appear_in_the_
 
 #[tokio::test]
 async fn a_transient_error_is_tried_again_at_the_next_round_not_at_the_next_poll() {
-    let w = World::new();
+    let w = World::new().await;
     let expiry = T0 + 24 * HOUR;
     w.fake.post("story-4", T0, Behaviour::Counts);
     w.set(T0 + MIN);
@@ -477,7 +492,7 @@ async fn a_transient_error_is_tried_again_at_the_next_round_not_at_the_next_poll
 
 #[tokio::test]
 async fn the_poller_stops_when_the_service_shuts_down() {
-    let w = World::new();
+    let w = World::new().await;
     let store = w.store().await;
     let poller = Poller::new(
         store,
@@ -499,7 +514,7 @@ async fn the_poller_stops_when_the_service_shuts_down() {
 
 #[tokio::test]
 async fn the_admin_api_lists_stories_with_their_latest_snapshot_and_final_counts() {
-    let w = World::new();
+    let w = World::new().await;
     w.fake.post("story-5", T0, Behaviour::Counts);
     w.set(T0 + MIN);
     let (mut poller, store) = w.poller(Duration::from_secs(3 * 3600), "v23.0").await;
