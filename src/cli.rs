@@ -34,6 +34,8 @@ pub enum Command {
     Undo(commands::undo::UndoArgs),
     /// Remove comment texts older than the retention period (decisions are kept).
     Purge(commands::purge::PurgeArgs),
+    /// Story insights kept from the Graph API and Meta's notifications.
+    Insights(commands::insights::InsightsArgs),
 }
 
 impl Cli {
@@ -51,6 +53,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Log(args) => commands::log::run(cli.load_settings()?, args).await,
         Command::Undo(args) => commands::undo::run(cli.load_settings()?, args).await,
         Command::Purge(args) => commands::purge::run(cli.load_settings()?, args).await,
+        Command::Insights(args) => commands::insights::run(cli.load_settings()?, args).await,
     }
 }
 

@@ -19,6 +19,7 @@ pub mod config;
 pub mod graph;
 pub mod inbox;
 pub mod ingress;
+pub mod insights;
 pub mod pipeline;
 pub mod rules;
 pub mod secret;

@@ -152,6 +152,15 @@ impl Application {
             self.settings.retention,
             cancel.clone(),
         ));
+        let poller = crate::insights::Poller::new(
+            self.store.clone(),
+            self.graph.clone(),
+            self.settings.clone(),
+            self.settings.polled_accounts(),
+            self.settings.story_poll,
+            self.settings.graph_version.clone(),
+        );
+        workers.spawn(poller.run(cancel.clone()));
 
         tracing::info!(
             listen = %self.public.local_addr()?,

@@ -25,6 +25,7 @@ pub fn router(state: AdminState) -> Router<AdminState> {
         .route("/api/v1/comments/{comment_id}/unhide", post(unhide))
         .route("/api/v1/rules", get(rules))
         .route("/api/v1/dead-letters", get(dead_letters))
+        .route("/api/v1/stories", get(super::stories::stories))
         .route_layer(axum::middleware::from_fn_with_state(
             state,
             super::auth::require_bearer,

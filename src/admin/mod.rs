@@ -24,6 +24,8 @@ use crate::graph::GraphClient;
 use crate::pipeline::RulesRegistry;
 use crate::store::Store;
 
+pub mod stories;
+
 #[derive(Clone)]
 pub struct AdminState {
     pub store: Arc<dyn Store>,

@@ -2,6 +2,7 @@
 
 pub mod log;
 pub mod purge;
+pub mod insights;
 pub mod serve;
 pub mod simulate;
 pub mod undo;

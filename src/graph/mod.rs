@@ -37,6 +37,10 @@ pub enum GraphError {
     /// Do not retry; the reason is recorded.
     #[error("Graph error code {code}: {message}")]
     Permanent { code: i64, message: String },
+    // TEMPORARY until the graph branch merges (the graph branch defines this variant).
+    /// Code 10 "Not enough viewers for the media to show insights": fewer than 5 viewers.
+    #[error("not enough viewers for the media to show insights (code 10)")]
+    NotEnoughViewers,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +76,15 @@ pub struct MentionedMedia {
     pub id: String,
     pub caption: Option<String>,
     pub username: Option<String>,
+    pub media_type: Option<String>,
+}
+
+// TEMPORARY until the graph branch merges: the story listing the insights poller uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Story {
+    pub id: String,
+    /// Unix seconds.
+    pub timestamp: i64,
     pub media_type: Option<String>,
 }
 
@@ -118,6 +131,19 @@ impl GraphClient {
         _: &str,
         _: &str,
     ) -> Result<MentionedMedia, GraphError> {
+        Err(Self::pending())
+    }
+    // TEMPORARY until the graph branch merges
+    pub async fn stories(&self, _: &AccountCtx, _: &str) -> Result<Vec<Story>, GraphError> {
+        Err(Self::pending())
+    }
+    // TEMPORARY until the graph branch merges
+    pub async fn story_insights(
+        &self,
+        _: &AccountCtx,
+        _: &str,
+        _: &[&str],
+    ) -> Result<serde_json::Value, GraphError> {
         Err(Self::pending())
     }
 }

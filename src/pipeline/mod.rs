@@ -114,9 +114,20 @@ impl Pipeline {
             "comments" | "live_comments" => self.comment(event, &value).await,
             "mentions" => self.mention(event, &value).await,
             "story_insights" => {
-                // Final metrics are kept by the insights store (see crate::insights).
-                tracing::info!(event.id = event.id, media.id = ?id_string(value.get("media_id")), "story insights received");
-                Ok("stored")
+                // A story's final counts: stored once (a redelivery changes nothing).
+                let outcome = crate::insights::record_final(
+                    self.store.as_ref(),
+                    &event.account_id,
+                    &value,
+                    now_ms(),
+                )
+                .await?;
+                tracing::info!(event.id = event.id, media.id = ?id_string(value.get("media_id")), outcome = ?outcome, "story insights received");
+                Ok(match outcome {
+                    crate::insights::FinalOutcome::Stored => "stored",
+                    crate::insights::FinalOutcome::Duplicate => "duplicate",
+                    crate::insights::FinalOutcome::Invalid => "invalid",
+                })
             }
             other => {
                 tracing::info!(

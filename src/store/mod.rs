@@ -278,6 +278,96 @@ pub struct DecisionFilter {
     pub limit: i64,
 }
 
+/// A story seen in an account's story listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewStory {
+    pub story_id: String,
+    pub account_id: String,
+    pub media_type: Option<String>,
+    pub posted_at: i64,
+    pub first_seen: i64,
+    pub expires_at: i64,
+    /// The first snapshot's due time.
+    pub next_snapshot_at: Option<i64>,
+}
+
+/// A tracked story and where its snapshot schedule stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoryRow {
+    pub story_id: String,
+    pub account_id: String,
+    pub media_type: Option<String>,
+    pub posted_at: i64,
+    pub first_seen: i64,
+    pub expires_at: i64,
+    pub next_snapshot_at: Option<i64>,
+    pub snapshot_count: i64,
+    /// `ok`, `not_enough_viewers` or `error`, of the last snapshot.
+    pub last_status: Option<String>,
+    /// The last snapshot that read the numbers (`ok` or `not_enough_viewers`).
+    pub last_snapshot_at: Option<i64>,
+    pub closed_at: Option<i64>,
+}
+
+/// A snapshot about to be recorded.
+#[derive(Debug, Clone)]
+pub struct NewSnapshot {
+    pub story_id: String,
+    pub account_id: String,
+    pub taken_at: i64,
+    /// `ok`, `not_enough_viewers` or `error`.
+    pub status: String,
+    /// JSON object of metric name to count (a number, or `"<5"`).
+    pub metrics: String,
+    /// The Graph API's answers as received (JSON).
+    pub raw: String,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SnapshotRow {
+    pub id: i64,
+    pub story_id: String,
+    pub account_id: String,
+    pub taken_at: i64,
+    pub status: String,
+    pub metrics: serde_json::Value,
+    pub raw: serde_json::Value,
+    pub error: Option<String>,
+}
+
+/// A story's final counts from a `story_insights` notification.
+#[derive(Debug, Clone)]
+pub struct NewStoryFinal {
+    pub story_id: String,
+    pub account_id: String,
+    pub received_at: i64,
+    /// JSON object of metric name to count (a number, or `"<5"`).
+    pub metrics: String,
+    /// The notification's value as received (JSON).
+    pub raw: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StoryFinalRow {
+    pub story_id: String,
+    pub account_id: String,
+    pub received_at: i64,
+    pub metrics: serde_json::Value,
+    pub raw: serde_json::Value,
+}
+
+/// Which stories, snapshots or finals to list. Times are unix milliseconds.
+#[derive(Debug, Clone, Default)]
+pub struct StoryFilter {
+    /// Stories posted, snapshots taken, finals received at or after this.
+    pub since_ms: Option<i64>,
+    pub account: Option<String>,
+    pub story_id: Option<String>,
+    /// 0: no limit.
+    pub limit: i64,
+}
+
 /// The whole persistence interface. Every method is one transaction.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -330,4 +420,52 @@ pub trait Store: Send + Sync + 'static {
 
     /// Removes comment texts decided before `before` (the decisions stay). Returns how many.
     async fn purge_texts(&self, before: i64) -> Result<u64>;
+
+    // --- story insights -------------------------------------------------------------------
+
+    /// Records a story at its first sighting; a story already known is left as it is (its
+    /// first sighting and schedule stay). Returns the stored row and whether it is new.
+    async fn upsert_story(&self, story: &NewStory) -> Result<(StoryRow, bool)>;
+
+    /// Brings the story's next snapshot forward to `at` (never later than already planned).
+    /// Closed stories are left alone.
+    async fn set_story_due(&self, story_id: &str, at: i64) -> Result<()>;
+
+    /// Claims up to `limit` open, unexpired stories whose snapshot is due at `now`: their
+    /// `next_snapshot_at` moves to `now + lease`, so a crashed poller's claim comes back and
+    /// several instances claim disjoint stories.
+    async fn claim_due_stories(
+        &self,
+        limit: i64,
+        lease: Duration,
+        now: i64,
+    ) -> Result<Vec<StoryRow>>;
+
+    /// Records a snapshot and plans the story's next one (`None`: nothing planned).
+    async fn record_snapshot(
+        &self,
+        snap: &NewSnapshot,
+        next_snapshot_at: Option<i64>,
+    ) -> Result<i64>;
+
+    /// The earliest time an open story needs attention: a due snapshot or its expiry.
+    async fn next_story_due(&self) -> Result<Option<i64>>;
+
+    /// Closes the open stories that expired at or before `now` and returns them.
+    async fn close_expired_stories(&self, now: i64) -> Result<Vec<StoryRow>>;
+
+    /// Open (not yet expired and closed) stories.
+    async fn count_open_stories(&self) -> Result<i64>;
+
+    /// Stores a story's final counts once; a redelivery changes nothing and returns `false`.
+    async fn record_story_final(&self, f: &NewStoryFinal) -> Result<bool>;
+
+    /// Stories, newest posted first.
+    async fn list_stories(&self, filter: &StoryFilter) -> Result<Vec<StoryRow>>;
+
+    /// Snapshots, oldest first.
+    async fn list_story_snapshots(&self, filter: &StoryFilter) -> Result<Vec<SnapshotRow>>;
+
+    /// Final counts, oldest first.
+    async fn list_story_finals(&self, filter: &StoryFilter) -> Result<Vec<StoryFinalRow>>;
 }

@@ -132,6 +132,75 @@ fn join_list(items: &[String]) -> String {
     }
 }
 
+const STORY_COLUMNS: &str = "story_id, account_id, media_type, posted_at, first_seen, expires_at, next_snapshot_at, snapshot_count, last_status, last_snapshot_at, closed_at";
+
+fn story_from_row(r: &AnyRow) -> Result<StoryRow> {
+    Ok(StoryRow {
+        story_id: r.try_get("story_id")?,
+        account_id: r.try_get("account_id")?,
+        media_type: r.try_get("media_type")?,
+        posted_at: r.try_get("posted_at")?,
+        first_seen: r.try_get("first_seen")?,
+        expires_at: r.try_get("expires_at")?,
+        next_snapshot_at: r.try_get("next_snapshot_at")?,
+        snapshot_count: r.try_get("snapshot_count")?,
+        last_status: r.try_get("last_status")?,
+        last_snapshot_at: r.try_get("last_snapshot_at")?,
+        closed_at: r.try_get("closed_at")?,
+    })
+}
+
+fn json_column(r: &AnyRow, name: &str) -> Result<serde_json::Value> {
+    let text: String = r.try_get(name)?;
+    Ok(serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+}
+
+/// A value bound to a numbered placeholder.
+enum Bind {
+    Str(String),
+    Int(i64),
+}
+
+/// ` AND ...` clauses of a [`StoryFilter`], with `$N` placeholders in bind order.
+fn story_filter_sql(f: &StoryFilter, time_column: &str) -> (String, Vec<Bind>) {
+    let mut sql = String::new();
+    let mut binds = Vec::new();
+    if let Some(since) = f.since_ms {
+        binds.push(Bind::Int(since));
+        sql.push_str(&format!(" AND {time_column} >= ${}", binds.len()));
+    }
+    if let Some(account) = &f.account {
+        binds.push(Bind::Str(account.clone()));
+        sql.push_str(&format!(" AND account_id = ${}", binds.len()));
+    }
+    if let Some(story) = &f.story_id {
+        binds.push(Bind::Str(story.clone()));
+        sql.push_str(&format!(" AND story_id = ${}", binds.len()));
+    }
+    (sql, binds)
+}
+
+fn limit_sql(limit: i64) -> String {
+    if limit > 0 {
+        format!(" LIMIT {limit}")
+    } else {
+        String::new()
+    }
+}
+
+fn bind_all<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    binds: &'q [Bind],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for b in binds {
+        q = match b {
+            Bind::Str(s) => q.bind(s.as_str()),
+            Bind::Int(i) => q.bind(*i),
+        };
+    }
+    q
+}
+
 #[async_trait]
 impl Store for SqlStore {
     fn dialect(&self) -> Dialect {
@@ -534,6 +603,216 @@ impl Store for SqlStore {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn upsert_story(&self, st: &NewStory) -> Result<(StoryRow, bool)> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "INSERT INTO stories (story_id, account_id, media_type, posted_at, first_seen, expires_at, next_snapshot_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (story_id) DO NOTHING",
+        )
+        .bind(&st.story_id)
+        .bind(&st.account_id)
+        .bind(st.media_type.clone())
+        .bind(st.posted_at)
+        .bind(st.first_seen)
+        .bind(st.expires_at)
+        .bind(st.next_snapshot_at)
+        .execute(&mut *tx)
+        .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {STORY_COLUMNS} FROM stories WHERE story_id = $1"
+        ))
+        .bind(&st.story_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok((story_from_row(&row)?, done.rows_affected() == 1))
+    }
+
+    async fn set_story_due(&self, story_id: &str, at: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE stories SET next_snapshot_at = $1 \
+             WHERE story_id = $2 AND closed_at IS NULL \
+             AND (next_snapshot_at IS NULL OR next_snapshot_at > $1)",
+        )
+        .bind(at)
+        .bind(story_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn claim_due_stories(
+        &self,
+        limit: i64,
+        lease: Duration,
+        now: i64,
+    ) -> Result<Vec<StoryRow>> {
+        let sql = format!(
+            "UPDATE stories SET next_snapshot_at = $1 WHERE story_id IN ( \
+               SELECT story_id FROM stories WHERE closed_at IS NULL AND expires_at > $2 \
+               AND next_snapshot_at IS NOT NULL AND next_snapshot_at <= $2 \
+               ORDER BY next_snapshot_at, story_id LIMIT $3 {} ) \
+             RETURNING {STORY_COLUMNS}",
+            self.skip_locked()
+        );
+        let rows = sqlx::query(&sql)
+            .bind(now + lease.as_millis() as i64)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut stories = rows
+            .iter()
+            .map(story_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        stories.sort_by(|a, b| (a.expires_at, &a.story_id).cmp(&(b.expires_at, &b.story_id)));
+        Ok(stories)
+    }
+
+    async fn record_snapshot(
+        &self,
+        snap: &NewSnapshot,
+        next_snapshot_at: Option<i64>,
+    ) -> Result<i64> {
+        let mut tx = self.pool.begin().await?;
+        let id: i64 = sqlx::query(
+            "INSERT INTO story_snapshots (story_id, account_id, taken_at, status, metrics, raw, error) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(&snap.story_id)
+        .bind(&snap.account_id)
+        .bind(snap.taken_at)
+        .bind(&snap.status)
+        .bind(&snap.metrics)
+        .bind(&snap.raw)
+        .bind(snap.error.clone())
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("id")?;
+        let read = if snap.status == "error" { 0i64 } else { 1i64 };
+        sqlx::query(
+            "UPDATE stories SET snapshot_count = snapshot_count + 1, last_status = $1, \
+               next_snapshot_at = $2, \
+               last_snapshot_at = CASE WHEN $3 = 1 THEN $4 ELSE last_snapshot_at END \
+             WHERE story_id = $5",
+        )
+        .bind(&snap.status)
+        .bind(next_snapshot_at)
+        .bind(read)
+        .bind(snap.taken_at)
+        .bind(&snap.story_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn next_story_due(&self) -> Result<Option<i64>> {
+        let row = sqlx::query(
+            "SELECT MIN(CASE WHEN next_snapshot_at IS NOT NULL AND next_snapshot_at < expires_at \
+                        THEN next_snapshot_at ELSE expires_at END) AS due \
+             FROM stories WHERE closed_at IS NULL",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("due")?)
+    }
+
+    async fn close_expired_stories(&self, now: i64) -> Result<Vec<StoryRow>> {
+        let rows = sqlx::query(&format!(
+            "UPDATE stories SET closed_at = $1, next_snapshot_at = NULL \
+             WHERE closed_at IS NULL AND expires_at <= $1 RETURNING {STORY_COLUMNS}"
+        ))
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(story_from_row).collect()
+    }
+
+    async fn count_open_stories(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM stories WHERE closed_at IS NULL")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    async fn record_story_final(&self, f: &NewStoryFinal) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO story_finals (story_id, account_id, received_at, metrics, raw) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (story_id) DO NOTHING",
+        )
+        .bind(&f.story_id)
+        .bind(&f.account_id)
+        .bind(f.received_at)
+        .bind(&f.metrics)
+        .bind(&f.raw)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn list_stories(&self, f: &StoryFilter) -> Result<Vec<StoryRow>> {
+        let (clauses, binds) = story_filter_sql(f, "posted_at");
+        let sql = format!(
+            "SELECT {STORY_COLUMNS} FROM stories WHERE 1 = 1{clauses} \
+             ORDER BY posted_at DESC, story_id{}",
+            limit_sql(f.limit)
+        );
+        let rows = bind_all(sqlx::query(&sql), &binds)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(story_from_row).collect()
+    }
+
+    async fn list_story_snapshots(&self, f: &StoryFilter) -> Result<Vec<SnapshotRow>> {
+        let (clauses, binds) = story_filter_sql(f, "taken_at");
+        let sql = format!(
+            "SELECT id, story_id, account_id, taken_at, status, metrics, raw, error \
+             FROM story_snapshots WHERE 1 = 1{clauses} ORDER BY taken_at, id{}",
+            limit_sql(f.limit)
+        );
+        let rows = bind_all(sqlx::query(&sql), &binds)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SnapshotRow {
+                    id: r.try_get("id")?,
+                    story_id: r.try_get("story_id")?,
+                    account_id: r.try_get("account_id")?,
+                    taken_at: r.try_get("taken_at")?,
+                    status: r.try_get("status")?,
+                    metrics: json_column(r, "metrics")?,
+                    raw: json_column(r, "raw")?,
+                    error: r.try_get("error")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn list_story_finals(&self, f: &StoryFilter) -> Result<Vec<StoryFinalRow>> {
+        let (clauses, binds) = story_filter_sql(f, "received_at");
+        let sql = format!(
+            "SELECT story_id, account_id, received_at, metrics, raw \
+             FROM story_finals WHERE 1 = 1{clauses} ORDER BY received_at, story_id{}",
+            limit_sql(f.limit)
+        );
+        let rows = bind_all(sqlx::query(&sql), &binds)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StoryFinalRow {
+                    story_id: r.try_get("story_id")?,
+                    account_id: r.try_get("account_id")?,
+                    received_at: r.try_get("received_at")?,
+                    metrics: json_column(r, "metrics")?,
+                    raw: json_column(r, "raw")?,
+                })
+            })
+            .collect()
     }
 }
 
