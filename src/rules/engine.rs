@@ -156,7 +156,13 @@ impl Builder {
                 regex::Error::CompiledTooBig(limit) => format!(
                     "regex is too large once compiled (limit {limit} bytes); split it or use words"
                 ),
-                e => format!("invalid regex: {}", e.to_string().replace('\n', " ")),
+                e => format!(
+                    "invalid regex: {}",
+                    e.to_string()
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ),
             })?;
         self.regex_sources.push(source.to_string());
         self.regexes.push(re);

@@ -185,6 +185,9 @@ pub(crate) fn load_dir(dir: &Path) -> Result<RuleSet, Vec<LoadError>> {
         }
     }
     if !l.errors.is_empty() {
+        // Files in name order, then top to bottom, as an editor would list them.
+        l.errors
+            .sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
         return Err(l.errors);
     }
     l.builder
@@ -897,7 +900,13 @@ impl Loader {
                         self.err(
                             f,
                             sp,
-                            format!("invalid regex: {}", e.to_string().replace('\n', " ")),
+                            format!(
+                                "invalid regex: {}",
+                                e.to_string()
+                                    .split_whitespace()
+                                    .collect::<Vec<_>>()
+                                    .join(" ")
+                            ),
                         );
                         return None;
                     }

@@ -19,6 +19,8 @@ pub mod normalize;
 pub mod reload;
 pub mod state;
 mod testing;
+#[cfg(test)]
+mod tests;
 
 pub use engine::{RuleInfo, RuleSet};
 pub use state::{MemoryState, NoState, RuleState};
