@@ -735,6 +735,7 @@ impl Loader {
         let span = item_span(item);
         Some(match key {
             "words" | "contains" => {
+                let before = self.errors.len();
                 let entries = self.strings(f, t, key)?;
                 let entries = self.expand(f, entries);
                 let mut patterns = Vec::new();
@@ -756,6 +757,13 @@ impl Loader {
                     patterns.push(n.text);
                 }
                 if patterns.is_empty() {
+                    if self.errors.len() == before {
+                        self.err(
+                            f,
+                            span,
+                            format!("`{key}` has no entries (is its list empty?)"),
+                        );
+                    }
                     return None;
                 }
                 let leaf = AcLeaf {
