@@ -32,6 +32,7 @@ pub fn find_links(text: &str) -> Vec<Link> {
     finder.kinds(&[linkify::LinkKind::Url]);
     let mut links: Vec<Link> = finder
         .links(text)
+        .filter(|l| l.as_str().contains("://") || plausible_host(&host_of(l.as_str())))
         .map(|l| Link {
             start: l.start(),
             end: l.end(),
@@ -51,6 +52,25 @@ pub fn find_links(text: &str) -> Vec<Link> {
     }
     links.sort_by_key(|l| l.start);
     links
+}
+
+/// Top-level domains accepted in links written without a scheme, so that "great.this" or
+/// "ha.ha.ha" in ordinary sentences are not links.
+const COMMON_TLDS: &[&str] = &[
+    "com", "net", "org", "info", "biz", "io", "co", "me", "ly", "tv", "gg", "xyz", "ru", "de",
+    "uk", "us", "in", "pl", "ca", "au", "fr", "it", "es", "nl", "br", "jp", "cn", "kr", "mx", "ar",
+    "cl", "tr", "ua", "id", "ph", "vn", "th", "my", "sg", "ng", "za", "ke", "pk", "bd", "eu", "ch",
+    "at", "be", "se", "no", "dk", "fi", "pt", "gr", "ro", "hu", "cz", "sk", "ie", "nz", "link",
+    "site", "online", "shop", "store", "top", "club", "live", "app", "dev", "page", "blog", "news",
+    "click", "today", "pro", "vip", "win", "bet", "cc", "ws", "to", "su", "tk", "ml", "ga", "cf",
+    "gq", "fun", "space", "website", "tech", "icu", "cyou",
+];
+
+fn plausible_host(host: &str) -> bool {
+    let Some((name, tld)) = host.rsplit_once('.') else {
+        return false;
+    };
+    COMMON_TLDS.contains(&tld) && name.chars().any(|c| c.is_ascii_alphabetic())
 }
 
 fn host_of(url: &str) -> String {
@@ -77,7 +97,10 @@ fn contact_res() -> &'static [Regex] {
     RES.get_or_init(|| {
         [
             // phone: 9+ digits, optional +, separators between groups
-            r"(?:^|[^\d])(\+?\d(?:[\s().-]{0,2}\d){8,14})(?:$|[^\d])",
+            // phone: an international number (+ and 9-15 digits), a North American
+            // 3-3-4 number, or a national number starting with 0; bare digit runs such as
+            // view counts and order numbers are not phone numbers.
+            r"(?:^|[^\d.])(\+\d(?:[\s().-]{0,2}\d){8,14}|\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}|0\d{3,4}[\s-]?\d{3}[\s-]?\d{3,4})(?:$|[^\d.])",
             r"\b[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b",
             r"\b(?:whats\s*app|whatsap+|watsapp|wats\s*app|wa\.me|whtsapp)\b",
             r"\b(?:telegram|telegrm|tele\s+gram|t\.me/\S+)\b|\btg\s*[:@]",
@@ -266,6 +289,7 @@ mod tests {
         let hosts: Vec<_> = l.iter().map(|l| l.host.as_str()).collect();
         assert_eq!(hosts, ["mysite.com", "cheap.net"]);
         assert!(find_links("i love this. so pretty").is_empty());
+        assert!(find_links("great.this is a song, ha.ha.ha, 2.124.821.694 views").is_empty());
         assert!(host_matches("m.bit.ly", "bit.ly"));
         assert!(!host_matches("notbit.ly", "bit.ly"));
     }
@@ -274,6 +298,9 @@ mod tests {
     fn contact_details() {
         assert!(find_contact("call +1 (555) 123-4567 now", 0).is_some());
         assert!(find_contact("i was born in 1990", 0).is_none());
+        assert!(find_contact("2.124.821.694 views, 1000000000 views", 0).is_none());
+        assert!(find_contact("call me 07700 900123", 0).is_some());
+        assert!(find_contact("555-123-4567", 0).is_some());
         assert!(find_contact("mail me: joe.doe@gmail.com", 1).is_some());
         assert!(find_contact("text me on whats app", 2).is_some());
         assert!(find_contact("my telegram is x", 3).is_some());
