@@ -3,7 +3,9 @@
 
 #[tokio::main]
 async fn main() {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:18181".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:18181".into());
     let app = axum::Router::new().route(
         "/webhook",
         axum::routing::post(|_body: axum::body::Bytes| async { "EVENT_RECEIVED" }),

@@ -26,6 +26,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the service: webhook receiver, pipeline, action executor, admin listener.
     Serve,
+    /// Check, test, explain and evaluate moderation rules.
+    Rules(crate::rules::cli::RulesArgs),
     /// Send a correctly signed sample notification to a running instance.
     Simulate(commands::simulate::SimulateArgs),
     /// Print the moderation log: what was decided, why, and what was done.
@@ -47,7 +49,12 @@ impl Cli {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Rules(args) = cli.command {
+        // Needs no settings: brand teams run it on a laptop with only the rules folder.
+        return tokio::task::spawn_blocking(move || crate::rules::cli::run(args)).await?;
+    }
     match &cli.command {
+        Command::Rules(_) => unreachable!("handled above"),
         Command::Serve => commands::serve::run(cli.load_settings()?).await,
         Command::Simulate(args) => commands::simulate::run(cli.load_settings()?, args).await,
         Command::Log(args) => commands::log::run(cli.load_settings()?, args).await,

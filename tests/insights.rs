@@ -357,7 +357,7 @@ fn pipeline(store: Arc<dyn Store>, rules: &std::path::Path) -> Pipeline {
     Pipeline {
         store,
         rules: Arc::new(RulesRegistry::load(rules, &[]).unwrap()),
-        state: Arc::new(MemoryState),
+        state: Arc::new(MemoryState::default()),
         graph: Arc::new(GraphClient::new(GraphConfig {
             base_url: "http://127.0.0.1:9".into(),
             version: "v23.0".into(),

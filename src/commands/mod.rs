@@ -1,8 +1,8 @@
 //! One module per subcommand.
 
+pub mod insights;
 pub mod log;
 pub mod purge;
-pub mod insights;
 pub mod serve;
 pub mod simulate;
 pub mod undo;

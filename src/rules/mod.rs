@@ -4,11 +4,27 @@
 //! can be tested, benchmarked and explained on its own. State for flood/wave/repeat-offender
 //! conditions comes through the [`RuleState`] trait.
 //!
-//! CONTRACT (implemented by the rules work; the pipeline codes against these names).
-
-use std::path::Path;
+//! Layout: [`normalize`] (the text form every condition sees), `load` (rule files to a
+//! compiled [`RuleSet`], every error collected), `engine` (evaluation), `features` (links,
+//! contacts, emoji, ...), [`state`] (the flood/wave/repeat-offender interface),
+//! `testing` (examples and `tests/*.toml`), [`reload`] (hot reload) and [`cli`].
 
 use serde::{Deserialize, Serialize};
+
+pub mod cli;
+mod engine;
+mod features;
+mod load;
+pub mod normalize;
+pub mod reload;
+pub mod state;
+mod testing;
+#[cfg(test)]
+mod tests;
+
+pub use engine::{RuleInfo, RuleSet};
+pub use state::{MemoryState, NoState, RuleState};
+pub use testing::{TestFailure, TestReport};
 
 /// What is evaluated: a comment or a mention's text with its context.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -48,6 +64,24 @@ pub enum Kind {
 pub enum Mode {
     Enforce,
     Shadow,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Comment => "comment",
+            Kind::Mention => "mention",
+        }
+    }
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::Shadow => "shadow",
+        }
+    }
 }
 
 /// One action a rule asks for. `Reply` carries the final text (placeholders filled).
@@ -98,7 +132,7 @@ pub struct Decision {
 }
 
 /// Loading errors, each printed as `FILE:LINE:COL: message`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadError {
     pub file: String,
     pub line: usize,
@@ -113,39 +147,5 @@ impl std::fmt::Display for LoadError {
             "{}:{}:{}: {}",
             self.file, self.line, self.col, self.message
         )
-    }
-}
-
-/// Stateful conditions (flood, wave, repeat offender) ask this; object safe and synchronous.
-pub trait RuleState: Send + Sync {}
-
-/// In-memory state for `rules eval`, `rules test` and a single instance.
-#[derive(Debug, Default)]
-pub struct MemoryState;
-impl RuleState for MemoryState {}
-
-/// A compiled rule set.
-#[derive(Debug, Default)]
-pub struct RuleSet {}
-
-impl RuleSet {
-    /// Loads and validates a rules folder, collecting every error across all files.
-    pub fn load(_dir: &Path) -> Result<RuleSet, Vec<LoadError>> {
-        Ok(RuleSet::default())
-    }
-
-    pub fn evaluate(&self, input: &Input, _state: &dyn RuleState) -> Decision {
-        Decision {
-            normalized: input.text.to_lowercase(),
-            ..Default::default()
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        0
-    }
-
-    pub fn is_empty(&self) -> bool {
-        true
     }
 }

@@ -1,0 +1,216 @@
+//! `commentguard rules check|test|explain|eval`: trying rules before they go live.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use super::{Action, Decision, Input, MemoryState, RuleSet};
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// Rules folder.
+    #[arg(
+        long,
+        global = true,
+        env = "COMMENTGUARD_RULES",
+        default_value = "rules",
+        value_name = "DIR"
+    )]
+    pub rules: PathBuf,
+    #[command(subcommand)]
+    pub command: RulesCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Validate the rules folder; print every error as FILE:LINE:COL: message.
+    Check,
+    /// Run every rule example and tests/*.toml case.
+    Test,
+    /// Show how a text is normalized, which rules match it and why, and the decision.
+    Explain {
+        /// Author of the comment.
+        #[arg(long)]
+        username: Option<String>,
+        /// Evaluate as a mention instead of a comment.
+        #[arg(long)]
+        mention: bool,
+        /// Print the decision as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The comment text.
+        text: String,
+    },
+    /// Evaluate JSON Lines from stdin, one JSON line out for each line in.
+    Eval,
+}
+
+/// Runs a `rules` subcommand; the exit code says whether it succeeded.
+pub fn run(args: RulesArgs) -> anyhow::Result<ExitCode> {
+    let loaded = RuleSet::load(&args.rules);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let set = match loaded {
+        Ok(set) => set,
+        Err(errors) => {
+            // `check` reports errors as its output; other commands as a failure to start.
+            for e in &errors {
+                if matches!(args.command, RulesCommand::Check | RulesCommand::Test) {
+                    writeln!(out, "{e}")?;
+                } else {
+                    eprintln!("{e}");
+                }
+            }
+            out.flush()?;
+            eprintln!(
+                "{} error{} in {}",
+                errors.len(),
+                if errors.len() == 1 { "" } else { "s" },
+                args.rules.display()
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    match args.command {
+        RulesCommand::Check => {
+            writeln!(
+                out,
+                "ok: {} rules, {} test cases in {}",
+                set.len(),
+                set.tests.len(),
+                args.rules.display()
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        RulesCommand::Test => {
+            let report = set.run_tests();
+            for f in &report.failures {
+                writeln!(out, "FAIL {f}")?;
+            }
+            writeln!(out, "{} passed, {} failed", report.passed, report.failed())?;
+            out.flush()?;
+            Ok(if report.failures.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        RulesCommand::Explain {
+            username,
+            mention,
+            json,
+            text,
+        } => {
+            let input = Input {
+                text,
+                username,
+                kind: if mention {
+                    super::Kind::Mention
+                } else {
+                    super::Kind::Comment
+                },
+                ..Input::default()
+            };
+            let decision = set.evaluate(&input, &MemoryState::default());
+            if json {
+                serde_json::to_writer_pretty(&mut out, &decision)?;
+                writeln!(out)?;
+            } else {
+                explain_text(&mut out, &set, &input, &decision)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        RulesCommand::Eval => {
+            let state = MemoryState::default();
+            let stdin = std::io::stdin();
+            for line in stdin.lock().lines() {
+                let line = line.context("reading stdin")?;
+                let answer = match serde_json::from_str::<Input>(&line) {
+                    Ok(input) => eval_line(&input, &set.evaluate(&input, &state)),
+                    Err(e) => json!({ "error": format!("bad input line: {e}") }),
+                };
+                serde_json::to_writer(&mut out, &answer)?;
+                writeln!(out)?;
+                // Streaming: each answer leaves as soon as it is decided.
+                out.flush()?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn names(actions: &[Action]) -> Vec<&'static str> {
+    actions.iter().map(Action::name).collect()
+}
+
+/// The `rules eval` output line of CONTRACT.md.
+pub fn eval_line(input: &Input, d: &Decision) -> serde_json::Value {
+    json!({
+        "comment_id": input.comment_id,
+        "actions": names(&d.actions),
+        "matched": d.matched.iter().map(|m| json!({
+            "rule": m.rule,
+            "mode": m.mode,
+            "actions": names(&m.actions),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn describe(a: &Action) -> String {
+    match a {
+        Action::Reply { text } => format!("reply {text:?}"),
+        a => a.name().to_string(),
+    }
+}
+
+fn explain_text(
+    out: &mut impl Write,
+    set: &RuleSet,
+    input: &Input,
+    d: &Decision,
+) -> std::io::Result<()> {
+    writeln!(out, "text:       {:?}", input.text)?;
+    writeln!(out, "normalized: {:?}", d.normalized)?;
+    if d.matched.is_empty() {
+        writeln!(out, "no rule matched")?;
+    }
+    let infos = set.rules();
+    for m in &d.matched {
+        let info = infos.iter().find(|i| i.id == m.rule);
+        let acts: Vec<String> = m.actions.iter().map(describe).collect();
+        writeln!(
+            out,
+            "matched {} ({}, priority {}, {}): {}",
+            m.rule,
+            m.mode.as_str(),
+            info.map_or(0, |i| i.priority),
+            info.map_or(String::new(), |i| format!("{}:{}", i.file, i.line)),
+            if acts.is_empty() {
+                "no action".into()
+            } else {
+                acts.join(", ")
+            }
+        )?;
+        for e in &m.evidence {
+            writeln!(
+                out,
+                "    {} {:?} at bytes {}..{}",
+                e.condition, e.matched, e.start, e.end
+            )?;
+        }
+    }
+    let acts: Vec<String> = d.actions.iter().map(describe).collect();
+    writeln!(
+        out,
+        "decision: {}",
+        if acts.is_empty() {
+            "nothing".into()
+        } else {
+            acts.join(", then ")
+        }
+    )
+}

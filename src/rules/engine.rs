@@ -1,0 +1,751 @@
+//! The compiled rule set and its evaluation.
+//!
+//! Every word and substring of every rule is compiled once per load into one aho-corasick
+//! automaton over normalized text, every regex into one `RegexSet`; evaluation runs each
+//! once, then walks the rules by priority and checks their condition trees against those
+//! hits and against facts computed on demand.
+
+use std::cell::OnceCell;
+use std::path::PathBuf;
+
+use aho_corasick::AhoCorasick;
+use regex::{Regex, RegexSet};
+use serde::Serialize;
+
+use super::features::{self, Link};
+use super::normalize::{self, Normalized};
+use super::testing::TestCase;
+use super::{Action, Decision, Evidence, Input, Kind, Mode, RuleMatch, RuleState};
+
+/// What the service and the CLI may know about a rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleInfo {
+    pub id: String,
+    pub description: String,
+    pub mode: Mode,
+    pub priority: i64,
+    pub on: Vec<Kind>,
+    /// The file it was loaded from, relative to the rules folder.
+    pub file: String,
+    pub line: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Then {
+    pub hide: bool,
+    pub delete: bool,
+    pub replies: Vec<String>,
+    pub stop: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct Rule {
+    pub info: RuleInfo,
+    pub when: Cond,
+    pub unless: Option<Cond>,
+    pub then: Then,
+    pub hits: Vec<(String, String)>,
+    pub misses: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stateful {
+    Flood { count: u64, within: i64 },
+    Wave { authors: u64, within: i64 },
+    RepeatOffender { count: u64, within: i64 },
+}
+
+#[derive(Debug)]
+pub(crate) enum Cond {
+    All(Vec<Cond>),
+    Any(Vec<Cond>),
+    Not(Box<Cond>),
+    /// Words or substrings: index into the automaton's leaves.
+    Ac(u32),
+    Regex(Vec<u32>),
+    StartsWith(Vec<String>),
+    EndsWith(Vec<String>),
+    Exact(Vec<String>),
+    Links(bool),
+    LinkDomains(Vec<String>),
+    Contact(Vec<usize>),
+    MinMentions(usize),
+    MaxMentions(usize),
+    MinHashtags(usize),
+    MaxHashtags(usize),
+    MinLength(usize),
+    MaxLength(usize),
+    MinEmojiRatio(f64),
+    MinCapsRatio(f64),
+    HasConfusables(bool),
+    Language(Vec<String>),
+    Author(Vec<String>),
+    AuthorRegex(Box<Regex>),
+    Account(Vec<String>),
+    MediaId(Vec<String>),
+    MediaType(Vec<String>),
+    IsReply(bool),
+    State(Stateful),
+}
+
+impl Cond {
+    fn is_stateful(&self) -> bool {
+        match self {
+            Cond::State(_) => true,
+            Cond::All(v) | Cond::Any(v) => v.iter().any(Cond::is_stateful),
+            Cond::Not(c) => c.is_stateful(),
+            _ => false,
+        }
+    }
+}
+
+/// One words/contains condition: which views of the text it may match in.
+#[derive(Debug, Clone)]
+pub(crate) struct AcLeaf {
+    pub label: &'static str,
+    pub whole_word: bool,
+    pub leet: bool,
+    pub spaced: bool,
+}
+
+/// Collects patterns and regexes while rules load, then compiles them once.
+#[derive(Debug, Default)]
+pub(crate) struct Builder {
+    patterns: Vec<String>,
+    pattern_ids: std::collections::HashMap<String, u32>,
+    pattern_leaves: Vec<Vec<u32>>,
+    pub leaves: Vec<AcLeaf>,
+    regex_sources: Vec<String>,
+    regexes: Vec<Regex>,
+}
+
+/// Regexes are compiled with this size limit so one rule cannot exhaust memory.
+pub(crate) const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+impl Builder {
+    pub fn add_leaf(&mut self, leaf: AcLeaf, patterns: &[String]) -> u32 {
+        let id = self.leaves.len() as u32;
+        self.leaves.push(leaf);
+        for p in patterns {
+            let pid = match self.pattern_ids.get(p) {
+                Some(&pid) => pid,
+                None => {
+                    let pid = self.patterns.len() as u32;
+                    self.patterns.push(p.clone());
+                    self.pattern_ids.insert(p.clone(), pid);
+                    self.pattern_leaves.push(Vec::new());
+                    pid
+                }
+            };
+            let leaves = &mut self.pattern_leaves[pid as usize];
+            if leaves.last() != Some(&id) {
+                leaves.push(id);
+            }
+        }
+        id
+    }
+
+    /// Compiles a regex (case-insensitive: it runs on normalized text) and returns its index.
+    pub fn add_regex(&mut self, source: &str) -> Result<u32, String> {
+        let re = regex::RegexBuilder::new(source)
+            .case_insensitive(true)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .dfa_size_limit(REGEX_SIZE_LIMIT)
+            .build()
+            .map_err(|e| match e {
+                regex::Error::CompiledTooBig(limit) => format!(
+                    "regex is too large once compiled (limit {limit} bytes); split it or use words"
+                ),
+                e => format!(
+                    "invalid regex: {}",
+                    e.to_string()
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ),
+            })?;
+        self.regex_sources.push(source.to_string());
+        self.regexes.push(re);
+        Ok(self.regexes.len() as u32 - 1)
+    }
+
+    pub fn finish(
+        self,
+        mut rules: Vec<Rule>,
+        dir: PathBuf,
+        tests: Vec<TestCase>,
+    ) -> Result<RuleSet, String> {
+        let ac = if self.patterns.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasick::builder()
+                    .build(&self.patterns)
+                    .map_err(|e| format!("word automaton: {e}"))?,
+            )
+        };
+        let regex_set = if self.regex_sources.is_empty() {
+            None
+        } else {
+            Some(
+                regex::RegexSetBuilder::new(&self.regex_sources)
+                    .case_insensitive(true)
+                    .size_limit(REGEX_SIZE_LIMIT * 64)
+                    .dfa_size_limit(REGEX_SIZE_LIMIT * 16)
+                    .build()
+                    .map_err(|e| format!("regex set: {e}"))?,
+            )
+        };
+        let pattern_edges = self
+            .patterns
+            .iter()
+            .map(|p| {
+                (
+                    p.chars().next().is_some_and(char::is_alphanumeric),
+                    p.chars().next_back().is_some_and(char::is_alphanumeric),
+                )
+            })
+            .collect();
+        // Highest priority first; equal priorities keep file order.
+        rules.sort_by_key(|r| std::cmp::Reverse(r.info.priority));
+        let stateful = rules
+            .iter()
+            .any(|r| r.when.is_stateful() || r.unless.as_ref().is_some_and(Cond::is_stateful));
+        let any_leet = self.leaves.iter().any(|l| l.leet);
+        let any_spaced = self.leaves.iter().any(|l| l.spaced);
+        Ok(RuleSet {
+            rules,
+            ac,
+            pattern_leaves: self.pattern_leaves,
+            pattern_edges,
+            leaves: self.leaves,
+            regexes: self.regexes,
+            regex_set,
+            stateful,
+            any_leet,
+            any_spaced,
+            dir,
+            tests,
+        })
+    }
+}
+
+/// A compiled rule set.
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    pub(crate) rules: Vec<Rule>,
+    ac: Option<AhoCorasick>,
+    pattern_leaves: Vec<Vec<u32>>,
+    /// Per pattern: (starts with a letter or digit, ends with one), for word boundaries.
+    pattern_edges: Vec<(bool, bool)>,
+    leaves: Vec<AcLeaf>,
+    regexes: Vec<Regex>,
+    regex_set: Option<RegexSet>,
+    stateful: bool,
+    any_leet: bool,
+    any_spaced: bool,
+    dir: PathBuf,
+    pub(crate) tests: Vec<TestCase>,
+}
+
+/// Everything one evaluation knows, with facts computed on first use.
+struct Ctx<'a> {
+    input: &'a Input,
+    norm: &'a Normalized,
+    ac_hits: &'a [Option<(u32, u32)>],
+    regex_hits: &'a [bool],
+    set: &'a RuleSet,
+    state: &'a dyn RuleState,
+    now: i64,
+    author: String,
+    links: OnceCell<Vec<Link>>,
+    mentions: OnceCell<Vec<(usize, usize)>>,
+    hashtags: OnceCell<Vec<(usize, usize)>>,
+    language: OnceCell<Option<whatlang::Lang>>,
+    text_key: OnceCell<String>,
+}
+
+impl Ctx<'_> {
+    fn norm_evidence(&self, condition: &str, start: usize, end: usize) -> Evidence {
+        let (s, e) = self.norm.original_span(start, end);
+        self.orig_evidence(condition, s, e)
+    }
+
+    fn orig_evidence(&self, condition: &str, start: usize, end: usize) -> Evidence {
+        Evidence {
+            condition: condition.to_string(),
+            matched: self.input.text.get(start..end).unwrap_or("").to_string(),
+            start,
+            end,
+        }
+    }
+
+    fn whole(&self, condition: &str) -> Evidence {
+        self.orig_evidence(condition, 0, self.input.text.len())
+    }
+
+    fn links(&self) -> &[Link] {
+        self.links
+            .get_or_init(|| features::find_links(&self.norm.text))
+    }
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+impl RuleSet {
+    /// Loads and validates a rules folder, collecting every error across all files.
+    pub fn load(dir: &std::path::Path) -> Result<RuleSet, Vec<super::LoadError>> {
+        super::load::load_dir(dir)
+    }
+
+    /// Evaluates one comment or mention.
+    pub fn evaluate(&self, input: &Input, state: &dyn RuleState) -> Decision {
+        self.evaluate_with(input, state, &|_| false)
+    }
+
+    /// Like [`evaluate`](Self::evaluate), but every rule for which `forced_shadow(id)` is true
+    /// runs as a shadow rule (reported, never enforced): the service uses it to take a rule
+    /// out of enforcement without editing files.
+    pub fn evaluate_with(
+        &self,
+        input: &Input,
+        state: &dyn RuleState,
+        forced_shadow: &dyn Fn(&str) -> bool,
+    ) -> Decision {
+        self.run(input, state, forced_shadow, None)
+    }
+
+    /// Metadata of every rule, highest priority first.
+    pub fn rules(&self) -> Vec<RuleInfo> {
+        self.rules.iter().map(|r| r.info.clone()).collect()
+    }
+
+    /// The folder this set was loaded from.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// Whether rule number `idx` (in priority order) holds for `input`, ignoring all others.
+    pub(crate) fn rule_holds(&self, idx: usize, input: &Input) -> bool {
+        let d = self.run(input, &super::NoState, &|_| false, Some(idx));
+        !d.matched.is_empty()
+    }
+
+    fn run(
+        &self,
+        input: &Input,
+        state: &dyn RuleState,
+        forced_shadow: &dyn Fn(&str) -> bool,
+        only: Option<usize>,
+    ) -> Decision {
+        let norm = Normalized::new(&input.text);
+        let ac_hits = self.ac_hits(&norm);
+        let regex_hits: Vec<bool> = match &self.regex_set {
+            Some(set) if !norm.text.is_empty() => {
+                let m = set.matches(&norm.text);
+                let mut v = vec![false; self.regexes.len()];
+                for i in m.iter() {
+                    v[i] = true;
+                }
+                v
+            }
+            _ => vec![false; self.regexes.len()],
+        };
+        let author = input
+            .username
+            .as_deref()
+            .map(|u| normalize::normalize(u.trim_start_matches('@')))
+            .or_else(|| input.user_id.clone())
+            .unwrap_or_default();
+        let ctx = Ctx {
+            input,
+            norm: &norm,
+            ac_hits: &ac_hits,
+            regex_hits: &regex_hits,
+            set: self,
+            state,
+            now: input.time.unwrap_or_else(now_secs),
+            author,
+            links: OnceCell::new(),
+            mentions: OnceCell::new(),
+            hashtags: OnceCell::new(),
+            language: OnceCell::new(),
+            text_key: OnceCell::new(),
+        };
+        let record = self.stateful && only.is_none();
+        if record {
+            let key = ctx.text_key.get_or_init(|| normalize::text_key(&norm.text));
+            state.record_comment(&ctx.author, key, ctx.now);
+        }
+
+        let mut matched = Vec::new();
+        let mut replies: Vec<Action> = Vec::new();
+        let (mut hide, mut delete) = (false, false);
+        let mut evidence = Vec::new();
+        for (idx, rule) in self.rules.iter().enumerate() {
+            if only.is_some_and(|o| o != idx) || !rule.info.on.contains(&input.kind) {
+                continue;
+            }
+            evidence.clear();
+            if !eval(&rule.when, &ctx, &mut evidence) {
+                continue;
+            }
+            if let Some(unless) = &rule.unless {
+                if eval(unless, &ctx, &mut Vec::new()) {
+                    continue;
+                }
+            }
+            let mode = if rule.info.mode == Mode::Shadow || forced_shadow(&rule.info.id) {
+                Mode::Shadow
+            } else {
+                Mode::Enforce
+            };
+            let mut actions = Vec::new();
+            if !rule.then.replies.is_empty() {
+                let pick = variant_index(input, rule.then.replies.len());
+                let first = evidence
+                    .first()
+                    .map_or("", |e: &Evidence| e.matched.as_str());
+                let author = input.username.as_deref().unwrap_or("");
+                let text = rule.then.replies[pick]
+                    .replace("{author}", author)
+                    .replace("{match}", first)
+                    .replace("{rule}", &rule.info.id);
+                actions.push(Action::Reply { text });
+            }
+            // Hide and delete act on our own media only: a mention is someone else's.
+            if input.kind == Kind::Comment {
+                if rule.then.delete {
+                    actions.push(Action::Delete);
+                } else if rule.then.hide {
+                    actions.push(Action::Hide);
+                }
+            }
+            if mode == Mode::Enforce {
+                for a in &actions {
+                    match a {
+                        Action::Hide => hide = true,
+                        Action::Delete => delete = true,
+                        Action::Reply { .. } => {
+                            // One reply per comment: the highest-priority rule's.
+                            if replies.is_empty() {
+                                replies.push(a.clone());
+                            }
+                        }
+                    }
+                }
+            }
+            matched.push(RuleMatch {
+                rule: rule.info.id.clone(),
+                mode,
+                actions,
+                evidence: std::mem::take(&mut evidence),
+            });
+            if mode == Mode::Enforce && rule.then.stop {
+                break;
+            }
+        }
+        let mut actions = replies;
+        if delete {
+            actions.push(Action::Delete);
+        } else if hide {
+            actions.push(Action::Hide);
+        }
+        if record && !actions.is_empty() {
+            state.record_enforced(&ctx.author, ctx.now);
+        }
+        drop(ctx);
+        Decision {
+            normalized: norm.text,
+            matched,
+            actions,
+        }
+    }
+
+    /// For each words/contains leaf, the first original-text span where it matched.
+    fn ac_hits(&self, norm: &Normalized) -> Vec<Option<(u32, u32)>> {
+        let mut hits = vec![None; self.leaves.len()];
+        let Some(ac) = &self.ac else { return hits };
+        self.scan(
+            ac,
+            &norm.text,
+            &mut hits,
+            |s, e| norm.original_span(s, e),
+            |_| true,
+        );
+        if self.any_leet {
+            if let Some(leet) = norm.leet() {
+                self.scan(
+                    ac,
+                    &leet,
+                    &mut hits,
+                    |s, e| norm.original_span(s, e),
+                    |l| l.leet,
+                );
+            }
+        }
+        if self.any_spaced {
+            if let Some((spaced, map)) = norm.spaced() {
+                let back = |s: usize, e: usize| {
+                    let ns = map[s] as usize;
+                    let ne = map[e - 1] as usize + 1;
+                    norm.original_span(ns, ne)
+                };
+                self.scan(ac, &spaced, &mut hits, back, |l| l.spaced);
+            }
+        }
+        hits
+    }
+
+    fn scan(
+        &self,
+        ac: &AhoCorasick,
+        text: &str,
+        hits: &mut [Option<(u32, u32)>],
+        to_original: impl Fn(usize, usize) -> (usize, usize),
+        allowed: impl Fn(&AcLeaf) -> bool,
+    ) {
+        for m in ac.find_overlapping_iter(text) {
+            let pid = m.pattern().as_usize();
+            let (left, right) = self.pattern_edges[pid];
+            let mut bounded: Option<bool> = None;
+            for &leaf_id in &self.pattern_leaves[pid] {
+                let leaf = &self.leaves[leaf_id as usize];
+                if hits[leaf_id as usize].is_some() || !allowed(leaf) {
+                    continue;
+                }
+                if leaf.whole_word {
+                    let ok = *bounded.get_or_insert_with(|| {
+                        (!left
+                            || !text[..m.start()]
+                                .chars()
+                                .next_back()
+                                .is_some_and(char::is_alphanumeric))
+                            && (!right
+                                || !text[m.end()..]
+                                    .chars()
+                                    .next()
+                                    .is_some_and(char::is_alphanumeric))
+                    });
+                    if !ok {
+                        continue;
+                    }
+                }
+                let (s, e) = to_original(m.start(), m.end());
+                hits[leaf_id as usize] = Some((s as u32, e as u32));
+            }
+        }
+    }
+}
+
+/// Picks a reply variant deterministically from the comment, so a re-run decides the same.
+fn variant_index(input: &Input, n: usize) -> usize {
+    let key = input.comment_id.as_deref().unwrap_or(&input.text);
+    let h = normalize::text_key(key);
+    (u64::from_str_radix(&h, 16).unwrap_or(0) % n as u64) as usize
+}
+
+fn list_has(list: &[String], value: &str) -> bool {
+    list.iter().any(|x| x == value)
+}
+
+/// Evaluates a condition; on success pushes the evidence of what held.
+fn eval(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool {
+    let text = ctx.norm.text.as_str();
+    match cond {
+        Cond::All(cs) => {
+            let mark = ev.len();
+            for c in cs {
+                if !eval(c, ctx, ev) {
+                    ev.truncate(mark);
+                    return false;
+                }
+            }
+            true
+        }
+        Cond::Any(cs) => cs.iter().any(|c| eval(c, ctx, ev)),
+        Cond::Not(c) => !eval(c, ctx, &mut Vec::new()),
+        Cond::Ac(leaf) => match ctx.ac_hits[*leaf as usize] {
+            Some((s, e)) => {
+                ev.push(ctx.orig_evidence(
+                    ctx.set.leaves[*leaf as usize].label,
+                    s as usize,
+                    e as usize,
+                ));
+                true
+            }
+            None => false,
+        },
+        Cond::Regex(ids) => {
+            for &i in ids {
+                if ctx.regex_hits[i as usize] {
+                    if let Some(m) = ctx.set.regexes[i as usize].find(text) {
+                        ev.push(ctx.norm_evidence("regex", m.start(), m.end()));
+                        return true;
+                    }
+                }
+            }
+            false
+        }
+        Cond::StartsWith(list) => match list.iter().find(|p| text.starts_with(p.as_str())) {
+            Some(p) => {
+                ev.push(ctx.norm_evidence("starts_with", 0, p.len()));
+                true
+            }
+            None => false,
+        },
+        Cond::EndsWith(list) => match list.iter().find(|p| text.ends_with(p.as_str())) {
+            Some(p) => {
+                ev.push(ctx.norm_evidence("ends_with", text.len() - p.len(), text.len()));
+                true
+            }
+            None => false,
+        },
+        Cond::Exact(list) => {
+            let ok = list_has(list, text);
+            if ok {
+                ev.push(ctx.whole("exact"));
+            }
+            ok
+        }
+        Cond::Links(want) => {
+            let links = ctx.links();
+            if *want {
+                if let Some(l) = links.first() {
+                    ev.push(ctx.norm_evidence("links", l.start, l.end));
+                    return true;
+                }
+                false
+            } else {
+                links.is_empty()
+            }
+        }
+        Cond::LinkDomains(domains) => {
+            for l in ctx.links() {
+                if domains.iter().any(|d| features::host_matches(&l.host, d)) {
+                    ev.push(ctx.norm_evidence("link_domains", l.start, l.end));
+                    return true;
+                }
+            }
+            false
+        }
+        Cond::Contact(kinds) => {
+            for &k in kinds {
+                if let Some((s, e)) = features::find_contact(text, k) {
+                    ev.push(ctx.norm_evidence("contact", s, e));
+                    return true;
+                }
+            }
+            false
+        }
+        Cond::MinMentions(n) | Cond::MaxMentions(n) => {
+            let m = ctx.mentions.get_or_init(|| features::mentions(text));
+            let ok = if matches!(cond, Cond::MinMentions(_)) {
+                m.len() >= *n
+            } else {
+                m.len() <= *n
+            };
+            if ok {
+                if let Some(&(s, e)) = m.first() {
+                    ev.push(ctx.norm_evidence("mentions", s, e));
+                }
+            }
+            ok
+        }
+        Cond::MinHashtags(n) | Cond::MaxHashtags(n) => {
+            let h = ctx.hashtags.get_or_init(|| features::hashtags(text));
+            let ok = if matches!(cond, Cond::MinHashtags(_)) {
+                h.len() >= *n
+            } else {
+                h.len() <= *n
+            };
+            if ok {
+                if let Some(&(s, e)) = h.first() {
+                    ev.push(ctx.norm_evidence("hashtags", s, e));
+                }
+            }
+            ok
+        }
+        Cond::MinLength(n) => text.chars().count() >= *n,
+        Cond::MaxLength(n) => text.chars().nth(*n).is_none(),
+        Cond::MinEmojiRatio(r) => features::emoji_ratio(&ctx.input.text) >= *r,
+        Cond::MinCapsRatio(r) => {
+            let ok = features::caps_ratio(&ctx.input.text) >= *r;
+            if ok {
+                ev.push(ctx.whole("min_caps_ratio"));
+            }
+            ok
+        }
+        Cond::HasConfusables(want) => normalize::has_confusables(&ctx.input.text) == *want,
+        Cond::Language(langs) => {
+            let lang = ctx
+                .language
+                .get_or_init(|| features::language(&ctx.input.text));
+            lang.is_some_and(|l| langs.iter().any(|w| features::language_is(l, w)))
+        }
+        Cond::Author(list) => list_has(list, &ctx.author),
+        Cond::AuthorRegex(re) => re.is_match(&ctx.author),
+        Cond::Account(list) => ctx
+            .input
+            .account_id
+            .as_deref()
+            .is_some_and(|a| list_has(list, a)),
+        Cond::MediaId(list) => ctx
+            .input
+            .media_id
+            .as_deref()
+            .is_some_and(|a| list_has(list, a)),
+        Cond::MediaType(list) => ctx
+            .input
+            .media_product_type
+            .as_deref()
+            .is_some_and(|t| list.iter().any(|x| x.eq_ignore_ascii_case(t))),
+        Cond::IsReply(want) => {
+            ctx.input
+                .parent_id
+                .as_deref()
+                .is_some_and(|p| !p.is_empty())
+                == *want
+        }
+        Cond::State(s) => {
+            if ctx.author.is_empty() && !matches!(s, Stateful::Wave { .. }) {
+                return false;
+            }
+            let (ok, what) = match *s {
+                Stateful::Flood { count, within } => (
+                    ctx.state
+                        .author_comments_since(&ctx.author, ctx.now - within)
+                        >= count,
+                    "flood",
+                ),
+                Stateful::Wave { authors, within } => {
+                    let key = ctx.text_key.get_or_init(|| normalize::text_key(text));
+                    (
+                        ctx.state.distinct_authors_since(key, ctx.now - within) >= authors,
+                        "wave",
+                    )
+                }
+                Stateful::RepeatOffender { count, within } => (
+                    ctx.state.enforced_since(&ctx.author, ctx.now - within) >= count,
+                    "repeat_offender",
+                ),
+            };
+            if ok {
+                ev.push(ctx.whole(what));
+            }
+            ok
+        }
+    }
+}

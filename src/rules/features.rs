@@ -1,0 +1,318 @@
+//! Facts about a comment that conditions test: links and their domains, contact details,
+//! mentions, hashtags, emoji and capital letters, language. Computed on demand, once per
+//! evaluation.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+/// A found link: byte span in the normalized text and its lowercase host.
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub start: usize,
+    pub end: usize,
+    pub host: String,
+}
+
+fn dot_com_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"\b([a-z0-9][a-z0-9-]{1,62})\s*[\(\[\{<]?\s*(?:dot|d0t|\.)\s*[\)\]\}>]?\s*(com|net|org|io|co|me|ly|info|biz|xyz|ru|us|uk|de|in|link|site|online|shop|store|top|club|live|tv|gg)\b",
+        )
+        .expect("static regex")
+    })
+}
+
+/// Links in normalized text: URLs with or without a scheme (`linkify`), plus spelled-out forms
+/// such as "mysite dot com" and "mysite (dot) com".
+pub fn find_links(text: &str) -> Vec<Link> {
+    let mut finder = linkify::LinkFinder::new();
+    finder.url_must_have_scheme(false);
+    finder.kinds(&[linkify::LinkKind::Url]);
+    let mut links: Vec<Link> = finder
+        .links(text)
+        .filter(|l| l.as_str().contains("://") || plausible_host(&host_of(l.as_str())))
+        .map(|l| Link {
+            start: l.start(),
+            end: l.end(),
+            host: host_of(l.as_str()),
+        })
+        .collect();
+    for c in dot_com_re().captures_iter(text) {
+        let m = c.get(0).expect("group 0");
+        if links.iter().any(|l| l.start < m.end() && m.start() < l.end) {
+            continue;
+        }
+        links.push(Link {
+            start: m.start(),
+            end: m.end(),
+            host: format!("{}.{}", &c[1], &c[2]),
+        });
+    }
+    links.sort_by_key(|l| l.start);
+    links
+}
+
+/// Top-level domains accepted in links written without a scheme, so that "great.this" or
+/// "ha.ha.ha" in ordinary sentences are not links.
+const COMMON_TLDS: &[&str] = &[
+    "com", "net", "org", "info", "biz", "io", "co", "me", "ly", "tv", "gg", "xyz", "ru", "de",
+    "uk", "us", "in", "pl", "ca", "au", "fr", "it", "es", "nl", "br", "jp", "cn", "kr", "mx", "ar",
+    "cl", "tr", "ua", "id", "ph", "vn", "th", "my", "sg", "ng", "za", "ke", "pk", "bd", "eu", "ch",
+    "at", "be", "se", "no", "dk", "fi", "pt", "gr", "ro", "hu", "cz", "sk", "ie", "nz", "link",
+    "site", "online", "shop", "store", "top", "club", "live", "app", "dev", "page", "blog", "news",
+    "click", "today", "pro", "vip", "win", "bet", "cc", "ws", "to", "su", "tk", "ml", "ga", "cf",
+    "gq", "fun", "space", "website", "tech", "icu", "cyou",
+];
+
+fn plausible_host(host: &str) -> bool {
+    let Some((name, tld)) = host.rsplit_once('.') else {
+        return false;
+    };
+    COMMON_TLDS.contains(&tld) && name.chars().any(|c| c.is_ascii_alphabetic())
+}
+
+fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    let host = host.split(':').next().unwrap_or(host);
+    host.trim_start_matches("www.").to_ascii_lowercase()
+}
+
+/// True when `host` is `domain` or one of its subdomains.
+pub fn host_matches(host: &str, domain: &str) -> bool {
+    let domain = domain.trim_start_matches("www.");
+    host == domain || host.strip_suffix(domain).is_some_and(|h| h.ends_with('.'))
+}
+
+/// Kinds of contact information; `contact = [...]` takes these names.
+pub const CONTACT_KINDS: &[&str] = &[
+    "phone", "email", "whatsapp", "telegram", "signal", "snapchat",
+];
+
+fn contact_res() -> &'static [Regex] {
+    static RES: OnceLock<Vec<Regex>> = OnceLock::new();
+    RES.get_or_init(|| {
+        [
+            // phone: 9+ digits, optional +, separators between groups
+            // phone: an international number (+ and 9-15 digits), a North American
+            // 3-3-4 number, or a national number starting with 0; bare digit runs such as
+            // view counts and order numbers are not phone numbers.
+            r"(?:^|[^\d.])(\+\d(?:[\s().-]{0,2}\d){8,14}|\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}|0\d{3,4}[\s-]?\d{3}[\s-]?\d{3,4})(?:$|[^\d.])",
+            r"\b[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b",
+            r"\b(?:whats\s*app|whatsap+|watsapp|wats\s*app|wa\.me|whtsapp)\b",
+            r"\b(?:telegram|telegrm|tele\s+gram|t\.me/\S+)\b|\btg\s*[:@]",
+            r"\bsignal\s*(?:app|me|messenger|:|\+)",
+            r"\b(?:snapchat|snap\s*[:@]|sc\s*[:@])",
+        ]
+        .iter()
+        .map(|p| Regex::new(p).expect("static regex"))
+        .collect()
+    })
+}
+
+/// The first contact detail of kind number `kind` (index in [`CONTACT_KINDS`]) in normalized text.
+pub fn find_contact(text: &str, kind: usize) -> Option<(usize, usize)> {
+    let re = &contact_res()[kind];
+    if kind == 0 {
+        return re
+            .captures(text)
+            .and_then(|c| c.get(1))
+            .map(|m| (m.start(), m.end()));
+    }
+    re.find(text).map(|m| (m.start(), m.end()))
+}
+
+/// `@handle` mentions in normalized text (e-mail addresses excluded).
+pub fn mentions(text: &str) -> Vec<(usize, usize)> {
+    tagged(text, '@')
+}
+
+/// `#tag` hashtags in normalized text.
+pub fn hashtags(text: &str) -> Vec<(usize, usize)> {
+    tagged(text, '#')
+}
+
+fn tagged(text: &str, sigil: char) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let bytes = text.as_bytes();
+    for (i, c) in text.char_indices() {
+        if c != sigil {
+            continue;
+        }
+        if i > 0 {
+            let prev = text[..i].chars().next_back().unwrap_or(' ');
+            if prev.is_alphanumeric() || prev == '_' || prev == '.' {
+                continue; // e-mail address or a word#tag
+            }
+        }
+        let mut end = i + 1;
+        for (j, d) in text[i + 1..].char_indices() {
+            if d.is_alphanumeric() || d == '_' || d == '.' {
+                end = i + 1 + j + d.len_utf8();
+            } else {
+                break;
+            }
+        }
+        while end > i + 1 && bytes[end - 1] == b'.' {
+            end -= 1;
+        }
+        if end > i + 1 {
+            out.push((i, end));
+        }
+    }
+    out
+}
+
+/// True for pictographic emoji and their common symbol blocks.
+pub fn is_emoji(c: char) -> bool {
+    matches!(c as u32,
+        0x1F000..=0x1FAFF | 0x2600..=0x27BF | 0x2B00..=0x2BFF | 0x2190..=0x21FF
+        | 0x2300..=0x23FF | 0x3030 | 0x303D | 0x3297 | 0x3299 | 0x00A9 | 0x00AE | 0x203C | 0x2049 | 0x2122)
+}
+
+/// Share of emoji among the visible characters of the original text (0 when there are none).
+pub fn emoji_ratio(text: &str) -> f64 {
+    let mut visible = 0usize;
+    let mut emoji = 0usize;
+    for c in text.chars() {
+        if c.is_whitespace() || super::normalize::is_invisible(c) {
+            continue;
+        }
+        visible += 1;
+        if is_emoji(c) {
+            emoji += 1;
+        }
+    }
+    if visible == 0 {
+        0.0
+    } else {
+        emoji as f64 / visible as f64
+    }
+}
+
+/// Share of capital letters among the letters of the original text; texts with fewer than
+/// [`CAPS_MIN_LETTERS`] letters count as 0 so that "OK" or "WOW" are not shouting.
+pub fn caps_ratio(text: &str) -> f64 {
+    let mut letters = 0usize;
+    let mut upper = 0usize;
+    for c in text.chars() {
+        if c.is_alphabetic() {
+            letters += 1;
+            if c.is_uppercase() {
+                upper += 1;
+            }
+        }
+    }
+    if letters < CAPS_MIN_LETTERS {
+        0.0
+    } else {
+        upper as f64 / letters as f64
+    }
+}
+
+pub const CAPS_MIN_LETTERS: usize = 8;
+
+/// The detected language of the original text as ISO 639-3 and ISO 639-1 codes and the
+/// English name, or `None` when the text is too short to tell.
+pub fn language(text: &str) -> Option<whatlang::Lang> {
+    let info = whatlang::detect(text)?;
+    (info.confidence() >= 0.2).then_some(info.lang())
+}
+
+/// True when the user's language name (`en`, `eng`, `english`) names `lang`.
+pub fn language_is(lang: whatlang::Lang, want: &str) -> bool {
+    let want = want.trim().to_ascii_lowercase();
+    if lang.code() == want || lang.eng_name().to_ascii_lowercase() == want {
+        return true;
+    }
+    iso639_1(lang) == Some(want.as_str())
+}
+
+/// Two-letter codes for the languages whatlang knows, for people who write `en` or `pt`.
+fn iso639_1(lang: whatlang::Lang) -> Option<&'static str> {
+    use whatlang::Lang::*;
+    Some(match lang {
+        Eng => "en",
+        Spa => "es",
+        Por => "pt",
+        Fra => "fr",
+        Deu => "de",
+        Ita => "it",
+        Rus => "ru",
+        Ukr => "uk",
+        Pol => "pl",
+        Nld => "nl",
+        Tur => "tr",
+        Ara => "ar",
+        Hin => "hi",
+        Ben => "bn",
+        Jpn => "ja",
+        Kor => "ko",
+        Cmn => "zh",
+        Ind => "id",
+        Vie => "vi",
+        Tha => "th",
+        Heb => "he",
+        Swe => "sv",
+        Dan => "da",
+        Fin => "fi",
+        Ces => "cs",
+        Ron => "ro",
+        Hun => "hu",
+        Ell => "el",
+        Bul => "bg",
+        Pes => "fa",
+        Urd => "ur",
+        Tgl => "tl",
+        _ => return None,
+    })
+}
+
+/// Known language names and codes accepted by `language = [...]`.
+pub fn is_known_language(want: &str) -> bool {
+    whatlang::Lang::all().iter().any(|&l| language_is(l, want))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_with_and_without_scheme_and_spelled_out() {
+        let l = find_links("visit https://bit.ly/abc or shop.example.com/x now");
+        let hosts: Vec<_> = l.iter().map(|l| l.host.as_str()).collect();
+        assert_eq!(hosts, ["bit.ly", "shop.example.com"]);
+        let l = find_links("go to mysite dot com and cheap (dot) net");
+        let hosts: Vec<_> = l.iter().map(|l| l.host.as_str()).collect();
+        assert_eq!(hosts, ["mysite.com", "cheap.net"]);
+        assert!(find_links("i love this. so pretty").is_empty());
+        assert!(find_links("great.this is a song, ha.ha.ha, 2.124.821.694 views").is_empty());
+        assert!(host_matches("m.bit.ly", "bit.ly"));
+        assert!(!host_matches("notbit.ly", "bit.ly"));
+    }
+
+    #[test]
+    fn contact_details() {
+        assert!(find_contact("call +1 (555) 123-4567 now", 0).is_some());
+        assert!(find_contact("i was born in 1990", 0).is_none());
+        assert!(find_contact("2.124.821.694 views, 1000000000 views", 0).is_none());
+        assert!(find_contact("call me 07700 900123", 0).is_some());
+        assert!(find_contact("555-123-4567", 0).is_some());
+        assert!(find_contact("mail me: joe.doe@gmail.com", 1).is_some());
+        assert!(find_contact("text me on whats app", 2).is_some());
+        assert!(find_contact("my telegram is x", 3).is_some());
+    }
+
+    #[test]
+    fn mentions_hashtags_ratios() {
+        assert_eq!(mentions("hi @anna and @bob. mail a@b.com").len(), 2);
+        assert_eq!(hashtags("#a #b c#d").len(), 2);
+        assert!(emoji_ratio("🔥🔥🔥") > 0.99);
+        assert_eq!(emoji_ratio(""), 0.0);
+        assert!(caps_ratio("BUY NOW CHEAP FOLLOWERS") > 0.99);
+        assert_eq!(caps_ratio("WOW"), 0.0);
+    }
+}

@@ -1,0 +1,1090 @@
+//! Reading a rules folder: `*.toml` rule files in name order, `lists/NAME.txt`, `tests/*.toml`.
+//!
+//! Files are parsed with `toml_edit`, which keeps the position of every key and value, and
+//! walked by hand rather than through serde: serde stops at the first error, while brand
+//! teams need every mistake of every file at once, each as `FILE:LINE:COL: message`.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use toml_edit::{ImDocument, Item, TableLike, Value};
+
+use super::engine::{AcLeaf, Builder, Cond, Rule, RuleInfo, Stateful, Then};
+use super::features;
+use super::normalize::{normalize, Normalized};
+use super::testing::TestCase;
+use super::{Input, Kind, LoadError, Mode, RuleSet};
+
+const RULE_KEYS: &[&str] = &[
+    "id",
+    "description",
+    "on",
+    "mode",
+    "priority",
+    "examples",
+    "when",
+    "unless",
+    "then",
+    "leetspeak",
+    "spaced_letters",
+];
+const CONDITION_KEYS: &[&str] = &[
+    "words",
+    "contains",
+    "regex",
+    "starts_with",
+    "ends_with",
+    "exact",
+    "links",
+    "link_domains",
+    "contact",
+    "min_mentions",
+    "max_mentions",
+    "min_hashtags",
+    "max_hashtags",
+    "min_length",
+    "max_length",
+    "min_emoji_ratio",
+    "min_caps_ratio",
+    "has_confusables",
+    "language",
+    "author",
+    "author_regex",
+    "account",
+    "media_id",
+    "media_type",
+    "is_reply",
+    "any",
+    "all",
+    "not",
+    "flood",
+    "wave",
+    "repeat_offender",
+];
+const THEN_KEYS: &[&str] = &["hide", "delete", "reply", "stop"];
+const CASE_KEYS: &[&str] = &[
+    "name",
+    "text",
+    "expect",
+    "username",
+    "user_id",
+    "comment_id",
+    "media_id",
+    "account_id",
+    "media_product_type",
+    "parent_id",
+    "kind",
+    "time",
+    "repeat",
+];
+const MEDIA_TYPES: &[&str] = &["FEED", "REELS", "STORY", "LIVE", "AD"];
+
+/// Suggests the closest known name, for "unknown key" messages.
+pub(crate) fn did_you_mean(word: &str, known: &[&str]) -> String {
+    let best = known
+        .iter()
+        .map(|k| (strsim::damerau_levenshtein(word, k), *k))
+        .min_by_key(|(d, _)| *d);
+    match best {
+        Some((d, k)) if d <= 2.max(word.len() / 3) => format!(" (did you mean `{k}`?)"),
+        _ => String::new(),
+    }
+}
+
+struct File<'a> {
+    name: String,
+    src: &'a str,
+}
+
+impl File<'_> {
+    fn position(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.src.len());
+        let before = &self.src[..offset];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        (line, before[line_start..].chars().count() + 1)
+    }
+
+    fn location(&self, span: Option<Range<usize>>) -> (usize, usize) {
+        span.map_or((1, 1), |s| self.position(s.start))
+    }
+}
+
+/// Loader state shared by all files of one folder.
+struct Loader {
+    dir: PathBuf,
+    errors: Vec<LoadError>,
+    lists: HashMap<String, Option<Vec<String>>>,
+    ids: HashMap<String, String>,
+    builder: Builder,
+    rules: Vec<Rule>,
+    tests: Vec<TestCase>,
+}
+
+type Span = Option<Range<usize>>;
+
+fn item_span(item: &Item) -> Span {
+    match item {
+        Item::Value(v) => v.span(),
+        Item::Table(t) => t.span(),
+        Item::ArrayOfTables(a) => a.span(),
+        Item::None => None,
+    }
+}
+
+fn type_name(item: &Item) -> &'static str {
+    match item {
+        Item::Value(Value::String(_)) => "a string",
+        Item::Value(Value::Integer(_)) => "an integer",
+        Item::Value(Value::Float(_)) => "a number",
+        Item::Value(Value::Boolean(_)) => "true/false",
+        Item::Value(Value::Datetime(_)) => "a date",
+        Item::Value(Value::Array(_)) => "a list",
+        Item::Value(Value::InlineTable(_)) | Item::Table(_) => "a table",
+        Item::ArrayOfTables(_) => "a list of tables",
+        Item::None => "nothing",
+    }
+}
+
+pub(crate) fn load_dir(dir: &Path) -> Result<RuleSet, Vec<LoadError>> {
+    let mut l = Loader {
+        dir: dir.to_path_buf(),
+        errors: Vec::new(),
+        lists: HashMap::new(),
+        ids: HashMap::new(),
+        builder: Builder::default(),
+        rules: Vec::new(),
+        tests: Vec::new(),
+    };
+    let files = match toml_files(dir) {
+        Ok(f) => f,
+        Err(e) => {
+            return Err(vec![LoadError {
+                file: dir.display().to_string(),
+                line: 1,
+                col: 1,
+                message: format!("cannot read the rules folder: {e}"),
+            }])
+        }
+    };
+    if files.is_empty() {
+        l.errors.push(LoadError {
+            file: dir.display().to_string(),
+            line: 1,
+            col: 1,
+            message: "no rule files (*.toml) in this folder".into(),
+        });
+    }
+    for path in files {
+        l.with_file(&path, |l, f, doc| l.rule_file(f, doc));
+    }
+    if let Ok(tests) = toml_files(&dir.join("tests")) {
+        for path in tests {
+            l.with_file(&path, |l, f, doc| l.test_file(f, doc));
+        }
+    }
+    if !l.errors.is_empty() {
+        // Files in name order, then top to bottom, as an editor would list them.
+        l.errors
+            .sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
+        return Err(l.errors);
+    }
+    l.builder
+        .finish(l.rules, dir.to_path_buf(), l.tests)
+        .map_err(|message| {
+            vec![LoadError {
+                file: dir.display().to_string(),
+                line: 1,
+                col: 1,
+                message,
+            }]
+        })
+}
+
+fn toml_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+impl Loader {
+    fn err(&mut self, f: &File<'_>, span: Span, message: impl Into<String>) {
+        let (line, col) = f.location(span);
+        self.errors.push(LoadError {
+            file: f.name.clone(),
+            line,
+            col,
+            message: message.into(),
+        });
+    }
+
+    fn with_file(
+        &mut self,
+        path: &Path,
+        body: impl FnOnce(&mut Self, &File<'_>, &ImDocument<String>),
+    ) {
+        let name = path.display().to_string();
+        let src = match std::fs::read_to_string(path) {
+            Ok(s) => s,
+            Err(e) => {
+                self.errors.push(LoadError {
+                    file: name,
+                    line: 1,
+                    col: 1,
+                    message: format!("cannot read: {e}"),
+                });
+                return;
+            }
+        };
+        let f = File { name, src: &src };
+        match ImDocument::parse(src.clone()) {
+            Ok(doc) => body(self, &f, &doc),
+            Err(e) => {
+                let msg = e.message().trim().replace('\n', "; ");
+                self.err(&f, e.span(), format!("TOML syntax: {msg}"));
+            }
+        }
+    }
+
+    fn check_keys(&mut self, f: &File<'_>, t: &dyn TableLike, known: &[&str], what: &str) {
+        for (k, _) in t.iter() {
+            if !known.contains(&k) {
+                let span = t.get_key_value(k).and_then(|(key, _)| key.span());
+                self.err(
+                    f,
+                    span,
+                    format!("unknown key `{k}` in {what}{}", did_you_mean(k, known)),
+                );
+            }
+        }
+    }
+
+    /// The tables of a `[[name]]` array (or an array of inline tables).
+    fn tables<'d>(
+        &mut self,
+        f: &File<'_>,
+        item: &'d Item,
+        what: &str,
+    ) -> Vec<(&'d dyn TableLike, Span)> {
+        match item {
+            Item::ArrayOfTables(a) => a.iter().map(|t| (t as &dyn TableLike, t.span())).collect(),
+            Item::Value(Value::Array(a)) => {
+                let mut out = Vec::new();
+                for v in a.iter() {
+                    match v.as_inline_table() {
+                        Some(t) => out.push((t as &dyn TableLike, v.span())),
+                        None => self.err(
+                            f,
+                            v.span(),
+                            format!("each entry of `{what}` must be a table"),
+                        ),
+                    }
+                }
+                out
+            }
+            other => {
+                self.err(
+                    f,
+                    item_span(other),
+                    format!(
+                        "`{what}` must be a list of tables, not {}",
+                        type_name(other)
+                    ),
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    fn string(&mut self, f: &File<'_>, t: &dyn TableLike, key: &str) -> Option<(String, Span)> {
+        let item = t.get(key)?;
+        match item.as_str() {
+            Some(s) => Some((s.to_string(), item_span(item))),
+            None => {
+                self.err(
+                    f,
+                    item_span(item),
+                    format!("`{key}` must be a string, not {}", type_name(item)),
+                );
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, f: &File<'_>, t: &dyn TableLike, key: &str) -> Option<bool> {
+        let item = t.get(key)?;
+        match item.as_bool() {
+            Some(b) => Some(b),
+            None => {
+                self.err(
+                    f,
+                    item_span(item),
+                    format!("`{key}` must be true or false, not {}", type_name(item)),
+                );
+                None
+            }
+        }
+    }
+
+    fn count(&mut self, f: &File<'_>, t: &dyn TableLike, key: &str) -> Option<u64> {
+        let item = t.get(key)?;
+        match item.as_integer() {
+            Some(n) if n >= 0 => Some(n as u64),
+            _ => {
+                self.err(
+                    f,
+                    item_span(item),
+                    format!("`{key}` must be a whole number 0 or more"),
+                );
+                None
+            }
+        }
+    }
+
+    fn ratio(&mut self, f: &File<'_>, t: &dyn TableLike, key: &str) -> Option<f64> {
+        let item = t.get(key)?;
+        let v = item
+            .as_float()
+            .or_else(|| item.as_integer().map(|i| i as f64));
+        match v {
+            Some(r) if (0.0..=1.0).contains(&r) => Some(r),
+            _ => {
+                self.err(
+                    f,
+                    item_span(item),
+                    format!("`{key}` must be a number from 0 to 1, e.g. 0.6"),
+                );
+                None
+            }
+        }
+    }
+
+    /// A string or a list of strings, each with its position.
+    fn strings(
+        &mut self,
+        f: &File<'_>,
+        t: &dyn TableLike,
+        key: &str,
+    ) -> Option<Vec<(String, Span)>> {
+        let item = t.get(key)?;
+        if let Some(s) = item.as_str() {
+            return Some(vec![(s.to_string(), item_span(item))]);
+        }
+        let Some(arr) = item.as_array() else {
+            self.err(
+                f,
+                item_span(item),
+                format!(
+                    "`{key}` must be a string or a list of strings, not {}",
+                    type_name(item)
+                ),
+            );
+            return None;
+        };
+        let mut out = Vec::new();
+        let mut ok = true;
+        for v in arr.iter() {
+            match v.as_str() {
+                Some(s) => out.push((s.to_string(), v.span())),
+                None => {
+                    self.err(f, v.span(), format!("entries of `{key}` must be strings"));
+                    ok = false;
+                }
+            }
+        }
+        if out.is_empty() && ok {
+            self.err(
+                f,
+                item_span(item),
+                format!("`{key}` is an empty list: it could never hold"),
+            );
+            return None;
+        }
+        ok.then_some(out)
+    }
+
+    /// Expands `list:NAME` entries into the lines of `lists/NAME.txt`.
+    fn expand(&mut self, f: &File<'_>, entries: Vec<(String, Span)>) -> Vec<(String, Span)> {
+        let mut out = Vec::new();
+        for (s, span) in entries {
+            let Some(name) = s.strip_prefix("list:") else {
+                out.push((s, span));
+                continue;
+            };
+            let name = name.trim();
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                self.err(
+                    f,
+                    span,
+                    format!("invalid list name `{name}`: use letters, digits, - and _"),
+                );
+                continue;
+            }
+            let path = self.dir.join("lists").join(format!("{name}.txt"));
+            let entry = self.lists.entry(name.to_string()).or_insert_with(|| {
+                std::fs::read_to_string(&path).ok().map(|text| {
+                    text.lines()
+                        .map(|l| l.split_once('#').map_or(l, |(before, _)| before).trim())
+                        .filter(|l| !l.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                })
+            });
+            match entry.clone() {
+                Some(lines) => out.extend(lines.into_iter().map(|l| (l, span.clone()))),
+                None => self.err(f, span, format!("list file {} not found", path.display())),
+            }
+        }
+        out
+    }
+
+    fn rule_file(&mut self, f: &File<'_>, doc: &ImDocument<String>) {
+        let root = doc.as_table();
+        self.check_keys(
+            f,
+            root,
+            &["rule"],
+            "a rule file (rules start with [[rule]])",
+        );
+        let Some(item) = root.get("rule") else {
+            self.err(f, None, "no rules in this file (each starts with [[rule]])");
+            return;
+        };
+        for (t, span) in self.tables(f, item, "rule") {
+            self.rule(f, t, span);
+        }
+    }
+
+    fn rule(&mut self, f: &File<'_>, t: &dyn TableLike, span: Span) {
+        self.check_keys(f, t, RULE_KEYS, "a rule");
+        let errors_before = self.errors.len();
+        let id = match self.string(f, t, "id") {
+            Some((id, id_span)) => {
+                let valid = !id.is_empty()
+                    && id.len() <= 64
+                    && id
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                    && !id.starts_with('-');
+                if !valid {
+                    self.err(f, id_span.clone(), format!("invalid id `{id}`: use lowercase letters, digits and dashes (at most 64)"));
+                }
+                let (line, col) = f.location(id_span.clone());
+                let here = format!("{}:{line}:{col}", f.name);
+                if let Some(first) = self.ids.get(&id) {
+                    let first = first.clone();
+                    self.err(
+                        f,
+                        id_span,
+                        format!("duplicate rule id `{id}` (first defined at {first})"),
+                    );
+                } else {
+                    self.ids.insert(id.clone(), here);
+                }
+                id
+            }
+            None => {
+                if t.get("id").is_none() {
+                    self.err(f, span.clone(), "rule has no `id`");
+                }
+                String::new()
+            }
+        };
+        let description = self
+            .string(f, t, "description")
+            .map(|s| s.0)
+            .unwrap_or_default();
+        let mut on = vec![Kind::Comment];
+        if let Some(list) = self.strings(f, t, "on") {
+            on.clear();
+            for (s, sp) in list {
+                match s.as_str() {
+                    "comment" => on.push(Kind::Comment),
+                    "mention" => on.push(Kind::Mention),
+                    other => self.err(
+                        f,
+                        sp,
+                        format!("`on` takes \"comment\" or \"mention\", not \"{other}\""),
+                    ),
+                }
+            }
+        }
+        let mode = match self.string(f, t, "mode") {
+            Some((m, _)) if m == "enforce" => Mode::Enforce,
+            Some((m, _)) if m == "shadow" => Mode::Shadow,
+            Some((m, sp)) => {
+                self.err(
+                    f,
+                    sp,
+                    format!("`mode` is \"enforce\" or \"shadow\", not \"{m}\""),
+                );
+                Mode::Enforce
+            }
+            None => Mode::Enforce,
+        };
+        let priority = match t.get("priority") {
+            Some(item) => item.as_integer().unwrap_or_else(|| {
+                self.err(
+                    f,
+                    item_span(item),
+                    "`priority` must be a whole number, e.g. 100",
+                );
+                0
+            }),
+            None => 0,
+        };
+        let opts = Opts {
+            leet: self.boolean(f, t, "leetspeak").unwrap_or(false),
+            spaced: self.boolean(f, t, "spaced_letters").unwrap_or(false),
+        };
+        let (mut hits, mut misses) = (Vec::new(), Vec::new());
+        if let Some(item) = t.get("examples") {
+            match item.as_table_like() {
+                Some(ex) => {
+                    self.check_keys(f, ex, &["hit", "miss"], "examples");
+                    for (key, out) in [("hit", &mut hits), ("miss", &mut misses)] {
+                        for (s, sp) in self.strings(f, ex, key).unwrap_or_default() {
+                            let (line, col) = f.location(sp);
+                            out.push((s, format!("{}:{line}:{col}", f.name)));
+                        }
+                    }
+                }
+                None => self.err(
+                    f,
+                    item_span(item),
+                    "`examples` must be a table: { hit = [...], miss = [...] }",
+                ),
+            }
+        }
+        let when = match t.get("when") {
+            Some(item) => match item.as_table_like() {
+                Some(w) => self.conditions(f, w, item_span(item), "[rule.when]", opts, false),
+                None => {
+                    self.err(f, item_span(item), "`when` must be a table of conditions");
+                    None
+                }
+            },
+            None => {
+                self.err(
+                    f,
+                    span.clone(),
+                    format!("rule `{id}` has no condition: add a [rule.when] table"),
+                );
+                None
+            }
+        };
+        let unless = match t.get("unless") {
+            Some(item) => match item.as_table_like() {
+                Some(u) => self.conditions(f, u, item_span(item), "[rule.unless]", opts, true),
+                None => {
+                    self.err(f, item_span(item), "`unless` must be a table of conditions");
+                    None
+                }
+            },
+            None => None,
+        };
+        let then = self.then(f, t, span.clone(), &on);
+        if self.errors.len() > errors_before {
+            return;
+        }
+        let (Some(when), Some(then)) = (when, then) else {
+            return;
+        };
+        let (line, _) = f.location(span);
+        let file = Path::new(&f.name)
+            .strip_prefix(&self.dir)
+            .map_or(f.name.clone(), |p| p.display().to_string());
+        self.rules.push(Rule {
+            info: RuleInfo {
+                id,
+                description,
+                mode,
+                priority,
+                on,
+                file,
+                line,
+            },
+            when,
+            unless,
+            then,
+            hits,
+            misses,
+        });
+    }
+
+    fn then(&mut self, f: &File<'_>, t: &dyn TableLike, span: Span, on: &[Kind]) -> Option<Then> {
+        let Some(item) = t.get("then") else {
+            self.err(
+                f,
+                span,
+                "rule has no action: add [rule.then] with hide, delete or reply",
+            );
+            return None;
+        };
+        let Some(th) = item.as_table_like() else {
+            self.err(f, item_span(item), "`then` must be a table of actions");
+            return None;
+        };
+        self.check_keys(f, th, THEN_KEYS, "[rule.then]");
+        let mut then = Then {
+            hide: self.boolean(f, th, "hide").unwrap_or(false),
+            delete: self.boolean(f, th, "delete").unwrap_or(false),
+            replies: Vec::new(),
+            stop: self.boolean(f, th, "stop").unwrap_or(false),
+        };
+        if let Some(list) = self.strings(f, th, "reply") {
+            for (s, sp) in list {
+                if s.trim().is_empty() {
+                    self.err(f, sp, "a reply cannot be empty");
+                    continue;
+                }
+                let mut rest = s.as_str();
+                while let Some(open) = rest.find('{') {
+                    let after = &rest[open + 1..];
+                    let close = after.find('}').unwrap_or(after.len());
+                    let name = &after[..close];
+                    if !["author", "match", "rule"].contains(&name) {
+                        self.err(
+                            f,
+                            sp.clone(),
+                            format!("unknown placeholder `{{{name}}}` in reply (use {{author}}, {{match}} or {{rule}})"),
+                        );
+                    }
+                    rest = &after[close.min(after.len())..];
+                }
+                then.replies.push(s);
+            }
+        }
+        let mention_only = !on.contains(&Kind::Comment);
+        for key in ["hide", "delete"] {
+            if mention_only && th.get(key).and_then(Item::as_bool) == Some(true) {
+                let sp = th.get_key_value(key).and_then(|(k, _)| k.span());
+                self.err(
+                    f,
+                    sp,
+                    format!("`{key}` cannot apply to a mention (it is on someone else's media); use reply"),
+                );
+            }
+        }
+        if !then.hide && !then.delete && then.replies.is_empty() && !then.stop {
+            self.err(
+                f,
+                item_span(item),
+                "[rule.then] has no action: set hide = true, delete = true or reply = \"...\"",
+            );
+            return None;
+        }
+        if then.delete && then.hide {
+            then.hide = false; // delete supersedes hide
+        }
+        Some(then)
+    }
+
+    /// A table of conditions. In `when` (any_of = false) every key must hold; in `unless`
+    /// (any_of = true) any key that holds exempts the comment.
+    fn conditions(
+        &mut self,
+        f: &File<'_>,
+        t: &dyn TableLike,
+        span: Span,
+        what: &str,
+        opts: Opts,
+        any_of: bool,
+    ) -> Option<Cond> {
+        self.check_keys(f, t, CONDITION_KEYS, what);
+        let mut conds = Vec::new();
+        for (key, item) in t.iter() {
+            if !CONDITION_KEYS.contains(&key) {
+                continue;
+            }
+            if let Some(c) = self.condition(f, t, key, item, opts) {
+                conds.push(c);
+            }
+        }
+        if conds.is_empty() {
+            if t.iter().next().is_none() {
+                self.err(f, span, format!("{what} has no condition"));
+            }
+            return None;
+        }
+        Some(if conds.len() == 1 {
+            conds.pop().expect("one")
+        } else if any_of {
+            Cond::Any(conds)
+        } else {
+            Cond::All(conds)
+        })
+    }
+
+    fn condition(
+        &mut self,
+        f: &File<'_>,
+        t: &dyn TableLike,
+        key: &str,
+        item: &Item,
+        opts: Opts,
+    ) -> Option<Cond> {
+        let span = item_span(item);
+        Some(match key {
+            "words" | "contains" => {
+                let before = self.errors.len();
+                let entries = self.strings(f, t, key)?;
+                let entries = self.expand(f, entries);
+                let mut patterns = Vec::new();
+                for (s, sp) in entries {
+                    let n = Normalized::new(&s);
+                    if n.text.is_empty() {
+                        self.err(
+                            f,
+                            sp,
+                            format!("`{s}` is empty once normalized (invisible or symbol-only)"),
+                        );
+                        continue;
+                    }
+                    if opts.leet {
+                        if let Some(l) = n.leet() {
+                            patterns.push(l);
+                        }
+                    }
+                    patterns.push(n.text);
+                }
+                if patterns.is_empty() {
+                    if self.errors.len() == before {
+                        self.err(
+                            f,
+                            span,
+                            format!("`{key}` has no entries (is its list empty?)"),
+                        );
+                    }
+                    return None;
+                }
+                let leaf = AcLeaf {
+                    label: if key == "words" { "words" } else { "contains" },
+                    whole_word: key == "words",
+                    leet: opts.leet,
+                    spaced: opts.spaced,
+                };
+                Cond::Ac(self.builder.add_leaf(leaf, &patterns))
+            }
+            "regex" => {
+                let mut ids = Vec::new();
+                for (s, sp) in self.strings(f, t, key)? {
+                    match self.builder.add_regex(&s) {
+                        Ok(id) => ids.push(id),
+                        Err(e) => self.err(f, sp, e),
+                    }
+                }
+                Cond::Regex(ids)
+            }
+            "starts_with" | "ends_with" | "exact" | "author" => {
+                let entries = self.strings(f, t, key)?;
+                let list: Vec<String> = self
+                    .expand(f, entries)
+                    .into_iter()
+                    .map(|(s, _)| {
+                        normalize(s.trim().trim_start_matches(if key == "author" {
+                            "@"
+                        } else {
+                            ""
+                        }))
+                    })
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                match key {
+                    "starts_with" => Cond::StartsWith(list),
+                    "ends_with" => Cond::EndsWith(list),
+                    "exact" => Cond::Exact(list),
+                    _ => Cond::Author(list),
+                }
+            }
+            "account" | "media_id" => {
+                let entries = self.strings(f, t, key)?;
+                let list = self
+                    .expand(f, entries)
+                    .into_iter()
+                    .map(|(s, _)| s.trim().to_string())
+                    .collect();
+                if key == "account" {
+                    Cond::Account(list)
+                } else {
+                    Cond::MediaId(list)
+                }
+            }
+            "media_type" => {
+                let mut list = Vec::new();
+                for (s, sp) in self.strings(f, t, key)? {
+                    let up = s.trim().to_ascii_uppercase();
+                    if MEDIA_TYPES.contains(&up.as_str()) {
+                        list.push(up);
+                    } else {
+                        self.err(
+                            f,
+                            sp,
+                            format!(
+                                "unknown media type `{s}`: use one of {}",
+                                MEDIA_TYPES.join(", ")
+                            ),
+                        );
+                    }
+                }
+                Cond::MediaType(list)
+            }
+            "link_domains" => {
+                let entries = self.strings(f, t, key)?;
+                let list = self
+                    .expand(f, entries)
+                    .into_iter()
+                    .map(|(s, _)| s.trim().trim_start_matches("www.").to_ascii_lowercase())
+                    .collect();
+                Cond::LinkDomains(list)
+            }
+            "language" => {
+                let mut list = Vec::new();
+                for (s, sp) in self.strings(f, t, key)? {
+                    if features::is_known_language(&s) {
+                        list.push(s.trim().to_ascii_lowercase());
+                    } else {
+                        self.err(f, sp, format!("unknown language `{s}`: use a code such as \"en\", \"eng\" or a name such as \"english\""));
+                    }
+                }
+                Cond::Language(list)
+            }
+            "contact" => {
+                if let Some(b) = item.as_bool() {
+                    if b {
+                        Cond::Contact((0..features::CONTACT_KINDS.len()).collect())
+                    } else {
+                        Cond::Not(Box::new(Cond::Contact(
+                            (0..features::CONTACT_KINDS.len()).collect(),
+                        )))
+                    }
+                } else {
+                    let mut kinds = Vec::new();
+                    for (s, sp) in self.strings(f, t, key)? {
+                        match features::CONTACT_KINDS.iter().position(|k| *k == s) {
+                            Some(i) => kinds.push(i),
+                            None => self.err(
+                                f,
+                                sp,
+                                format!(
+                                    "unknown contact kind `{s}`{}: use {}",
+                                    did_you_mean(&s, features::CONTACT_KINDS),
+                                    features::CONTACT_KINDS.join(", ")
+                                ),
+                            ),
+                        }
+                    }
+                    Cond::Contact(kinds)
+                }
+            }
+            "links" => Cond::Links(self.boolean(f, t, key)?),
+            "has_confusables" => Cond::HasConfusables(self.boolean(f, t, key)?),
+            "is_reply" => Cond::IsReply(self.boolean(f, t, key)?),
+            "min_mentions" => Cond::MinMentions(self.count(f, t, key)? as usize),
+            "max_mentions" => Cond::MaxMentions(self.count(f, t, key)? as usize),
+            "min_hashtags" => Cond::MinHashtags(self.count(f, t, key)? as usize),
+            "max_hashtags" => Cond::MaxHashtags(self.count(f, t, key)? as usize),
+            "min_length" => Cond::MinLength(self.count(f, t, key)? as usize),
+            "max_length" => Cond::MaxLength(self.count(f, t, key)? as usize),
+            "min_emoji_ratio" => Cond::MinEmojiRatio(self.ratio(f, t, key)?),
+            "min_caps_ratio" => Cond::MinCapsRatio(self.ratio(f, t, key)?),
+            "author_regex" => {
+                let (s, sp) = self.string(f, t, key)?;
+                match regex::RegexBuilder::new(&s)
+                    .case_insensitive(true)
+                    .size_limit(super::engine::REGEX_SIZE_LIMIT)
+                    .build()
+                {
+                    Ok(re) => Cond::AuthorRegex(Box::new(re)),
+                    Err(e) => {
+                        self.err(
+                            f,
+                            sp,
+                            format!(
+                                "invalid regex: {}",
+                                e.to_string()
+                                    .split_whitespace()
+                                    .collect::<Vec<_>>()
+                                    .join(" ")
+                            ),
+                        );
+                        return None;
+                    }
+                }
+            }
+            "any" | "all" => {
+                let mut parts = Vec::new();
+                let tables = self.tables(f, item, key);
+                if tables.is_empty() {
+                    self.err(
+                        f,
+                        span.clone(),
+                        format!("`{key}` needs at least one group of conditions"),
+                    );
+                }
+                for (sub, sp) in tables {
+                    if let Some(c) = self.conditions(f, sub, sp, key, opts, false) {
+                        parts.push(c);
+                    }
+                }
+                if key == "any" {
+                    Cond::Any(parts)
+                } else {
+                    Cond::All(parts)
+                }
+            }
+            "not" => {
+                let Some(sub) = item.as_table_like() else {
+                    self.err(
+                        f,
+                        span,
+                        "`not` must be a table of conditions, e.g. not = { links = true }",
+                    );
+                    return None;
+                };
+                Cond::Not(Box::new(self.conditions(f, sub, span, "not", opts, false)?))
+            }
+            "flood" | "wave" | "repeat_offender" => {
+                let Some(sub) = item.as_table_like() else {
+                    self.err(
+                        f,
+                        span,
+                        format!(
+                            "`{key}` must be a table, e.g. {key} = {{ {} = 3, within = \"10m\" }}",
+                            if key == "wave" { "authors" } else { "count" }
+                        ),
+                    );
+                    return None;
+                };
+                let n_key = if key == "wave" { "authors" } else { "count" };
+                self.check_keys(f, sub, &[n_key, "within"], key);
+                let n = self.count(f, sub, n_key);
+                if sub.get(n_key).is_none() {
+                    self.err(f, span.clone(), format!("`{key}` needs `{n_key}`"));
+                }
+                let within = match self.string(f, sub, "within") {
+                    Some((w, sp)) => match humantime::parse_duration(&w) {
+                        Ok(d) if d.as_secs() > 0 => Some(d.as_secs() as i64),
+                        _ => {
+                            self.err(f, sp, format!("`within` must be a duration such as \"90s\", \"10m\", \"24h\", not \"{w}\""));
+                            None
+                        }
+                    },
+                    None => {
+                        if sub.get("within").is_none() {
+                            self.err(f, span, format!("`{key}` needs `within`, e.g. \"10m\""));
+                        }
+                        None
+                    }
+                };
+                let (n, within) = (n?, within?);
+                Cond::State(match key {
+                    "flood" => Stateful::Flood { count: n, within },
+                    "wave" => Stateful::Wave { authors: n, within },
+                    _ => Stateful::RepeatOffender { count: n, within },
+                })
+            }
+            _ => return None,
+        })
+    }
+
+    fn test_file(&mut self, f: &File<'_>, doc: &ImDocument<String>) {
+        let root = doc.as_table();
+        self.check_keys(
+            f,
+            root,
+            &["case"],
+            "a test file (cases start with [[case]])",
+        );
+        let Some(item) = root.get("case") else { return };
+        for (t, span) in self.tables(f, item, "case") {
+            self.check_keys(f, t, CASE_KEYS, "a test case");
+            let before = self.errors.len();
+            let text = self.string(f, t, "text").map(|s| s.0);
+            if t.get("text").is_none() {
+                self.err(f, span.clone(), "test case has no `text`");
+            }
+            let mut expect = Vec::new();
+            match t.get("expect") {
+                None => self.err(
+                    f,
+                    span.clone(),
+                    "test case has no `expect` (e.g. expect = [\"hide\"], or [] for nothing)",
+                ),
+                Some(item) => match item.as_array() {
+                    Some(a) => {
+                        for v in a.iter() {
+                            match v.as_str() {
+                                Some(s @ ("hide" | "delete" | "reply")) => {
+                                    expect.push(s.to_string())
+                                }
+                                _ => self.err(
+                                    f,
+                                    v.span(),
+                                    "`expect` entries are \"hide\", \"delete\" or \"reply\"",
+                                ),
+                            }
+                        }
+                    }
+                    None => self.err(
+                        f,
+                        item_span(item),
+                        "`expect` must be a list, e.g. [\"hide\"]",
+                    ),
+                },
+            }
+            let opt = |l: &mut Self, k: &str| l.string(f, t, k).map(|s| s.0);
+            let kind = match opt(self, "kind").as_deref() {
+                None | Some("comment") => Kind::Comment,
+                Some("mention") => Kind::Mention,
+                Some(other) => {
+                    self.err(
+                        f,
+                        item_span(t.get("kind").expect("present")),
+                        format!("`kind` is \"comment\" or \"mention\", not \"{other}\""),
+                    );
+                    Kind::Comment
+                }
+            };
+            let input = Input {
+                text: text.unwrap_or_default(),
+                username: opt(self, "username"),
+                user_id: opt(self, "user_id"),
+                comment_id: opt(self, "comment_id"),
+                media_id: opt(self, "media_id"),
+                account_id: opt(self, "account_id"),
+                media_product_type: opt(self, "media_product_type"),
+                parent_id: opt(self, "parent_id"),
+                kind,
+                time: t.get("time").and_then(Item::as_integer),
+            };
+            let repeat = self.count(f, t, "repeat").unwrap_or(1).clamp(1, 1000) as usize;
+            let name = opt(self, "name");
+            if self.errors.len() > before {
+                continue;
+            }
+            let (line, col) = f.location(span);
+            self.tests.push(TestCase {
+                location: format!("{}:{line}:{col}", f.name),
+                name,
+                input,
+                expect,
+                repeat,
+            });
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Opts {
+    leet: bool,
+    spaced: bool,
+}

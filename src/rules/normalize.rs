@@ -1,0 +1,414 @@
+//! Text normalization shared by comments, rule words and lists.
+//!
+//! One function turns text into the form every text condition is matched against: NFKC,
+//! case folded, invisible and format characters removed, look-alike letters folded (Cyrillic
+//! and Greek homoglyphs, small caps, circled and mathematical letters, through `decancer`),
+//! whitespace collapsed. Each byte of the result remembers the character of the original it
+//! came from, so evidence can be shown in the comment as written.
+//!
+//! Leetspeak ("fr33") and spaced-out letters ("f r e e") are separate, opt-in views built on
+//! top of the normalized text, because they cause false positives on ordinary comments.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Normalized text plus, for every byte of it, the span of the original character it came from.
+#[derive(Debug, Clone, Default)]
+pub struct Normalized {
+    pub text: String,
+    /// `orig[i]` = (start, end) byte offsets in the original text of the character that
+    /// produced normalized byte `i`.
+    orig: Vec<(u32, u32)>,
+}
+
+impl Normalized {
+    pub fn new(original: &str) -> Normalized {
+        let mut n = Normalized::default();
+        n.fill(original);
+        n
+    }
+
+    /// Maps a byte span of the normalized text back to a byte span of the original text.
+    pub fn original_span(&self, start: usize, end: usize) -> (usize, usize) {
+        if self.orig.is_empty() || start >= end || end > self.orig.len() {
+            return (0, 0);
+        }
+        (self.orig[start].0 as usize, self.orig[end - 1].1 as usize)
+    }
+
+    /// Refills this value for a new text, reusing its buffers.
+    pub fn fill(&mut self, original: &str) {
+        self.text.clear();
+        self.orig.clear();
+        // Offsets are stored as u32: texts beyond 4 GiB are cut (never reached: webhook
+        // bodies are limited to a few MiB).
+        let original = if original.len() > u32::MAX as usize {
+            let mut cut = u32::MAX as usize;
+            while !original.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            &original[..cut]
+        } else {
+            original
+        };
+        self.text.reserve(original.len());
+        self.orig.reserve(original.len());
+        let mut pending_space = false;
+        if original.is_ascii() {
+            for (i, b) in original.bytes().enumerate() {
+                if b.is_ascii_whitespace() {
+                    pending_space = true;
+                    continue;
+                }
+                if b.is_ascii_control() {
+                    continue;
+                }
+                self.push_space_if(&mut pending_space, i as u32);
+                self.text.push(b.to_ascii_lowercase() as char);
+                self.orig.push((i as u32, i as u32 + 1));
+            }
+            return;
+        }
+        let mut buf = String::new();
+        for (i, c) in original.char_indices() {
+            let span = (i as u32, (i + c.len_utf8()) as u32);
+            buf.clear();
+            fold_char(c, &mut buf, 0);
+            for d in buf.chars() {
+                if d.is_whitespace() {
+                    pending_space = true;
+                    continue;
+                }
+                self.push_space_if(&mut pending_space, span.0);
+                self.text.push(d);
+                for _ in 0..d.len_utf8() {
+                    self.orig.push(span);
+                }
+            }
+        }
+    }
+
+    fn push_space_if(&mut self, pending: &mut bool, at: u32) {
+        if *pending {
+            if !self.text.is_empty() {
+                self.text.push(' ');
+                self.orig.push((at, at));
+            }
+            *pending = false;
+        }
+    }
+
+    /// The leetspeak view: digits and symbols commonly used for letters replaced by those
+    /// letters. Same length as the normalized text, so spans stay valid.
+    pub fn leet(&self) -> Option<String> {
+        if !self.text.bytes().any(is_leet_byte) {
+            return None;
+        }
+        Some(self.text.chars().map(leet_char).collect())
+    }
+
+    /// The spaced-letters view: runs of three or more single letters separated by spaces or
+    /// dots ("f r e e", "f.r.e.e") joined into one word. Returns the text and, for each of
+    /// its bytes, the byte offset in the normalized text it came from.
+    pub fn spaced(&self) -> Option<(String, Vec<u32>)> {
+        let chars: Vec<(usize, char)> = self.text.char_indices().collect();
+        let single = |k: usize| -> bool {
+            let (_, c) = chars[k];
+            c.is_alphanumeric()
+                && (k == 0 || !chars[k - 1].1.is_alphanumeric())
+                && (k + 1 == chars.len() || !chars[k + 1].1.is_alphanumeric())
+        };
+        let is_sep = |c: char| matches!(c, ' ' | '.' | '-' | '_' | '*' | '/' | '|');
+        let mut out = String::new();
+        let mut map = Vec::new();
+        let mut changed = false;
+        let mut k = 0;
+        while k < chars.len() {
+            if single(k) {
+                // Collect a run: letter (sep{1,2} letter)*
+                let mut letters = vec![k];
+                let mut j = k + 1;
+                loop {
+                    let mut s = j;
+                    while s < chars.len() && s - j < 2 && is_sep(chars[s].1) {
+                        s += 1;
+                    }
+                    if s > j && s < chars.len() && single(s) {
+                        letters.push(s);
+                        j = s + 1;
+                    } else {
+                        break;
+                    }
+                }
+                if letters.len() >= 3 {
+                    changed = true;
+                    for &l in &letters {
+                        let (pos, c) = chars[l];
+                        out.push(c);
+                        for b in 0..c.len_utf8() {
+                            map.push((pos + b) as u32);
+                        }
+                    }
+                    k = j;
+                    continue;
+                }
+            }
+            let (pos, c) = chars[k];
+            out.push(c);
+            for b in 0..c.len_utf8() {
+                map.push((pos + b) as u32);
+            }
+            k += 1;
+        }
+        changed.then_some((out, map))
+    }
+}
+
+/// Normalizes a text (see the module documentation).
+pub fn normalize(text: &str) -> String {
+    Normalized::new(text).text
+}
+
+fn is_leet_byte(b: u8) -> bool {
+    matches!(
+        b,
+        b'0' | b'1' | b'3' | b'4' | b'5' | b'7' | b'8' | b'@' | b'$' | b'!' | b'|' | b'+'
+    )
+}
+
+fn leet_char(c: char) -> char {
+    match c {
+        '0' => 'o',
+        '1' | '!' | '|' => 'i',
+        '3' => 'e',
+        '4' | '@' => 'a',
+        '5' | '$' => 's',
+        '7' | '+' => 't',
+        '8' => 'b',
+        c => c,
+    }
+}
+
+/// Characters that render as nothing and are used to split words invisibly.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c as u32,
+        0x00AD | 0x034F | 0x061C | 0x115F | 0x1160 | 0x17B4 | 0x17B5 | 0x180B..=0x180F
+        | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x206F | 0x3164 | 0xFE00..=0xFE0F
+        | 0xFEFF | 0xFFA0 | 0xFFF0..=0xFFF8 | 0x1D173..=0x1D17A | 0xE0000..=0xE0FFF)
+        || (c.is_control() && !c.is_whitespace())
+}
+
+fn decancer_options() -> decancer::Options {
+    // Latin look-alikes, Cyrillic, Greek and diacritics are folded; other writing systems are
+    // kept as they are so that their words stay matchable.
+    decancer::Options::default()
+        .retain_emojis()
+        .retain_hebrew()
+        .retain_arabic()
+        .retain_devanagari()
+        .retain_bengali()
+        .retain_armenian()
+        .retain_gujarati()
+        .retain_tamil()
+        .retain_thai()
+        .retain_lao()
+        .retain_burmese()
+        .retain_khmer()
+        .retain_mongolian()
+        .retain_chinese()
+        .retain_japanese()
+        .retain_korean()
+        .retain_braille()
+}
+
+/// Folds one character into `out`. Applied again to its own output until stable, so that
+/// normalization is idempotent.
+fn fold_char(c: char, out: &mut String, depth: u8) {
+    if c.is_ascii() {
+        if c.is_ascii_whitespace() {
+            out.push(' ');
+        } else if !c.is_ascii_control() {
+            out.push(c.to_ascii_lowercase());
+        }
+        return;
+    }
+    if is_invisible(c) {
+        return;
+    }
+    if c.is_whitespace() {
+        out.push(' ');
+        return;
+    }
+    let start = out.len();
+    for d in std::iter::once(c).nfkc() {
+        if d.is_ascii() {
+            fold_char(d, out, depth);
+            continue;
+        }
+        if is_invisible(d) {
+            continue;
+        }
+        match decancer::cure_char(d, decancer_options()) {
+            decancer::Translation::Character(e) => push_lower(e, out),
+            decancer::Translation::String(s) => s.chars().for_each(|e| push_lower(e, out)),
+            decancer::Translation::None => {}
+        }
+    }
+    if depth < 3 && !out[start..].is_ascii() {
+        let produced = out[start..].to_string();
+        let mut again = String::new();
+        for d in produced.chars() {
+            if d.is_ascii() {
+                again.push(d);
+            } else {
+                fold_char(d, &mut again, depth + 1);
+            }
+        }
+        if again != produced {
+            out.truncate(start);
+            out.push_str(&again);
+        }
+    }
+}
+
+fn push_lower(c: char, out: &mut String) {
+    if c.is_whitespace() {
+        out.push(' ');
+    } else {
+        out.extend(c.to_lowercase());
+    }
+}
+
+/// True when the text uses look-alike letters: a word mixing Latin letters with letters of
+/// another script that fold to Latin ("frее" with Cyrillic е), or letters written in a
+/// "fancy" Unicode font (mathematical, fullwidth, circled, small caps).
+pub fn has_confusables(text: &str) -> bool {
+    if text.is_ascii() {
+        return false;
+    }
+    for word in text.split_whitespace() {
+        if word.is_ascii() {
+            continue;
+        }
+        let mut latin = false;
+        let mut foreign_lookalike = false;
+        for c in word.chars() {
+            if c.is_ascii_alphabetic() {
+                latin = true;
+                continue;
+            }
+            if c.is_ascii() || !c.is_alphabetic() {
+                continue;
+            }
+            let mut nfkc = std::iter::once(c).nfkc();
+            let first = nfkc.next();
+            if first != Some(c) && first.is_some_and(|d| d.is_ascii_alphanumeric()) {
+                return true; // fancy font: 𝐟, ｆ, ⓕ
+            }
+            if let decancer::Translation::Character(e) = decancer::cure_char(c, decancer_options())
+            {
+                if e.is_ascii_alphabetic() && is_small_cap_or_greek_cyrillic(c) {
+                    foreign_lookalike = true;
+                }
+            }
+        }
+        if latin && foreign_lookalike {
+            return true;
+        }
+        // A word written entirely in small capitals is fancy text too.
+        if word.chars().filter(|c| c.is_alphabetic()).count() >= 2
+            && word
+                .chars()
+                .filter(|c| c.is_alphabetic())
+                .all(|c| (0x1D00..=0x1D2B).contains(&(c as u32)) || c == 'ʀ' || c == 'ɢ')
+        {
+            return true;
+        }
+    }
+    false
+}
+
+fn is_small_cap_or_greek_cyrillic(c: char) -> bool {
+    matches!(c as u32, 0x0370..=0x03FF | 0x0400..=0x04FF | 0x1D00..=0x1D2B | 0x0250..=0x02AF)
+}
+
+/// A stable key for "the same text" used by the wave condition (FNV-1a of the normalized text).
+pub fn text_key(normalized: &str) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in normalized.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    format!("{h:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn folds_fancy_fonts_lookalikes_and_invisibles() {
+        assert_eq!(normalize("𝐟𝐫𝐞𝐞"), "free");
+        assert_eq!(normalize("ｆｒｅｅ"), "free");
+        assert_eq!(normalize("frее"), "free"); // Cyrillic е
+        assert_eq!(normalize("f\u{200B}r\u{200D}ee"), "free");
+        assert_eq!(normalize("ⓕⓡⓔⓔ"), "free");
+        assert_eq!(normalize("ꜰʀᴇᴇ"), "free");
+        assert_eq!(normalize("  FREE \t\n  Money  "), "free money");
+        assert_eq!(normalize("Ｆｒｅｅ\u{202E} Мoney"), "free money");
+    }
+
+    #[test]
+    fn keeps_other_scripts_and_emoji() {
+        assert_eq!(normalize("こんにちは"), "こんにちは");
+        assert!(normalize("I ❤️ it 🔥").contains('🔥'));
+        assert_eq!(normalize(""), "");
+        assert_eq!(normalize("\u{200B}\u{200B}"), "");
+    }
+
+    #[test]
+    fn spans_map_back_to_the_text_as_written() {
+        let original = "Get 𝐟𝐫𝐞𝐞 money";
+        let n = Normalized::new(original);
+        let at = n.text.find("free").unwrap();
+        let (s, e) = n.original_span(at, at + 4);
+        assert_eq!(&original[s..e], "𝐟𝐫𝐞𝐞");
+    }
+
+    #[test]
+    fn leet_and_spaced_views() {
+        let n = Normalized::new("Fr33 m0ney");
+        assert_eq!(n.leet().unwrap(), "free money");
+        let n = Normalized::new("get f r e e stuff, f.r.e.e");
+        let (s, map) = n.spaced().unwrap();
+        assert_eq!(s, "get free stuff, free");
+        assert_eq!(map.len(), s.len());
+        assert!(Normalized::new("a b").spaced().is_none());
+    }
+
+    #[test]
+    fn confusables_are_detected_but_plain_text_is_not() {
+        assert!(has_confusables("frее money")); // Cyrillic е inside a Latin word
+        assert!(has_confusables("𝐟𝐫𝐞𝐞 money"));
+        assert!(!has_confusables("free money"));
+        assert!(!has_confusables("привет как дела"));
+        assert!(!has_confusables("café crème"));
+    }
+
+    proptest! {
+        #[test]
+        fn normalization_is_idempotent(s in "\\PC{0,40}") {
+            let once = normalize(&s);
+            prop_assert_eq!(normalize(&once), once.clone());
+        }
+
+        #[test]
+        fn spans_are_char_boundaries(s in "\\PC{0,40}") {
+            let n = Normalized::new(&s);
+            for (i, _) in n.text.char_indices() {
+                let (a, b) = n.original_span(i, i + 1);
+                prop_assert!(s.is_char_boundary(a) && s.is_char_boundary(b));
+            }
+        }
+    }
+}
