@@ -137,7 +137,8 @@ fn overlay(base: &mut FileConfig, top: FileConfig) {
 
 /// Parses durations such as `90s`, `15m`, `30d`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s.trim()).map_err(|e| format!("{s:?} is not a duration ({e}); write e.g. 90s, 15m, 1h, 30d"))
+    humantime::parse_duration(s.trim())
+        .map_err(|e| format!("{s:?} is not a duration ({e}); write e.g. 90s, 15m, 1h, 30d"))
 }
 
 fn split_list(s: &str) -> Vec<String> {
@@ -240,7 +241,12 @@ impl Settings {
         };
         let app_secrets = cfg
             .app_secret
-            .map(|s| split_list(s.expose()).into_iter().map(Secret::new).collect())
+            .map(|s| {
+                split_list(s.expose())
+                    .into_iter()
+                    .map(Secret::new)
+                    .collect()
+            })
             .unwrap_or_default();
         let log_format = match cfg.log_format.as_deref().unwrap_or("text") {
             "text" => LogFormat::Text,
@@ -411,7 +417,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.toml");
         std::fs::write(&path, "lisen = \"127.0.0.1:1111\"\n").unwrap();
-        let err = Settings::load(Some(&path), &env(&[])).unwrap_err().to_string();
+        let err = Settings::load(Some(&path), &env(&[]))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("lisen"), "{err}");
     }
 
@@ -427,7 +435,9 @@ mod tests {
         )
         .unwrap();
         let dbg = format!("{s:?}");
-        assert!(!dbg.contains("appsecretvalue") && !dbg.contains("verifyvalue") && !dbg.contains("pw@"));
+        assert!(
+            !dbg.contains("appsecretvalue") && !dbg.contains("verifyvalue") && !dbg.contains("pw@")
+        );
         s.require_for_serve().unwrap();
     }
 }
