@@ -475,3 +475,35 @@ async fn wait_for_sees_requests_made_by_other_tasks() {
     assert_eq!(calls[0].object_id, "c9");
     task.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn calls_are_counted_by_endpoint_and_outcome() {
+    // The test runtime is single-threaded, so a thread-local recorder sees every call.
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    let _guard = metrics::set_default_local_recorder(&recorder);
+
+    let (fake, client) = setup().await;
+    client.hide(&ctx(TOKEN), "c1", true).await.unwrap();
+    fake.fail_next("reply", 1, Fault::server_error());
+    let _ = client.reply(&ctx(TOKEN), "c1", "hi").await;
+    fake.revoke_token(TOKEN);
+    let _ = client.delete(&ctx(TOKEN), "c1").await;
+    let _ = client.delete(&ctx(TOKEN), "c1").await;
+
+    let text = handle.render();
+    for line in [
+        r#"commentguard_graph_calls_total{endpoint="hide",outcome="ok"} 1"#,
+        r#"commentguard_graph_calls_total{endpoint="reply",outcome="transient"} 1"#,
+        r#"commentguard_graph_calls_total{endpoint="delete",outcome="token_invalid"} 1"#,
+        r#"commentguard_graph_calls_refused_total{endpoint="delete",reason="token_invalid"} 1"#,
+        "commentguard_graph_token_invalid_total 1",
+        "commentguard_graph_accounts_token_invalid 1",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in\n{text}");
+    }
+    assert!(
+        text.contains("commentguard_graph_call_duration_seconds"),
+        "{text}"
+    );
+}

@@ -844,7 +844,13 @@ async fn handle(
                 answer(&shared2, &rec2)
             });
             let (status, body) = work.await.expect("fake Graph delayed answer");
-            return json_response(status, body, &[]);
+            let defaults = shared
+                .state
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .default_headers
+                .clone();
+            return json_response(status, body, &defaults);
         }
         Some(Fault::ApplyThenRespond { status, body }) => {
             let _ = answer(&shared, &rec);
