@@ -142,6 +142,10 @@ impl Application {
             wake: actions_wake,
         });
 
+        // Rules reload when their files change or on SIGHUP; a failed load keeps the old set.
+        let _watchers = self.rules.watch();
+        self.rules.reload_on_sighup();
+
         let mut workers = tokio::task::JoinSet::new();
         for _ in 0..self.settings.workers {
             workers.spawn(pipeline.clone().run(cancel.clone()));

@@ -227,7 +227,7 @@ impl Executor {
             next_at: now + d.as_millis() as i64,
         };
         let update = match &err {
-            GraphError::Permanent { .. } => ActionUpdate::Failed {
+            GraphError::Permanent { .. } | GraphError::NotEnoughViewers => ActionUpdate::Failed {
                 error: err.to_string(),
             },
             GraphError::Transient { .. } => retry_at(backoff(a.attempts)),
@@ -235,10 +235,6 @@ impl Executor {
                 retry_at((*retry_after).max(backoff(a.attempts)))
             }
             GraphError::TokenInvalid { .. } => retry_at(DEAD_TOKEN_RECHECK),
-            #[allow(unreachable_patterns)]
-            _ => ActionUpdate::Failed {
-                error: err.to_string(),
-            },
         };
         match update {
             ActionUpdate::Retry { error, .. } if too_old => ActionUpdate::Failed {

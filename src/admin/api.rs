@@ -145,20 +145,30 @@ async fn unhide(
 /// day (from at most the newest 1000 decisions of the day; `sampled` says when that cap was hit).
 async fn rules(State(state): State<AdminState>) -> Result<Json<Value>, ApiError> {
     const CAP: i64 = 1000;
-    let mut sets = vec![json!({
-        "account": null,
-        "dir": state.rules.default_dir.display().to_string(),
-        "rules": state.rules.for_account("").len(),
-    })];
-    for (id, account) in &state.settings.accounts {
-        if let Some(dir) = &account.rules_dir {
-            sets.push(json!({
-                "account": id,
-                "dir": dir.display().to_string(),
-                "rules": state.rules.for_account(id).len(),
-            }));
-        }
-    }
+    let sets: Vec<Value> = state
+        .rules
+        .handles()
+        .into_iter()
+        .map(|(account, h)| {
+            let set = h.current();
+            let last = h.last_reload().map(|r| {
+                json!({
+                    "at_ms": r.at.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0),
+                    "ok": r.ok(),
+                    "errors": r.errors,
+                })
+            });
+            json!({
+                "account": account,
+                "dir": h.dir().display().to_string(),
+                "rules": set.len(),
+                "loaded": set.rules(),
+                "last_reload": last,
+                "reloads_ok": h.reloads_succeeded(),
+                "reloads_failed": h.reloads_failed(),
+            })
+        })
+        .collect();
     let now = now_ms();
     let day = state
         .store

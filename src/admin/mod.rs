@@ -72,6 +72,7 @@ async fn metrics(State(state): State<AdminState>) -> Response {
         let overdue = due.map(|d| (now - d).max(0) as f64 / 1000.0).unwrap_or(0.0);
         metrics::gauge!("commentguard_actions_overdue_seconds").set(overdue);
     }
+    state.rules.publish_metrics();
     metrics::gauge!("commentguard_rules_loaded").set(state.rules.for_account("").len() as f64);
     (
         StatusCode::OK,

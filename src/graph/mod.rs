@@ -1,17 +1,40 @@
 //! Graph API client: every call commentguard makes to Meta.
 //!
-//! CONTRACT (implemented by the Graph work; actions and insights code against these names).
+//! Owns the HTTP calls (hide, unhide, delete, reply, replies, mentions, stories, insights),
+//! the classification of Meta's errors into [`GraphError`], and the per-account governor
+//! (pauses on rate limits, slow-down near the limit, dead tokens after code 190). It decides
+//! nothing about comments and stores nothing: retries, idempotence and the action log belong
+//! to the action executor.
+//!
+//! Secrets: the access token travels only in the `Authorization: Bearer` header, never in a
+//! URL; `appsecret_proof` goes with every call; error messages are scrubbed of both.
 
 use std::time::Duration;
 
 use crate::secret::Secret;
 
+mod client;
+mod error;
+mod governor;
+mod insights;
+pub mod timestamp;
+pub mod usage;
+
+pub use client::{Endpoint, MentionedComment, MentionedMedia, Story, MAX_REPLY_PAGES};
+pub use error::DEFAULT_RATE_LIMIT_PAUSE;
+pub use error::{classify, is_rate_limit_code, parse_error_body, ErrorBody, GraphError};
+pub use governor::{AccountStatus, PAUSE_AT_PERCENT, SLOW_DOWN_ABOVE_PERCENT};
+pub use insights::{parse_insights, MetricValue, STORY_NAVIGATION_BREAKDOWN};
+
 #[derive(Debug, Clone)]
 pub struct GraphConfig {
+    /// Scheme and host, for example `https://graph.facebook.com` (a path prefix is kept).
     pub base_url: String,
+    /// API version path segment, for example `v23.0`.
     pub version: String,
-    /// First configured app secret, for `appsecret_proof`.
+    /// First configured app secret, for `appsecret_proof`. Without one no proof is sent.
     pub app_secret: Option<Secret>,
+    /// Whole-request timeout (connect, send, answer).
     pub timeout: Duration,
 }
 
@@ -22,27 +45,7 @@ pub struct AccountCtx {
     pub token: Secret,
 }
 
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum GraphError {
-    /// Worth retrying later (5xx, timeouts, codes 1, 2, is_transient). `sent` is true when the
-    /// request may have reached Meta (the outcome is unknown).
-    #[error("transient Graph error: {message}")]
-    Transient { message: String, sent: bool },
-    /// Rate limited: no call for this account before `retry_after` has passed.
-    #[error("rate limited (code {code}); retry after {retry_after:?}")]
-    RateLimited { code: i64, retry_after: Duration },
-    /// Code 190: the token is expired or invalid; calls for this account stop until it changes.
-    #[error("access token rejected (code 190): {message}")]
-    TokenInvalid { message: String },
-    /// Do not retry; the reason is recorded.
-    #[error("Graph error code {code}: {message}")]
-    Permanent { code: i64, message: String },
-    // TEMPORARY until the graph branch merges (the graph branch defines this variant).
-    /// Code 10 "Not enough viewers for the media to show insights": fewer than 5 viewers.
-    #[error("not enough viewers for the media to show insights (code 10)")]
-    NotEnoughViewers,
-}
-
+/// A reply (an IG Comment on an IG Comment).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
     pub id: String,
@@ -50,100 +53,10 @@ pub struct Reply {
     pub username: Option<String>,
 }
 
+/// The client. Cheap to clone: clones share the connection pool and the governor.
 #[derive(Debug, Clone)]
 pub struct GraphClient {
     pub config: GraphConfig,
-}
-
-impl GraphClient {
-    pub fn new(config: GraphConfig) -> Self {
-        GraphClient { config }
-    }
-}
-
-// TEMPORARY until the graph branch merges: signatures the actions and pipeline code use.
-#[derive(Debug, Clone)]
-pub struct MentionedComment {
-    pub id: String,
-    pub text: String,
-    pub username: Option<String>,
-    pub timestamp: Option<String>,
-    pub media_id: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct MentionedMedia {
-    pub id: String,
-    pub caption: Option<String>,
-    pub username: Option<String>,
-    pub media_type: Option<String>,
-}
-
-// TEMPORARY until the graph branch merges: the story listing the insights poller uses.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Story {
-    pub id: String,
-    /// Unix seconds.
-    pub timestamp: i64,
-    pub media_type: Option<String>,
-}
-
-impl GraphClient {
-    fn pending() -> GraphError {
-        GraphError::Permanent {
-            code: 0,
-            message: "graph client not merged yet".into(),
-        }
-    }
-    pub async fn hide(&self, _: &AccountCtx, _: &str, _: bool) -> Result<(), GraphError> {
-        Err(Self::pending())
-    }
-    pub async fn delete(&self, _: &AccountCtx, _: &str) -> Result<(), GraphError> {
-        Err(Self::pending())
-    }
-    pub async fn reply(&self, _: &AccountCtx, _: &str, _: &str) -> Result<String, GraphError> {
-        Err(Self::pending())
-    }
-    pub async fn list_replies(&self, _: &AccountCtx, _: &str) -> Result<Vec<Reply>, GraphError> {
-        Err(Self::pending())
-    }
-    pub async fn mention_reply(
-        &self,
-        _: &AccountCtx,
-        _: &str,
-        _: &str,
-        _: Option<&str>,
-        _: &str,
-    ) -> Result<String, GraphError> {
-        Err(Self::pending())
-    }
-    pub async fn mentioned_comment(
-        &self,
-        _: &AccountCtx,
-        _: &str,
-        _: &str,
-    ) -> Result<MentionedComment, GraphError> {
-        Err(Self::pending())
-    }
-    pub async fn mentioned_media(
-        &self,
-        _: &AccountCtx,
-        _: &str,
-        _: &str,
-    ) -> Result<MentionedMedia, GraphError> {
-        Err(Self::pending())
-    }
-    // TEMPORARY until the graph branch merges
-    pub async fn stories(&self, _: &AccountCtx, _: &str) -> Result<Vec<Story>, GraphError> {
-        Err(Self::pending())
-    }
-    // TEMPORARY until the graph branch merges
-    pub async fn story_insights(
-        &self,
-        _: &AccountCtx,
-        _: &str,
-        _: &[&str],
-    ) -> Result<serde_json::Value, GraphError> {
-        Err(Self::pending())
-    }
+    http: reqwest::Client,
+    governor: std::sync::Arc<governor::Governor>,
 }

@@ -58,7 +58,11 @@ impl StorySource for GraphClient {
         story_id: &str,
         metrics: &[&str],
     ) -> Result<Value, GraphError> {
-        GraphClient::story_insights(self, ctx, story_id, metrics).await
+        // Meta refuses a breakdown on a call whose other metrics do not support one, so the
+        // breakdown goes only with `navigation` asked alone.
+        let breakdown =
+            (metrics == NAVIGATION_METRICS).then_some(crate::graph::STORY_NAVIGATION_BREAKDOWN);
+        GraphClient::story_insights_with_breakdown(self, ctx, story_id, metrics, breakdown).await
     }
 }
 

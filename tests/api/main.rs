@@ -1,4 +1,7 @@
-//! Integration tests: the real service on port 0 with a real SQLite file, driven over HTTP.
+//! Integration tests in one binary (zero2prod style): the real service on port 0 with a real
+//! SQLite file, a fake Graph API that is a real HTTP server, driven over HTTP.
 
+mod graph_client;
 mod helpers;
+mod support;
 mod webhook;

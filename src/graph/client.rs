@@ -1,0 +1,775 @@
+//! The HTTP side of [`GraphClient`]: building requests, reading answers, and the calls.
+
+use std::error::Error as _;
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::Value;
+use sha2::Sha256;
+use url::Url;
+
+use super::error::{classify, parse_error_body, GraphError};
+use super::governor::{token_hash, AccountStatus, Admission};
+use super::timestamp::parse_graph_timestamp;
+use super::usage::usage_from_headers;
+use super::{AccountCtx, GraphClient, GraphConfig, Reply};
+
+/// Most pages of replies read by [`GraphClient::list_replies`] (50 replies a page).
+pub const MAX_REPLY_PAGES: usize = 5;
+/// Most pages of stories read by [`GraphClient::stories`].
+const MAX_STORY_PAGES: usize = 10;
+const PAGE_SIZE: &str = "50";
+
+/// What a call does; the `endpoint` label of the Graph metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    Hide,
+    Unhide,
+    Delete,
+    Reply,
+    Replies,
+    MentionReply,
+    MentionedComment,
+    MentionedMedia,
+    Stories,
+    Insights,
+}
+
+impl Endpoint {
+    pub const ALL: [Endpoint; 10] = [
+        Endpoint::Hide,
+        Endpoint::Unhide,
+        Endpoint::Delete,
+        Endpoint::Reply,
+        Endpoint::Replies,
+        Endpoint::MentionReply,
+        Endpoint::MentionedComment,
+        Endpoint::MentionedMedia,
+        Endpoint::Stories,
+        Endpoint::Insights,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Endpoint::Hide => "hide",
+            Endpoint::Unhide => "unhide",
+            Endpoint::Delete => "delete",
+            Endpoint::Reply => "reply",
+            Endpoint::Replies => "replies",
+            Endpoint::MentionReply => "mention_reply",
+            Endpoint::MentionedComment => "mentioned_comment",
+            Endpoint::MentionedMedia => "mentioned_media",
+            Endpoint::Stories => "stories",
+            Endpoint::Insights => "insights",
+        }
+    }
+}
+
+/// A comment in which the account was @mentioned (`mentioned_comment`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MentionedComment {
+    pub id: String,
+    pub text: String,
+    pub username: Option<String>,
+    /// ISO 8601 as Meta wrote it (`2017-05-03T16:09:08+0000`).
+    pub timestamp: Option<String>,
+    pub media_id: Option<String>,
+}
+
+/// A media whose caption @mentions the account (`mentioned_media`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MentionedMedia {
+    pub id: String,
+    pub caption: Option<String>,
+    pub username: Option<String>,
+    pub media_type: Option<String>,
+}
+
+/// A story of the account (`/{ig-user-id}/stories`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Story {
+    pub id: String,
+    /// When the story was posted, unix seconds. Insights can be read for 24 hours after it.
+    pub timestamp: i64,
+    pub media_type: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Page<T> {
+    #[serde(default = "Vec::new")]
+    data: Vec<T>,
+    #[serde(default)]
+    paging: Option<Paging>,
+}
+
+#[derive(Deserialize)]
+struct Paging {
+    #[serde(default)]
+    cursors: Option<Cursors>,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Cursors {
+    #[serde(default)]
+    after: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// The cursor of the next page. Meta's `next` URL carries the access token, so it is
+    /// never followed as is: only its presence (more pages exist) and the `after` cursor count.
+    fn next_cursor(&self) -> Option<String> {
+        let p = self.paging.as_ref()?;
+        p.next.as_ref()?;
+        p.cursors.as_ref()?.after.clone()
+    }
+}
+
+#[derive(Deserialize)]
+struct ReplyWire {
+    id: String,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    username: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct IdOnly {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct MentionedCommentWire {
+    id: String,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    timestamp: Option<String>,
+    #[serde(default)]
+    media: Option<IdOnly>,
+}
+
+#[derive(Deserialize)]
+struct MentionedMediaWire {
+    id: String,
+    #[serde(default)]
+    caption: Option<String>,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    media_type: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct StoryWire {
+    id: String,
+    #[serde(default)]
+    timestamp: Option<String>,
+    #[serde(default)]
+    media_type: Option<String>,
+}
+
+fn unexpected(endpoint: Endpoint, detail: impl std::fmt::Display) -> GraphError {
+    GraphError::Permanent {
+        code: 0,
+        message: format!("unexpected answer to {}: {detail}", endpoint.as_str()),
+    }
+}
+
+fn decode<T: DeserializeOwned>(endpoint: Endpoint, v: Value) -> Result<T, GraphError> {
+    serde_json::from_value(v).map_err(|e| unexpected(endpoint, e))
+}
+
+/// Ids go into URL paths and into `fields` expressions: only plain id characters pass.
+fn check_id(what: &str, id: &str) -> Result<(), GraphError> {
+    let ok = !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(GraphError::Permanent {
+            code: 100,
+            message: format!("invalid {what} {id:?}: not sent to Graph"),
+        })
+    }
+}
+
+fn transport_error(e: reqwest::Error) -> GraphError {
+    if e.is_builder() {
+        return GraphError::Permanent {
+            code: 0,
+            message: format!("request could not be built: {}", e.without_url()),
+        };
+    }
+    // A connect error (refused, DNS, TLS handshake, connect timeout) means no byte of the
+    // request reached Meta. Anything later (a timeout waiting for the answer, a connection
+    // reset) leaves the outcome unknown.
+    let sent = !e.is_connect();
+    let kind = if e.is_connect() {
+        "connection failed"
+    } else if e.is_timeout() {
+        "timed out"
+    } else {
+        "request failed"
+    };
+    let e = e.without_url();
+    let mut message = format!("{kind}: {e}");
+    let mut source = e.source();
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    GraphError::Transient { message, sent }
+}
+
+impl GraphClient {
+    pub fn new(config: GraphConfig) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("commentguard/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("the HTTP client (rustls) initialises");
+        GraphClient {
+            config,
+            http,
+            governor: Default::default(),
+        }
+    }
+
+    /// Pause, slow-down and token state of one account, for ops.
+    pub fn account_status(&self, account_id: &str) -> AccountStatus {
+        self.governor.status(account_id)
+    }
+
+    /// `appsecret_proof`: lowercase hex HMAC-SHA256 of the token keyed with the app secret.
+    pub fn appsecret_proof(&self, token: &str) -> Option<String> {
+        let secret = self.config.app_secret.as_ref()?;
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes())
+            .expect("HMAC accepts keys of any length");
+        mac.update(token.as_bytes());
+        Some(hex::encode(mac.finalize().into_bytes()))
+    }
+
+    fn url(&self, segments: &[&str]) -> Result<Url, GraphError> {
+        let bad = |detail: String| GraphError::Permanent {
+            code: 0,
+            message: format!("invalid Graph base URL: {detail}"),
+        };
+        let mut url = Url::parse(&self.config.base_url).map_err(|e| bad(e.to_string()))?;
+        {
+            let mut path = url
+                .path_segments_mut()
+                .map_err(|_| bad("cannot have a path".into()))?;
+            path.pop_if_empty();
+            if !self.config.version.is_empty() {
+                path.push(&self.config.version);
+            }
+            path.extend(segments);
+        }
+        Ok(url)
+    }
+
+    /// One call: governor, request, classification, governor bookkeeping, metrics.
+    async fn call(
+        &self,
+        ctx: &AccountCtx,
+        endpoint: Endpoint,
+        method: Method,
+        segments: &[&str],
+        params: Vec<(&'static str, String)>,
+    ) -> Result<Value, GraphError> {
+        let token = ctx.token.expose();
+        let token_id = token_hash(token);
+        match self.governor.admit(&ctx.account_id, token_id) {
+            Admission::Refuse(e) => {
+                metrics::counter!(
+                    "commentguard_graph_calls_refused_total",
+                    "endpoint" => endpoint.as_str(),
+                    "reason" => e.outcome_label()
+                )
+                .increment(1);
+                tracing::debug!(
+                    graph.endpoint = endpoint.as_str(),
+                    graph.account_id = %ctx.account_id,
+                    graph.outcome = e.outcome_label(),
+                    "Graph call refused without network"
+                );
+                return Err(e);
+            }
+            Admission::Go(wait) if !wait.is_zero() => tokio::time::sleep(wait).await,
+            Admission::Go(_) => {}
+        }
+
+        let started = std::time::Instant::now();
+        let proof = self.appsecret_proof(token);
+        let result = self
+            .send(ctx, endpoint, method, segments, params, proof.as_deref())
+            .await
+            .map_err(|e| e.scrubbed(&[token, proof.as_deref().unwrap_or_default()]));
+        let elapsed = started.elapsed();
+
+        match &result {
+            Err(GraphError::RateLimited { code, retry_after }) => {
+                self.governor.pause(&ctx.account_id, *code, *retry_after)
+            }
+            Err(GraphError::TokenInvalid { .. }) => {
+                self.governor.mark_token_dead(&ctx.account_id, token_id)
+            }
+            _ => {}
+        }
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(e) => e.outcome_label(),
+        };
+        metrics::counter!(
+            "commentguard_graph_calls_total",
+            "endpoint" => endpoint.as_str(),
+            "outcome" => outcome
+        )
+        .increment(1);
+        metrics::histogram!(
+            "commentguard_graph_call_duration_seconds",
+            "endpoint" => endpoint.as_str()
+        )
+        .record(elapsed.as_secs_f64());
+        tracing::debug!(
+            graph.endpoint = endpoint.as_str(),
+            graph.account_id = %ctx.account_id,
+            graph.outcome = outcome,
+            duration_ms = elapsed.as_millis() as u64,
+            "Graph call finished"
+        );
+        result
+    }
+
+    async fn send(
+        &self,
+        ctx: &AccountCtx,
+        endpoint: Endpoint,
+        method: Method,
+        segments: &[&str],
+        mut params: Vec<(&'static str, String)>,
+        proof: Option<&str>,
+    ) -> Result<Value, GraphError> {
+        let url = self.url(segments)?;
+        if let Some(p) = proof {
+            params.push(("appsecret_proof", p.to_string()));
+        }
+        let is_post = method == Method::POST;
+        let mut req = self
+            .http
+            .request(method, url)
+            .bearer_auth(ctx.token.expose());
+        // POST parameters (messages) go in the body, where no access log records them.
+        req = if is_post {
+            req.form(&params)
+        } else {
+            req.query(&params)
+        };
+        let resp = req.send().await.map_err(transport_error)?;
+        let status = resp.status().as_u16();
+        let usage = usage_from_headers(resp.headers());
+        if let Some(u) = &usage {
+            self.governor.observe_usage(&ctx.account_id, u);
+        }
+        let body = resp.bytes().await.map_err(|e| GraphError::Transient {
+            message: format!("reading the answer failed: {}", e.without_url()),
+            sent: true,
+        })?;
+        if (200..300).contains(&status) && parse_error_body(&body).is_none() {
+            return serde_json::from_slice(&body).map_err(|_| GraphError::Transient {
+                // A success whose body cannot be read: the effect may have happened.
+                message: format!(
+                    "HTTP {status} from {} with a body that is not JSON",
+                    endpoint.as_str()
+                ),
+                sent: true,
+            });
+        }
+        Err(classify(status, &body, usage.as_ref()))
+    }
+
+    fn expect_success(endpoint: Endpoint, v: &Value) -> Result<(), GraphError> {
+        match v.get("success") {
+            Some(Value::Bool(false)) => Err(unexpected(endpoint, "success: false")),
+            _ => Ok(()),
+        }
+    }
+
+    /// Hides (`hide: true`) or shows again (`false`) a comment: `POST /{comment-id}?hide=`.
+    pub async fn hide(
+        &self,
+        ctx: &AccountCtx,
+        comment_id: &str,
+        hide: bool,
+    ) -> Result<(), GraphError> {
+        check_id("comment id", comment_id)?;
+        let endpoint = if hide {
+            Endpoint::Hide
+        } else {
+            Endpoint::Unhide
+        };
+        let v = self
+            .call(
+                ctx,
+                endpoint,
+                Method::POST,
+                &[comment_id],
+                vec![("hide", hide.to_string())],
+            )
+            .await?;
+        Self::expect_success(endpoint, &v)
+    }
+
+    /// Deletes a comment for good: `DELETE /{comment-id}`.
+    pub async fn delete(&self, ctx: &AccountCtx, comment_id: &str) -> Result<(), GraphError> {
+        check_id("comment id", comment_id)?;
+        let v = self
+            .call(ctx, Endpoint::Delete, Method::DELETE, &[comment_id], vec![])
+            .await?;
+        Self::expect_success(Endpoint::Delete, &v)
+    }
+
+    /// Replies to a top-level comment: `POST /{comment-id}/replies`. Returns the new id.
+    ///
+    /// Not idempotent: after an error with [`GraphError::outcome_unknown`], look for the reply
+    /// with [`GraphClient::list_replies`] before trying again.
+    pub async fn reply(
+        &self,
+        ctx: &AccountCtx,
+        comment_id: &str,
+        message: &str,
+    ) -> Result<String, GraphError> {
+        check_id("comment id", comment_id)?;
+        let v = self
+            .call(
+                ctx,
+                Endpoint::Reply,
+                Method::POST,
+                &[comment_id, "replies"],
+                vec![("message", message.to_string())],
+            )
+            .await?;
+        new_id(Endpoint::Reply, v)
+    }
+
+    /// The replies to a comment (`GET /{comment-id}/replies?fields=id,text,username`), newest
+    /// first, following up to [`MAX_REPLY_PAGES`] pages.
+    pub async fn list_replies(
+        &self,
+        ctx: &AccountCtx,
+        comment_id: &str,
+    ) -> Result<Vec<Reply>, GraphError> {
+        check_id("comment id", comment_id)?;
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        for _ in 0..MAX_REPLY_PAGES {
+            let mut params = vec![
+                ("fields", "id,text,username".to_string()),
+                ("limit", PAGE_SIZE.to_string()),
+            ];
+            if let Some(a) = after.take() {
+                params.push(("after", a));
+            }
+            let v = self
+                .call(
+                    ctx,
+                    Endpoint::Replies,
+                    Method::GET,
+                    &[comment_id, "replies"],
+                    params,
+                )
+                .await?;
+            let page: Page<ReplyWire> = decode(Endpoint::Replies, v)?;
+            after = page.next_cursor();
+            out.extend(page.data.into_iter().map(|r| Reply {
+                id: r.id,
+                text: r.text.unwrap_or_default(),
+                username: r.username,
+            }));
+            if after.is_none() {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Answers a mention: `POST /{ig-user-id}/mentions` with `media_id`, `comment_id` (for a
+    /// mention in a comment; `None` for a caption mention) and `message`. Returns the new id.
+    pub async fn mention_reply(
+        &self,
+        ctx: &AccountCtx,
+        ig_user_id: &str,
+        media_id: &str,
+        comment_id: Option<&str>,
+        message: &str,
+    ) -> Result<String, GraphError> {
+        check_id("ig user id", ig_user_id)?;
+        check_id("media id", media_id)?;
+        let mut params = vec![("media_id", media_id.to_string())];
+        if let Some(c) = comment_id {
+            check_id("comment id", c)?;
+            params.push(("comment_id", c.to_string()));
+        }
+        params.push(("message", message.to_string()));
+        let v = self
+            .call(
+                ctx,
+                Endpoint::MentionReply,
+                Method::POST,
+                &[ig_user_id, "mentions"],
+                params,
+            )
+            .await?;
+        new_id(Endpoint::MentionReply, v)
+    }
+
+    /// The text of a comment that @mentions the account (mention webhooks carry no text).
+    pub async fn mentioned_comment(
+        &self,
+        ctx: &AccountCtx,
+        ig_user_id: &str,
+        comment_id: &str,
+    ) -> Result<MentionedComment, GraphError> {
+        check_id("ig user id", ig_user_id)?;
+        check_id("comment id", comment_id)?;
+        let fields = format!(
+            "mentioned_comment.comment_id({comment_id}){{id,text,username,timestamp,media{{id}}}}"
+        );
+        let mut v = self
+            .call(
+                ctx,
+                Endpoint::MentionedComment,
+                Method::GET,
+                &[ig_user_id],
+                vec![("fields", fields)],
+            )
+            .await?;
+        let inner = v
+            .get_mut("mentioned_comment")
+            .map(Value::take)
+            .ok_or_else(|| unexpected(Endpoint::MentionedComment, "no mentioned_comment"))?;
+        let c: MentionedCommentWire = decode(Endpoint::MentionedComment, inner)?;
+        Ok(MentionedComment {
+            id: c.id,
+            text: c.text.unwrap_or_default(),
+            username: c.username,
+            timestamp: c.timestamp,
+            media_id: c.media.map(|m| m.id),
+        })
+    }
+
+    /// The caption of a media that @mentions the account.
+    pub async fn mentioned_media(
+        &self,
+        ctx: &AccountCtx,
+        ig_user_id: &str,
+        media_id: &str,
+    ) -> Result<MentionedMedia, GraphError> {
+        check_id("ig user id", ig_user_id)?;
+        check_id("media id", media_id)?;
+        let fields =
+            format!("mentioned_media.media_id({media_id}){{id,caption,username,media_type}}");
+        let mut v = self
+            .call(
+                ctx,
+                Endpoint::MentionedMedia,
+                Method::GET,
+                &[ig_user_id],
+                vec![("fields", fields)],
+            )
+            .await?;
+        let inner = v
+            .get_mut("mentioned_media")
+            .map(Value::take)
+            .ok_or_else(|| unexpected(Endpoint::MentionedMedia, "no mentioned_media"))?;
+        let m: MentionedMediaWire = decode(Endpoint::MentionedMedia, inner)?;
+        Ok(MentionedMedia {
+            id: m.id,
+            caption: m.caption,
+            username: m.username,
+            media_type: m.media_type,
+        })
+    }
+
+    /// The account's current stories (`GET /{ig-user-id}/stories?fields=id,timestamp,
+    /// media_type`), all pages. A story whose timestamp cannot be read gets the current time
+    /// (logged): it is still tracked rather than dropped.
+    pub async fn stories(
+        &self,
+        ctx: &AccountCtx,
+        ig_user_id: &str,
+    ) -> Result<Vec<Story>, GraphError> {
+        check_id("ig user id", ig_user_id)?;
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        for _ in 0..MAX_STORY_PAGES {
+            let mut params = vec![
+                ("fields", "id,timestamp,media_type".to_string()),
+                ("limit", PAGE_SIZE.to_string()),
+            ];
+            if let Some(a) = after.take() {
+                params.push(("after", a));
+            }
+            let v = self
+                .call(
+                    ctx,
+                    Endpoint::Stories,
+                    Method::GET,
+                    &[ig_user_id, "stories"],
+                    params,
+                )
+                .await?;
+            let page: Page<StoryWire> = decode(Endpoint::Stories, v)?;
+            after = page.next_cursor();
+            for s in page.data {
+                let timestamp = match s.timestamp.as_deref().and_then(parse_graph_timestamp) {
+                    Some(t) => t,
+                    None => {
+                        tracing::warn!(
+                            graph.story_id = %s.id,
+                            graph.timestamp = ?s.timestamp,
+                            "story timestamp unreadable; using the current time"
+                        );
+                        std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_secs() as i64)
+                    }
+                };
+                out.push(Story {
+                    id: s.id,
+                    timestamp,
+                    media_type: s.media_type,
+                });
+            }
+            if after.is_none() {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// A story's insights, raw (`GET /{story-id}/insights?metric=a,b`). Parse the answer with
+    /// [`super::parse_insights`]. Fewer than 5 viewers gives [`GraphError::NotEnoughViewers`].
+    pub async fn story_insights(
+        &self,
+        ctx: &AccountCtx,
+        story_id: &str,
+        metrics: &[&str],
+    ) -> Result<Value, GraphError> {
+        self.story_insights_with_breakdown(ctx, story_id, metrics, None)
+            .await
+    }
+
+    /// As [`GraphClient::story_insights`], with a `breakdown` (for `navigation`:
+    /// [`super::STORY_NAVIGATION_BREAKDOWN`]). Meta refuses a breakdown when any requested
+    /// metric does not support it, so read `navigation` in its own call.
+    pub async fn story_insights_with_breakdown(
+        &self,
+        ctx: &AccountCtx,
+        story_id: &str,
+        metrics: &[&str],
+        breakdown: Option<&str>,
+    ) -> Result<Value, GraphError> {
+        check_id("story id", story_id)?;
+        let mut params = vec![("metric", metrics.join(","))];
+        if let Some(b) = breakdown {
+            params.push(("breakdown", b.to_string()));
+        }
+        self.call(
+            ctx,
+            Endpoint::Insights,
+            Method::GET,
+            &[story_id, "insights"],
+            params,
+        )
+        .await
+    }
+}
+
+fn new_id(endpoint: Endpoint, v: Value) -> Result<String, GraphError> {
+    match v.get("id").and_then(Value::as_str) {
+        Some(id) if !id.is_empty() => Ok(id.to_string()),
+        // The call succeeded but says nothing of what it created: the reply may exist.
+        _ => Err(GraphError::Transient {
+            message: format!("{} answered without an id", endpoint.as_str()),
+            sent: true,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+
+    fn client(base: &str, version: &str) -> GraphClient {
+        GraphClient::new(GraphConfig {
+            base_url: base.into(),
+            version: version.into(),
+            app_secret: Some(Secret::new("appsecret")),
+            timeout: Duration::from_secs(1),
+        })
+    }
+
+    #[test]
+    fn urls_are_built_from_base_and_version() {
+        let c = client("https://graph.facebook.com", "v23.0");
+        assert_eq!(
+            c.url(&["123", "replies"]).unwrap().as_str(),
+            "https://graph.facebook.com/v23.0/123/replies"
+        );
+        let c = client("http://127.0.0.1:9/prefix/", "v1");
+        assert_eq!(
+            c.url(&["1"]).unwrap().as_str(),
+            "http://127.0.0.1:9/prefix/v1/1"
+        );
+    }
+
+    #[test]
+    fn appsecret_proof_is_hex_hmac_sha256() {
+        // echo -n token | openssl dgst -sha256 -hmac appsecret
+        let c = client("https://x", "v1");
+        let p = c.appsecret_proof("token").unwrap();
+        assert_eq!(p.len(), 64);
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"appsecret").unwrap();
+        mac.update(b"token");
+        assert_eq!(p, hex::encode(mac.finalize().into_bytes()));
+    }
+
+    #[test]
+    fn ids_are_checked() {
+        assert!(check_id("id", "17895695668004550").is_ok());
+        assert!(check_id("id", "abc_12-3").is_ok());
+        assert!(check_id("id", "").is_err());
+        assert!(check_id("id", "1){x}").is_err());
+        assert!(check_id("id", "../me").is_err());
+    }
+
+    #[test]
+    fn paging_follows_only_cursors_when_next_exists() {
+        let p: Page<IdOnly> = serde_json::from_value(serde_json::json!({
+            "data":[{"id":"1"}],
+            "paging":{"cursors":{"after":"A"},"next":"https://graph/..?access_token=T&after=A"}
+        }))
+        .unwrap();
+        assert_eq!(p.next_cursor().as_deref(), Some("A"));
+        let last: Page<IdOnly> = serde_json::from_value(serde_json::json!({
+            "data":[], "paging":{"cursors":{"after":"A"}}
+        }))
+        .unwrap();
+        assert_eq!(last.next_cursor(), None);
+    }
+}

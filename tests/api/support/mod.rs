@@ -1,0 +1,3 @@
+//! Test support shared by every API test module.
+
+pub mod fake_graph;
