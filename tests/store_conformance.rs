@@ -1068,4 +1068,29 @@ async fn stored_work_wakes_a_subscribed_worker(db: Db) {
     assert!(waiter.await.unwrap(), "woken, not timed out");
 }
 
-conformance!(concurrent_action_claimers_split_the_work);
+conformance!(
+    concurrent_action_claimers_split_the_work,
+    instances_starting_together_migrate_once,
+);
+
+async fn instances_starting_together_migrate_once(db: Db) {
+    // A rolling deploy or a scale-up starts several replicas on one (possibly fresh) database.
+    let starts: Vec<_> = (0..4)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move { db.store().await })
+        })
+        .collect();
+    let mut instances = Vec::new();
+    for s in starts {
+        instances.push(s.await.expect("every instance starts"));
+    }
+    instances[0]
+        .insert_deliveries(&[events(["comments:1".into()])])
+        .await
+        .unwrap();
+    for store in &instances {
+        store.ping().await.unwrap();
+        assert_eq!(store.inbox_stats().await.unwrap().pending, 1);
+    }
+}

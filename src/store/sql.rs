@@ -187,10 +187,30 @@ impl SqlStore {
             work: Arc::new(WorkHub::new(pg_url)),
         };
         match dialect {
-            Dialect::Sqlite => SQLITE_MIGRATIONS.run(&store.pool).await?,
+            Dialect::Sqlite => store.migrate_sqlite().await?,
+            // Takes an advisory lock: instances starting together migrate one after another.
             Dialect::Postgres => POSTGRES_MIGRATIONS.run(&store.pool).await?,
         }
         Ok(store)
+    }
+
+    /// sqlx has no migration lock on SQLite, so two processes opening a fresh file together
+    /// (the service and an admin command) race, and the loser fails with "table already
+    /// exists". Each migration is one transaction, so the loser's is rolled back and a retry
+    /// finds it applied.
+    async fn migrate_sqlite(&self) -> Result<()> {
+        let mut attempt = 1;
+        loop {
+            match SQLITE_MIGRATIONS.run(&self.pool).await {
+                Ok(()) => return Ok(()),
+                Err(e) if attempt < 5 => {
+                    tracing::debug!(error = %e, attempt, "migration raced another process; retrying");
+                    tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     pub fn pool(&self) -> &AnyPool {
