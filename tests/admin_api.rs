@@ -33,6 +33,11 @@ async fn spawn_app(extra: &[(&str, &str)]) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("rules");
     std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(
+        rules.join("test.toml"),
+        "[[rule]]\nid = \"test-forex\"\n[rule.when]\nwords = [\"forex\"]\n[rule.then]\nhide = true\n",
+    )
+    .unwrap();
     let mut env: HashMap<String, String> = [
         ("COMMENTGUARD_LISTEN", "127.0.0.1:0"),
         ("COMMENTGUARD_ADMIN_LISTEN", "127.0.0.1:0"),

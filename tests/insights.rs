@@ -397,6 +397,11 @@ async fn the_webhooks_final_metrics_and_the_polled_snapshots_both_appear_in_the_
 
     // Meta's notification, an hour after expiry; delivered twice.
     let rules = tempfile::tempdir().unwrap();
+    std::fs::write(
+        rules.path().join("r.toml"),
+        "[[rule]]\nid = \"r\"\n[rule.when]\nwords = [\"forex\"]\n[rule.then]\nhide = true\n",
+    )
+    .unwrap();
     let p = pipeline(store.clone(), rules.path());
     let value = json!({"media_id": "story-3", "exits": 1, "replies": -1, "reach": 17,
                        "taps_forward": 12, "taps_back": -1, "impressions": 28});
@@ -528,6 +533,11 @@ async fn the_admin_api_lists_stories_with_their_latest_snapshot_and_final_counts
     .await
     .unwrap();
     let rules = tempfile::tempdir().unwrap();
+    std::fs::write(
+        rules.path().join("r.toml"),
+        "[[rule]]\nid = \"r\"\n[rule.when]\nwords = [\"forex\"]\n[rule.then]\nhide = true\n",
+    )
+    .unwrap();
     let settings = commentguard::config::Settings::load(None, &|_| None).unwrap();
     let state = commentguard::admin::AdminState {
         store: store.clone(),

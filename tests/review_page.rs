@@ -154,6 +154,11 @@ async fn brand_team_signs_in_sees_the_evidence_and_undoes_a_hide() {
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("rules");
     std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(
+        rules.join("test.toml"),
+        "[[rule]]\nid = \"test-forex\"\n[rule.when]\nwords = [\"forex\"]\n[rule.then]\nhide = true\n",
+    )
+    .unwrap();
     let (graph_url, seen) = fake_graph().await;
     let mut env: HashMap<&str, String> = HashMap::new();
     env.insert("COMMENTGUARD_LISTEN", "127.0.0.1:0".into());

@@ -3,12 +3,18 @@
 //!
 //! [`sql::SqlStore`] implements it for SQLite (embedded, one instance) and PostgreSQL (several
 //! instances) over sqlx's `Any` driver: the SQL is shared and the few statements that differ
-//! (claims with `FOR UPDATE SKIP LOCKED`) switch on [`Dialect`]. Times are unix milliseconds.
+//! (claims with `FOR UPDATE SKIP LOCKED`, substring search, `LISTEN/NOTIFY`) switch on
+//! [`Dialect`]. Times are unix milliseconds.
+//!
+//! Workers learn of new work through [`Store::subscribe`]: a [`WorkSignal`] that wakes when
+//! this instance stores work and, on PostgreSQL, when any instance sharing the database does.
+//! Polling with a bounded wait stays the fallback, so a lost wake-up costs latency, never work.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use serde::Serialize;
+use tokio::sync::watch;
 
 pub mod sql;
 
@@ -368,6 +374,60 @@ pub struct StoryFilter {
     pub limit: i64,
 }
 
+/// Which kind of work a [`WorkSignal`] announces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WorkChannel {
+    /// New events in the inbox.
+    Inbox,
+    /// New pending actions.
+    Actions,
+}
+
+impl WorkChannel {
+    /// The PostgreSQL `LISTEN/NOTIFY` channel it travels on between instances.
+    pub fn pg_channel(self) -> &'static str {
+        match self {
+            WorkChannel::Inbox => "commentguard_inbox",
+            WorkChannel::Actions => "commentguard_actions",
+        }
+    }
+}
+
+/// Wakes a worker when work was announced on one [`WorkChannel`].
+///
+/// An announcement made after the subscription and before a [`WorkSignal::wait`] is
+/// remembered, so the loop "subscribe once; claim until empty; wait" never misses one. Several
+/// announcements between two waits wake once.
+#[derive(Debug, Clone)]
+pub struct WorkSignal {
+    rx: watch::Receiver<u64>,
+}
+
+impl WorkSignal {
+    pub fn new(rx: watch::Receiver<u64>) -> Self {
+        WorkSignal { rx }
+    }
+
+    /// Waits until work was announced since the last wait (or the subscription), or until
+    /// `max_wait` passes. Returns `true` when woken by an announcement, `false` on time out:
+    /// then poll anyway, the announcement may have been lost (a listener reconnecting).
+    pub async fn wait(&mut self, max_wait: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + max_wait;
+        match tokio::time::timeout_at(deadline, self.rx.changed()).await {
+            Ok(Ok(())) => {
+                self.rx.borrow_and_update();
+                true
+            }
+            // The store is gone: nothing will announce anything, polling is all that is left.
+            Ok(Err(_)) => {
+                tokio::time::sleep_until(deadline).await;
+                false
+            }
+            Err(_) => false,
+        }
+    }
+}
+
 /// The whole persistence interface. Every method is one transaction.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -468,4 +528,16 @@ pub trait Store: Send + Sync + 'static {
 
     /// Final counts, oldest first.
     async fn list_story_finals(&self, filter: &StoryFilter) -> Result<Vec<StoryFinalRow>>;
+
+    /// Subscribes to announcements of new work on `channel`: inbox events stored and pending
+    /// actions planned by this instance, and on PostgreSQL by every instance on the database.
+    /// Subscribe once, before the first claim, and keep the signal across the loop.
+    fn subscribe(&self, channel: WorkChannel) -> WorkSignal;
+
+    /// Waits for work announced on `channel` after this call, or `max_wait`. Returns `true`
+    /// when woken by an announcement. A loop should prefer [`Store::subscribe`], which also
+    /// remembers announcements made while it was busy claiming.
+    async fn wait_for_work(&self, channel: WorkChannel, max_wait: Duration) -> bool {
+        self.subscribe(channel).wait(max_wait).await
+    }
 }

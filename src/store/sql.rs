@@ -1,12 +1,20 @@
 //! [`Store`] over sqlx's `Any` driver, for SQLite and PostgreSQL.
+//!
+//! One implementation: the SQL is shared, and [`Dialect`] switches only where the engines
+//! differ (row locks for claims, substring search, `BEGIN IMMEDIATE`, `NOTIFY`).
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::postgres::PgListener;
 use sqlx::{AnyPool, Executor, Row};
+use tokio::sync::watch;
+use tokio::task::AbortHandle;
 
 use super::*;
+use crate::secret::Secret;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -17,6 +25,121 @@ const MAX_EVENT_ATTEMPTS: i64 = 10;
 pub struct SqlStore {
     pool: AnyPool,
     dialect: Dialect,
+    work: Arc<WorkHub>,
+}
+
+/// Announces new work to this instance's [`WorkSignal`]s: fed by this store's own commits and,
+/// on PostgreSQL, by a `LISTEN` on the channels every instance `NOTIFY`s.
+#[derive(Debug)]
+struct WorkHub {
+    inbox: Arc<watch::Sender<u64>>,
+    actions: Arc<watch::Sender<u64>>,
+    /// Where the listener connects; `None` on SQLite. It may hold a password: never logged.
+    pg_url: Option<Secret>,
+    /// The listener task, started by the first subscription.
+    listener: OnceLock<Option<AbortHandle>>,
+}
+
+impl WorkHub {
+    fn new(pg_url: Option<Secret>) -> WorkHub {
+        WorkHub {
+            inbox: Arc::new(watch::channel(0).0),
+            actions: Arc::new(watch::channel(0).0),
+            pg_url,
+            listener: OnceLock::new(),
+        }
+    }
+
+    fn sender(&self, channel: WorkChannel) -> &watch::Sender<u64> {
+        match channel {
+            WorkChannel::Inbox => &self.inbox,
+            WorkChannel::Actions => &self.actions,
+        }
+    }
+
+    fn announce(&self, channel: WorkChannel) {
+        bump(self.sender(channel));
+    }
+
+    fn subscribe(&self, channel: WorkChannel) -> WorkSignal {
+        if let Some(url) = &self.pg_url {
+            self.listener.get_or_init(|| {
+                // Without a runtime there is no listener: the signal then only carries this
+                // instance's announcements, and polling covers the rest.
+                let runtime = tokio::runtime::Handle::try_current().ok()?;
+                let task = runtime.spawn(listen(
+                    url.clone(),
+                    self.inbox.clone(),
+                    self.actions.clone(),
+                ));
+                Some(task.abort_handle())
+            });
+        }
+        WorkSignal::new(self.sender(channel).subscribe())
+    }
+}
+
+impl Drop for WorkHub {
+    fn drop(&mut self) {
+        if let Some(Some(task)) = self.listener.get() {
+            task.abort();
+        }
+    }
+}
+
+fn bump(sender: &watch::Sender<u64>) {
+    sender.send_modify(|n| *n = n.wrapping_add(1));
+}
+
+/// Relays other instances' `NOTIFY`s to this instance's signals, reconnecting for as long as
+/// the store lives. Whenever it was not listening, it wakes every waiter once: what was
+/// announced meanwhile is lost, and a claim that finds nothing is cheap.
+async fn listen(url: Secret, inbox: Arc<watch::Sender<u64>>, actions: Arc<watch::Sender<u64>>) {
+    const MAX_BACKOFF: Duration = Duration::from_secs(30);
+    let channels = [
+        WorkChannel::Inbox.pg_channel(),
+        WorkChannel::Actions.pg_channel(),
+    ];
+    let wake_all = || {
+        bump(&inbox);
+        bump(&actions);
+    };
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let connected = async {
+            let mut listener = PgListener::connect(url.expose()).await?;
+            listener.listen_all(channels).await?;
+            Ok::<_, sqlx::Error>(listener)
+        }
+        .await;
+        let mut listener = match connected {
+            Ok(listener) => listener,
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64,
+                    "work listener cannot LISTEN; workers poll meanwhile");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                continue;
+            }
+        };
+        backoff = Duration::from_millis(100);
+        wake_all();
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(n)) if n.channel() == WorkChannel::Inbox.pg_channel() => bump(&inbox),
+                Ok(Some(n)) if n.channel() == WorkChannel::Actions.pg_channel() => bump(&actions),
+                Ok(Some(_)) => {}
+                // Connection lost; the next try_recv reconnects and LISTENs again.
+                Ok(None) => wake_all(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "work listener lost its connection; reconnecting");
+                    wake_all();
+                    break;
+                }
+            }
+        }
+        tokio::time::sleep(backoff).await;
+    }
 }
 
 impl SqlStore {
@@ -57,12 +180,37 @@ impl SqlStore {
             Dialect::Postgres => options.max_connections(16),
         };
         let pool = options.connect(&url).await?;
-        let store = SqlStore { pool, dialect };
+        let pg_url = (dialect == Dialect::Postgres).then(|| Secret::new(url));
+        let store = SqlStore {
+            pool,
+            dialect,
+            work: Arc::new(WorkHub::new(pg_url)),
+        };
         match dialect {
-            Dialect::Sqlite => SQLITE_MIGRATIONS.run(&store.pool).await?,
+            Dialect::Sqlite => store.migrate_sqlite().await?,
+            // Takes an advisory lock: instances starting together migrate one after another.
             Dialect::Postgres => POSTGRES_MIGRATIONS.run(&store.pool).await?,
         }
         Ok(store)
+    }
+
+    /// sqlx has no migration lock on SQLite, so two processes opening a fresh file together
+    /// (the service and an admin command) race, and the loser fails with "table already
+    /// exists". Each migration is one transaction, so the loser's is rolled back and a retry
+    /// finds it applied.
+    async fn migrate_sqlite(&self) -> Result<()> {
+        let mut attempt = 1;
+        loop {
+            match SQLITE_MIGRATIONS.run(&self.pool).await {
+                Ok(()) => return Ok(()),
+                Err(e) if attempt < 5 => {
+                    tracing::debug!(error = %e, attempt, "migration raced another process; retrying");
+                    tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -74,6 +222,39 @@ impl SqlStore {
         match self.dialect {
             Dialect::Sqlite => "",
             Dialect::Postgres => "FOR UPDATE SKIP LOCKED",
+        }
+    }
+
+    /// A transaction that will write. SQLite's default deferred transaction takes its write
+    /// lock at the first write, and a read before it can then fail at once with SQLITE_BUSY
+    /// instead of waiting; `BEGIN IMMEDIATE` takes the lock up front, where busy_timeout applies.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    /// Tells the other instances, at commit, that `channel` has new work. The channel names
+    /// are constants, so the statement is never built from input.
+    async fn notify_in(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        channel: WorkChannel,
+    ) -> Result<()> {
+        if self.dialect == Dialect::Postgres {
+            let sql = format!("NOTIFY {}", channel.pg_channel());
+            (&mut **tx).execute(sql.as_str()).await?;
+        }
+        Ok(())
+    }
+
+    /// `column` contains `needle` as a plain, case-sensitive substring: no LIKE wildcards,
+    /// so a rule id with `_` or `%` matches only itself, the same on both engines.
+    fn contains(&self, column: &str, placeholder: &str) -> String {
+        match self.dialect {
+            Dialect::Sqlite => format!("instr({column}, {placeholder}) > 0"),
+            Dialect::Postgres => format!("strpos({column}, {placeholder}) > 0"),
         }
     }
 }
@@ -214,7 +395,7 @@ impl Store for SqlStore {
 
     async fn insert_deliveries(&self, deliveries: &[Delivery]) -> Result<Vec<InsertOutcome>> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut outcomes = Vec::with_capacity(deliveries.len());
         for delivery in deliveries {
             let mut outcome = InsertOutcome::default();
@@ -254,7 +435,14 @@ impl Store for SqlStore {
             }
             outcomes.push(outcome);
         }
+        let stored = outcomes.iter().any(|o| o.stored > 0);
+        if stored {
+            self.notify_in(&mut tx, WorkChannel::Inbox).await?;
+        }
         tx.commit().await?;
+        if stored {
+            self.work.announce(WorkChannel::Inbox);
+        }
         Ok(outcomes)
     }
 
@@ -350,7 +538,7 @@ impl Store for SqlStore {
     }
 
     async fn record_decision(&self, d: &NewDecision, actions: &[NewAction]) -> Result<(i64, bool)> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO decisions (inbox_id, comment_id, kind, account_id, media_id, author, author_id, \
                text, normalized, matched, rules, actions, note, received_at, decided_at) \
@@ -399,7 +587,14 @@ impl Store for SqlStore {
             )
             .await?;
         }
+        let pending = actions.iter().any(|a| a.state == ActionState::Pending);
+        if pending {
+            self.notify_in(&mut tx, WorkChannel::Actions).await?;
+        }
         tx.commit().await?;
+        if pending {
+            self.work.announce(WorkChannel::Actions);
+        }
         Ok((id, true))
     }
 
@@ -410,7 +605,7 @@ impl Store for SqlStore {
         action: &NewAction,
         now: i64,
     ) -> Result<Option<i64>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query("SELECT account_id, comment_id FROM decisions WHERE id = $1")
             .bind(decision_id)
             .fetch_one(&mut *tx)
@@ -435,7 +630,14 @@ impl Store for SqlStore {
             now,
         )
         .await?;
+        let planned = id.is_some() && action.state == ActionState::Pending;
+        if planned {
+            self.notify_in(&mut tx, WorkChannel::Actions).await?;
+        }
         tx.commit().await?;
+        if planned {
+            self.work.announce(WorkChannel::Actions);
+        }
         Ok(id)
     }
 
@@ -491,8 +693,10 @@ impl Store for SqlStore {
 
     async fn next_action_due(&self) -> Result<Option<i64>> {
         let row = sqlx::query(
-            "SELECT MIN(CASE WHEN lease_until > next_at THEN lease_until ELSE next_at END) AS due \
-             FROM actions WHERE state = 'pending'",
+            "SELECT MIN(CASE WHEN a.lease_until > a.next_at THEN a.lease_until ELSE a.next_at END) AS due \
+             FROM actions a WHERE a.state = 'pending' \
+             AND NOT EXISTS (SELECT 1 FROM actions b WHERE b.decision_id = a.decision_id \
+                             AND b.seq < a.seq AND b.state = 'pending')",
         )
         .fetch_one(&self.pool)
         .await?;
@@ -514,10 +718,12 @@ impl Store for SqlStore {
             binds.push(v);
         };
         if let Some(rule) = &f.rule {
-            push_str(&mut sql, " AND rules LIKE ?", format!("%,{rule},%"));
+            let clause = format!(" AND {}", self.contains("rules", "?"));
+            push_str(&mut sql, &clause, format!(",{rule},"));
         }
         if let Some(action) = &f.action {
-            push_str(&mut sql, " AND actions LIKE ?", format!("%,{action},%"));
+            let clause = format!(" AND {}", self.contains("actions", "?"));
+            push_str(&mut sql, &clause, format!(",{action},"));
         }
         if let Some(account) = &f.account {
             push_str(&mut sql, " AND account_id = ?", account.clone());
@@ -593,6 +799,10 @@ impl Store for SqlStore {
             }
         }
         Ok(out)
+    }
+
+    fn subscribe(&self, channel: WorkChannel) -> WorkSignal {
+        self.work.subscribe(channel)
     }
 
     async fn purge_texts(&self, before: i64) -> Result<u64> {

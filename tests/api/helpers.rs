@@ -57,7 +57,11 @@ pub async fn spawn_app_with(opts: AppOptions) -> TestApp {
     if !rules_dir.exists() {
         match &opts.rules {
             Some(src) => copy_dir(src, &rules_dir),
-            None => std::fs::create_dir_all(&rules_dir).unwrap(),
+            // The shipped pack: tests run against the rules brand teams start from.
+            None => copy_dir(
+                &Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"),
+                &rules_dir,
+            ),
         }
     }
     let mut env: HashMap<String, String> = HashMap::new();

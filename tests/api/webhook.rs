@@ -248,7 +248,10 @@ async fn graceful_stop_keeps_everything_and_a_restart_reads_it() {
 #[tokio::test]
 async fn sigkill_after_a_burst_loses_no_acknowledged_notification() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("rules")).unwrap();
+    copy_dir(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"),
+        &dir.path().join("rules"),
+    );
     let port = free_port();
     let db = dir.path().join("cg.db");
     let spawn = || {

@@ -1,0 +1,1096 @@
+//! The store conformance suite: every test runs against SQLite (a fresh file, always) and
+//! against PostgreSQL when COMMENTGUARD_TEST_DATABASE_URL is set (a fresh database per test,
+//! dropped afterwards), so both engines keep the promises the pipeline relies on.
+//!
+//! Each test is a plain async function over a [`Db`]; `conformance!` turns it into
+//! `name::sqlite` and `name::postgres`.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use commentguard::store::*;
+use serde_json::json;
+use sqlx::{Connection, Executor};
+
+const PG_ENV: &str = "COMMENTGUARD_TEST_DATABASE_URL";
+
+/// A fresh, empty database for one test; several stores may open it (several instances).
+#[derive(Clone)]
+struct Db {
+    url: String,
+}
+
+impl Db {
+    async fn store(&self) -> Arc<dyn Store> {
+        Arc::new(
+            SqlStore::connect(&self.url)
+                .await
+                .expect("the store opens and migrates a fresh database"),
+        )
+    }
+}
+
+async fn run_sqlite<F, Fut>(test: F)
+where
+    F: FnOnce(Db) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("store.db").display());
+    test(Db { url }).await;
+}
+
+async fn run_postgres<F, Fut>(test: F)
+where
+    F: FnOnce(Db) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some(admin_url) = std::env::var(PG_ENV).ok().filter(|u| !u.is_empty()) else {
+        eprintln!("{PG_ENV} is not set: PostgreSQL conformance not run");
+        return;
+    };
+    let name = format!("cg_test_{:016x}", rand::random::<u64>());
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect with {PG_ENV}: {e}"));
+    admin
+        .execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("CREATE DATABASE");
+    let mut url = url::Url::parse(&admin_url).expect("a postgres:// URL");
+    url.set_path(&name);
+    // Run the test as its own task so that a failing assertion still drops the database.
+    let outcome = tokio::spawn(test(Db {
+        url: url.to_string(),
+    }))
+    .await;
+    let _ = admin
+        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+        .await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                super::run_sqlite(super::$name).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                super::run_postgres(super::$name).await
+            }
+        }
+    )*};
+}
+
+conformance!(
+    a_redelivery_is_stored_once_and_counted_as_a_duplicate,
+    a_redelivery_reaching_two_instances_is_stored_once,
+    dead_letters_are_kept_newest_first,
+    a_claimed_event_returns_only_when_its_lease_expires,
+    concurrent_claimers_never_get_the_same_event,
+    events_are_completed_retried_and_given_up,
+    an_event_that_keeps_failing_is_given_up,
+    inbox_stats_count_pending_and_failed_events,
+    a_decision_is_recorded_once_per_comment_and_kind,
+    concurrent_instances_record_one_decision_per_comment,
+    an_added_action_is_idempotent_by_key,
+    actions_are_claimed_in_order_within_a_decision,
+    a_retried_action_waits_for_its_due_time,
+    action_updates_show_in_the_action_log,
+    decisions_are_filtered_by_rule_action_account_and_time,
+    decisions_page_with_cursors,
+    purge_removes_old_texts_and_keeps_decisions,
+    stored_work_wakes_a_subscribed_worker,
+);
+
+// ---------------------------------------------------------------------------------------
+// Fixtures
+
+fn event(key: &str) -> NewEvent {
+    NewEvent {
+        dedup_key: key.to_string(),
+        account_id: "17841400000000001".to_string(),
+        field: "comments".to_string(),
+        entry_time: Some(1_700_000_000),
+        payload: json!({"field": "comments", "value": {"id": key}}).to_string(),
+    }
+}
+
+fn events(keys: impl IntoIterator<Item = String>) -> Delivery {
+    Delivery::Events(keys.into_iter().map(|k| event(&k)).collect())
+}
+
+fn decision(comment_id: &str, decided_at: i64) -> NewDecision {
+    NewDecision {
+        inbox_id: None,
+        comment_id: comment_id.to_string(),
+        kind: "comment".to_string(),
+        account_id: "acct-a".to_string(),
+        media_id: Some("media-1".to_string()),
+        author: Some("someone".to_string()),
+        author_id: Some("u-1".to_string()),
+        text: Some(format!("text of {comment_id}")),
+        normalized: Some(format!("normalized {comment_id}")),
+        matched: json!([{"rule": "spam"}]).to_string(),
+        rules: vec!["spam".to_string()],
+        actions: vec!["hide".to_string()],
+        note: None,
+        received_at: decided_at - 5,
+        decided_at,
+    }
+}
+
+fn planned(kind: ActionKind) -> NewAction {
+    NewAction {
+        kind,
+        payload: match kind {
+            ActionKind::Reply => json!("Thanks for reaching out"),
+            _ => serde_json::Value::Null,
+        },
+        state: ActionState::Pending,
+        note: None,
+    }
+}
+
+fn skipped(kind: ActionKind) -> NewAction {
+    NewAction {
+        state: ActionState::Skipped,
+        note: Some("dry run".to_string()),
+        ..planned(kind)
+    }
+}
+
+const LEASE: Duration = Duration::from_secs(30);
+const LEASE_MS: i64 = 30_000;
+
+async fn claim_all_events(store: &dyn Store, now: i64) -> Vec<InboxEvent> {
+    store.claim_events(1000, LEASE, now).await.unwrap()
+}
+
+async fn find_decision(store: &dyn Store, comment_id: &str) -> DecisionRow {
+    let found = store
+        .list_decisions(&DecisionFilter {
+            comment_id: Some(comment_id.to_string()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1, "one decision for {comment_id}");
+    found.into_iter().next().unwrap()
+}
+
+fn comment_ids(rows: &[DecisionRow]) -> Vec<&str> {
+    rows.iter().map(|d| d.comment_id.as_str()).collect()
+}
+
+fn kinds(actions: &[ActionRow]) -> Vec<ActionKind> {
+    actions.iter().map(|a| a.kind).collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// The inbox
+
+async fn a_redelivery_is_stored_once_and_counted_as_a_duplicate(db: Db) {
+    let store = db.store().await;
+    let outcomes = store
+        .insert_deliveries(&[
+            events(["comments:1".into(), "comments:2".into()]),
+            events(["comments:1".into()]),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        outcomes,
+        vec![
+            InsertOutcome {
+                stored: 2,
+                duplicates: 0,
+                dead_letters: 0
+            },
+            InsertOutcome {
+                stored: 0,
+                duplicates: 1,
+                dead_letters: 0
+            },
+        ]
+    );
+
+    let later = store
+        .insert_deliveries(&[events(["comments:2".into(), "comments:3".into()])])
+        .await
+        .unwrap();
+    assert_eq!(
+        later,
+        vec![InsertOutcome {
+            stored: 1,
+            duplicates: 1,
+            dead_letters: 0
+        }]
+    );
+
+    let claimed = claim_all_events(&*store, now_ms()).await;
+    let keys: Vec<&str> = claimed.iter().map(|e| e.dedup_key.as_str()).collect();
+    assert_eq!(keys, ["comments:1", "comments:2", "comments:3"]);
+    let first = &claimed[0];
+    assert_eq!(first.account_id, "17841400000000001");
+    assert_eq!(first.field, "comments");
+    assert_eq!(first.entry_time, Some(1_700_000_000));
+    assert_eq!(first.payload, event("comments:1").payload);
+}
+
+async fn a_redelivery_reaching_two_instances_is_stored_once(db: Db) {
+    let instances = [db.store().await, db.store().await];
+    let keys: Vec<String> = (0..60).map(|i| format!("comments:{i}")).collect();
+    let mut tasks = Vec::new();
+    for store in instances.iter().cycle().take(6) {
+        let store = store.clone();
+        let keys = keys.clone();
+        // Each task delivers every key, in batches of 10, like Meta retrying everywhere.
+        tasks.push(tokio::spawn(async move {
+            let mut total = InsertOutcome::default();
+            for batch in keys.chunks(10) {
+                for o in store
+                    .insert_deliveries(&[events(batch.iter().cloned())])
+                    .await
+                    .unwrap()
+                {
+                    total.stored += o.stored;
+                    total.duplicates += o.duplicates;
+                }
+            }
+            total
+        }));
+    }
+    let (mut stored, mut duplicates) = (0, 0);
+    for t in tasks {
+        let o = t.await.unwrap();
+        stored += o.stored;
+        duplicates += o.duplicates;
+    }
+    assert_eq!(stored, 60, "each key stored once across instances");
+    assert_eq!(duplicates, 5 * 60);
+    assert_eq!(instances[1].inbox_stats().await.unwrap().pending, 60);
+}
+
+async fn dead_letters_are_kept_newest_first(db: Db) {
+    let store = db.store().await;
+    let outcomes = store
+        .insert_deliveries(&[
+            Delivery::DeadLetter {
+                reason: "not JSON".to_string(),
+                body: b"hello".to_vec(),
+            },
+            events(["comments:1".into()]),
+            Delivery::DeadLetter {
+                reason: "no entry array".to_string(),
+                body: vec![0xff, b'a'],
+            },
+        ])
+        .await
+        .unwrap();
+    assert_eq!(outcomes[0].dead_letters, 1);
+    assert_eq!(outcomes[1].dead_letters, 0);
+    assert_eq!(outcomes[2].dead_letters, 1);
+
+    let letters = store.dead_letters(10).await.unwrap();
+    let reasons: Vec<&str> = letters.iter().map(|l| l.reason.as_str()).collect();
+    assert_eq!(reasons, ["no entry array", "not JSON"]);
+    assert_eq!(
+        letters[0].body, "\u{fffd}a",
+        "non-UTF-8 bytes shown lossily"
+    );
+    assert_eq!(letters[1].body, "hello");
+    assert!(letters[0].received_at > 0);
+    assert_eq!(store.dead_letters(1).await.unwrap().len(), 1);
+    assert_eq!(store.inbox_stats().await.unwrap().pending, 1);
+}
+
+async fn a_claimed_event_returns_only_when_its_lease_expires(db: Db) {
+    let store = db.store().await;
+    store
+        .insert_deliveries(&[events(["comments:1".into()])])
+        .await
+        .unwrap();
+    let now = now_ms();
+
+    let first = claim_all_events(&*store, now).await;
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].attempts, 1);
+
+    assert!(claim_all_events(&*store, now + 1_000).await.is_empty());
+    assert!(claim_all_events(&*store, now + LEASE_MS - 1)
+        .await
+        .is_empty());
+
+    // The worker that held it crashed: once the lease expires, the event comes back.
+    let again = claim_all_events(&*store, now + LEASE_MS + 1).await;
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].id, first[0].id);
+    assert_eq!(again[0].attempts, 2);
+}
+
+async fn concurrent_claimers_never_get_the_same_event(db: Db) {
+    let instances = [db.store().await, db.store().await];
+    let keys: Vec<String> = (0..300).map(|i| format!("comments:{i}")).collect();
+    for batch in keys.chunks(32) {
+        instances[0]
+            .insert_deliveries(&[events(batch.iter().cloned())])
+            .await
+            .unwrap();
+    }
+    let now = now_ms();
+    let mut tasks = Vec::new();
+    for store in instances.iter().cycle().take(8) {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let claimed = store.claim_events(7, LEASE, now).await.unwrap();
+                if claimed.is_empty() {
+                    return mine;
+                }
+                for e in claimed {
+                    store.complete_event(e.id, now).await.unwrap();
+                    mine.push(e.dedup_key);
+                }
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let unique: BTreeSet<&String> = all.iter().collect();
+    assert_eq!(unique.len(), all.len(), "an event was claimed twice");
+    assert_eq!(unique, keys.iter().collect::<BTreeSet<_>>());
+    let stats = instances[1].inbox_stats().await.unwrap();
+    assert_eq!(stats.pending, 0);
+    assert_eq!(stats.failed, 0);
+}
+
+async fn events_are_completed_retried_and_given_up(db: Db) {
+    let store = db.store().await;
+    store
+        .insert_deliveries(&[events(["done".into(), "again".into(), "hopeless".into()])])
+        .await
+        .unwrap();
+    let now = now_ms();
+    let claimed = claim_all_events(&*store, now).await;
+    let id = |key: &str| claimed.iter().find(|e| e.dedup_key == key).unwrap().id;
+
+    store.complete_event(id("done"), now).await.unwrap();
+    store
+        .retry_event(id("again"), "graph answered 500", now + 10_000, false)
+        .await
+        .unwrap();
+    store
+        .retry_event(id("hopeless"), "payload has no comment id", now, true)
+        .await
+        .unwrap();
+
+    let stats = store.inbox_stats().await.unwrap();
+    assert_eq!(stats.pending, 1);
+    assert_eq!(stats.failed, 1);
+
+    assert!(
+        claim_all_events(&*store, now + 9_999).await.is_empty(),
+        "a retried event waits for its time; done and failed ones never return"
+    );
+    let retried = claim_all_events(&*store, now + 10_000).await;
+    assert_eq!(retried.len(), 1);
+    assert_eq!(retried[0].dedup_key, "again");
+    assert_eq!(retried[0].attempts, 2);
+    store
+        .complete_event(retried[0].id, now + 10_000)
+        .await
+        .unwrap();
+    assert!(claim_all_events(&*store, now + 100_000).await.is_empty());
+    let stats = store.inbox_stats().await.unwrap();
+    assert_eq!((stats.pending, stats.failed), (0, 1));
+}
+
+async fn an_event_that_keeps_failing_is_given_up(db: Db) {
+    let store = db.store().await;
+    store
+        .insert_deliveries(&[events(["flaky".into()])])
+        .await
+        .unwrap();
+    let mut now = now_ms();
+    let mut attempts = 0;
+    loop {
+        let claimed = claim_all_events(&*store, now).await;
+        let Some(e) = claimed.first() else { break };
+        attempts = e.attempts;
+        assert!(attempts <= 100, "an always-failing event is never given up");
+        store
+            .retry_event(e.id, "still failing", now + 1, false)
+            .await
+            .unwrap();
+        now += 1;
+    }
+    assert_eq!(attempts, 10, "given up after 10 attempts");
+    let stats = store.inbox_stats().await.unwrap();
+    assert_eq!((stats.pending, stats.failed), (0, 1));
+}
+
+async fn inbox_stats_count_pending_and_failed_events(db: Db) {
+    let store = db.store().await;
+    let empty = store.inbox_stats().await.unwrap();
+    assert_eq!((empty.pending, empty.failed), (0, 0));
+    assert_eq!(empty.oldest_pending_received_at, None);
+
+    let before = now_ms();
+    store
+        .insert_deliveries(&[events(["a".into(), "b".into()])])
+        .await
+        .unwrap();
+    let after = now_ms();
+    let stats = store.inbox_stats().await.unwrap();
+    assert_eq!(stats.pending, 2);
+    let oldest = stats.oldest_pending_received_at.expect("an oldest pending");
+    assert!((before..=after).contains(&oldest));
+
+    // Claimed but not finished still counts as pending: it is not done yet.
+    let claimed = claim_all_events(&*store, after).await;
+    assert_eq!(store.inbox_stats().await.unwrap().pending, 2);
+    store.complete_event(claimed[0].id, after).await.unwrap();
+    store
+        .retry_event(claimed[1].id, "bad", after, true)
+        .await
+        .unwrap();
+    let stats = store.inbox_stats().await.unwrap();
+    assert_eq!((stats.pending, stats.failed), (0, 1));
+    assert_eq!(stats.oldest_pending_received_at, None);
+}
+
+// ---------------------------------------------------------------------------------------
+// Decisions and actions
+
+async fn a_decision_is_recorded_once_per_comment_and_kind(db: Db) {
+    let store = db.store().await;
+    let now = now_ms();
+    let d = decision("c1", now);
+    let (id, created) = store
+        .record_decision(&d, &[planned(ActionKind::Hide), planned(ActionKind::Reply)])
+        .await
+        .unwrap();
+    assert!(created);
+
+    // The same comment decided again (a redelivery, a re-claimed event): nothing new planned.
+    let (again, created) = store
+        .record_decision(&d, &[planned(ActionKind::Delete)])
+        .await
+        .unwrap();
+    assert_eq!((again, created), (id, false));
+
+    let row = find_decision(&*store, "c1").await;
+    assert_eq!(row.id, id);
+    assert_eq!(row.rules, ["spam"]);
+    assert_eq!(row.actions, ["hide"]);
+    assert_eq!(row.text.as_deref(), Some("text of c1"));
+    assert_eq!(row.matched, json!([{"rule": "spam"}]));
+    assert_eq!(
+        kinds(&row.action_log),
+        [ActionKind::Hide, ActionKind::Reply]
+    );
+    assert_eq!(
+        row.action_log.iter().map(|a| a.seq).collect::<Vec<_>>(),
+        [0, 1]
+    );
+    assert_eq!(row.action_log[1].payload, json!("Thanks for reaching out"));
+    assert!(row
+        .action_log
+        .iter()
+        .all(|a| a.state == ActionState::Pending && a.comment_id == "c1"));
+    assert_eq!(row.outcome(), "pending");
+
+    // Another kind for the same id (a mention) is its own decision.
+    let mention = NewDecision {
+        kind: "mention".to_string(),
+        ..decision("c1", now)
+    };
+    let (other, created) = store.record_decision(&mention, &[]).await.unwrap();
+    assert!(created);
+    assert_ne!(other, id);
+}
+
+async fn concurrent_instances_record_one_decision_per_comment(db: Db) {
+    let instances = [db.store().await, db.store().await];
+    let now = now_ms();
+    let mut tasks = Vec::new();
+    for store in instances.iter().cycle().take(8) {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .record_decision(
+                    &decision("c-race", now),
+                    &[planned(ActionKind::Hide), planned(ActionKind::Reply)],
+                )
+                .await
+                .unwrap()
+        }));
+    }
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await.unwrap());
+    }
+    assert_eq!(results.iter().filter(|(_, created)| *created).count(), 1);
+    assert!(results.iter().all(|(id, _)| *id == results[0].0));
+    let row = find_decision(&*instances[0], "c-race").await;
+    assert_eq!(
+        kinds(&row.action_log),
+        [ActionKind::Hide, ActionKind::Reply]
+    );
+}
+
+async fn an_added_action_is_idempotent_by_key(db: Db) {
+    let store = db.store().await;
+    let now = now_ms();
+    let (id, _) = store
+        .record_decision(&decision("c1", now), &[planned(ActionKind::Hide)])
+        .await
+        .unwrap();
+    let undo = planned(ActionKind::Unhide);
+    let first = store
+        .add_action(id, "c1:unhide:operator", &undo, now + 1)
+        .await
+        .unwrap();
+    assert!(first.is_some());
+    let second = store
+        .add_action(id, "c1:unhide:operator", &undo, now + 2)
+        .await
+        .unwrap();
+    assert_eq!(second, None, "the same key plans nothing new");
+
+    let row = find_decision(&*store, "c1").await;
+    assert_eq!(
+        kinds(&row.action_log),
+        [ActionKind::Hide, ActionKind::Unhide]
+    );
+    let unhide = &row.action_log[1];
+    assert_eq!(Some(unhide.id), first);
+    assert_eq!(unhide.seq, 1);
+    assert_eq!(unhide.account_id, "acct-a");
+    assert_eq!(unhide.comment_id, "c1");
+    assert_eq!(unhide.created_at, now + 1);
+}
+
+async fn actions_are_claimed_in_order_within_a_decision(db: Db) {
+    let store = db.store().await;
+    let now = now_ms();
+    store
+        .record_decision(
+            &decision("c1", now),
+            &[planned(ActionKind::Hide), planned(ActionKind::Reply)],
+        )
+        .await
+        .unwrap();
+    store
+        .record_decision(
+            &decision("c2", now),
+            &[skipped(ActionKind::Reply), planned(ActionKind::Delete)],
+        )
+        .await
+        .unwrap();
+
+    // c1's reply waits for its hide; c2's skipped reply is settled and never claimed.
+    let claimed = store.claim_actions(10, LEASE, now).await.unwrap();
+    let got: Vec<(&str, ActionKind)> = claimed
+        .iter()
+        .map(|a| (a.comment_id.as_str(), a.kind))
+        .collect();
+    assert_eq!(got, [("c1", ActionKind::Hide), ("c2", ActionKind::Delete)]);
+    assert!(claimed.iter().all(|a| a.attempts == 1));
+
+    assert!(
+        store
+            .claim_actions(10, LEASE, now + 1)
+            .await
+            .unwrap()
+            .is_empty(),
+        "leased actions are not claimed again, and the reply still waits for the hide"
+    );
+
+    let hide = claimed[0].id;
+    store
+        .update_action(hide, &ActionUpdate::Done { result_id: None }, now + 2)
+        .await
+        .unwrap();
+    let next = store.claim_actions(10, LEASE, now + 3).await.unwrap();
+    assert_eq!(kinds(&next), [ActionKind::Reply]);
+    assert_eq!(next[0].comment_id, "c1");
+    assert_eq!(next[0].payload, json!("Thanks for reaching out"));
+
+    // A crashed executor's claim returns when its lease expires.
+    let returned = store
+        .claim_actions(10, LEASE, now + LEASE_MS + 1)
+        .await
+        .unwrap();
+    assert_eq!(kinds(&returned), [ActionKind::Delete]);
+    assert_eq!(
+        returned[0].attempts, 2,
+        "a second try is visible to the executor"
+    );
+}
+
+async fn concurrent_action_claimers_split_the_work(db: Db) {
+    let instances = [db.store().await, db.store().await];
+    let now = now_ms();
+    for i in 0..60 {
+        instances[0]
+            .record_decision(
+                &decision(&format!("c{i}"), now),
+                &[planned(ActionKind::Hide), planned(ActionKind::Reply)],
+            )
+            .await
+            .unwrap();
+    }
+    let mut tasks = Vec::new();
+    for store in instances.iter().cycle().take(6) {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            let mut idle = 0;
+            // Replies become claimable as hides finish, so stop only after a few empty rounds.
+            while idle < 20 {
+                let claimed = store.claim_actions(5, LEASE, now).await.unwrap();
+                if claimed.is_empty() {
+                    idle += 1;
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    continue;
+                }
+                idle = 0;
+                for a in claimed {
+                    store
+                        .update_action(a.id, &ActionUpdate::Done { result_id: None }, now)
+                        .await
+                        .unwrap();
+                    mine.push(a.id);
+                }
+            }
+            mine
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let unique: BTreeSet<i64> = all.iter().copied().collect();
+    assert_eq!(unique.len(), all.len(), "an action was claimed twice");
+    assert_eq!(unique.len(), 120, "every action was claimed");
+    assert_eq!(instances[1].next_action_due().await.unwrap(), None);
+}
+
+async fn a_retried_action_waits_for_its_due_time(db: Db) {
+    let store = db.store().await;
+    let now = now_ms();
+    store
+        .record_decision(
+            &decision("c1", now),
+            &[planned(ActionKind::Hide), planned(ActionKind::Reply)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.next_action_due().await.unwrap(), Some(now));
+    let hide = store.claim_actions(10, LEASE, now).await.unwrap();
+    assert_eq!(kinds(&hide), [ActionKind::Hide]);
+    assert_eq!(
+        store.next_action_due().await.unwrap(),
+        Some(now + LEASE_MS),
+        "a claimed action is due again when its lease expires; the reply waiting behind it is not due"
+    );
+
+    store
+        .update_action(
+            hide[0].id,
+            &ActionUpdate::Retry {
+                error: "rate limited".to_string(),
+                next_at: now + 60_000,
+            },
+            now + 1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.next_action_due().await.unwrap(), Some(now + 60_000));
+    assert!(store
+        .claim_actions(10, LEASE, now + 59_999)
+        .await
+        .unwrap()
+        .is_empty());
+    let again = store.claim_actions(10, LEASE, now + 60_000).await.unwrap();
+    assert_eq!(kinds(&again), [ActionKind::Hide]);
+    assert_eq!(again[0].attempts, 2);
+    assert_eq!(again[0].last_error.as_deref(), Some("rate limited"));
+}
+
+async fn action_updates_show_in_the_action_log(db: Db) {
+    let store = db.store().await;
+    let now = now_ms();
+    store
+        .record_decision(
+            &decision("c1", now),
+            &[planned(ActionKind::Hide), planned(ActionKind::Reply)],
+        )
+        .await
+        .unwrap();
+    store
+        .record_decision(
+            &decision("c2", now),
+            &[skipped(ActionKind::Reply), planned(ActionKind::Delete)],
+        )
+        .await
+        .unwrap();
+    store
+        .record_decision(&decision("c3", now), &[skipped(ActionKind::Hide)])
+        .await
+        .unwrap();
+    store
+        .record_decision(&decision("c4", now), &[])
+        .await
+        .unwrap();
+
+    let first = store.claim_actions(10, LEASE, now).await.unwrap();
+    for a in &first {
+        store
+            .update_action(a.id, &ActionUpdate::Done { result_id: None }, now + 1)
+            .await
+            .unwrap();
+    }
+    let reply = store.claim_actions(10, LEASE, now + 2).await.unwrap();
+    assert_eq!(kinds(&reply), [ActionKind::Reply]);
+    store
+        .update_action(
+            reply[0].id,
+            &ActionUpdate::Failed {
+                error: "comment was deleted".to_string(),
+            },
+            now + 3,
+        )
+        .await
+        .unwrap();
+
+    let c1 = find_decision(&*store, "c1").await;
+    let states: Vec<ActionState> = c1.action_log.iter().map(|a| a.state).collect();
+    assert_eq!(states, [ActionState::Done, ActionState::Failed]);
+    assert_eq!(
+        c1.action_log[1].last_error.as_deref(),
+        Some("comment was deleted")
+    );
+    assert_eq!(c1.action_log[1].updated_at, now + 3);
+    assert_eq!(c1.outcome(), "failed");
+
+    let c2 = find_decision(&*store, "c2").await;
+    assert_eq!(c2.action_log[0].state, ActionState::Skipped);
+    assert_eq!(c2.action_log[0].last_error.as_deref(), Some("dry run"));
+    assert_eq!(c2.outcome(), "done");
+    assert_eq!(find_decision(&*store, "c3").await.outcome(), "skipped");
+    assert_eq!(find_decision(&*store, "c4").await.outcome(), "none");
+
+    // A reply that Meta accepted keeps the id of the comment it created.
+    store
+        .add_action(
+            c1.id,
+            "c1:reply:again",
+            &planned(ActionKind::Reply),
+            now + 4,
+        )
+        .await
+        .unwrap();
+    let again = store.claim_actions(10, LEASE, now + 5).await.unwrap();
+    store
+        .update_action(
+            again[0].id,
+            &ActionUpdate::Done {
+                result_id: Some("18000000000000001".to_string()),
+            },
+            now + 6,
+        )
+        .await
+        .unwrap();
+    let c1 = find_decision(&*store, "c1").await;
+    assert_eq!(
+        c1.action_log[2].result_id.as_deref(),
+        Some("18000000000000001")
+    );
+    assert_eq!(c1.action_log[2].state, ActionState::Done);
+    assert_eq!(store.next_action_due().await.unwrap(), None);
+}
+
+// ---------------------------------------------------------------------------------------
+// The moderation log
+
+/// Records decisions `d0..` one second apart, with the given account, rules and actions.
+async fn seed_log(store: &dyn Store, t0: i64) -> Vec<i64> {
+    let rows: [(&str, &[&str], &[ActionKind]); 7] = [
+        ("acct-a", &["spam"], &[ActionKind::Hide]),
+        ("acct-b", &["spam2", "links"], &[ActionKind::Delete]),
+        ("acct-a", &[], &[]),
+        ("acct-a", &["a_b"], &[ActionKind::Hide, ActionKind::Reply]),
+        ("acct-a", &["Spam"], &[ActionKind::Hide]),
+        ("acct-b", &["axb", "spam"], &[ActionKind::Reply]),
+        ("acct-a", &["100%"], &[]),
+    ];
+    let mut ids = Vec::new();
+    for (i, (account, rules, actions)) in rows.into_iter().enumerate() {
+        let d = NewDecision {
+            account_id: account.to_string(),
+            rules: rules.iter().map(|r| r.to_string()).collect(),
+            actions: actions.iter().map(|a| a.as_str().to_string()).collect(),
+            ..decision(&format!("d{i}"), t0 + 1000 * i as i64)
+        };
+        let planned: Vec<NewAction> = actions.iter().map(|k| planned(*k)).collect();
+        ids.push(store.record_decision(&d, &planned).await.unwrap().0);
+    }
+    ids
+}
+
+async fn list(store: &dyn Store, filter: DecisionFilter) -> Vec<DecisionRow> {
+    store.list_decisions(&filter).await.unwrap()
+}
+
+async fn decisions_are_filtered_by_rule_action_account_and_time(db: Db) {
+    let store = db.store().await;
+    let t0 = now_ms();
+    seed_log(&*store, t0).await;
+    let by = |f: DecisionFilter| list(&*store, f);
+
+    let all = by(DecisionFilter::default()).await;
+    assert_eq!(
+        comment_ids(&all),
+        ["d6", "d5", "d4", "d3", "d2", "d1", "d0"]
+    );
+
+    // A rule matches whole ids only, case-sensitively, with no wildcards.
+    let rule = |r: &str| DecisionFilter {
+        rule: Some(r.to_string()),
+        ..Default::default()
+    };
+    assert_eq!(comment_ids(&by(rule("spam")).await), ["d5", "d0"]);
+    assert_eq!(comment_ids(&by(rule("Spam")).await), ["d4"]);
+    assert_eq!(comment_ids(&by(rule("a_b")).await), ["d3"]);
+    assert_eq!(comment_ids(&by(rule("links")).await), ["d1"]);
+    assert_eq!(comment_ids(&by(rule("100%")).await), ["d6"]);
+    assert!(by(rule("spa")).await.is_empty());
+    assert!(by(rule("%")).await.is_empty());
+
+    let action = |a: &str| DecisionFilter {
+        action: Some(a.to_string()),
+        ..Default::default()
+    };
+    assert_eq!(comment_ids(&by(action("hide")).await), ["d4", "d3", "d0"]);
+    assert_eq!(comment_ids(&by(action("reply")).await), ["d5", "d3"]);
+    assert!(by(action("unhide")).await.is_empty());
+
+    let account_b = by(DecisionFilter {
+        account: Some("acct-b".to_string()),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(comment_ids(&account_b), ["d5", "d1"]);
+
+    let since = by(DecisionFilter {
+        since_ms: Some(t0 + 4000),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(comment_ids(&since), ["d6", "d5", "d4"]);
+
+    let combined = by(DecisionFilter {
+        account: Some("acct-a".to_string()),
+        action: Some("hide".to_string()),
+        since_ms: Some(t0 + 1000),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(comment_ids(&combined), ["d4", "d3"]);
+    // Each row carries its action log.
+    assert_eq!(
+        kinds(&combined[1].action_log),
+        [ActionKind::Hide, ActionKind::Reply]
+    );
+    assert_eq!(kinds(&combined[0].action_log), [ActionKind::Hide]);
+    assert!(combined
+        .iter()
+        .all(|d| d.action_log.iter().all(|a| a.decision_id == d.id)));
+
+    let limited = by(DecisionFilter {
+        limit: 2,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(comment_ids(&limited), ["d6", "d5"]);
+}
+
+async fn decisions_page_with_cursors(db: Db) {
+    let store = db.store().await;
+    let ids = seed_log(&*store, now_ms()).await;
+
+    // Paging back, newest first, three at a time, covers everything once.
+    let mut seen = Vec::new();
+    let mut before = None;
+    loop {
+        let page = list(
+            &*store,
+            DecisionFilter {
+                before_id: before,
+                limit: 3,
+                ..Default::default()
+            },
+        )
+        .await;
+        if page.is_empty() {
+            break;
+        }
+        assert!(page.len() <= 3);
+        before = Some(page.last().unwrap().id);
+        seen.extend(page.iter().map(|d| d.id));
+    }
+    let mut newest_first = ids.clone();
+    newest_first.reverse();
+    assert_eq!(seen, newest_first);
+
+    // Following: only newer decisions, oldest first.
+    let newer = list(
+        &*store,
+        DecisionFilter {
+            after_id: Some(ids[4]),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(comment_ids(&newer), ["d5", "d6"]);
+
+    let window = list(
+        &*store,
+        DecisionFilter {
+            after_id: Some(ids[1]),
+            before_id: Some(ids[5]),
+            account: Some("acct-a".to_string()),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(comment_ids(&window), ["d2", "d3", "d4"]);
+}
+
+async fn purge_removes_old_texts_and_keeps_decisions(db: Db) {
+    let store = db.store().await;
+    let t0 = now_ms();
+    store
+        .record_decision(&decision("old", t0), &[planned(ActionKind::Hide)])
+        .await
+        .unwrap();
+    store
+        .record_decision(&decision("new", t0 + 10_000), &[])
+        .await
+        .unwrap();
+
+    assert_eq!(store.purge_texts(t0 + 5_000).await.unwrap(), 1);
+    assert_eq!(
+        store.purge_texts(t0 + 5_000).await.unwrap(),
+        0,
+        "nothing left to purge"
+    );
+
+    let old = find_decision(&*store, "old").await;
+    assert_eq!(old.text, None);
+    assert_eq!(old.normalized, None);
+    assert_eq!(old.rules, ["spam"]);
+    assert_eq!(old.author.as_deref(), Some("someone"));
+    assert_eq!(kinds(&old.action_log), [ActionKind::Hide]);
+
+    let new = find_decision(&*store, "new").await;
+    assert_eq!(new.text.as_deref(), Some("text of new"));
+    assert_eq!(new.normalized.as_deref(), Some("normalized new"));
+}
+
+// ---------------------------------------------------------------------------------------
+// Waking workers
+
+async fn stored_work_wakes_a_subscribed_worker(db: Db) {
+    const PATIENCE: Duration = Duration::from_secs(30);
+    let worker = db.store().await;
+    let mut inbox = worker.subscribe(WorkChannel::Inbox);
+    let mut actions = worker.subscribe(WorkChannel::Actions);
+    // On PostgreSQL the work comes from another instance; SQLite serves one instance, whose
+    // own writes wake its workers.
+    let writer = match worker.dialect() {
+        Dialect::Postgres => db.store().await,
+        Dialect::Sqlite => worker.clone(),
+    };
+    if worker.dialect() == Dialect::Postgres {
+        // The listener is connected once it wakes everyone to say it may have missed something.
+        assert!(inbox.wait(PATIENCE).await, "the listener connects");
+        actions.wait(PATIENCE).await;
+    }
+
+    writer
+        .insert_deliveries(&[events(["comments:1".into()])])
+        .await
+        .unwrap();
+    assert!(
+        inbox.wait(PATIENCE).await,
+        "a stored event wakes the inbox worker"
+    );
+
+    writer
+        .record_decision(&decision("c1", now_ms()), &[planned(ActionKind::Hide)])
+        .await
+        .unwrap();
+    assert!(
+        actions.wait(PATIENCE).await,
+        "a planned action wakes the executor"
+    );
+
+    // The one-shot form, for callers without a loop.
+    let waiter = {
+        let worker = worker.clone();
+        tokio::spawn(async move { worker.wait_for_work(WorkChannel::Inbox, PATIENCE).await })
+    };
+    // Keep delivering until it wakes: the waiter subscribes whenever its task gets to run.
+    let mut n = 2;
+    while !waiter.is_finished() {
+        writer
+            .insert_deliveries(&[events([format!("comments:{n}")])])
+            .await
+            .unwrap();
+        n += 1;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(waiter.await.unwrap(), "woken, not timed out");
+}
+
+conformance!(
+    concurrent_action_claimers_split_the_work,
+    instances_starting_together_migrate_once,
+);
+
+async fn instances_starting_together_migrate_once(db: Db) {
+    // A rolling deploy or a scale-up starts several replicas on one (possibly fresh) database.
+    let starts: Vec<_> = (0..4)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move { db.store().await })
+        })
+        .collect();
+    let mut instances = Vec::new();
+    for s in starts {
+        instances.push(s.await.expect("every instance starts"));
+    }
+    instances[0]
+        .insert_deliveries(&[events(["comments:1".into()])])
+        .await
+        .unwrap();
+    for store in &instances {
+        store.ping().await.unwrap();
+        assert_eq!(store.inbox_stats().await.unwrap().pending, 1);
+    }
+}
