@@ -71,43 +71,124 @@ impl Pipeline {
                 }
                 continue;
             }
-            for event in events {
-                self.handle(event).await;
-            }
+            self.handle_batch(events).await;
         }
     }
 
-    async fn handle(&self, event: InboxEvent) {
-        let id = event.id;
-        let field = event.field.clone();
-        match self.process(&event).await {
-            Ok(outcome) => {
-                metrics::counter!("commentguard_events_processed_total", "field" => field_label(&field), "outcome" => outcome)
-                    .increment(1);
-                if let Err(e) = self.store.complete_event(id, now_ms()).await {
-                    tracing::error!(event.id = id, error = %e, "completing an event failed");
+    /// Prepares every claimed event, then commits all their decisions, planned actions and
+    /// completions in ONE transaction (group commit: one fsync for the batch, not three per
+    /// event). An event that cannot be processed now is given back with a backoff.
+    async fn handle_batch(&self, events: Vec<InboxEvent>) {
+        let mut writes: Vec<(NewDecision, Vec<NewAction>)> = Vec::new();
+        let mut completed: Vec<i64> = Vec::new();
+        for event in &events {
+            let field = field_label(&event.field);
+            match self.prepare(event).await {
+                Ok(Prepared::Done(label)) => {
+                    metrics::counter!("commentguard_events_processed_total", "field" => field, "outcome" => label)
+                        .increment(1);
+                    completed.push(event.id);
+                }
+                Ok(Prepared::Decision {
+                    label,
+                    decision,
+                    actions,
+                }) => {
+                    metrics::counter!("commentguard_events_processed_total", "field" => field, "outcome" => label)
+                        .increment(1);
+                    writes.push((decision, actions));
+                    completed.push(event.id);
+                }
+                Err(e) => {
+                    let wait = crate::actions::backoff(event.attempts);
+                    tracing::warn!(event.id = event.id, event.field = %event.field, attempts = event.attempts, error = %e, "event will be retried");
+                    metrics::counter!("commentguard_events_processed_total", "field" => field, "outcome" => "retry")
+                        .increment(1);
+                    let _ = self
+                        .store
+                        .retry_event(
+                            event.id,
+                            &e.to_string(),
+                            now_ms() + wait.as_millis() as i64,
+                            false,
+                        )
+                        .await;
                 }
             }
+        }
+        if completed.is_empty() {
+            return;
+        }
+        match self
+            .store
+            .record_decisions(&writes, &completed, now_ms())
+            .await
+        {
+            Ok(ids) => {
+                for ((d, actions), (id, created)) in writes.iter().zip(ids) {
+                    self.decided(d, actions, id, created);
+                }
+            }
+            // The leases expire and the events are claimed again; processing is idempotent.
             Err(e) => {
-                let wait = crate::actions::backoff(event.attempts);
-                tracing::warn!(event.id = id, event.field = %field, attempts = event.attempts, error = %e, "event will be retried");
-                metrics::counter!("commentguard_events_processed_total", "field" => field_label(&field), "outcome" => "retry")
-                    .increment(1);
-                let _ = self
-                    .store
-                    .retry_event(
-                        id,
-                        &e.to_string(),
-                        now_ms() + wait.as_millis() as i64,
-                        false,
-                    )
-                    .await;
+                tracing::error!(error = %e, events = completed.len(), "recording decisions failed")
             }
         }
     }
 
-    /// Processes one change; returns a metrics label of what happened.
+    /// Logs, counts and wakes the executor after a decision is committed.
+    fn decided(&self, d: &NewDecision, actions: &[NewAction], id: i64, created: bool) {
+        tracing::info!(
+            decision.id = id,
+            comment.id = %d.comment_id,
+            comment.kind = %d.kind,
+            account.id = %d.account_id,
+            rules = ?d.rules,
+            actions = ?d.actions,
+            note = d.note.as_deref().unwrap_or(""),
+            new = created,
+            "comment decided"
+        );
+        if !created {
+            return;
+        }
+        for a in &d.actions {
+            metrics::counter!("commentguard_decisions_total", "action" => action_label(a))
+                .increment(1);
+        }
+        if actions.iter().any(|a| a.state == ActionState::Pending) {
+            self.actions_wake.notify_one();
+        }
+    }
+
+    /// Processes and commits one change on its own; returns a metrics label of what happened.
     pub async fn process(&self, event: &InboxEvent) -> Result<&'static str, ProcessError> {
+        match self.prepare(event).await? {
+            Prepared::Done(label) => {
+                self.store.complete_event(event.id, now_ms()).await?;
+                Ok(label)
+            }
+            Prepared::Decision {
+                label,
+                decision,
+                actions,
+            } => {
+                let ids = self
+                    .store
+                    .record_decisions(
+                        &[(decision.clone(), actions.clone())],
+                        &[event.id],
+                        now_ms(),
+                    )
+                    .await?;
+                self.decided(&decision, &actions, ids[0].0, ids[0].1);
+                Ok(label)
+            }
+        }
+    }
+
+    /// Works out what one change means; nothing about the decision is written yet.
+    pub async fn prepare(&self, event: &InboxEvent) -> Result<Prepared, ProcessError> {
         let payload: Value = serde_json::from_str(&event.payload).unwrap_or(Value::Null);
         let value = payload.get("value").cloned().unwrap_or(Value::Null);
         match event.field.as_str() {
@@ -123,11 +204,11 @@ impl Pipeline {
                 )
                 .await?;
                 tracing::info!(event.id = event.id, media.id = ?id_string(value.get("media_id")), outcome = ?outcome, "story insights received");
-                Ok(match outcome {
+                Ok(Prepared::Done(match outcome {
                     crate::insights::FinalOutcome::Stored => "stored",
                     crate::insights::FinalOutcome::Duplicate => "duplicate",
                     crate::insights::FinalOutcome::Invalid => "invalid",
-                })
+                }))
             }
             other => {
                 tracing::info!(
@@ -135,15 +216,15 @@ impl Pipeline {
                     event.field = other,
                     "unknown field recorded and skipped"
                 );
-                Ok("unknown_field")
+                Ok(Prepared::Done("unknown_field"))
             }
         }
     }
 
-    async fn comment(&self, event: &InboxEvent, v: &Value) -> Result<&'static str, ProcessError> {
+    async fn comment(&self, event: &InboxEvent, v: &Value) -> Result<Prepared, ProcessError> {
         let Some(cid) = comment_id(v) else {
             tracing::warn!(event.id = event.id, "comment without an id skipped");
-            return Ok("invalid");
+            return Ok(Prepared::Done("invalid"));
         };
         let from = v.get("from").cloned().unwrap_or(Value::Null);
         let author_id = id_string(from.get("id"));
@@ -153,7 +234,7 @@ impl Pipeline {
             // The account's own comments (including our replies) are never moderated: doing so
             // would loop on ourselves.
             tracing::debug!(comment.id = %cid, "own comment not moderated");
-            return Ok("own_comment");
+            return Ok(Prepared::Done("own_comment"));
         }
         let media = v.get("media").cloned().unwrap_or(Value::Null);
         let media_type = media
@@ -187,12 +268,12 @@ impl Pipeline {
         };
         let not_callable =
             live.then_some("live media: comments cannot be hidden or answered through the API");
-        self.decide(event, &cid, kind, input, not_callable).await
+        Ok(self.decide(event, &cid, kind, input, not_callable))
     }
 
-    async fn mention(&self, event: &InboxEvent, v: &Value) -> Result<&'static str, ProcessError> {
+    async fn mention(&self, event: &InboxEvent, v: &Value) -> Result<Prepared, ProcessError> {
         let Some(media_id) = id_string(v.get("media_id")) else {
-            return Ok("invalid");
+            return Ok(Prepared::Done("invalid"));
         };
         let mention_comment = id_string(v.get("comment_id"));
         let Some(token) = self.settings.token_for(&event.account_id).cloned() else {
@@ -212,8 +293,11 @@ impl Pipeline {
                 decided_at: now_ms(),
                 ..Default::default()
             };
-            self.store.record_decision(&d, &[]).await?;
-            return Ok("dry_run");
+            return Ok(Prepared::Decision {
+                label: "dry_run",
+                decision: d,
+                actions: Vec::new(),
+            });
         };
         let ctx = AccountCtx {
             account_id: event.account_id.clone(),
@@ -247,17 +331,17 @@ impl Pipeline {
             time: event.entry_time,
             ..Default::default()
         };
-        self.decide(event, &key, "mention", input, None).await
+        Ok(self.decide(event, &key, "mention", input, None))
     }
 
-    async fn decide(
+    fn decide(
         &self,
         event: &InboxEvent,
         key: &str,
         kind: &str,
         input: Input,
         not_callable: Option<&str>,
-    ) -> Result<&'static str, ProcessError> {
+    ) -> Prepared {
         let account = event.account_id.as_str();
         let rules = self.rules.for_account(account);
         let decision: Decision = rules.evaluate(&input, self.state.as_ref());
@@ -295,33 +379,42 @@ impl Pipeline {
             received_at: event.received_at,
             decided_at: now_ms(),
         };
-        let (decision_id, created) = self.store.record_decision(&d, &actions).await?;
         for m in &decision.matched {
-            metrics::counter!("commentguard_rule_matches_total", "mode" => match m.mode { crate::rules::Mode::Enforce => "enforce", crate::rules::Mode::Shadow => "shadow" })
+            metrics::counter!("commentguard_rule_matches_total", "mode" => m.mode.as_str())
                 .increment(1);
         }
-        for a in &decision.actions {
-            metrics::counter!("commentguard_decisions_total", "action" => a.name()).increment(1);
+        Prepared::Decision {
+            label: if decision.actions.is_empty() {
+                "no_action"
+            } else {
+                "actioned"
+            },
+            decision: d,
+            actions,
         }
-        tracing::info!(
-            decision.id = decision_id,
-            comment.id = %key,
-            comment.kind = kind,
-            account.id = account,
-            rules = ?d.rules,
-            actions = ?d.actions,
-            note = d.note.as_deref().unwrap_or(""),
-            new = created,
-            "comment decided"
-        );
-        if created && actions.iter().any(|a| a.state == ActionState::Pending) {
-            self.actions_wake.notify_one();
-        }
-        Ok(if decision.actions.is_empty() {
-            "no_action"
-        } else {
-            "actioned"
-        })
+    }
+}
+
+/// What one change became, before it is committed.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // short-lived, one per event in hand
+pub enum Prepared {
+    /// Nothing to record beyond marking the event done.
+    Done(&'static str),
+    /// A decision and its planned actions to commit with the event's completion.
+    Decision {
+        label: &'static str,
+        decision: NewDecision,
+        actions: Vec<NewAction>,
+    },
+}
+
+fn action_label(name: &str) -> &'static str {
+    match name {
+        "hide" => "hide",
+        "delete" => "delete",
+        "reply" => "reply",
+        _ => "other",
     }
 }
 

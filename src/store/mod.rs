@@ -459,6 +459,16 @@ pub trait Store: Send + Sync + 'static {
     /// (a redelivery or a re-claimed event): then nothing new is planned.
     async fn record_decision(&self, d: &NewDecision, actions: &[NewAction]) -> Result<(i64, bool)>;
 
+    /// Records several decisions (each with its planned actions) and marks the inbox events
+    /// `completed` done, all in ONE transaction: the pipeline's group commit. One
+    /// `(decision id, created)` per decision, as [`Store::record_decision`] gives.
+    async fn record_decisions(
+        &self,
+        decisions: &[(NewDecision, Vec<NewAction>)],
+        completed: &[i64],
+        now: i64,
+    ) -> Result<Vec<(i64, bool)>>;
+
     /// Plans one more action for an existing decision (an undo). Idempotent by `action_key`.
     async fn add_action(
         &self,

@@ -23,7 +23,12 @@ const MAX_EVENT_ATTEMPTS: i64 = 10;
 
 #[derive(Debug, Clone)]
 pub struct SqlStore {
+    /// Reads (several connections; WAL lets them run beside the writer).
     pool: AnyPool,
+    /// Writes. On SQLite one connection: writers queue here in-process instead of meeting
+    /// SQLITE_BUSY across connections and sleeping in the busy handler, which made p99 latency
+    /// jump to seconds under load. On PostgreSQL the same pool as reads.
+    writer: AnyPool,
     dialect: Dialect,
     work: Arc<WorkHub>,
 }
@@ -165,24 +170,39 @@ impl SqlStore {
         } else {
             (Dialect::Postgres, url.to_string())
         };
-        let mut options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
-        options = match dialect {
-            Dialect::Sqlite => options.max_connections(8).after_connect(|conn, _| {
-                Box::pin(async move {
-                    // WAL + synchronous=FULL: a committed transaction survives a crash or a
-                    // power loss, which is what "200 only after it is stored" promises.
-                    conn.execute("PRAGMA journal_mode = WAL").await?;
-                    conn.execute("PRAGMA synchronous = FULL").await?;
-                    conn.execute("PRAGMA busy_timeout = 10000").await?;
-                    Ok(())
+        let sqlite_options = |max: u32| {
+            AnyPoolOptions::new()
+                .acquire_timeout(Duration::from_secs(30))
+                .max_connections(max)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        // WAL + synchronous=FULL: a committed transaction survives a crash or a
+                        // power loss, which is what "200 only after it is stored" promises.
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = FULL").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        Ok(())
+                    })
                 })
-            }),
-            Dialect::Postgres => options.max_connections(16),
         };
-        let pool = options.connect(&url).await?;
+        let (pool, writer) = match dialect {
+            Dialect::Sqlite => {
+                let writer = sqlite_options(1).connect(&url).await?;
+                (sqlite_options(8).connect(&url).await?, writer)
+            }
+            Dialect::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .acquire_timeout(Duration::from_secs(10))
+                    .max_connections(16)
+                    .connect(&url)
+                    .await?;
+                (pool.clone(), pool)
+            }
+        };
         let pg_url = (dialect == Dialect::Postgres).then(|| Secret::new(url));
         let store = SqlStore {
             pool,
+            writer,
             dialect,
             work: Arc::new(WorkHub::new(pg_url)),
         };
@@ -230,8 +250,8 @@ impl SqlStore {
     /// instead of waiting; `BEGIN IMMEDIATE` takes the lock up front, where busy_timeout applies.
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
         Ok(match self.dialect {
-            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Dialect::Postgres => self.pool.begin().await?,
+            Dialect::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => self.writer.begin().await?,
         })
     }
 
@@ -458,7 +478,7 @@ impl Store for SqlStore {
             .bind(now + lease.as_millis() as i64)
             .bind(now)
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.writer)
             .await?;
         let mut events = rows
             .iter()
@@ -474,7 +494,7 @@ impl Store for SqlStore {
         )
         .bind(now)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -496,7 +516,7 @@ impl Store for SqlStore {
         .bind(if give_up { 1i64 } else { 0i64 })
         .bind(MAX_EVENT_ATTEMPTS)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -538,56 +558,36 @@ impl Store for SqlStore {
     }
 
     async fn record_decision(&self, d: &NewDecision, actions: &[NewAction]) -> Result<(i64, bool)> {
+        let mut out = self
+            .record_decisions(&[(d.clone(), actions.to_vec())], &[], d.decided_at)
+            .await?;
+        Ok(out.remove(0))
+    }
+
+    async fn record_decisions(
+        &self,
+        decisions: &[(NewDecision, Vec<NewAction>)],
+        completed: &[i64],
+        now: i64,
+    ) -> Result<Vec<(i64, bool)>> {
         let mut tx = self.begin_write().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO decisions (inbox_id, comment_id, kind, account_id, media_id, author, author_id, \
-               text, normalized, matched, rules, actions, note, received_at, decided_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-             ON CONFLICT (comment_id, kind) DO NOTHING RETURNING id",
-        )
-        .bind(d.inbox_id)
-        .bind(&d.comment_id)
-        .bind(&d.kind)
-        .bind(&d.account_id)
-        .bind(&d.media_id)
-        .bind(&d.author)
-        .bind(&d.author_id)
-        .bind(&d.text)
-        .bind(&d.normalized)
-        .bind(&d.matched)
-        .bind(join_list(&d.rules))
-        .bind(join_list(&d.actions))
-        .bind(&d.note)
-        .bind(d.received_at)
-        .bind(d.decided_at)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = inserted else {
-            let existing: i64 =
-                sqlx::query("SELECT id FROM decisions WHERE comment_id = $1 AND kind = $2")
-                    .bind(&d.comment_id)
-                    .bind(&d.kind)
-                    .fetch_one(&mut *tx)
-                    .await?
-                    .try_get("id")?;
-            tx.rollback().await?;
-            return Ok((existing, false));
-        };
-        let id: i64 = row.try_get("id")?;
-        for (seq, a) in actions.iter().enumerate() {
-            insert_action(
-                &mut tx,
-                id,
-                &format!("{}:{}", d.comment_id, a.kind.as_str()),
-                &d.account_id,
-                &d.comment_id,
-                a,
-                seq as i64,
-                d.decided_at,
-            )
+        let mut out = Vec::with_capacity(decisions.len());
+        let mut pending = false;
+        for (d, actions) in decisions {
+            let (id, created) = insert_decision(&mut tx, d, actions).await?;
+            pending |= created && actions.iter().any(|a| a.state == ActionState::Pending);
+            out.push((id, created));
+        }
+        if !completed.is_empty() {
+            let ids: Vec<String> = completed.iter().map(i64::to_string).collect();
+            sqlx::query(&format!(
+                "UPDATE inbox SET state = 'done', done_at = $1, last_error = NULL WHERE id IN ({})",
+                ids.join(",")
+            ))
+            .bind(now)
+            .execute(&mut *tx)
             .await?;
         }
-        let pending = actions.iter().any(|a| a.state == ActionState::Pending);
         if pending {
             self.notify_in(&mut tx, WorkChannel::Actions).await?;
         }
@@ -595,7 +595,7 @@ impl Store for SqlStore {
         if pending {
             self.work.announce(WorkChannel::Actions);
         }
-        Ok((id, true))
+        Ok(out)
     }
 
     async fn add_action(
@@ -655,7 +655,7 @@ impl Store for SqlStore {
             .bind(now + lease.as_millis() as i64)
             .bind(now)
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.writer)
             .await?;
         let mut actions = rows
             .iter()
@@ -687,7 +687,7 @@ impl Store for SqlStore {
             .bind(now)
             .bind(id),
         };
-        q.execute(&self.pool).await?;
+        q.execute(&self.writer).await?;
         Ok(())
     }
 
@@ -810,13 +810,13 @@ impl Store for SqlStore {
             "UPDATE decisions SET text = NULL, normalized = NULL WHERE decided_at < $1 AND (text IS NOT NULL OR normalized IS NOT NULL)",
         )
         .bind(before)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected())
     }
 
     async fn upsert_story(&self, st: &NewStory) -> Result<(StoryRow, bool)> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "INSERT INTO stories (story_id, account_id, media_type, posted_at, first_seen, expires_at, next_snapshot_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (story_id) DO NOTHING",
@@ -848,7 +848,7 @@ impl Store for SqlStore {
         )
         .bind(at)
         .bind(story_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -871,7 +871,7 @@ impl Store for SqlStore {
             .bind(now + lease.as_millis() as i64)
             .bind(now)
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.writer)
             .await?;
         let mut stories = rows
             .iter()
@@ -886,7 +886,7 @@ impl Store for SqlStore {
         snap: &NewSnapshot,
         next_snapshot_at: Option<i64>,
     ) -> Result<i64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query(
             "INSERT INTO story_snapshots (story_id, account_id, taken_at, status, metrics, raw, error) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -936,7 +936,7 @@ impl Store for SqlStore {
              WHERE closed_at IS NULL AND expires_at <= $1 RETURNING {STORY_COLUMNS}"
         ))
         .bind(now)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.writer)
         .await?;
         rows.iter().map(story_from_row).collect()
     }
@@ -958,7 +958,7 @@ impl Store for SqlStore {
         .bind(f.received_at)
         .bind(&f.metrics)
         .bind(&f.raw)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -1024,6 +1024,63 @@ impl Store for SqlStore {
             })
             .collect()
     }
+}
+
+/// Inserts a decision and its actions inside `tx`; an existing decision for the same comment and
+/// kind wins (a redelivery or a re-claimed event), and then nothing new is planned.
+async fn insert_decision(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    d: &NewDecision,
+    actions: &[NewAction],
+) -> Result<(i64, bool)> {
+    let inserted = sqlx::query(
+        "INSERT INTO decisions (inbox_id, comment_id, kind, account_id, media_id, author, author_id, \
+           text, normalized, matched, rules, actions, note, received_at, decided_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+         ON CONFLICT (comment_id, kind) DO NOTHING RETURNING id",
+    )
+    .bind(d.inbox_id)
+    .bind(&d.comment_id)
+    .bind(&d.kind)
+    .bind(&d.account_id)
+    .bind(&d.media_id)
+    .bind(&d.author)
+    .bind(&d.author_id)
+    .bind(&d.text)
+    .bind(&d.normalized)
+    .bind(&d.matched)
+    .bind(join_list(&d.rules))
+    .bind(join_list(&d.actions))
+    .bind(&d.note)
+    .bind(d.received_at)
+    .bind(d.decided_at)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = inserted else {
+        let existing: i64 =
+            sqlx::query("SELECT id FROM decisions WHERE comment_id = $1 AND kind = $2")
+                .bind(&d.comment_id)
+                .bind(&d.kind)
+                .fetch_one(&mut **tx)
+                .await?
+                .try_get("id")?;
+        return Ok((existing, false));
+    };
+    let id: i64 = row.try_get("id")?;
+    for (seq, a) in actions.iter().enumerate() {
+        insert_action(
+            tx,
+            id,
+            &format!("{}:{}", d.comment_id, a.kind.as_str()),
+            &d.account_id,
+            &d.comment_id,
+            a,
+            seq as i64,
+            d.decided_at,
+        )
+        .await?;
+    }
+    Ok((id, true))
 }
 
 #[allow(clippy::too_many_arguments)]
