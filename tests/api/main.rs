@@ -3,5 +3,6 @@
 
 mod graph_client;
 mod helpers;
+mod moderation;
 mod support;
 mod webhook;
