@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::graph::{AccountCtx, GraphClient, GraphError};
 use crate::secret::Secret;
-use crate::store::{now_ms, ActionKind, ActionRow, ActionUpdate, Store};
+use crate::store::{now_ms, ActionKind, ActionRow, ActionUpdate, Store, WorkChannel};
 
 /// Backoff between attempts; the last step repeats until [`GIVE_UP_AFTER`].
 const SCHEDULE: [Duration; 6] = [
@@ -62,6 +62,8 @@ pub fn backoff(attempts: i64) -> Duration {
 impl Executor {
     /// Runs until `shutdown`; the actions in hand finish first.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        // Actions planned by any instance (PostgreSQL NOTIFY) or by this one wake the executor.
+        let mut signal = self.store.subscribe(WorkChannel::Actions);
         loop {
             if shutdown.is_cancelled() {
                 break;
@@ -90,7 +92,7 @@ impl Executor {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(sleep_for) => {}
+                _ = signal.wait(sleep_for) => {}
             }
         }
     }

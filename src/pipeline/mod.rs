@@ -15,7 +15,9 @@ use tokio_util::sync::CancellationToken;
 use crate::graph::{AccountCtx, GraphClient, GraphError};
 use crate::inbox::parse::{comment_id, id_string};
 use crate::rules::{Action, Decision, Input, Kind, RuleState};
-use crate::store::{now_ms, ActionKind, ActionState, InboxEvent, NewAction, NewDecision, Store};
+use crate::store::{
+    now_ms, ActionKind, ActionState, InboxEvent, NewAction, NewDecision, Store, WorkChannel,
+};
 
 pub mod registry;
 
@@ -47,12 +49,13 @@ pub struct Pipeline {
 
 impl Pipeline {
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        // Subscribed before the first claim: work announced while a batch is in hand (by this
+        // instance's inbox writer, or on PostgreSQL by any instance) is not missed.
+        let mut signal = self.store.subscribe(WorkChannel::Inbox);
         loop {
             if shutdown.is_cancelled() {
                 break;
             }
-            // Register interest before claiming, so a commit between the claim and the wait
-            // is not missed.
             let notified = self.inbox_wake.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
@@ -64,10 +67,12 @@ impl Pipeline {
                 }
             };
             if events.is_empty() {
+                // Polling stays the fallback: an announcement can be lost (a listener
+                // reconnecting), and a retried event becomes due without one.
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
                     _ = &mut notified => {}
-                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    _ = signal.wait(Duration::from_millis(500)) => {}
                 }
                 continue;
             }
