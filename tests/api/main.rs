@@ -5,5 +5,6 @@ mod crash;
 mod faults;
 mod graph_client;
 mod helpers;
+mod secrets;
 mod support;
 mod webhook;
