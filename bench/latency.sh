@@ -3,6 +3,7 @@
 # API answering at once, the service's resident memory under that load, and `rules eval`
 # throughput with the shipped rules. Prints RESULT lines; figures go in bench/RESULTS.md.
 #   bench/latency.sh [RATE=500] [SECONDS=20] [EVAL_LINES=100000]
+# BENCH_DATABASE_URL=postgres://... (an empty database) measures on PostgreSQL instead of SQLite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet --bin commentguard --example latency

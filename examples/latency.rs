@@ -10,7 +10,8 @@
 //! 4. Samples the service's RSS (/proc/PID/status VmRSS) during the run.
 //! 5. Pipes JSON Lines through `commentguard rules eval` with the shipped rules.
 //!
-//! `cargo run --release --example latency -- [RATE] [SECONDS] [EVAL_LINES]`
+//! `cargo run --release --example latency -- [RATE] [SECONDS] [EVAL_LINES]`; set
+//! `BENCH_DATABASE_URL=postgres://...` (an empty database) to measure on PostgreSQL.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -101,7 +102,8 @@ async fn main() {
         .env("COMMENTGUARD_ADMIN_LISTEN", "127.0.0.1:0")
         .env(
             "COMMENTGUARD_DATABASE_URL",
-            format!("sqlite:{}", work.path().join("bench.db").display()),
+            std::env::var("BENCH_DATABASE_URL")
+                .unwrap_or_else(|_| format!("sqlite:{}", work.path().join("bench.db").display())),
         )
         .env("COMMENTGUARD_RULES", &rules)
         .env("COMMENTGUARD_GRAPH_URL", &graph_url)
