@@ -50,6 +50,8 @@ pub struct FileConfig {
     pub body_limit: Option<usize>,
     pub retention: Option<String>,
     pub workers: Option<usize>,
+    pub graph_timeout: Option<String>,
+    pub retry_base: Option<String>,
     #[serde(default)]
     pub accounts: BTreeMap<String, AccountFile>,
 }
@@ -96,6 +98,12 @@ pub struct Settings {
     pub body_limit: usize,
     pub retention: Duration,
     pub workers: usize,
+    /// Whole-request timeout of one Graph API call. Also sizes the claim leases of the
+    /// pipeline and the executor, which must outlast the calls made under them.
+    pub graph_timeout: Duration,
+    /// First step of the retry schedule (1 s); every later step scales with it (5 s, 30 s,
+    /// 2 min, 10 min, 1 h at the default). Tests shorten it; production keeps 1 s.
+    pub retry_base: Duration,
     pub accounts: BTreeMap<String, AccountSettings>,
 }
 
@@ -128,7 +136,9 @@ fn overlay(base: &mut FileConfig, top: FileConfig) {
         log_format,
         body_limit,
         retention,
-        workers
+        workers,
+        graph_timeout,
+        retry_base
     );
     for (id, acc) in top.accounts {
         base.accounts.insert(id, acc);
@@ -224,6 +234,12 @@ impl Settings {
                 message: format!("{v:?} is not a number"),
             })?);
         }
+        if let Some(v) = var("COMMENTGUARD_GRAPH_TIMEOUT") {
+            cfg.graph_timeout = Some(v);
+        }
+        if let Some(v) = var("COMMENTGUARD_RETRY_BASE") {
+            cfg.retry_base = Some(v);
+        }
         Self::validate(cfg)
     }
 
@@ -294,6 +310,14 @@ impl Settings {
             body_limit: cfg.body_limit.unwrap_or(1 << 20),
             retention: dur("COMMENTGUARD_RETENTION", cfg.retention)?,
             workers: cfg.workers.unwrap_or(4).max(1),
+            graph_timeout: positive(
+                "COMMENTGUARD_GRAPH_TIMEOUT",
+                dur("COMMENTGUARD_GRAPH_TIMEOUT", cfg.graph_timeout)?,
+            )?,
+            retry_base: positive(
+                "COMMENTGUARD_RETRY_BASE",
+                dur("COMMENTGUARD_RETRY_BASE", cfg.retry_base)?,
+            )?,
             accounts: cfg
                 .accounts
                 .into_iter()
@@ -349,6 +373,16 @@ impl Settings {
     }
 }
 
+fn positive(name: &'static str, d: Duration) -> Result<Duration, ConfigError> {
+    if d.is_zero() {
+        return Err(ConfigError::Invalid {
+            name,
+            message: "must be longer than zero".into(),
+        });
+    }
+    Ok(d)
+}
+
 fn parse_bool(name: &'static str, v: &str) -> Result<bool, ConfigError> {
     match v.to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
@@ -381,6 +415,8 @@ mod tests {
         assert_eq!(s.story_poll, Duration::from_secs(900));
         assert_eq!(s.body_limit, 1 << 20);
         assert!(!s.dry_run);
+        assert_eq!(s.graph_timeout, Duration::from_secs(20));
+        assert_eq!(s.retry_base, Duration::from_secs(1));
         assert_eq!(
             s.require_for_serve().unwrap_err().to_string(),
             "COMMENTGUARD_APP_SECRET is not set: `serve` needs it"
@@ -439,5 +475,23 @@ mod tests {
             !dbg.contains("appsecretvalue") && !dbg.contains("verifyvalue") && !dbg.contains("pw@")
         );
         s.require_for_serve().unwrap();
+    }
+
+    #[test]
+    fn graph_timeout_and_retry_base_come_from_the_environment() {
+        let s = Settings::load(
+            None,
+            &env(&[
+                ("COMMENTGUARD_GRAPH_TIMEOUT", "1s"),
+                ("COMMENTGUARD_RETRY_BASE", "10ms"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.graph_timeout, Duration::from_secs(1));
+        assert_eq!(s.retry_base, Duration::from_millis(10));
+        let err = Settings::load(None, &env(&[("COMMENTGUARD_RETRY_BASE", "0s")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("COMMENTGUARD_RETRY_BASE"), "{err}");
     }
 }

@@ -54,7 +54,7 @@ impl Application {
             base_url: settings.graph_url.clone(),
             version: settings.graph_version.clone(),
             app_secret: settings.app_secrets.first().cloned(),
-            timeout: Duration::from_secs(20),
+            timeout: settings.graph_timeout,
         });
         let public = TcpListener::bind(settings.listen)
             .await
@@ -140,6 +140,8 @@ impl Application {
             graph: self.graph.clone(),
             tokens: self.settings.clone(),
             wake: actions_wake,
+            retry_base: self.settings.retry_base,
+            lease: crate::actions::action_lease(self.settings.graph_timeout),
         });
 
         // Rules reload when their files change or on SIGHUP; a failed load keeps the old set.

@@ -347,3 +347,155 @@ async fn rules_endpoint_lists_loaded_rule_sets_and_recent_hits() {
     assert_eq!(rules["hits"][0]["rule"], "spam");
     assert_eq!(rules["hits"][0]["matches_last_hour"], 1);
 }
+
+/// A client that shows redirects instead of following them.
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The seeded decision's undo state: the kinds of its planned actions.
+async fn action_kinds(store: &dyn Store, comment: &str) -> Vec<&'static str> {
+    let rows = store
+        .list_decisions(&commentguard::store::DecisionFilter {
+            comment_id: Some(comment.into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    rows.iter()
+        .flat_map(|d| d.action_log.iter().map(|a| a.kind.as_str()))
+        .collect()
+}
+
+#[tokio::test]
+async fn without_an_admin_token_every_api_path_and_the_review_page_stay_closed() {
+    let app = spawn_app(&[("COMMENTGUARD_DRY_RUN", "true")]).await;
+    seed(app.store.as_ref(), "h-1", "spam", Some(ActionState::Done)).await;
+    let c = no_redirects();
+    for path in [
+        "/api/v1/decisions",
+        "/api/v1/decisions/h-1",
+        "/api/v1/rules",
+        "/api/v1/dead-letters",
+        "/api/v1/stories",
+    ] {
+        let r = c
+            .get(format!("{}{path}", app.admin))
+            .bearer_auth("")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{path}");
+    }
+    for path in ["/review", "/review/login"] {
+        let r = c.get(format!("{}{path}", app.admin)).send().await.unwrap();
+        assert_eq!(r.status(), 403, "{path}");
+        assert!(!r.text().await.unwrap().contains("forex"), "{path}");
+    }
+    // Signing in with an empty token must not open a session.
+    let r = c
+        .post(format!("{}/review/login", app.admin))
+        .form(&[("token", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(!r.headers().contains_key("set-cookie"));
+    let r = c
+        .post(format!("{}/api/v1/comments/h-1/unhide", app.admin))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = c
+        .post(format!("{}/review/undo", app.admin))
+        .form(&[("comment_id", "h-1"), ("csrf", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(action_kinds(app.store.as_ref(), "h-1").await, ["hide"]);
+}
+
+#[tokio::test]
+async fn the_review_page_shows_nothing_and_undoes_nothing_without_a_session() {
+    let app = spawn_app(&[
+        ("COMMENTGUARD_ADMIN_TOKEN", ADMIN),
+        ("COMMENTGUARD_DRY_RUN", "true"),
+    ])
+    .await;
+    seed(app.store.as_ref(), "h-2", "spam", Some(ActionState::Done)).await;
+    let c = no_redirects();
+
+    // No cookie, a forged one, and the admin token itself as a cookie: sent to sign in.
+    for cookie in [
+        None,
+        Some("cg_session=9999999999.nonce.forged".to_string()),
+        Some(format!("cg_session={ADMIN}")),
+    ] {
+        let mut req = c.get(format!("{}/review", app.admin));
+        if let Some(v) = &cookie {
+            req = req.header("cookie", v);
+        }
+        let r = req.send().await.unwrap();
+        assert!(r.status().is_redirection(), "{cookie:?}: {}", r.status());
+        assert_eq!(r.headers()["location"], "/review/login", "{cookie:?}");
+        assert!(!r.text().await.unwrap().contains("forex"), "{cookie:?}");
+    }
+
+    // A wrong token does not sign in.
+    let r = c
+        .post(format!("{}/review/login", app.admin))
+        .form(&[("token", "not-the-admin-token")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(!r.headers().contains_key("set-cookie"));
+
+    // Undo without a session is refused and plans nothing.
+    let r = c
+        .post(format!("{}/review/undo", app.admin))
+        .form(&[("comment_id", "h-2"), ("csrf", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection(), "{}", r.status());
+    assert_eq!(r.headers()["location"], "/review/login");
+
+    // The API with the review page's session cookie but no bearer token stays closed.
+    let r = c
+        .post(format!("{}/review/login", app.admin))
+        .form(&[("token", ADMIN)])
+        .send()
+        .await
+        .unwrap();
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = c
+        .post(format!("{}/api/v1/comments/h-2/unhide", app.admin))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    // With a session but without the page's CSRF token, undo is refused too.
+    let r = c
+        .post(format!("{}/review/undo", app.admin))
+        .header("cookie", &cookie)
+        .form(&[("comment_id", "h-2"), ("csrf", "guessed")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(action_kinds(app.store.as_ref(), "h-2").await, ["hide"]);
+}

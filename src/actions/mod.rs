@@ -19,7 +19,8 @@ use crate::graph::{AccountCtx, GraphClient, GraphError};
 use crate::secret::Secret;
 use crate::store::{now_ms, ActionKind, ActionRow, ActionUpdate, Store, WorkChannel};
 
-/// Backoff between attempts; the last step repeats until [`GIVE_UP_AFTER`].
+/// Backoff between attempts at the default [`Executor::retry_base`] of 1 s; the last step
+/// repeats until [`GIVE_UP_AFTER`].
 const SCHEDULE: [Duration; 6] = [
     Duration::from_secs(1),
     Duration::from_secs(5),
@@ -32,7 +33,6 @@ const SCHEDULE: [Duration; 6] = [
 const GIVE_UP_AFTER: Duration = Duration::from_secs(24 * 3600);
 /// While a token is known to be dead, look again this often (it may have been replaced).
 const DEAD_TOKEN_RECHECK: Duration = Duration::from_secs(15 * 60);
-const LEASE: Duration = Duration::from_secs(120);
 const BATCH: i64 = 16;
 
 /// Which token an account's calls use; `None` means dry run for that account.
@@ -52,11 +52,30 @@ pub struct Executor {
     pub tokens: Arc<dyn TokenSource>,
     /// Notified when new actions are planned, so they run at once.
     pub wake: Arc<Notify>,
+    /// First step of the retry schedule (`COMMENTGUARD_RETRY_BASE`, 1 s); later steps scale.
+    pub retry_base: Duration,
+    /// How long a claim holds an action: longer than the calls made under it (a listing and a
+    /// post for a reply), so that a live claim never expires; a crashed instance's claims
+    /// return after it. See [`action_lease`].
+    pub lease: Duration,
 }
 
+/// The retry schedule at the default base of 1 s.
 pub fn backoff(attempts: i64) -> Duration {
+    backoff_from(Duration::from_secs(1), attempts)
+}
+
+/// The retry schedule scaled so that its first step is `base`.
+pub fn backoff_from(base: Duration, attempts: i64) -> Duration {
     let i = (attempts.max(1) - 1) as usize;
-    SCHEDULE[i.min(SCHEDULE.len() - 1)]
+    let step = SCHEDULE[i.min(SCHEDULE.len() - 1)];
+    base.saturating_mul(step.as_secs() as u32)
+}
+
+/// The executor's lease for a Graph timeout: 6 timeouts (120 s at the default 20 s), enough
+/// for a reply's listing and post, each bounded by the timeout, and any slow-down spacing.
+pub fn action_lease(graph_timeout: Duration) -> Duration {
+    graph_timeout.saturating_mul(6)
 }
 
 impl Executor {
@@ -69,7 +88,7 @@ impl Executor {
                 break;
             }
             let now = now_ms();
-            let claimed = match self.store.claim_actions(BATCH, LEASE, now).await {
+            let claimed = match self.store.claim_actions(BATCH, self.lease, now).await {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::error!(error = %e, "claiming actions failed");
@@ -99,7 +118,6 @@ impl Executor {
 
     /// Tries one claimed action and records what happened.
     pub async fn execute(&self, a: ActionRow) {
-        let now = now_ms();
         let update = match self.tokens.token_for(&a.account_id) {
             None => ActionUpdate::Failed {
                 error: "no access token for this account any more".into(),
@@ -110,7 +128,9 @@ impl Executor {
                     token,
                 };
                 let result = self.call(&ctx, &a).await;
-                self.outcome(&a, result, now)
+                // The schedule counts from when the outcome is known, not from when the call
+                // started: a call that timed out after 20 s is not retried at once.
+                self.outcome(&a, result, now_ms())
             }
         };
         let label = match &update {
@@ -128,7 +148,7 @@ impl Executor {
             }
             ActionUpdate::Retry { error, next_at } => tracing::warn!(
                 action.id = a.id, action.kind = a.kind.as_str(), comment.id = %a.comment_id,
-                attempts = a.attempts, retry_in_ms = next_at - now, error = %error, "action will be retried"),
+                attempts = a.attempts, retry_in_ms = next_at - now_ms(), error = %error, "action will be retried"),
             ActionUpdate::Failed { error } => tracing::error!(
                 action.id = a.id, action.kind = a.kind.as_str(), comment.id = %a.comment_id,
                 attempts = a.attempts, error = %error, "action failed for good"),
@@ -232,9 +252,18 @@ impl Executor {
             GraphError::Permanent { .. } | GraphError::NotEnoughViewers => ActionUpdate::Failed {
                 error: err.to_string(),
             },
-            GraphError::Transient { .. } => retry_at(backoff(a.attempts)),
+            GraphError::Transient { sent, .. } => {
+                let mut wait = backoff_from(self.retry_base, a.attempts);
+                if *sent && matches!(a.kind, ActionKind::Reply | ActionKind::MentionReply) {
+                    // The outcome is unknown (a time-out, a 5xx, a dropped connection): Meta may
+                    // still be creating the reply. Wait one more Graph timeout before the retry
+                    // lists the replies, or it misses that reply and posts a second one.
+                    wait = wait.max(self.graph.config.timeout);
+                }
+                retry_at(wait)
+            }
             GraphError::RateLimited { retry_after, .. } => {
-                retry_at((*retry_after).max(backoff(a.attempts)))
+                retry_at((*retry_after).max(backoff_from(self.retry_base, a.attempts)))
             }
             GraphError::TokenInvalid { .. } => retry_at(DEAD_TOKEN_RECHECK),
         };
@@ -257,5 +286,17 @@ mod tests {
         assert_eq!(backoff(2), Duration::from_secs(5));
         assert_eq!(backoff(6), Duration::from_secs(3600));
         assert_eq!(backoff(40), Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn a_shorter_base_scales_every_step() {
+        let base = Duration::from_millis(10);
+        assert_eq!(backoff_from(base, 1), Duration::from_millis(10));
+        assert_eq!(backoff_from(base, 3), Duration::from_millis(300));
+        assert_eq!(backoff_from(base, 99), Duration::from_secs(36));
+        assert_eq!(
+            action_lease(Duration::from_secs(20)),
+            Duration::from_secs(120)
+        );
     }
 }

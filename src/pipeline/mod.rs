@@ -23,7 +23,9 @@ pub mod registry;
 
 pub use registry::RulesRegistry;
 
-const LEASE: Duration = Duration::from_secs(60);
+/// A claim on inbox events lasts this many Graph timeouts (60 s at the default 20 s): a
+/// mention's text is fetched under it.
+const LEASE_TIMEOUTS: u32 = 3;
 const BATCH: i64 = 32;
 
 /// Why an event could not be processed now; it is given back and tried again later.
@@ -59,7 +61,8 @@ impl Pipeline {
             let notified = self.inbox_wake.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let events = match self.store.claim_events(BATCH, LEASE, now_ms()).await {
+            let lease = self.settings.graph_timeout.saturating_mul(LEASE_TIMEOUTS);
+            let events = match self.store.claim_events(BATCH, lease, now_ms()).await {
                 Ok(e) => e,
                 Err(e) => {
                     tracing::error!(error = %e, "claiming inbox events failed");
@@ -105,7 +108,8 @@ impl Pipeline {
                     completed.push(event.id);
                 }
                 Err(e) => {
-                    let wait = crate::actions::backoff(event.attempts);
+                    let wait =
+                        crate::actions::backoff_from(self.settings.retry_base, event.attempts);
                     tracing::warn!(event.id = event.id, event.field = %event.field, attempts = event.attempts, error = %e, "event will be retried");
                     metrics::counter!("commentguard_events_processed_total", "field" => field, "outcome" => "retry")
                         .increment(1);

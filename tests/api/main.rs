@@ -1,9 +1,12 @@
 //! Integration tests in one binary (zero2prod style): the real service on port 0 with a real
 //! SQLite file, a fake Graph API that is a real HTTP server, driven over HTTP.
 
+mod crash;
+mod faults;
 mod graph_client;
 mod helpers;
 mod moderation;
 mod scaling;
+mod secrets;
 mod support;
 mod webhook;

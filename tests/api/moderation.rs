@@ -22,6 +22,9 @@ async fn moderating_app(fake: &FakeGraph, extra: &[(&str, &str)]) -> TestApp {
             "v23.0".to_string(),
         ),
         ("COMMENTGUARD_ACCESS_TOKEN".to_string(), TOKEN.to_string()),
+        // Short timeout and retry steps keep the tests quick; the schedule's shape is the same.
+        ("COMMENTGUARD_GRAPH_TIMEOUT".to_string(), "2s".to_string()),
+        ("COMMENTGUARD_RETRY_BASE".to_string(), "100ms".to_string()),
     ];
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     spawn_app_with(AppOptions {

@@ -1,0 +1,333 @@
+//! The real binary under load, killed with SIGKILL at random moments and restarted on the same
+//! database, several times, against the fake Graph API. After a last run that drains:
+//!
+//! - every acknowledged notification was acted on: each acknowledged scam or spam comment is
+//!   hidden on the fake and has its decision in the moderation log;
+//! - no reply was posted twice: every comment has at most one reply on the fake.
+//!
+//! Hide calls may repeat (a kill between Meta's answer and the action log's update; hiding is
+//! idempotent): they are counted and printed, not limited.
+//!
+//! Runs on SQLite always and on PostgreSQL when COMMENTGUARD_TEST_DATABASE_URL is set (a fresh
+//! database per test, dropped afterwards). The binary is the test profile's: a release build
+//! costs CI more than it proves here. `COMMENTGUARD_GRAPH_TIMEOUT=1s` makes the leases of a
+//! killed instance return after 3 s (events) and 6 s (actions) instead of minutes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use commentguard::ingress::signature::sign;
+use commentguard::secret::Secret;
+use commentguard::store::{ActionState, SqlStore};
+use rand::Rng;
+use sqlx::{Connection, Executor};
+
+use crate::faults::{all_decisions, reply_for, write_rules, ACCESS_TOKEN, ACCOUNT, SCAM, SPAM};
+use crate::helpers::{comment_body, APP_SECRET, VERIFY_TOKEN};
+use crate::support::fake_graph::FakeGraph;
+
+const KILLS: usize = 5;
+const SENDERS: usize = 12;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Expect {
+    HideAndReply,
+    Hide,
+    Nothing,
+}
+
+fn text_for(n: u64) -> (&'static str, Expect) {
+    match n % 4 {
+        0 | 1 => (SCAM, Expect::HideAndReply),
+        2 => (SPAM, Expect::Hide),
+        _ => ("what a lovely dress", Expect::Nothing),
+    }
+}
+
+struct Service<'a> {
+    port: u16,
+    db_url: &'a str,
+    rules: &'a Path,
+    graph_url: &'a str,
+    log: &'a Path,
+}
+
+impl Service<'_> {
+    fn spawn(&self) -> Child {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log)
+            .unwrap();
+        Command::new(env!("CARGO_BIN_EXE_commentguard"))
+            .arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("RUST_LOG", "info")
+            .env("COMMENTGUARD_APP_SECRET", APP_SECRET)
+            .env("COMMENTGUARD_VERIFY_TOKEN", VERIFY_TOKEN)
+            .env("COMMENTGUARD_ACCESS_TOKEN", ACCESS_TOKEN)
+            .env("COMMENTGUARD_LISTEN", format!("127.0.0.1:{}", self.port))
+            .env("COMMENTGUARD_ADMIN_LISTEN", "127.0.0.1:0")
+            .env("COMMENTGUARD_DATABASE_URL", self.db_url)
+            .env("COMMENTGUARD_RULES", self.rules)
+            .env("COMMENTGUARD_GRAPH_URL", self.graph_url)
+            .env("COMMENTGUARD_GRAPH_TIMEOUT", "1s")
+            .env("COMMENTGUARD_RETRY_BASE", "10ms")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("the service binary starts")
+    }
+}
+
+async fn wait_healthy(client: &reqwest::Client, base: &str, log: &Path) {
+    for _ in 0..400 {
+        if let Ok(r) = client.get(format!("{base}/healthz")).send().await {
+            if r.status() == 200 {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("service did not become healthy; its log:\n{}", tail(log));
+}
+
+fn tail(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Sends signed comments from `SENDERS` tasks until `stop`; returns the acknowledged ones.
+async fn load(
+    client: reqwest::Client,
+    base: String,
+    next: Arc<Mutex<u64>>,
+    stop: tokio_util::sync::CancellationToken,
+) -> BTreeMap<String, Expect> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..SENDERS {
+        let (client, base, next, stop) = (client.clone(), base.clone(), next.clone(), stop.clone());
+        tasks.spawn(async move {
+            let mut acked = BTreeMap::new();
+            while !stop.is_cancelled() {
+                let n = {
+                    let mut g = next.lock().unwrap();
+                    *g += 1;
+                    *g
+                };
+                let id = format!("179{n:014}");
+                let (text, expect) = text_for(n);
+                let body = comment_body(ACCOUNT, &id, text, &format!("user{n}"));
+                let sig = sign(&body, &Secret::new(APP_SECRET));
+                let resp = client
+                    .post(format!("{base}/webhook"))
+                    .header("x-hub-signature-256", sig)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await;
+                match resp {
+                    Ok(r) if r.status() == 200 => {
+                        acked.insert(id, expect);
+                    }
+                    // The service is down (killed): wait for the next one.
+                    _ => tokio::time::sleep(Duration::from_millis(20)).await,
+                }
+            }
+            acked
+        });
+    }
+    let mut all = BTreeMap::new();
+    while let Some(r) = tasks.join_next().await {
+        all.extend(r.unwrap());
+    }
+    all
+}
+
+async fn crash_and_recover(db_url: String) {
+    let started = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    write_rules(&rules);
+    let log = dir.path().join("service.log");
+    let fake = FakeGraph::start().await;
+    fake.set_app_secret(APP_SECRET);
+    fake.require_appsecret_proof(true);
+    let graph_url = fake.url();
+    let service = Service {
+        port: free_port(),
+        db_url: &db_url,
+        rules: &rules,
+        graph_url: &graph_url,
+        log: &log,
+    };
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{}", service.port);
+    let next = Arc::new(Mutex::new(0u64));
+    let mut acked: BTreeMap<String, Expect> = BTreeMap::new();
+    // Random lifetimes: each kill lands at a different moment of ingest and action work.
+    let lives: Vec<Duration> = {
+        let mut rng = rand::rng();
+        (0..KILLS)
+            .map(|_| Duration::from_millis(rng.random_range(300..1500)))
+            .collect()
+    };
+
+    for (round, life) in lives.into_iter().enumerate() {
+        let mut child = service.spawn();
+        wait_healthy(&client, &base, &log).await;
+        let stop = tokio_util::sync::CancellationToken::new();
+        let load = tokio::spawn(load(
+            client.clone(),
+            base.clone(),
+            next.clone(),
+            stop.clone(),
+        ));
+        tokio::time::sleep(life).await;
+        // SIGKILL while requests are in flight and actions are being carried out.
+        child.kill().unwrap();
+        child.wait().unwrap();
+        stop.cancel();
+        let got = load.await.unwrap();
+        eprintln!(
+            "crash test: round {round}: killed after {life:?}, {} acknowledged, {} Graph calls so far",
+            got.len(),
+            fake.requests().len()
+        );
+        acked.extend(got);
+    }
+    assert!(
+        acked.len() >= 100,
+        "too little load to prove anything: {} acknowledged",
+        acked.len()
+    );
+
+    // The last run: no new load; it drains the inbox and the action log.
+    let mut child = service.spawn();
+    wait_healthy(&client, &base, &log).await;
+    let store = SqlStore::connect(&db_url).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let missing = loop {
+        let decisions = all_decisions(&store).await;
+        let decided: BTreeSet<&str> = decisions.iter().map(|d| d.comment_id.as_str()).collect();
+        let pending = decisions
+            .iter()
+            .flat_map(|d| &d.action_log)
+            .filter(|a| a.state == ActionState::Pending)
+            .count();
+        let missing: Vec<String> = acked
+            .iter()
+            .filter(|(id, expect)| {
+                !decided.contains(id.as_str())
+                    || (**expect != Expect::Nothing && fake.is_hidden(id) != Some(true))
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        if missing.is_empty() && pending == 0 {
+            break missing;
+        }
+        if Instant::now() > deadline {
+            break missing;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let _ = child.kill();
+    child.wait().unwrap();
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged comments not acted on after the drain, e.g. {:?}; service log:\n{}",
+        missing.len(),
+        &missing[..missing.len().min(10)],
+        tail(&log)
+    );
+
+    // No reply twice, on any comment the service ever saw (acknowledged or not).
+    let replies = fake.calls_to("reply");
+    let replied: BTreeSet<String> = replies.iter().map(|r| r.object_id.clone()).collect();
+    for id in &replied {
+        let on_fake = fake.replies_to(id);
+        assert!(
+            on_fake.len() <= 1,
+            "{id} got {} replies: {on_fake:?}",
+            on_fake.len()
+        );
+    }
+    for (id, expect) in &acked {
+        if *expect == Expect::HideAndReply {
+            let texts: Vec<String> = fake.replies_to(id).into_iter().map(|r| r.text).collect();
+            let n: u64 = id[3..].parse().unwrap();
+            assert_eq!(
+                texts,
+                vec![reply_for(&format!("user{n}"))],
+                "replies to {id}"
+            );
+        }
+    }
+    let hides = fake.calls_to("hide");
+    let hidden: BTreeSet<&str> = hides.iter().map(|r| r.object_id.as_str()).collect();
+    eprintln!(
+        "crash test ({}): {KILLS} kills, {} acknowledged, {} hide calls for {} comments \
+         ({} repeated), {} reply posts for {} comments, {} reply listings, {:.1} s",
+        if db_url.starts_with("sqlite") {
+            "SQLite"
+        } else {
+            "PostgreSQL"
+        },
+        acked.len(),
+        hides.len(),
+        hidden.len(),
+        hides.len() - hidden.len(),
+        replies.len(),
+        replied.len(),
+        fake.calls_to("replies").len(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_under_load_loses_no_acknowledged_comment_and_posts_no_reply_twice_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    crash_and_recover(format!("sqlite:{}", dir.path().join("cg.db").display())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_under_load_loses_no_acknowledged_comment_and_posts_no_reply_twice_postgres() {
+    const PG_ENV: &str = "COMMENTGUARD_TEST_DATABASE_URL";
+    let Some(admin_url) = std::env::var(PG_ENV).ok().filter(|u| !u.is_empty()) else {
+        eprintln!("{PG_ENV} is not set: the PostgreSQL crash test is not run");
+        return;
+    };
+    let name = format!("cg_crash_{:016x}", rand::random::<u64>());
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect with {PG_ENV}: {e}"));
+    admin
+        .execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("CREATE DATABASE");
+    let mut url = url::Url::parse(&admin_url).expect("a postgres:// URL");
+    url.set_path(&name);
+    let outcome = tokio::spawn(crash_and_recover(url.to_string())).await;
+    let _ = admin
+        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+        .await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
