@@ -111,32 +111,67 @@ pub(crate) struct AcLeaf {
 /// Collects patterns and regexes while rules load, then compiles them once.
 #[derive(Debug, Default)]
 pub(crate) struct Builder {
-    patterns: Vec<String>,
-    pattern_ids: std::collections::HashMap<String, u32>,
+    patterns: Vec<Vec<u8>>,
+    pattern_ids: std::collections::HashMap<Vec<u8>, u32>,
     pattern_leaves: Vec<Vec<u32>>,
     pub leaves: Vec<AcLeaf>,
     regex_sources: Vec<String>,
     regexes: Vec<Regex>,
+    /// Per regex: the literals every match starts with, or `None` when it has none usable.
+    regex_prefixes: Vec<Option<Vec<Vec<u8>>>>,
+}
+
+/// When more regexes than this are candidates for one comment, the `RegexSet` decides which
+/// match in one pass; below it, each candidate regex runs only if its rule is reached.
+const REGEX_SET_ABOVE: usize = 16;
+
+/// The literals every match of `source` (case-insensitive, as rules compile it) starts with,
+/// ASCII-lowercased and deduplicated: normalized text has no ASCII capitals, so the lowercase
+/// form of a literal covers every occurrence of it. `None` when the regex has no such finite
+/// set (or it contains the empty string).
+fn regex_prefixes(source: &str) -> Option<Vec<Vec<u8>>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let hir = regex_syntax::ParserBuilder::new()
+        .case_insensitive(true)
+        .build()
+        .parse(source)
+        .ok()?;
+    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    for lit in seq.literals()? {
+        if lit.as_bytes().is_empty() {
+            return None;
+        }
+        let lower = lit.as_bytes().to_ascii_lowercase();
+        if !out.contains(&lower) {
+            out.push(lower);
+        }
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 /// Regexes are compiled with this size limit so one rule cannot exhaust memory.
 pub(crate) const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
 impl Builder {
+    fn pattern_id(&mut self, p: &[u8]) -> u32 {
+        match self.pattern_ids.get(p) {
+            Some(&pid) => pid,
+            None => {
+                let pid = self.patterns.len() as u32;
+                self.patterns.push(p.to_vec());
+                self.pattern_ids.insert(p.to_vec(), pid);
+                self.pattern_leaves.push(Vec::new());
+                pid
+            }
+        }
+    }
+
     pub fn add_leaf(&mut self, leaf: AcLeaf, patterns: &[String]) -> u32 {
         let id = self.leaves.len() as u32;
         self.leaves.push(leaf);
         for p in patterns {
-            let pid = match self.pattern_ids.get(p) {
-                Some(&pid) => pid,
-                None => {
-                    let pid = self.patterns.len() as u32;
-                    self.patterns.push(p.clone());
-                    self.pattern_ids.insert(p.clone(), pid);
-                    self.pattern_leaves.push(Vec::new());
-                    pid
-                }
-            };
+            let pid = self.pattern_id(p.as_bytes());
             let leaves = &mut self.pattern_leaves[pid as usize];
             if leaves.last() != Some(&id) {
                 leaves.push(id);
@@ -166,15 +201,37 @@ impl Builder {
             })?;
         self.regex_sources.push(source.to_string());
         self.regexes.push(re);
+        self.regex_prefixes.push(regex_prefixes(source));
         Ok(self.regexes.len() as u32 - 1)
     }
 
     pub fn finish(
-        self,
+        mut self,
         mut rules: Vec<Rule>,
         dir: PathBuf,
         tests: Vec<TestCase>,
     ) -> Result<RuleSet, String> {
+        // Regex prefixes join the word automaton: one scan finds both.
+        let mut pattern_regexes: Vec<Vec<u32>> = vec![Vec::new(); self.patterns.len()];
+        let mut regex_always = Vec::new();
+        for (i, prefixes) in std::mem::take(&mut self.regex_prefixes)
+            .into_iter()
+            .enumerate()
+        {
+            let Some(prefixes) = prefixes else {
+                regex_always.push(i as u32);
+                continue;
+            };
+            for p in prefixes {
+                let pid = self.pattern_id(&p) as usize;
+                if pid == pattern_regexes.len() {
+                    pattern_regexes.push(Vec::new());
+                }
+                if pattern_regexes[pid].last() != Some(&(i as u32)) {
+                    pattern_regexes[pid].push(i as u32);
+                }
+            }
+        }
         let ac = if self.patterns.is_empty() {
             None
         } else {
@@ -200,6 +257,7 @@ impl Builder {
             .patterns
             .iter()
             .map(|p| {
+                let p = String::from_utf8_lossy(p);
                 (
                     p.chars().next().is_some_and(char::is_alphanumeric),
                     p.chars().next_back().is_some_and(char::is_alphanumeric),
@@ -217,6 +275,8 @@ impl Builder {
             rules,
             ac,
             pattern_leaves: self.pattern_leaves,
+            pattern_regexes,
+            regex_always,
             pattern_edges,
             leaves: self.leaves,
             regexes: self.regexes,
@@ -236,6 +296,10 @@ pub struct RuleSet {
     pub(crate) rules: Vec<Rule>,
     ac: Option<AhoCorasick>,
     pattern_leaves: Vec<Vec<u32>>,
+    /// Per pattern: the regexes it is a prefix literal of (empty for most patterns).
+    pattern_regexes: Vec<Vec<u32>>,
+    /// Regexes without prefix literals: candidates on every non-empty comment.
+    regex_always: Vec<u32>,
     /// Per pattern: (starts with a letter or digit, ends with one), for word boundaries.
     pattern_edges: Vec<(bool, bool)>,
     leaves: Vec<AcLeaf>,
@@ -351,18 +415,26 @@ impl RuleSet {
         only: Option<usize>,
     ) -> Decision {
         let norm = Normalized::new(&input.text);
-        let ac_hits = self.ac_hits(&norm);
-        let regex_hits: Vec<bool> = match &self.regex_set {
-            Some(set) if !norm.text.is_empty() => {
-                let m = set.matches(&norm.text);
-                let mut v = vec![false; self.regexes.len()];
-                for i in m.iter() {
-                    v[i] = true;
-                }
-                v
+        let mut regex_hits = vec![false; self.regexes.len()];
+        let ac_hits = self.ac_hits(&norm, &mut regex_hits);
+        // `regex_hits[i]`: regex i may match (its rule runs it to find the span). Many
+        // candidates at once are narrowed down by the RegexSet in one pass.
+        if norm.text.is_empty() {
+            regex_hits.fill(false);
+        } else if !regex_hits.is_empty() {
+            for &i in &self.regex_always {
+                regex_hits[i as usize] = true;
             }
-            _ => vec![false; self.regexes.len()],
-        };
+            let candidates = regex_hits.iter().filter(|&&c| c).count();
+            if candidates > REGEX_SET_ABOVE {
+                if let Some(set) = &self.regex_set {
+                    regex_hits.fill(false);
+                    for i in set.matches(&norm.text).iter() {
+                        regex_hits[i] = true;
+                    }
+                }
+            }
+        }
         let author = input
             .username
             .as_deref()
@@ -474,8 +546,9 @@ impl RuleSet {
         }
     }
 
-    /// For each words/contains leaf, the first original-text span where it matched.
-    fn ac_hits(&self, norm: &Normalized) -> Vec<Option<(u32, u32)>> {
+    /// For each words/contains leaf, the first original-text span where it matched; marks in
+    /// `regex_candidates` the regexes whose prefix literal occurs in the normalized text.
+    fn ac_hits(&self, norm: &Normalized, regex_candidates: &mut [bool]) -> Vec<Option<(u32, u32)>> {
         let mut hits = vec![None; self.leaves.len()];
         let Some(ac) = &self.ac else { return hits };
         self.scan(
@@ -484,6 +557,7 @@ impl RuleSet {
             &mut hits,
             |s, e| norm.original_span(s, e),
             |_| true,
+            Some(regex_candidates),
         );
         if self.any_leet {
             if let Some(leet) = norm.leet() {
@@ -493,6 +567,7 @@ impl RuleSet {
                     &mut hits,
                     |s, e| norm.original_span(s, e),
                     |l| l.leet,
+                    None,
                 );
             }
         }
@@ -503,7 +578,7 @@ impl RuleSet {
                     let ne = map[e - 1] as usize + 1;
                     norm.original_span(ns, ne)
                 };
-                self.scan(ac, &spaced, &mut hits, back, |l| l.spaced);
+                self.scan(ac, &spaced, &mut hits, back, |l| l.spaced, None);
             }
         }
         hits
@@ -516,9 +591,15 @@ impl RuleSet {
         hits: &mut [Option<(u32, u32)>],
         to_original: impl Fn(usize, usize) -> (usize, usize),
         allowed: impl Fn(&AcLeaf) -> bool,
+        mut regex_candidates: Option<&mut [bool]>,
     ) {
         for m in ac.find_overlapping_iter(text) {
             let pid = m.pattern().as_usize();
+            if let Some(c) = regex_candidates.as_deref_mut() {
+                for &r in &self.pattern_regexes[pid] {
+                    c[r as usize] = true;
+                }
+            }
             let (left, right) = self.pattern_edges[pid];
             let mut bounded: Option<bool> = None;
             for &leaf_id in &self.pattern_leaves[pid] {

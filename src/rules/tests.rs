@@ -372,3 +372,53 @@ fn hostile_input_evaluates_without_panic() {
         }
     }
 }
+
+/// Regexes run only where one of their prefix literals occurs (or always, without one); with
+/// many candidates the RegexSet decides. Either way a regex holds exactly where it matches.
+#[test]
+fn regex_prefilter_never_changes_what_matches() {
+    let mut body = String::new();
+    let regexes = [
+        r"\bBitcoin\s*\d{2,}\b",
+        r"\d{3,}\s*followers",
+        r"(?:dm|message)\s+me",
+        r"^wow$",
+        r"ſtop",
+        r"[a-z]+@[a-z]+",
+    ];
+    for (i, re) in regexes.iter().enumerate() {
+        body.push_str(&format!(
+            "[[rule]]\nid = \"r{i}\"\n[rule.when]\nregex = ['{re}']\n[rule.then]\nhide = true\n\n"
+        ));
+    }
+    // Enough rules sharing one literal to take the RegexSet path.
+    for i in 0..20 {
+        body.push_str(&format!(
+            "[[rule]]\nid = \"many{i}\"\n[rule.when]\nregex = ['giveaway\\s*{i}\\b']\n[rule.then]\nhide = true\n\n"
+        ));
+    }
+    let s = one(&body);
+    let ids = |text: &str| -> Vec<String> {
+        let mut v: Vec<String> = s
+            .evaluate(&comment(text), &NoState)
+            .matched
+            .into_iter()
+            .map(|m| m.rule)
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(ids("BITCOIN 500 now"), ["r0"]);
+    assert_eq!(ids("bitcoin now"), Vec::<String>::new());
+    assert_eq!(ids("got 5000 Followers"), ["r1"]);
+    assert_eq!(ids("please DM   me"), ["r2"]);
+    assert_eq!(ids("WOW"), ["r3"]);
+    assert_eq!(ids("wow wow"), Vec::<String>::new());
+    assert_eq!(ids("STOP it"), ["r4"]);
+    assert_eq!(ids("mail joe@example"), ["r5"]);
+    assert_eq!(ids(""), Vec::<String>::new());
+    assert_eq!(ids("giveaway 7 and giveaway 12"), ["many12", "many7"]);
+    assert_eq!(ids("giveaway"), Vec::<String>::new());
+    let d = s.evaluate(&comment("Win: 𝐁𝐢𝐭𝐜𝐨𝐢𝐧 99!"), &NoState);
+    assert_eq!(d.matched[0].evidence[0].matched, "𝐁𝐢𝐭𝐜𝐨𝐢𝐧 99");
+}
