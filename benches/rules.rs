@@ -168,6 +168,11 @@ fn bench(c: &mut Criterion) {
         cases.len(),
         bytes / cases.len()
     );
+    if std::env::var("RULES_BENCH_LOAD").is_ok() {
+        let t = std::time::Instant::now();
+        RuleSet::load(dir.path()).unwrap();
+        eprintln!("load: {:?}", t.elapsed());
+    }
     let inputs: Vec<Input> = cases.into_iter().map(|(i, _)| i).collect();
 
     // `RULES_BENCH_PASSES=N` evaluates the comments N times and stops, without criterion: for

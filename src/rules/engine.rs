@@ -121,6 +121,28 @@ pub(crate) struct Builder {
     regex_prefixes: Vec<Option<Vec<Vec<u8>>>>,
 }
 
+/// The word automaton is a DFA (one table lookup per byte of text) unless its table would
+/// exceed `AC_DFA_MAX_BYTES`; then a contiguous NFA (smaller, a few times slower).
+fn ac_kind(patterns: &[Vec<u8>]) -> aho_corasick::AhoCorasickKind {
+    // Upper bounds: one state per pattern byte, one column per distinct byte (plus one for
+    // all others), 4 bytes an entry.
+    let states: usize = patterns.iter().map(Vec::len).sum::<usize>() + 1;
+    let mut seen = [false; 256];
+    patterns
+        .iter()
+        .flatten()
+        .for_each(|&b| seen[b as usize] = true);
+    let classes = seen.iter().filter(|&&s| s).count() + 1;
+    if states.saturating_mul(classes).saturating_mul(4) <= AC_DFA_MAX_BYTES {
+        aho_corasick::AhoCorasickKind::DFA
+    } else {
+        aho_corasick::AhoCorasickKind::ContiguousNFA
+    }
+}
+
+/// 10,000 phrases of about 11 bytes over 40 distinct bytes need about 18 MB.
+const AC_DFA_MAX_BYTES: usize = 64 << 20;
+
 /// When more regexes than this are candidates for one comment, the `RegexSet` decides which
 /// match in one pass; below it, each candidate regex runs only if its rule is reached.
 const REGEX_SET_ABOVE: usize = 16;
@@ -237,6 +259,7 @@ impl Builder {
         } else {
             Some(
                 AhoCorasick::builder()
+                    .kind(Some(ac_kind(&self.patterns)))
                     .build(&self.patterns)
                     .map_err(|e| format!("word automaton: {e}"))?,
             )
