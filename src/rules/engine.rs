@@ -88,7 +88,41 @@ pub(crate) enum Cond {
     State(Stateful),
 }
 
+/// What a condition cannot hold without: one of these words/contains leaves hit, or one of
+/// these regexes is a candidate. `None`: no such requirement (it may hold on any comment).
+#[derive(Debug, Default)]
+struct Trigger {
+    leaves: Vec<u32>,
+    regexes: Vec<u32>,
+}
+
 impl Cond {
+    fn trigger(&self) -> Option<Trigger> {
+        match self {
+            Cond::Ac(leaf) => Some(Trigger {
+                leaves: vec![*leaf],
+                regexes: Vec::new(),
+            }),
+            Cond::Regex(ids) => Some(Trigger {
+                leaves: Vec::new(),
+                regexes: ids.clone(),
+            }),
+            // All holds only if each part does: any part's requirement will do.
+            Cond::All(cs) => cs.iter().find_map(Cond::trigger),
+            // Any holds only if some part does: every part needs a requirement.
+            Cond::Any(cs) => {
+                let mut t = Trigger::default();
+                for c in cs {
+                    let u = c.trigger()?;
+                    t.leaves.extend(u.leaves);
+                    t.regexes.extend(u.regexes);
+                }
+                Some(t)
+            }
+            _ => None,
+        }
+    }
+
     fn is_stateful(&self) -> bool {
         match self {
             Cond::State(_) => true,
@@ -292,6 +326,24 @@ impl Builder {
         let stateful = rules
             .iter()
             .any(|r| r.when.is_stateful() || r.unless.as_ref().is_some_and(Cond::is_stateful));
+        // Which rules (priority order) each leaf and regex may bring to life; the rest always run.
+        let words = rules.len().div_ceil(64);
+        let mut untriggered = vec![0u64; words];
+        let mut leaf_rules = vec![Vec::new(); self.leaves.len()];
+        let mut regex_rules = vec![Vec::new(); self.regexes.len()];
+        for (idx, rule) in rules.iter().enumerate() {
+            match rule.when.trigger() {
+                None => untriggered[idx / 64] |= 1 << (idx % 64),
+                Some(t) => {
+                    for l in t.leaves {
+                        leaf_rules[l as usize].push(idx as u32);
+                    }
+                    for r in t.regexes {
+                        regex_rules[r as usize].push(idx as u32);
+                    }
+                }
+            }
+        }
         let any_leet = self.leaves.iter().any(|l| l.leet);
         let any_spaced = self.leaves.iter().any(|l| l.spaced);
         Ok(RuleSet {
@@ -305,6 +357,9 @@ impl Builder {
             regexes: self.regexes,
             regex_set,
             stateful,
+            untriggered,
+            leaf_rules,
+            regex_rules,
             any_leet,
             any_spaced,
             dir,
@@ -329,6 +384,11 @@ pub struct RuleSet {
     regexes: Vec<Regex>,
     regex_set: Option<RegexSet>,
     stateful: bool,
+    /// Bitset of the rules (priority order) whose `when` has no trigger: evaluated always.
+    untriggered: Vec<u64>,
+    /// Per words/contains leaf, per regex: the rules that can only hold when it hit.
+    leaf_rules: Vec<Vec<u32>>,
+    regex_rules: Vec<Vec<u32>>,
     any_leet: bool,
     any_spaced: bool,
     dir: PathBuf,
@@ -471,7 +531,12 @@ impl RuleSet {
             regex_hits: &regex_hits,
             set: self,
             state,
-            now: input.time.unwrap_or_else(now_secs),
+            // Only stateful conditions read the clock.
+            now: match input.time {
+                Some(t) => t,
+                None if self.stateful => now_secs(),
+                None => 0,
+            },
             author,
             links: OnceCell::new(),
             mentions: OnceCell::new(),
@@ -485,11 +550,40 @@ impl RuleSet {
             state.record_comment(&ctx.author, key, ctx.now);
         }
 
+        // The rules worth evaluating: those without a trigger, and those whose trigger fired.
+        let mut live = self.untriggered.clone();
+        let mut wake = |rules: &[u32]| {
+            for &r in rules {
+                live[r as usize / 64] |= 1 << (r % 64);
+            }
+        };
+        for (leaf, hit) in ac_hits.iter().enumerate() {
+            if hit.is_some() {
+                wake(&self.leaf_rules[leaf]);
+            }
+        }
+        for (i, &candidate) in regex_hits.iter().enumerate() {
+            if candidate {
+                wake(&self.regex_rules[i]);
+            }
+        }
+        let live_rules = live.iter().enumerate().flat_map(|(w, &bits)| {
+            let mut bits = bits;
+            std::iter::from_fn(move || {
+                (bits != 0).then(|| {
+                    let b = bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    w * 64 + b
+                })
+            })
+        });
+
         let mut matched = Vec::new();
         let mut replies: Vec<Action> = Vec::new();
         let (mut hide, mut delete) = (false, false);
         let mut evidence = Vec::new();
-        for (idx, rule) in self.rules.iter().enumerate() {
+        for idx in live_rules {
+            let rule = &self.rules[idx];
             if only.is_some_and(|o| o != idx) || !rule.info.on.contains(&input.kind) {
                 continue;
             }

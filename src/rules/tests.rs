@@ -422,3 +422,53 @@ fn regex_prefilter_never_changes_what_matches() {
     let d = s.evaluate(&comment("Win: 𝐁𝐢𝐭𝐜𝐨𝐢𝐧 99!"), &NoState);
     assert_eq!(d.matched[0].evidence[0].matched, "𝐁𝐢𝐭𝐜𝐨𝐢𝐧 99");
 }
+
+/// Rules are skipped when the words or regexes they need did not occur; groups that can hold
+/// without them are always evaluated.
+#[test]
+fn rules_skipped_without_their_words_still_hold_through_other_groups() {
+    let s = one(r##"
+[[rule]]
+id = "words-or-hashtags"
+[rule.when]
+any = [{ words = ["promo"] }, { min_hashtags = 2 }]
+[rule.then]
+hide = true
+
+[[rule]]
+id = "bar-without-foo"
+[rule.when]
+all = [{ not = { words = ["foo"] } }, { words = ["bar"] }]
+[rule.then]
+hide = true
+
+[[rule]]
+id = "words-or-regex"
+[rule.when]
+any = [{ words = ["deal"] }, { regex = ['\d{4} off'] }]
+[rule.then]
+hide = true
+
+[[rule]]
+id = "short"
+[rule.when]
+max_length = 3
+[rule.then]
+hide = true
+"##);
+    let ids = |text: &str| -> Vec<String> {
+        s.evaluate(&comment(text), &NoState)
+            .matched
+            .into_iter()
+            .map(|m| m.rule)
+            .collect()
+    };
+    assert_eq!(ids("a PROMO today"), ["words-or-hashtags"]);
+    assert_eq!(ids("#one #two"), ["words-or-hashtags"]);
+    assert_eq!(ids("bar"), ["bar-without-foo", "short"]);
+    assert_eq!(ids("foo bar"), Vec::<String>::new());
+    assert_eq!(ids("1000 off now"), ["words-or-regex"]);
+    assert_eq!(ids("a deal"), ["words-or-regex"]);
+    assert_eq!(ids("ok"), ["short"]);
+    assert_eq!(ids("nothing here"), Vec::<String>::new());
+}
