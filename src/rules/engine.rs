@@ -404,7 +404,8 @@ struct Ctx<'a> {
     set: &'a RuleSet,
     state: &'a dyn RuleState,
     now: i64,
-    author: String,
+    /// The normalized username (or the user id), for author and stateful conditions.
+    author: OnceCell<String>,
     links: OnceCell<Vec<Link>>,
     mentions: OnceCell<Vec<(usize, usize)>>,
     hashtags: OnceCell<Vec<(usize, usize)>>,
@@ -429,6 +430,17 @@ impl Ctx<'_> {
 
     fn whole(&self, condition: &str) -> Evidence {
         self.orig_evidence(condition, 0, self.input.text.len())
+    }
+
+    fn author(&self) -> &str {
+        self.author.get_or_init(|| {
+            self.input
+                .username
+                .as_deref()
+                .map(|u| normalize::normalize(u.trim_start_matches('@')))
+                .or_else(|| self.input.user_id.clone())
+                .unwrap_or_default()
+        })
     }
 
     fn links(&self) -> &[Link] {
@@ -518,12 +530,6 @@ impl RuleSet {
                 }
             }
         }
-        let author = input
-            .username
-            .as_deref()
-            .map(|u| normalize::normalize(u.trim_start_matches('@')))
-            .or_else(|| input.user_id.clone())
-            .unwrap_or_default();
         let ctx = Ctx {
             input,
             norm: &norm,
@@ -537,7 +543,7 @@ impl RuleSet {
                 None if self.stateful => now_secs(),
                 None => 0,
             },
-            author,
+            author: OnceCell::new(),
             links: OnceCell::new(),
             mentions: OnceCell::new(),
             hashtags: OnceCell::new(),
@@ -547,7 +553,7 @@ impl RuleSet {
         let record = self.stateful && only.is_none();
         if record {
             let key = ctx.text_key.get_or_init(|| normalize::text_key(&norm.text));
-            state.record_comment(&ctx.author, key, ctx.now);
+            state.record_comment(ctx.author(), key, ctx.now);
         }
 
         // The rules worth evaluating: those without a trigger, and those whose trigger fired.
@@ -653,7 +659,7 @@ impl RuleSet {
             actions.push(Action::Hide);
         }
         if record && !actions.is_empty() {
-            state.record_enforced(&ctx.author, ctx.now);
+            state.record_enforced(ctx.author(), ctx.now);
         }
         drop(ctx);
         Decision {
@@ -893,8 +899,8 @@ fn eval(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool {
                 .get_or_init(|| features::language(&ctx.input.text));
             lang.is_some_and(|l| langs.iter().any(|w| features::language_is(l, w)))
         }
-        Cond::Author(list) => list_has(list, &ctx.author),
-        Cond::AuthorRegex(re) => re.is_match(&ctx.author),
+        Cond::Author(list) => list_has(list, ctx.author()),
+        Cond::AuthorRegex(re) => re.is_match(ctx.author()),
         Cond::Account(list) => ctx
             .input
             .account_id
@@ -918,13 +924,13 @@ fn eval(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool {
                 == *want
         }
         Cond::State(s) => {
-            if ctx.author.is_empty() && !matches!(s, Stateful::Wave { .. }) {
+            if ctx.author().is_empty() && !matches!(s, Stateful::Wave { .. }) {
                 return false;
             }
             let (ok, what) = match *s {
                 Stateful::Flood { count, within } => (
                     ctx.state
-                        .author_comments_since(&ctx.author, ctx.now - within)
+                        .author_comments_since(ctx.author(), ctx.now - within)
                         >= count,
                     "flood",
                 ),
@@ -936,7 +942,7 @@ fn eval(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool {
                     )
                 }
                 Stateful::RepeatOffender { count, within } => (
-                    ctx.state.enforced_since(&ctx.author, ctx.now - within) >= count,
+                    ctx.state.enforced_since(ctx.author(), ctx.now - within) >= count,
                     "repeat_offender",
                 ),
             };
