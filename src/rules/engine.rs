@@ -88,7 +88,41 @@ pub(crate) enum Cond {
     State(Stateful),
 }
 
+/// What a condition cannot hold without: one of these words/contains leaves hit, or one of
+/// these regexes is a candidate. `None`: no such requirement (it may hold on any comment).
+#[derive(Debug, Default)]
+struct Trigger {
+    leaves: Vec<u32>,
+    regexes: Vec<u32>,
+}
+
 impl Cond {
+    fn trigger(&self) -> Option<Trigger> {
+        match self {
+            Cond::Ac(leaf) => Some(Trigger {
+                leaves: vec![*leaf],
+                regexes: Vec::new(),
+            }),
+            Cond::Regex(ids) => Some(Trigger {
+                leaves: Vec::new(),
+                regexes: ids.clone(),
+            }),
+            // All holds only if each part does: any part's requirement will do.
+            Cond::All(cs) => cs.iter().find_map(Cond::trigger),
+            // Any holds only if some part does: every part needs a requirement.
+            Cond::Any(cs) => {
+                let mut t = Trigger::default();
+                for c in cs {
+                    let u = c.trigger()?;
+                    t.leaves.extend(u.leaves);
+                    t.regexes.extend(u.regexes);
+                }
+                Some(t)
+            }
+            _ => None,
+        }
+    }
+
     fn is_stateful(&self) -> bool {
         match self {
             Cond::State(_) => true,
@@ -111,32 +145,89 @@ pub(crate) struct AcLeaf {
 /// Collects patterns and regexes while rules load, then compiles them once.
 #[derive(Debug, Default)]
 pub(crate) struct Builder {
-    patterns: Vec<String>,
-    pattern_ids: std::collections::HashMap<String, u32>,
+    patterns: Vec<Vec<u8>>,
+    pattern_ids: std::collections::HashMap<Vec<u8>, u32>,
     pattern_leaves: Vec<Vec<u32>>,
     pub leaves: Vec<AcLeaf>,
     regex_sources: Vec<String>,
     regexes: Vec<Regex>,
+    /// Per regex: the literals every match starts with, or `None` when it has none usable.
+    regex_prefixes: Vec<Option<Vec<Vec<u8>>>>,
+}
+
+/// The word automaton is a DFA (one table lookup per byte of text) unless its table would
+/// exceed `AC_DFA_MAX_BYTES`; then a contiguous NFA (smaller, a few times slower).
+fn ac_kind(patterns: &[Vec<u8>]) -> aho_corasick::AhoCorasickKind {
+    // Upper bounds: one state per pattern byte, one column per distinct byte (plus one for
+    // all others), 4 bytes an entry.
+    let states: usize = patterns.iter().map(Vec::len).sum::<usize>() + 1;
+    let mut seen = [false; 256];
+    patterns
+        .iter()
+        .flatten()
+        .for_each(|&b| seen[b as usize] = true);
+    let classes = seen.iter().filter(|&&s| s).count() + 1;
+    if states.saturating_mul(classes).saturating_mul(4) <= AC_DFA_MAX_BYTES {
+        aho_corasick::AhoCorasickKind::DFA
+    } else {
+        aho_corasick::AhoCorasickKind::ContiguousNFA
+    }
+}
+
+/// 10,000 phrases of about 11 bytes over 40 distinct bytes need about 18 MB.
+const AC_DFA_MAX_BYTES: usize = 64 << 20;
+
+/// When more regexes than this are candidates for one comment, the `RegexSet` decides which
+/// match in one pass; below it, each candidate regex runs only if its rule is reached.
+const REGEX_SET_ABOVE: usize = 16;
+
+/// The literals every match of `source` (case-insensitive, as rules compile it) starts with,
+/// ASCII-lowercased and deduplicated: normalized text has no ASCII capitals, so the lowercase
+/// form of a literal covers every occurrence of it. `None` when the regex has no such finite
+/// set (or it contains the empty string).
+fn regex_prefixes(source: &str) -> Option<Vec<Vec<u8>>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let hir = regex_syntax::ParserBuilder::new()
+        .case_insensitive(true)
+        .build()
+        .parse(source)
+        .ok()?;
+    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    for lit in seq.literals()? {
+        if lit.as_bytes().is_empty() {
+            return None;
+        }
+        let lower = lit.as_bytes().to_ascii_lowercase();
+        if !out.contains(&lower) {
+            out.push(lower);
+        }
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 /// Regexes are compiled with this size limit so one rule cannot exhaust memory.
 pub(crate) const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
 impl Builder {
+    fn pattern_id(&mut self, p: &[u8]) -> u32 {
+        match self.pattern_ids.get(p) {
+            Some(&pid) => pid,
+            None => {
+                let pid = self.patterns.len() as u32;
+                self.patterns.push(p.to_vec());
+                self.pattern_ids.insert(p.to_vec(), pid);
+                self.pattern_leaves.push(Vec::new());
+                pid
+            }
+        }
+    }
+
     pub fn add_leaf(&mut self, leaf: AcLeaf, patterns: &[String]) -> u32 {
         let id = self.leaves.len() as u32;
         self.leaves.push(leaf);
         for p in patterns {
-            let pid = match self.pattern_ids.get(p) {
-                Some(&pid) => pid,
-                None => {
-                    let pid = self.patterns.len() as u32;
-                    self.patterns.push(p.clone());
-                    self.pattern_ids.insert(p.clone(), pid);
-                    self.pattern_leaves.push(Vec::new());
-                    pid
-                }
-            };
+            let pid = self.pattern_id(p.as_bytes());
             let leaves = &mut self.pattern_leaves[pid as usize];
             if leaves.last() != Some(&id) {
                 leaves.push(id);
@@ -166,20 +257,43 @@ impl Builder {
             })?;
         self.regex_sources.push(source.to_string());
         self.regexes.push(re);
+        self.regex_prefixes.push(regex_prefixes(source));
         Ok(self.regexes.len() as u32 - 1)
     }
 
     pub fn finish(
-        self,
+        mut self,
         mut rules: Vec<Rule>,
         dir: PathBuf,
         tests: Vec<TestCase>,
     ) -> Result<RuleSet, String> {
+        // Regex prefixes join the word automaton: one scan finds both.
+        let mut pattern_regexes: Vec<Vec<u32>> = vec![Vec::new(); self.patterns.len()];
+        let mut regex_always = Vec::new();
+        for (i, prefixes) in std::mem::take(&mut self.regex_prefixes)
+            .into_iter()
+            .enumerate()
+        {
+            let Some(prefixes) = prefixes else {
+                regex_always.push(i as u32);
+                continue;
+            };
+            for p in prefixes {
+                let pid = self.pattern_id(&p) as usize;
+                if pid == pattern_regexes.len() {
+                    pattern_regexes.push(Vec::new());
+                }
+                if pattern_regexes[pid].last() != Some(&(i as u32)) {
+                    pattern_regexes[pid].push(i as u32);
+                }
+            }
+        }
         let ac = if self.patterns.is_empty() {
             None
         } else {
             Some(
                 AhoCorasick::builder()
+                    .kind(Some(ac_kind(&self.patterns)))
                     .build(&self.patterns)
                     .map_err(|e| format!("word automaton: {e}"))?,
             )
@@ -200,6 +314,7 @@ impl Builder {
             .patterns
             .iter()
             .map(|p| {
+                let p = String::from_utf8_lossy(p);
                 (
                     p.chars().next().is_some_and(char::is_alphanumeric),
                     p.chars().next_back().is_some_and(char::is_alphanumeric),
@@ -211,17 +326,40 @@ impl Builder {
         let stateful = rules
             .iter()
             .any(|r| r.when.is_stateful() || r.unless.as_ref().is_some_and(Cond::is_stateful));
+        // Which rules (priority order) each leaf and regex may bring to life; the rest always run.
+        let words = rules.len().div_ceil(64);
+        let mut untriggered = vec![0u64; words];
+        let mut leaf_rules = vec![Vec::new(); self.leaves.len()];
+        let mut regex_rules = vec![Vec::new(); self.regexes.len()];
+        for (idx, rule) in rules.iter().enumerate() {
+            match rule.when.trigger() {
+                None => untriggered[idx / 64] |= 1 << (idx % 64),
+                Some(t) => {
+                    for l in t.leaves {
+                        leaf_rules[l as usize].push(idx as u32);
+                    }
+                    for r in t.regexes {
+                        regex_rules[r as usize].push(idx as u32);
+                    }
+                }
+            }
+        }
         let any_leet = self.leaves.iter().any(|l| l.leet);
         let any_spaced = self.leaves.iter().any(|l| l.spaced);
         Ok(RuleSet {
             rules,
             ac,
             pattern_leaves: self.pattern_leaves,
+            pattern_regexes,
+            regex_always,
             pattern_edges,
             leaves: self.leaves,
             regexes: self.regexes,
             regex_set,
             stateful,
+            untriggered,
+            leaf_rules,
+            regex_rules,
             any_leet,
             any_spaced,
             dir,
@@ -236,12 +374,21 @@ pub struct RuleSet {
     pub(crate) rules: Vec<Rule>,
     ac: Option<AhoCorasick>,
     pattern_leaves: Vec<Vec<u32>>,
+    /// Per pattern: the regexes it is a prefix literal of (empty for most patterns).
+    pattern_regexes: Vec<Vec<u32>>,
+    /// Regexes without prefix literals: candidates on every non-empty comment.
+    regex_always: Vec<u32>,
     /// Per pattern: (starts with a letter or digit, ends with one), for word boundaries.
     pattern_edges: Vec<(bool, bool)>,
     leaves: Vec<AcLeaf>,
     regexes: Vec<Regex>,
     regex_set: Option<RegexSet>,
     stateful: bool,
+    /// Bitset of the rules (priority order) whose `when` has no trigger: evaluated always.
+    untriggered: Vec<u64>,
+    /// Per words/contains leaf, per regex: the rules that can only hold when it hit.
+    leaf_rules: Vec<Vec<u32>>,
+    regex_rules: Vec<Vec<u32>>,
     any_leet: bool,
     any_spaced: bool,
     dir: PathBuf,
@@ -257,7 +404,8 @@ struct Ctx<'a> {
     set: &'a RuleSet,
     state: &'a dyn RuleState,
     now: i64,
-    author: String,
+    /// The normalized username (or the user id), for author and stateful conditions.
+    author: OnceCell<String>,
     links: OnceCell<Vec<Link>>,
     mentions: OnceCell<Vec<(usize, usize)>>,
     hashtags: OnceCell<Vec<(usize, usize)>>,
@@ -282,6 +430,17 @@ impl Ctx<'_> {
 
     fn whole(&self, condition: &str) -> Evidence {
         self.orig_evidence(condition, 0, self.input.text.len())
+    }
+
+    fn author(&self) -> &str {
+        self.author.get_or_init(|| {
+            self.input
+                .username
+                .as_deref()
+                .map(|u| normalize::normalize(u.trim_start_matches('@')))
+                .or_else(|| self.input.user_id.clone())
+                .unwrap_or_default()
+        })
     }
 
     fn links(&self) -> &[Link] {
@@ -351,24 +510,26 @@ impl RuleSet {
         only: Option<usize>,
     ) -> Decision {
         let norm = Normalized::new(&input.text);
-        let ac_hits = self.ac_hits(&norm);
-        let regex_hits: Vec<bool> = match &self.regex_set {
-            Some(set) if !norm.text.is_empty() => {
-                let m = set.matches(&norm.text);
-                let mut v = vec![false; self.regexes.len()];
-                for i in m.iter() {
-                    v[i] = true;
-                }
-                v
+        let mut regex_hits = vec![false; self.regexes.len()];
+        let ac_hits = self.ac_hits(&norm, &mut regex_hits);
+        // `regex_hits[i]`: regex i may match (its rule runs it to find the span). Many
+        // candidates at once are narrowed down by the RegexSet in one pass.
+        if norm.text.is_empty() {
+            regex_hits.fill(false);
+        } else if !regex_hits.is_empty() {
+            for &i in &self.regex_always {
+                regex_hits[i as usize] = true;
             }
-            _ => vec![false; self.regexes.len()],
-        };
-        let author = input
-            .username
-            .as_deref()
-            .map(|u| normalize::normalize(u.trim_start_matches('@')))
-            .or_else(|| input.user_id.clone())
-            .unwrap_or_default();
+            let candidates = regex_hits.iter().filter(|&&c| c).count();
+            if candidates > REGEX_SET_ABOVE {
+                if let Some(set) = &self.regex_set {
+                    regex_hits.fill(false);
+                    for i in set.matches(&norm.text).iter() {
+                        regex_hits[i] = true;
+                    }
+                }
+            }
+        }
         let ctx = Ctx {
             input,
             norm: &norm,
@@ -376,8 +537,13 @@ impl RuleSet {
             regex_hits: &regex_hits,
             set: self,
             state,
-            now: input.time.unwrap_or_else(now_secs),
-            author,
+            // Only stateful conditions read the clock.
+            now: match input.time {
+                Some(t) => t,
+                None if self.stateful => now_secs(),
+                None => 0,
+            },
+            author: OnceCell::new(),
             links: OnceCell::new(),
             mentions: OnceCell::new(),
             hashtags: OnceCell::new(),
@@ -387,14 +553,43 @@ impl RuleSet {
         let record = self.stateful && only.is_none();
         if record {
             let key = ctx.text_key.get_or_init(|| normalize::text_key(&norm.text));
-            state.record_comment(&ctx.author, key, ctx.now);
+            state.record_comment(ctx.author(), key, ctx.now);
         }
+
+        // The rules worth evaluating: those without a trigger, and those whose trigger fired.
+        let mut live = self.untriggered.clone();
+        let mut wake = |rules: &[u32]| {
+            for &r in rules {
+                live[r as usize / 64] |= 1 << (r % 64);
+            }
+        };
+        for (leaf, hit) in ac_hits.iter().enumerate() {
+            if hit.is_some() {
+                wake(&self.leaf_rules[leaf]);
+            }
+        }
+        for (i, &candidate) in regex_hits.iter().enumerate() {
+            if candidate {
+                wake(&self.regex_rules[i]);
+            }
+        }
+        let live_rules = live.iter().enumerate().flat_map(|(w, &bits)| {
+            let mut bits = bits;
+            std::iter::from_fn(move || {
+                (bits != 0).then(|| {
+                    let b = bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    w * 64 + b
+                })
+            })
+        });
 
         let mut matched = Vec::new();
         let mut replies: Vec<Action> = Vec::new();
         let (mut hide, mut delete) = (false, false);
         let mut evidence = Vec::new();
-        for (idx, rule) in self.rules.iter().enumerate() {
+        for idx in live_rules {
+            let rule = &self.rules[idx];
             if only.is_some_and(|o| o != idx) || !rule.info.on.contains(&input.kind) {
                 continue;
             }
@@ -464,7 +659,7 @@ impl RuleSet {
             actions.push(Action::Hide);
         }
         if record && !actions.is_empty() {
-            state.record_enforced(&ctx.author, ctx.now);
+            state.record_enforced(ctx.author(), ctx.now);
         }
         drop(ctx);
         Decision {
@@ -474,8 +669,9 @@ impl RuleSet {
         }
     }
 
-    /// For each words/contains leaf, the first original-text span where it matched.
-    fn ac_hits(&self, norm: &Normalized) -> Vec<Option<(u32, u32)>> {
+    /// For each words/contains leaf, the first original-text span where it matched; marks in
+    /// `regex_candidates` the regexes whose prefix literal occurs in the normalized text.
+    fn ac_hits(&self, norm: &Normalized, regex_candidates: &mut [bool]) -> Vec<Option<(u32, u32)>> {
         let mut hits = vec![None; self.leaves.len()];
         let Some(ac) = &self.ac else { return hits };
         self.scan(
@@ -484,6 +680,7 @@ impl RuleSet {
             &mut hits,
             |s, e| norm.original_span(s, e),
             |_| true,
+            Some(regex_candidates),
         );
         if self.any_leet {
             if let Some(leet) = norm.leet() {
@@ -493,6 +690,7 @@ impl RuleSet {
                     &mut hits,
                     |s, e| norm.original_span(s, e),
                     |l| l.leet,
+                    None,
                 );
             }
         }
@@ -503,7 +701,7 @@ impl RuleSet {
                     let ne = map[e - 1] as usize + 1;
                     norm.original_span(ns, ne)
                 };
-                self.scan(ac, &spaced, &mut hits, back, |l| l.spaced);
+                self.scan(ac, &spaced, &mut hits, back, |l| l.spaced, None);
             }
         }
         hits
@@ -516,9 +714,15 @@ impl RuleSet {
         hits: &mut [Option<(u32, u32)>],
         to_original: impl Fn(usize, usize) -> (usize, usize),
         allowed: impl Fn(&AcLeaf) -> bool,
+        mut regex_candidates: Option<&mut [bool]>,
     ) {
         for m in ac.find_overlapping_iter(text) {
             let pid = m.pattern().as_usize();
+            if let Some(c) = regex_candidates.as_deref_mut() {
+                for &r in &self.pattern_regexes[pid] {
+                    c[r as usize] = true;
+                }
+            }
             let (left, right) = self.pattern_edges[pid];
             let mut bounded: Option<bool> = None;
             for &leaf_id in &self.pattern_leaves[pid] {
@@ -695,8 +899,8 @@ fn eval(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool {
                 .get_or_init(|| features::language(&ctx.input.text));
             lang.is_some_and(|l| langs.iter().any(|w| features::language_is(l, w)))
         }
-        Cond::Author(list) => list_has(list, &ctx.author),
-        Cond::AuthorRegex(re) => re.is_match(&ctx.author),
+        Cond::Author(list) => list_has(list, ctx.author()),
+        Cond::AuthorRegex(re) => re.is_match(ctx.author()),
         Cond::Account(list) => ctx
             .input
             .account_id
@@ -720,13 +924,13 @@ fn eval(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool {
                 == *want
         }
         Cond::State(s) => {
-            if ctx.author.is_empty() && !matches!(s, Stateful::Wave { .. }) {
+            if ctx.author().is_empty() && !matches!(s, Stateful::Wave { .. }) {
                 return false;
             }
             let (ok, what) = match *s {
                 Stateful::Flood { count, within } => (
                     ctx.state
-                        .author_comments_since(&ctx.author, ctx.now - within)
+                        .author_comments_since(ctx.author(), ctx.now - within)
                         >= count,
                     "flood",
                 ),
@@ -738,7 +942,7 @@ fn eval(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool {
                     )
                 }
                 Stateful::RepeatOffender { count, within } => (
-                    ctx.state.enforced_since(&ctx.author, ctx.now - within) >= count,
+                    ctx.state.enforced_since(ctx.author(), ctx.now - within) >= count,
                     "repeat_offender",
                 ),
             };

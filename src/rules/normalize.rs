@@ -11,13 +11,18 @@
 
 use unicode_normalization::UnicodeNormalization;
 
-/// Normalized text plus, for every byte of it, the span of the original character it came from.
+/// Normalized text plus the way back from each of its bytes to the original character.
 #[derive(Debug, Clone, Default)]
 pub struct Normalized {
     pub text: String,
-    /// `orig[i]` = (start, end) byte offsets in the original text of the character that
-    /// produced normalized byte `i`.
+    /// Non-ASCII originals: `orig[i]` = (start, end) byte offsets in the original text of the
+    /// character that produced normalized byte `i`. Empty for ASCII originals.
     orig: Vec<(u32, u32)>,
+    /// ASCII originals: (normalized offset, original offset) at each point from which bytes
+    /// are copied one to one (after skipped whitespace or control characters). Normalized
+    /// byte `i` other than a space comes from original byte `i - n + o`, with (n, o) the last
+    /// entry such that `n <= i`. Usually one or two entries.
+    shifts: Vec<(u32, u32)>,
 }
 
 impl Normalized {
@@ -29,16 +34,40 @@ impl Normalized {
 
     /// Maps a byte span of the normalized text back to a byte span of the original text.
     pub fn original_span(&self, start: usize, end: usize) -> (usize, usize) {
-        if self.orig.is_empty() || start >= end || end > self.orig.len() {
+        if self.text.is_empty() || start >= end || end > self.text.len() {
             return (0, 0);
         }
-        (self.orig[start].0 as usize, self.orig[end - 1].1 as usize)
+        if !self.orig.is_empty() {
+            return (self.orig[start].0 as usize, self.orig[end - 1].1 as usize);
+        }
+        let (s, e) = (self.ascii_span(start), self.ascii_span(end - 1));
+        (s.0, e.1)
+    }
+
+    /// The original span of normalized byte `i` of an ASCII original. A space (collapsed
+    /// whitespace) maps to the empty span where the next character starts.
+    fn ascii_span(&self, i: usize) -> (usize, usize) {
+        let bytes = self.text.as_bytes();
+        if bytes[i] == b' ' {
+            // Never the last byte: trailing whitespace is dropped.
+            let p = self.ascii_pos(i + 1);
+            return (p, p);
+        }
+        let p = self.ascii_pos(i);
+        (p, p + 1)
+    }
+
+    fn ascii_pos(&self, i: usize) -> usize {
+        let k = self.shifts.partition_point(|&(n, _)| n as usize <= i);
+        let (n, o) = self.shifts[k - 1];
+        i - n as usize + o as usize
     }
 
     /// Refills this value for a new text, reusing its buffers.
     pub fn fill(&mut self, original: &str) {
         self.text.clear();
         self.orig.clear();
+        self.shifts.clear();
         // Offsets are stored as u32: texts beyond 4 GiB are cut (never reached: webhook
         // bodies are limited to a few MiB).
         let original = if original.len() > u32::MAX as usize {
@@ -50,27 +79,32 @@ impl Normalized {
         } else {
             original
         };
+        if original.is_ascii() {
+            self.fill_ascii(original);
+        } else {
+            self.fill_chars(original);
+        }
+    }
+
+    /// The general path: each character folded, with a per-byte map back.
+    fn fill_chars(&mut self, original: &str) {
         self.text.reserve(original.len());
         self.orig.reserve(original.len());
         let mut pending_space = false;
-        if original.is_ascii() {
-            for (i, b) in original.bytes().enumerate() {
-                if b.is_ascii_whitespace() {
-                    pending_space = true;
-                    continue;
-                }
-                if b.is_ascii_control() {
-                    continue;
-                }
-                self.push_space_if(&mut pending_space, i as u32);
-                self.text.push(b.to_ascii_lowercase() as char);
-                self.orig.push((i as u32, i as u32 + 1));
-            }
-            return;
-        }
         let mut buf = String::new();
         for (i, c) in original.char_indices() {
             let span = (i as u32, (i + c.len_utf8()) as u32);
+            if c.is_ascii() {
+                // What `fold_char` does with ASCII, without the buffer.
+                if c.is_ascii_whitespace() {
+                    pending_space = true;
+                } else if !c.is_ascii_control() {
+                    self.push_space_if(&mut pending_space, span.0);
+                    self.text.push(c.to_ascii_lowercase());
+                    self.orig.push(span);
+                }
+                continue;
+            }
             buf.clear();
             fold_char(c, &mut buf, 0);
             for d in buf.chars() {
@@ -85,6 +119,35 @@ impl Normalized {
                 }
             }
         }
+    }
+
+    /// The ASCII fast path: lowercase, whitespace runs collapsed, control characters dropped;
+    /// no per-byte map (see `shifts`).
+    fn fill_ascii(&mut self, original: &str) {
+        let mut out = std::mem::take(&mut self.text).into_bytes();
+        out.reserve(original.len());
+        let mut pending_space = false;
+        // Original offset minus normalized offset in the current stretch; none yet.
+        let mut shift = usize::MAX;
+        for (i, &b) in original.as_bytes().iter().enumerate() {
+            if b > b' ' && b != 0x7f {
+                if pending_space {
+                    if !out.is_empty() {
+                        out.push(b' ');
+                    }
+                    pending_space = false;
+                }
+                let n = out.len();
+                if i - n != shift {
+                    shift = i - n;
+                    self.shifts.push((n as u32, i as u32));
+                }
+                out.push(b.to_ascii_lowercase());
+            } else if b.is_ascii_whitespace() {
+                pending_space = true;
+            }
+        }
+        self.text = String::from_utf8(out).expect("ASCII stays ASCII");
     }
 
     fn push_space_if(&mut self, pending: &mut bool, at: u32) {
@@ -395,7 +458,43 @@ mod tests {
         assert!(!has_confusables("café crème"));
     }
 
+    /// The ASCII fast path gives the same text and the same spans as the general path.
+    fn same_as_general_path(s: &str) {
+        let fast = Normalized::new(s);
+        let mut general = Normalized::default();
+        general.fill_chars(s);
+        assert_eq!(fast.text, general.text, "{s:?}");
+        for a in 0..=fast.text.len() {
+            for b in 0..=fast.text.len() + 1 {
+                assert_eq!(
+                    fast.original_span(a, b),
+                    general.original_span(a, b),
+                    "{s:?} {a}..{b}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn ascii_fast_path_matches_general_path() {
+        for s in [
+            "",
+            " ",
+            "a",
+            "  Free \t\n money\x01\x7f now  ",
+            "\x0b\x0bab  c\td",
+            "x\x00y  z",
+        ] {
+            same_as_general_path(s);
+        }
+    }
+
     proptest! {
+        #[test]
+        fn ascii_fast_path_is_exact(s in "[ a-zA-Z0-9.\t\n\x00-\x1f\x7f]{0,40}") {
+            same_as_general_path(&s);
+        }
+
         #[test]
         fn normalization_is_idempotent(s in "\\PC{0,40}") {
             let once = normalize(&s);

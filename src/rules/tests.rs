@@ -372,3 +372,103 @@ fn hostile_input_evaluates_without_panic() {
         }
     }
 }
+
+/// Regexes run only where one of their prefix literals occurs (or always, without one); with
+/// many candidates the RegexSet decides. Either way a regex holds exactly where it matches.
+#[test]
+fn regex_prefilter_never_changes_what_matches() {
+    let mut body = String::new();
+    let regexes = [
+        r"\bBitcoin\s*\d{2,}\b",
+        r"\d{3,}\s*followers",
+        r"(?:dm|message)\s+me",
+        r"^wow$",
+        r"ſtop",
+        r"[a-z]+@[a-z]+",
+    ];
+    for (i, re) in regexes.iter().enumerate() {
+        body.push_str(&format!(
+            "[[rule]]\nid = \"r{i}\"\n[rule.when]\nregex = ['{re}']\n[rule.then]\nhide = true\n\n"
+        ));
+    }
+    // Enough rules sharing one literal to take the RegexSet path.
+    for i in 0..20 {
+        body.push_str(&format!(
+            "[[rule]]\nid = \"many{i}\"\n[rule.when]\nregex = ['giveaway\\s*{i}\\b']\n[rule.then]\nhide = true\n\n"
+        ));
+    }
+    let s = one(&body);
+    let ids = |text: &str| -> Vec<String> {
+        let mut v: Vec<String> = s
+            .evaluate(&comment(text), &NoState)
+            .matched
+            .into_iter()
+            .map(|m| m.rule)
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(ids("BITCOIN 500 now"), ["r0"]);
+    assert_eq!(ids("bitcoin now"), Vec::<String>::new());
+    assert_eq!(ids("got 5000 Followers"), ["r1"]);
+    assert_eq!(ids("please DM   me"), ["r2"]);
+    assert_eq!(ids("WOW"), ["r3"]);
+    assert_eq!(ids("wow wow"), Vec::<String>::new());
+    assert_eq!(ids("STOP it"), ["r4"]);
+    assert_eq!(ids("mail joe@example"), ["r5"]);
+    assert_eq!(ids(""), Vec::<String>::new());
+    assert_eq!(ids("giveaway 7 and giveaway 12"), ["many12", "many7"]);
+    assert_eq!(ids("giveaway"), Vec::<String>::new());
+    let d = s.evaluate(&comment("Win: 𝐁𝐢𝐭𝐜𝐨𝐢𝐧 99!"), &NoState);
+    assert_eq!(d.matched[0].evidence[0].matched, "𝐁𝐢𝐭𝐜𝐨𝐢𝐧 99");
+}
+
+/// Rules are skipped when the words or regexes they need did not occur; groups that can hold
+/// without them are always evaluated.
+#[test]
+fn rules_skipped_without_their_words_still_hold_through_other_groups() {
+    let s = one(r##"
+[[rule]]
+id = "words-or-hashtags"
+[rule.when]
+any = [{ words = ["promo"] }, { min_hashtags = 2 }]
+[rule.then]
+hide = true
+
+[[rule]]
+id = "bar-without-foo"
+[rule.when]
+all = [{ not = { words = ["foo"] } }, { words = ["bar"] }]
+[rule.then]
+hide = true
+
+[[rule]]
+id = "words-or-regex"
+[rule.when]
+any = [{ words = ["deal"] }, { regex = ['\d{4} off'] }]
+[rule.then]
+hide = true
+
+[[rule]]
+id = "short"
+[rule.when]
+max_length = 3
+[rule.then]
+hide = true
+"##);
+    let ids = |text: &str| -> Vec<String> {
+        s.evaluate(&comment(text), &NoState)
+            .matched
+            .into_iter()
+            .map(|m| m.rule)
+            .collect()
+    };
+    assert_eq!(ids("a PROMO today"), ["words-or-hashtags"]);
+    assert_eq!(ids("#one #two"), ["words-or-hashtags"]);
+    assert_eq!(ids("bar"), ["bar-without-foo", "short"]);
+    assert_eq!(ids("foo bar"), Vec::<String>::new());
+    assert_eq!(ids("1000 off now"), ["words-or-regex"]);
+    assert_eq!(ids("a deal"), ["words-or-regex"]);
+    assert_eq!(ids("ok"), ["short"]);
+    assert_eq!(ids("nothing here"), Vec::<String>::new());
+}
