@@ -99,9 +99,20 @@ impl Executor {
                 let mut set = tokio::task::JoinSet::new();
                 for action in claimed {
                     let me = self.clone();
-                    set.spawn(async move { me.execute(action).await });
+                    set.spawn(async move { (action.id, me.attempt(&action).await) });
                 }
-                while set.join_next().await.is_some() {}
+                let mut updates = Vec::new();
+                while let Some(done) = set.join_next().await {
+                    if let Ok(u) = done {
+                        updates.push(u);
+                    }
+                }
+                // One transaction for the whole batch: one fsync instead of one per action.
+                if let Err(e) = self.store.update_actions(&updates, now_ms()).await {
+                    // The leases expire and the actions are claimed again; a reply is then
+                    // looked up among the comment's replies before anything is posted.
+                    tracing::error!(error = %e, actions = updates.len(), "recording action outcomes failed");
+                }
                 continue;
             }
             let sleep_for = match self.store.next_action_due().await {
@@ -118,6 +129,15 @@ impl Executor {
 
     /// Tries one claimed action and records what happened.
     pub async fn execute(&self, a: ActionRow) {
+        let update = self.attempt(&a).await;
+        if let Err(e) = self.store.update_action(a.id, &update, now_ms()).await {
+            tracing::error!(action.id = a.id, error = %e, "recording an action outcome failed");
+        }
+    }
+
+    /// Tries one claimed action; returns what to record (logged and counted here).
+    pub async fn attempt(&self, a: &ActionRow) -> ActionUpdate {
+        let a = a.clone();
         let update = match self.tokens.token_for(&a.account_id) {
             None => ActionUpdate::Failed {
                 error: "no access token for this account any more".into(),
@@ -153,11 +173,7 @@ impl Executor {
                 action.id = a.id, action.kind = a.kind.as_str(), comment.id = %a.comment_id,
                 attempts = a.attempts, error = %error, "action failed for good"),
         }
-        if let Err(e) = self.store.update_action(a.id, &update, now_ms()).await {
-            // The lease expires and the action is claimed again; a reply will then be checked
-            // against the comment's replies before anything is posted.
-            tracing::error!(action.id = a.id, error = %e, "recording an action outcome failed");
-        }
+        update
     }
 
     async fn call(&self, ctx: &AccountCtx, a: &ActionRow) -> Result<Option<String>, GraphError> {

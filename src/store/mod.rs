@@ -483,6 +483,10 @@ pub trait Store: Send + Sync + 'static {
 
     async fn update_action(&self, id: i64, update: &ActionUpdate, now: i64) -> Result<()>;
 
+    /// Records the outcomes of several claimed actions in ONE transaction (the executor's group
+    /// commit).
+    async fn update_actions(&self, updates: &[(i64, ActionUpdate)], now: i64) -> Result<()>;
+
     /// The earliest `next_at` among pending actions, to sleep until then.
     async fn next_action_due(&self) -> Result<Option<i64>>;
 

@@ -666,28 +666,23 @@ impl Store for SqlStore {
     }
 
     async fn update_action(&self, id: i64, update: &ActionUpdate, now: i64) -> Result<()> {
-        let q = match update {
-            ActionUpdate::Done { result_id } => sqlx::query(
-                "UPDATE actions SET state = 'done', result_id = $1, last_error = NULL, lease_until = 0, updated_at = $2 WHERE id = $3",
-            )
-            .bind(result_id.clone())
-            .bind(now)
-            .bind(id),
-            ActionUpdate::Retry { error, next_at } => sqlx::query(
-                "UPDATE actions SET next_at = $1, last_error = $2, lease_until = 0, updated_at = $3 WHERE id = $4",
-            )
-            .bind(*next_at)
-            .bind(error.clone())
-            .bind(now)
-            .bind(id),
-            ActionUpdate::Failed { error } => sqlx::query(
-                "UPDATE actions SET state = 'failed', last_error = $1, lease_until = 0, updated_at = $2 WHERE id = $3",
-            )
-            .bind(error.clone())
-            .bind(now)
-            .bind(id),
-        };
-        q.execute(&self.writer).await?;
+        action_update_query(id, update, now)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn update_actions(&self, updates: &[(i64, ActionUpdate)], now: i64) -> Result<()> {
+        if updates.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin_write().await?;
+        for (id, update) in updates {
+            action_update_query(*id, update, now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -1023,6 +1018,34 @@ impl Store for SqlStore {
                 })
             })
             .collect()
+    }
+}
+
+fn action_update_query(
+    id: i64,
+    update: &ActionUpdate,
+    now: i64,
+) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments<'static>> {
+    match update {
+        ActionUpdate::Done { result_id } => sqlx::query(
+            "UPDATE actions SET state = 'done', result_id = $1, last_error = NULL, lease_until = 0, updated_at = $2 WHERE id = $3",
+        )
+        .bind(result_id.clone())
+        .bind(now)
+        .bind(id),
+        ActionUpdate::Retry { error, next_at } => sqlx::query(
+            "UPDATE actions SET next_at = $1, last_error = $2, lease_until = 0, updated_at = $3 WHERE id = $4",
+        )
+        .bind(*next_at)
+        .bind(error.clone())
+        .bind(now)
+        .bind(id),
+        ActionUpdate::Failed { error } => sqlx::query(
+            "UPDATE actions SET state = 'failed', last_error = $1, lease_until = 0, updated_at = $2 WHERE id = $3",
+        )
+        .bind(error.clone())
+        .bind(now)
+        .bind(id),
     }
 }
 
