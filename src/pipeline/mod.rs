@@ -378,6 +378,7 @@ impl Pipeline {
             },
             received_at: event.received_at,
             decided_at: now_ms(),
+            rule_event: None,
         };
         for m in &decision.matched {
             metrics::counter!("commentguard_rule_matches_total", "mode" => m.mode.as_str())
