@@ -23,7 +23,6 @@ use crate::graph::{GraphClient, GraphConfig};
 use crate::inbox::InboxWriter;
 use crate::ingress::{self, IngressState};
 use crate::pipeline::{Pipeline, RulesRegistry};
-use crate::rules::{MemoryState, RuleState};
 use crate::store::{SqlStore, Store};
 
 pub struct Application {
@@ -125,11 +124,10 @@ impl Application {
             actions_wake: actions_wake.clone(),
         });
 
-        let state: Arc<dyn RuleState> = Arc::new(MemoryState::default());
         let pipeline = Arc::new(Pipeline {
             store: self.store.clone(),
             rules: self.rules.clone(),
-            state,
+            state_lock: Default::default(),
             graph: self.graph.clone(),
             settings: self.settings.clone(),
             inbox_wake,
@@ -154,6 +152,11 @@ impl Application {
         workers.spawn(crate::commands::purge::run_periodically(
             self.store.clone(),
             self.settings.retention,
+            cancel.clone(),
+        ));
+        workers.spawn(crate::pipeline::prune_rule_events_periodically(
+            self.store.clone(),
+            self.rules.clone(),
             cancel.clone(),
         ));
         let poller = crate::insights::Poller::new(

@@ -19,7 +19,6 @@ use commentguard::insights::export::{self, RowKind};
 use commentguard::insights::schedule::has_last_snapshot;
 use commentguard::insights::{Count, Poller, StorySource};
 use commentguard::pipeline::{Pipeline, RulesRegistry};
-use commentguard::rules::MemoryState;
 use commentguard::secret::Secret;
 use commentguard::store::{InboxEvent, SqlStore, Store, StoryFilter};
 
@@ -357,7 +356,7 @@ fn pipeline(store: Arc<dyn Store>, rules: &std::path::Path) -> Pipeline {
     Pipeline {
         store,
         rules: Arc::new(RulesRegistry::load(rules, &[]).unwrap()),
-        state: Arc::new(MemoryState::default()),
+        state_lock: Default::default(),
         graph: Arc::new(GraphClient::new(GraphConfig {
             base_url: "http://127.0.0.1:9".into(),
             version: "v23.0".into(),

@@ -4,5 +4,6 @@
 mod graph_client;
 mod helpers;
 mod moderation;
+mod rule_monitor;
 mod support;
 mod webhook;
