@@ -115,7 +115,13 @@ impl Application {
                 ))
                 .layer(tower::limit::ConcurrencyLimitLayer::new(1024)),
         );
+        let monitor = Arc::new(crate::pipeline::RuleMonitor::new(
+            self.store.clone(),
+            self.rules.clone(),
+            &self.settings,
+        ));
         let admin_app = admin::router(AdminState {
+            monitor: monitor.clone(),
             store: self.store.clone(),
             settings: self.settings.clone(),
             rules: self.rules.clone(),
@@ -128,6 +134,7 @@ impl Application {
             store: self.store.clone(),
             rules: self.rules.clone(),
             state_lock: Default::default(),
+            monitor: monitor.clone(),
             graph: self.graph.clone(),
             settings: self.settings.clone(),
             inbox_wake,
@@ -154,6 +161,7 @@ impl Application {
             self.settings.retention,
             cancel.clone(),
         ));
+        workers.spawn(monitor.run(cancel.clone()));
         workers.spawn(crate::pipeline::prune_rule_events_periodically(
             self.store.clone(),
             self.rules.clone(),

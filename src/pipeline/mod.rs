@@ -19,9 +19,11 @@ use crate::store::{
     now_ms, ActionKind, ActionState, InboxEvent, NewAction, NewDecision, Store, StoreError,
 };
 
+pub mod monitor;
 pub mod registry;
 pub mod state;
 
+pub use monitor::RuleMonitor;
 pub use registry::RulesRegistry;
 pub use state::StateSnapshot;
 
@@ -43,6 +45,8 @@ pub struct Pipeline {
     /// Held from reading the rule state to committing the decisions of a batch that uses
     /// stateful rules, so that this instance's workers count each other's comments.
     pub state_lock: tokio::sync::Mutex<()>,
+    /// Rules switched to shadow automatically are evaluated as shadow rules.
+    pub monitor: Arc<RuleMonitor>,
     pub graph: Arc<GraphClient>,
     pub settings: Arc<crate::config::Settings>,
     /// Notified by the inbox writer after each commit with new events.
@@ -447,7 +451,9 @@ impl Pipeline {
         let (input, not_callable) = (&p.input, p.not_callable);
         let account = p.account.as_str();
         let rules = self.rules.for_account(account);
-        let forced_shadow = |_: &str| false;
+        let view = self.monitor.view();
+        let scope = self.rules.scope_for(account);
+        let forced_shadow = |id: &str| view.is_shadowed(scope, id);
         let (decision, rule_event): (Decision, _) = match snapshot {
             Some(snapshot) if rules.uses_state() => {
                 let state = snapshot.for_account(account);
