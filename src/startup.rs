@@ -147,6 +147,12 @@ impl Application {
             wake: actions_wake,
         });
 
+        // Before the first comment is evaluated: rules another instance (or an earlier run)
+        // switched to shadow must not enforce even once.
+        if let Err(e) = monitor.refresh().await {
+            tracing::warn!(error = %e, "rule statistics and auto-shadowed rules not read at start; retrying in the background");
+        }
+
         // Rules reload when their files change or on SIGHUP; a failed load keeps the old set.
         let _watchers = self.rules.watch();
         self.rules.reload_on_sighup();
