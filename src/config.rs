@@ -52,6 +52,9 @@ pub struct FileConfig {
     pub workers: Option<usize>,
     pub graph_timeout: Option<String>,
     pub retry_base: Option<String>,
+    pub auto_shadow_share: Option<f64>,
+    pub auto_shadow_min_comments: Option<u64>,
+    pub rule_stats_interval: Option<String>,
     #[serde(default)]
     pub accounts: BTreeMap<String, AccountFile>,
 }
@@ -104,6 +107,13 @@ pub struct Settings {
     /// First step of the retry schedule (1 s); every later step scales with it (5 s, 30 s,
     /// 2 min, 10 min, 1 h at the default). Tests shorten it; production keeps 1 s.
     pub retry_base: Duration,
+    /// A rule edited within the last day that matches more than this share of the comments
+    /// decided since (within the last hour) is switched to shadow. 0 disables.
+    pub auto_shadow_share: f64,
+    /// ... but only once at least this many comments were decided in that window.
+    pub auto_shadow_min_comments: u64,
+    /// How often rule statistics are recomputed and auto-shadowing is checked.
+    pub rule_stats_interval: Duration,
     pub accounts: BTreeMap<String, AccountSettings>,
 }
 
@@ -138,7 +148,10 @@ fn overlay(base: &mut FileConfig, top: FileConfig) {
         retention,
         workers,
         graph_timeout,
-        retry_base
+        retry_base,
+        auto_shadow_share,
+        auto_shadow_min_comments,
+        rule_stats_interval
     );
     for (id, acc) in top.accounts {
         base.accounts.insert(id, acc);
@@ -240,6 +253,21 @@ impl Settings {
         if let Some(v) = var("COMMENTGUARD_RETRY_BASE") {
             cfg.retry_base = Some(v);
         }
+        if let Some(v) = var("COMMENTGUARD_AUTO_SHADOW_SHARE") {
+            cfg.auto_shadow_share = Some(v.parse().map_err(|_| ConfigError::Invalid {
+                name: "COMMENTGUARD_AUTO_SHADOW_SHARE",
+                message: format!("{v:?} is not a number such as 0.05"),
+            })?);
+        }
+        if let Some(v) = var("COMMENTGUARD_AUTO_SHADOW_MIN_COMMENTS") {
+            cfg.auto_shadow_min_comments = Some(v.parse().map_err(|_| ConfigError::Invalid {
+                name: "COMMENTGUARD_AUTO_SHADOW_MIN_COMMENTS",
+                message: format!("{v:?} is not a number"),
+            })?);
+        }
+        if let Some(v) = var("COMMENTGUARD_RULE_STATS_INTERVAL") {
+            cfg.rule_stats_interval = Some(v);
+        }
         Self::validate(cfg)
     }
 
@@ -288,6 +316,20 @@ impl Settings {
                 message: "expected sqlite:PATH or postgres://...".into(),
             });
         }
+        let auto_shadow_share = cfg.auto_shadow_share.unwrap_or(0.05);
+        if !(0.0..=1.0).contains(&auto_shadow_share) {
+            return Err(ConfigError::Invalid {
+                name: "COMMENTGUARD_AUTO_SHADOW_SHARE",
+                message: format!("{auto_shadow_share} is not a share between 0 and 1"),
+            });
+        }
+        let rule_stats_interval = dur("COMMENTGUARD_RULE_STATS_INTERVAL", cfg.rule_stats_interval)?;
+        if rule_stats_interval.is_zero() {
+            return Err(ConfigError::Invalid {
+                name: "COMMENTGUARD_RULE_STATS_INTERVAL",
+                message: "must be longer than 0s".into(),
+            });
+        }
         Ok(Settings {
             listen: addr("COMMENTGUARD_LISTEN", cfg.listen)?,
             admin_listen: addr("COMMENTGUARD_ADMIN_LISTEN", cfg.admin_listen)?,
@@ -318,6 +360,9 @@ impl Settings {
                 "COMMENTGUARD_RETRY_BASE",
                 dur("COMMENTGUARD_RETRY_BASE", cfg.retry_base)?,
             )?,
+            auto_shadow_share,
+            auto_shadow_min_comments: cfg.auto_shadow_min_comments.unwrap_or(20),
+            rule_stats_interval,
             accounts: cfg
                 .accounts
                 .into_iter()
@@ -417,6 +462,16 @@ mod tests {
         assert!(!s.dry_run);
         assert_eq!(s.graph_timeout, Duration::from_secs(20));
         assert_eq!(s.retry_base, Duration::from_secs(1));
+        assert_eq!(s.auto_shadow_share, 0.05);
+        assert_eq!(s.auto_shadow_min_comments, 20);
+        assert_eq!(s.rule_stats_interval, Duration::from_secs(30));
+        assert!(Settings::load(None, &env(&[("COMMENTGUARD_AUTO_SHADOW_SHARE", "1.5")])).is_err());
+        assert_eq!(
+            Settings::load(None, &env(&[("COMMENTGUARD_AUTO_SHADOW_SHARE", "0")]))
+                .unwrap()
+                .auto_shadow_share,
+            0.0
+        );
         assert_eq!(
             s.require_for_serve().unwrap_err().to_string(),
             "COMMENTGUARD_APP_SECRET is not set: `serve` needs it"

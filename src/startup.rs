@@ -23,7 +23,6 @@ use crate::graph::{GraphClient, GraphConfig};
 use crate::inbox::InboxWriter;
 use crate::ingress::{self, IngressState};
 use crate::pipeline::{Pipeline, RulesRegistry};
-use crate::rules::{MemoryState, RuleState};
 use crate::store::{SqlStore, Store};
 
 pub struct Application {
@@ -116,7 +115,13 @@ impl Application {
                 ))
                 .layer(tower::limit::ConcurrencyLimitLayer::new(1024)),
         );
+        let monitor = Arc::new(crate::pipeline::RuleMonitor::new(
+            self.store.clone(),
+            self.rules.clone(),
+            &self.settings,
+        ));
         let admin_app = admin::router(AdminState {
+            monitor: monitor.clone(),
             store: self.store.clone(),
             settings: self.settings.clone(),
             rules: self.rules.clone(),
@@ -125,11 +130,11 @@ impl Application {
             actions_wake: actions_wake.clone(),
         });
 
-        let state: Arc<dyn RuleState> = Arc::new(MemoryState::default());
         let pipeline = Arc::new(Pipeline {
             store: self.store.clone(),
             rules: self.rules.clone(),
-            state,
+            state_lock: Default::default(),
+            monitor: monitor.clone(),
             graph: self.graph.clone(),
             settings: self.settings.clone(),
             inbox_wake,
@@ -144,6 +149,12 @@ impl Application {
             lease: crate::actions::action_lease(self.settings.graph_timeout),
         });
 
+        // Before the first comment is evaluated: rules another instance (or an earlier run)
+        // switched to shadow must not enforce even once.
+        if let Err(e) = monitor.refresh().await {
+            tracing::warn!(error = %e, "rule statistics and auto-shadowed rules not read at start; retrying in the background");
+        }
+
         // Rules reload when their files change or on SIGHUP; a failed load keeps the old set.
         let _watchers = self.rules.watch();
         self.rules.reload_on_sighup();
@@ -156,6 +167,12 @@ impl Application {
         workers.spawn(crate::commands::purge::run_periodically(
             self.store.clone(),
             self.settings.retention,
+            cancel.clone(),
+        ));
+        workers.spawn(monitor.run(cancel.clone()));
+        workers.spawn(crate::pipeline::prune_rule_events_periodically(
+            self.store.clone(),
+            self.rules.clone(),
             cancel.clone(),
         ));
         let poller = crate::insights::Poller::new(

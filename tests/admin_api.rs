@@ -339,10 +339,25 @@ async fn dead_letters_and_metrics_show_what_went_wrong() {
 
 #[tokio::test]
 async fn rules_endpoint_lists_loaded_rule_sets_and_recent_hits() {
-    let app = spawn_app(&[("COMMENTGUARD_ADMIN_TOKEN", ADMIN)]).await;
+    let app = spawn_app(&[
+        ("COMMENTGUARD_ADMIN_TOKEN", ADMIN),
+        ("COMMENTGUARD_RULE_STATS_INTERVAL", "100ms"),
+    ])
+    .await;
     seed(app.store.as_ref(), "c1", "spam", Some(ActionState::Done)).await;
-    let (status, rules) = get_json(&format!("{}/api/v1/rules", app.admin)).await;
-    assert_eq!(status, 200);
+    // Statistics are recomputed in the background, not per request.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let rules = loop {
+        let (status, rules) = get_json(&format!("{}/api/v1/rules", app.admin)).await;
+        assert_eq!(status, 200);
+        if rules["hits"].as_array().is_some_and(|h| !h.is_empty()) {
+            break rules;
+        }
+        assert!(std::time::Instant::now() < deadline, "no hits: {rules:#}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(rules["decisions_last_hour"], 1);
+    assert_eq!(rules["hits"][0]["share_last_hour"], 1.0);
     assert_eq!(rules["rule_sets"].as_array().unwrap().len(), 1);
     assert_eq!(rules["hits"][0]["rule"], "spam");
     assert_eq!(rules["hits"][0]["matches_last_hour"], 1);

@@ -19,7 +19,6 @@ use commentguard::insights::export::{self, RowKind};
 use commentguard::insights::schedule::has_last_snapshot;
 use commentguard::insights::{Count, Poller, StorySource};
 use commentguard::pipeline::{Pipeline, RulesRegistry};
-use commentguard::rules::MemoryState;
 use commentguard::secret::Secret;
 use commentguard::store::{InboxEvent, SqlStore, Store, StoryFilter};
 
@@ -354,10 +353,17 @@ async fn a_story_with_too_few_viewers_is_recorded_not_retried_forever() {
 
 fn pipeline(store: Arc<dyn Store>, rules: &std::path::Path) -> Pipeline {
     let settings = commentguard::config::Settings::load(None, &|_| None).unwrap();
+    let registry = Arc::new(RulesRegistry::load(rules, &[]).unwrap());
+    let monitor = Arc::new(commentguard::pipeline::RuleMonitor::new(
+        store.clone(),
+        registry.clone(),
+        &settings,
+    ));
     Pipeline {
         store,
-        rules: Arc::new(RulesRegistry::load(rules, &[]).unwrap()),
-        state: Arc::new(MemoryState::default()),
+        rules: registry,
+        state_lock: Default::default(),
+        monitor,
         graph: Arc::new(GraphClient::new(GraphConfig {
             base_url: "http://127.0.0.1:9".into(),
             version: "v23.0".into(),
@@ -543,6 +549,7 @@ async fn the_admin_api_lists_stories_with_their_latest_snapshot_and_final_counts
         store: store.clone(),
         settings: Arc::new(settings),
         rules: Arc::new(RulesRegistry::load(rules.path(), &[]).unwrap()),
+        monitor: pipeline(store.clone(), rules.path()).monitor,
         graph: pipeline(store.clone(), rules.path()).graph,
         metrics: commentguard::telemetry::metrics_handle(),
         actions_wake: Default::default(),

@@ -109,6 +109,10 @@ conformance!(
     decisions_page_with_cursors,
     purge_removes_old_texts_and_keeps_decisions,
     stored_work_wakes_a_subscribed_worker,
+    rule_matches_are_grouped_by_account_and_rule_list_in_both_windows,
+    an_auto_shadow_is_switched_once_per_rule_version_and_cleared,
+    rule_events_are_written_once_with_their_decision_and_answer_state_questions,
+    old_rule_events_are_pruned,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -145,6 +149,7 @@ fn decision(comment_id: &str, decided_at: i64) -> NewDecision {
         note: None,
         received_at: decided_at - 5,
         decided_at,
+        rule_event: None,
     }
 }
 
@@ -1093,4 +1098,260 @@ async fn instances_starting_together_migrate_once(db: Db) {
         store.ping().await.unwrap();
         assert_eq!(store.inbox_stats().await.unwrap().pending, 1);
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Rule statistics, automatic shadowing and shared rule state
+
+fn decided(comment_id: &str, account: &str, rules: &[&str], at: i64) -> NewDecision {
+    NewDecision {
+        account_id: account.to_string(),
+        rules: rules.iter().map(|r| r.to_string()).collect(),
+        ..decision(comment_id, at)
+    }
+}
+
+async fn rule_matches_are_grouped_by_account_and_rule_list_in_both_windows(db: Db) {
+    let store = db.store().await;
+    let now = now_ms();
+    let hour = 3_600_000;
+    let seed = [
+        ("old", "acct-a", vec!["spam"], now - 3 * hour),
+        ("a1", "acct-a", vec!["spam"], now - 2 * hour),
+        ("a2", "acct-a", vec!["spam"], now - 60_000),
+        ("a3", "acct-a", vec!["spam", "link_x"], now - 30_000),
+        ("a4", "acct-a", vec![], now - 10_000),
+        ("b1", "acct-b", vec!["spam"], now - 10_000),
+    ];
+    for (c, account, rules, at) in &seed {
+        store
+            .record_decision(&decided(c, account, rules, *at), &[])
+            .await
+            .unwrap();
+    }
+    let mut groups = store
+        .rule_match_counts(now - 150 * 60_000, now - hour)
+        .await
+        .unwrap();
+    groups.sort_by(|a, b| (&a.account_id, &a.rules).cmp(&(&b.account_id, &b.rules)));
+    let got: Vec<(&str, Vec<&str>, i64, i64)> = groups
+        .iter()
+        .map(|g| {
+            (
+                g.account_id.as_str(),
+                g.rules.iter().map(String::as_str).collect(),
+                g.count,
+                g.recent,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("acct-a", vec![], 1, 1),
+            ("acct-a", vec!["spam"], 2, 1),
+            ("acct-a", vec!["spam", "link_x"], 1, 1),
+            ("acct-b", vec!["spam"], 1, 1),
+        ]
+    );
+    assert!(store
+        .rule_match_counts(now + 1, now + 1)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+fn shadow(rule: &str, scope: &str, file_mtime: i64, at: i64) -> AutoShadow {
+    AutoShadow {
+        scope: scope.to_string(),
+        rule_id: rule.to_string(),
+        state: AutoShadowState::Shadowed,
+        matches: 30,
+        decisions: 40,
+        window_ms: 3_600_000,
+        file_mtime,
+        at,
+    }
+}
+
+async fn an_auto_shadow_is_switched_once_per_rule_version_and_cleared(db: Db) {
+    let a = db.store().await;
+    let b = db.store().await;
+    let t = now_ms();
+    assert!(a.auto_shadows().await.unwrap().is_empty());
+
+    // Two instances notice together: one switches, the other finds it done.
+    assert!(a
+        .set_auto_shadow(&shadow("greedy", "", t, t + 10))
+        .await
+        .unwrap());
+    assert!(!b
+        .set_auto_shadow(&shadow("greedy", "", t, t + 20))
+        .await
+        .unwrap());
+    let rows = b.auto_shadows().await.unwrap();
+    assert_eq!(rows, vec![shadow("greedy", "", t, t + 10)]);
+
+    // The same rule id in an account's own folder is another rule.
+    assert!(b
+        .set_auto_shadow(&shadow("greedy", "acct-a", t, t + 30))
+        .await
+        .unwrap());
+
+    // Cleared by an operator: this version is not switched again.
+    assert_eq!(
+        a.clear_auto_shadow("greedy", Some(""), t + 40)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        a.clear_auto_shadow("greedy", Some(""), t + 41)
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(!a
+        .set_auto_shadow(&shadow("greedy", "", t, t + 50))
+        .await
+        .unwrap());
+    let rows = a.auto_shadows().await.unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].scope, "");
+    assert_eq!(rows[0].state, AutoShadowState::Cleared);
+    assert_eq!(rows[0].at, t + 40);
+    assert_eq!(rows[1].state, AutoShadowState::Shadowed);
+
+    // The file changed after the clear: the new version may be switched.
+    assert!(a
+        .set_auto_shadow(&shadow("greedy", "", t + 60, t + 70))
+        .await
+        .unwrap());
+    assert_eq!(
+        a.auto_shadows().await.unwrap()[0].state,
+        AutoShadowState::Shadowed
+    );
+
+    // Without a scope, every folder's rule of that id is cleared.
+    assert_eq!(
+        b.clear_auto_shadow("greedy", None, t + 80).await.unwrap(),
+        2
+    );
+    assert_eq!(b.clear_auto_shadow("nope", None, t + 80).await.unwrap(), 0);
+}
+
+fn with_event(
+    mut d: NewDecision,
+    author: &str,
+    text_key: &str,
+    time: i64,
+    enforced: bool,
+) -> NewDecision {
+    d.rule_event = Some(RuleEvent {
+        account_id: d.account_id.clone(),
+        author: author.to_string(),
+        text_key: text_key.to_string(),
+        time,
+        enforced,
+    });
+    d
+}
+
+async fn rule_events_are_written_once_with_their_decision_and_answer_state_questions(db: Db) {
+    let store = db.store().await;
+    let now = now_ms();
+    let t = 1_700_000_000;
+    let writes = vec![
+        (
+            with_event(decision("c1", now), "ann", "k1", t, false),
+            vec![],
+        ),
+        (
+            with_event(decision("c2", now), "ann", "k1", t + 10, true),
+            vec![],
+        ),
+        (
+            with_event(decision("c3", now), "bob", "k1", t + 20, false),
+            vec![],
+        ),
+        (
+            with_event(decision("c4", now), "bob", "k2", t + 30, false),
+            vec![],
+        ),
+        (
+            with_event(
+                decided("c5", "acct-b", &[], now),
+                "ann",
+                "k1",
+                t + 40,
+                false,
+            ),
+            vec![],
+        ),
+    ];
+    store.record_decisions(&writes, &[], now).await.unwrap();
+    // Re-processing the same events writes no second rule event.
+    store.record_decisions(&writes, &[], now).await.unwrap();
+
+    let rows = store
+        .rule_state("acct-a", &["ann".into(), "carl".into()], &["k1".into()], t)
+        .await
+        .unwrap();
+    let mut authors = rows.author_events.clone();
+    authors.sort();
+    assert_eq!(
+        authors,
+        vec![
+            ("ann".to_string(), t, false),
+            ("ann".to_string(), t + 10, true)
+        ]
+    );
+    let mut texts = rows.text_authors.clone();
+    texts.sort();
+    assert_eq!(
+        texts,
+        vec![
+            ("k1".to_string(), "ann".to_string(), t + 10),
+            ("k1".to_string(), "bob".to_string(), t + 20),
+        ]
+    );
+
+    // `since` bounds both questions; nothing asked, nothing read.
+    let later = store
+        .rule_state("acct-a", &["ann".into()], &["k1".into()], t + 15)
+        .await
+        .unwrap();
+    assert!(later.author_events.is_empty());
+    assert_eq!(
+        later.text_authors,
+        vec![("k1".to_string(), "bob".to_string(), t + 20)]
+    );
+    assert_eq!(
+        store.rule_state("acct-a", &[], &[], 0).await.unwrap(),
+        RuleStateRows::default()
+    );
+}
+
+async fn old_rule_events_are_pruned(db: Db) {
+    let store = db.store().await;
+    let now = now_ms();
+    let t = 1_700_000_000;
+    store
+        .record_decision(
+            &with_event(decision("old", now - 10_000), "ann", "k", t, false),
+            &[],
+        )
+        .await
+        .unwrap();
+    store
+        .record_decision(&with_event(decision("new", now), "ann", "k", t, false), &[])
+        .await
+        .unwrap();
+    assert_eq!(store.prune_rule_events(now - 5_000).await.unwrap(), 1);
+    assert_eq!(store.prune_rule_events(now - 5_000).await.unwrap(), 0);
+    let rows = store
+        .rule_state("acct-a", &["ann".into()], &[], 0)
+        .await
+        .unwrap();
+    assert_eq!(rows.author_events.len(), 1);
 }

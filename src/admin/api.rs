@@ -16,7 +16,8 @@ use super::undo::{plan_unhide, UndoSource};
 use super::view::decision_json;
 use super::AdminState;
 use crate::config::parse_duration;
-use crate::store::{now_ms, DecisionFilter};
+use crate::pipeline::monitor::{RuleCounts, ScopeStats};
+use crate::store::{now_ms, AutoShadow, DecisionFilter};
 
 pub fn router(state: AdminState) -> Router<AdminState> {
     Router::new()
@@ -24,6 +25,10 @@ pub fn router(state: AdminState) -> Router<AdminState> {
         .route("/api/v1/decisions/{comment_id}", get(decision))
         .route("/api/v1/comments/{comment_id}/unhide", post(unhide))
         .route("/api/v1/rules", get(rules))
+        .route(
+            "/api/v1/rules/{rule_id}/clear-auto-shadow",
+            post(clear_auto_shadow),
+        )
         .route("/api/v1/dead-letters", get(dead_letters))
         .route("/api/v1/stories", get(super::stories::stories))
         .route_layer(axum::middleware::from_fn_with_state(
@@ -141,16 +146,31 @@ async fn unhide(
     Ok((StatusCode::ACCEPTED, Json(planned)).into_response())
 }
 
-/// Loaded rule sets, and per rule the matches seen in the moderation log in the last hour and
-/// day (from at most the newest 1000 decisions of the day; `sampled` says when that cap was hit).
+/// Loaded rule sets; per rule its matches in the last hour and day and their share of the
+/// decisions in that window (computed every `rule_stats_interval` from the whole moderation
+/// log), and whether it was switched to shadow automatically, and why.
 async fn rules(State(state): State<AdminState>) -> Result<Json<Value>, ApiError> {
-    const CAP: i64 = 1000;
+    let view = state.monitor.view();
+    let empty = ScopeStats::default();
+    let mut hits: BTreeMap<String, RuleCounts> = BTreeMap::new();
+    let (mut decisions_hour, mut decisions_day) = (0, 0);
+    for stats in view.scopes.values() {
+        decisions_hour += stats.decisions_last_hour;
+        decisions_day += stats.decisions_last_day;
+        for (rule, c) in &stats.rules {
+            let e = hits.entry(rule.clone()).or_default();
+            e.matches_last_hour += c.matches_last_hour;
+            e.matches_last_day += c.matches_last_day;
+        }
+    }
     let sets: Vec<Value> = state
         .rules
         .handles()
         .into_iter()
         .map(|(account, h)| {
             let set = h.current();
+            let scope = account.unwrap_or("");
+            let stats = view.scopes.get(scope).unwrap_or(&empty);
             let last = h.last_reload().map(|r| {
                 json!({
                     "at_ms": r.at.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0),
@@ -158,50 +178,116 @@ async fn rules(State(state): State<AdminState>) -> Result<Json<Value>, ApiError>
                     "errors": r.errors,
                 })
             });
+            let loaded: Vec<Value> = set
+                .rules()
+                .into_iter()
+                .map(|info| {
+                    let counts = stats.rules.get(&info.id).copied().unwrap_or_default();
+                    let (share_hour, share_day) = stats.shares(&info.id);
+                    let auto = view.auto_shadow(scope, &info.id);
+                    let mut v = serde_json::to_value(&info).unwrap_or(Value::Null);
+                    if let Value::Object(m) = &mut v {
+                        m.insert("matches_last_hour".into(), json!(counts.matches_last_hour));
+                        m.insert("matches_last_day".into(), json!(counts.matches_last_day));
+                        m.insert("share_last_hour".into(), json!(share_hour));
+                        m.insert("share_last_day".into(), json!(share_day));
+                        m.insert("auto_shadowed".into(), json!(auto.is_some()));
+                        m.insert(
+                            "effective_mode".into(),
+                            json!(if auto.is_some() { "shadow" } else { info.mode.as_str() }),
+                        );
+                        m.insert("auto_shadow".into(), auto.map_or(Value::Null, auto_shadow_json));
+                    }
+                    v
+                })
+                .collect();
             json!({
                 "account": account,
                 "dir": h.dir().display().to_string(),
                 "rules": set.len(),
-                "loaded": set.rules(),
+                "loaded": loaded,
+                "decisions_last_hour": stats.decisions_last_hour,
+                "decisions_last_day": stats.decisions_last_day,
                 "last_reload": last,
                 "reloads_ok": h.reloads_succeeded(),
                 "reloads_failed": h.reloads_failed(),
             })
         })
         .collect();
-    let now = now_ms();
-    let day = state
-        .store
-        .list_decisions(&DecisionFilter {
-            since_ms: Some(now - 24 * 3600 * 1000),
-            limit: CAP,
-            ..Default::default()
-        })
-        .await?;
-    let mut hits: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    for d in &day {
-        for r in &d.rules {
-            let e = hits.entry(r.clone()).or_default();
-            e.1 += 1;
-            if d.decided_at >= now - 3600 * 1000 {
-                e.0 += 1;
-            }
+    let share = |n: i64, total: i64| {
+        if total > 0 {
+            n as f64 / total as f64
+        } else {
+            0.0
         }
-    }
-    let total = day.len().max(1) as f64;
+    };
     let hits: Vec<Value> = hits
         .into_iter()
-        .map(|(rule, (hour, day_n))| {
-            json!({"rule": rule, "matches_last_hour": hour, "matches_last_day": day_n,
-                   "share_last_day": day_n as f64 / total})
+        .map(|(rule, c)| {
+            json!({"rule": rule, "matches_last_hour": c.matches_last_hour,
+                   "matches_last_day": c.matches_last_day,
+                   "share_last_hour": share(c.matches_last_hour, decisions_hour),
+                   "share_last_day": share(c.matches_last_day, decisions_day)})
         })
         .collect();
     Ok(Json(json!({
         "rule_sets": sets,
         "hits": hits,
-        "decisions_last_day": day.len(),
-        "sampled": day.len() as i64 == CAP,
+        "decisions_last_hour": decisions_hour,
+        "decisions_last_day": decisions_day,
+        "stats_computed_at_ms": view.computed_at,
     })))
+}
+
+fn auto_shadow_json(a: &AutoShadow) -> Value {
+    let share = if a.decisions > 0 {
+        a.matches as f64 / a.decisions as f64
+    } else {
+        0.0
+    };
+    json!({
+        "reason": format!(
+            "edited rule matched {} of {} comments ({:.1}%) in {} min; shadowed until its file changes or an operator clears it",
+            a.matches, a.decisions, share * 100.0, a.window_ms / 60_000
+        ),
+        "share": share,
+        "matches": a.matches,
+        "decisions": a.decisions,
+        "window_ms": a.window_ms,
+        "file_mtime_ms": a.file_mtime,
+        "at_ms": a.at,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct ScopeQuery {
+    /// The account whose own rules folder holds the rule; every folder when absent.
+    account: Option<String>,
+}
+
+/// Puts an auto-shadowed rule back into enforcement: the operator vouches for the rule's
+/// current version, which is not switched again until its file changes.
+async fn clear_auto_shadow(
+    State(state): State<AdminState>,
+    Path(rule_id): Path<String>,
+    Query(q): Query<ScopeQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let scope = non_empty(&q.account).map(|a| state.rules.scope_for(&a).to_string());
+    let cleared = state
+        .store
+        .clear_auto_shadow(&rule_id, scope.as_deref(), now_ms())
+        .await?;
+    if cleared == 0 {
+        return Err(ApiError::NotFound(format!(
+            "rule {rule_id} is not auto-shadowed"
+        )));
+    }
+    tracing::info!(rule.id = %rule_id, cleared, "RuleAutoShadowCleared: an operator put the rule back into enforcement");
+    // This instance enforces it again at once; the others at their next refresh.
+    if let Err(e) = state.monitor.refresh().await {
+        tracing::warn!(error = %e, "rule statistics not refreshed after a clear");
+    }
+    Ok(Json(json!({ "rule": rule_id, "cleared": cleared })))
 }
 
 #[derive(Debug, Deserialize)]

@@ -21,7 +21,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::config::Settings;
 use crate::graph::GraphClient;
-use crate::pipeline::RulesRegistry;
+use crate::pipeline::{RuleMonitor, RulesRegistry};
 use crate::store::Store;
 
 pub mod stories;
@@ -31,6 +31,8 @@ pub struct AdminState {
     pub store: Arc<dyn Store>,
     pub settings: Arc<Settings>,
     pub rules: Arc<RulesRegistry>,
+    /// Rule statistics and auto-shadowed rules.
+    pub monitor: Arc<RuleMonitor>,
     pub graph: Arc<GraphClient>,
     pub metrics: PrometheusHandle,
     /// Wakes the action executor (after an undo is planned).

@@ -14,14 +14,19 @@ use tokio_util::sync::CancellationToken;
 
 use crate::graph::{AccountCtx, GraphClient, GraphError};
 use crate::inbox::parse::{comment_id, id_string};
-use crate::rules::{Action, Decision, Input, Kind, RuleState};
+use crate::rules::{Action, Decision, Input, Kind, NoState, RuleSet};
 use crate::store::{
-    now_ms, ActionKind, ActionState, InboxEvent, NewAction, NewDecision, Store, WorkChannel,
+    now_ms, ActionKind, ActionState, InboxEvent, NewAction, NewDecision, Store, StoreError,
+    WorkChannel,
 };
 
+pub mod monitor;
 pub mod registry;
+pub mod state;
 
+pub use monitor::RuleMonitor;
 pub use registry::RulesRegistry;
+pub use state::StateSnapshot;
 
 /// A claim on inbox events lasts this many Graph timeouts (60 s at the default 20 s): a
 /// mention's text is fetched under it.
@@ -40,7 +45,11 @@ pub enum ProcessError {
 pub struct Pipeline {
     pub store: Arc<dyn Store>,
     pub rules: Arc<RulesRegistry>,
-    pub state: Arc<dyn RuleState>,
+    /// Held from reading the rule state to committing the decisions of a batch that uses
+    /// stateful rules, so that this instance's workers count each other's comments.
+    pub state_lock: tokio::sync::Mutex<()>,
+    /// Rules switched to shadow automatically are evaluated as shadow rules.
+    pub monitor: Arc<RuleMonitor>,
     pub graph: Arc<GraphClient>,
     pub settings: Arc<crate::config::Settings>,
     /// Notified by the inbox writer after each commit with new events.
@@ -87,43 +96,63 @@ impl Pipeline {
     /// completions in ONE transaction (group commit: one fsync for the batch, not three per
     /// event). An event that cannot be processed now is given back with a backoff.
     async fn handle_batch(&self, events: Vec<InboxEvent>) {
+        let mut steps: Vec<(&InboxEvent, Step)> = Vec::new();
+        for event in &events {
+            match self.step(event).await {
+                Ok(step) => steps.push((event, step)),
+                Err(e) => self.give_back(event, &e.to_string()).await,
+            }
+        }
+        let pending: Vec<&Pending> = steps
+            .iter()
+            .filter_map(|(_, s)| match s {
+                Step::Evaluate(p) => Some(p),
+                _ => None,
+            })
+            .collect();
+        // Stateful rules: read, evaluate and commit under the lock, so that this instance's
+        // next batch reads what this one wrote.
+        let _guard = if self.needs_state(&pending) {
+            Some(self.state_lock.lock().await)
+        } else {
+            None
+        };
+        let snapshot = match self.prefetch(&pending).await {
+            Ok(s) => s,
+            Err(e) => {
+                for (event, step) in &steps {
+                    if matches!(step, Step::Evaluate(_)) {
+                        self.give_back(event, &e.to_string()).await;
+                    }
+                }
+                steps.retain(|(_, s)| !matches!(s, Step::Evaluate(_)));
+                None
+            }
+        };
         let mut writes: Vec<(NewDecision, Vec<NewAction>)> = Vec::new();
         let mut completed: Vec<i64> = Vec::new();
-        for event in &events {
+        for (event, step) in steps {
+            let prepared = match step {
+                Step::Ready(p) => p,
+                Step::Evaluate(p) => self.decide(&p, snapshot.as_ref()),
+            };
             let field = field_label(&event.field);
-            match self.prepare(event).await {
-                Ok(Prepared::Done(label)) => {
+            match prepared {
+                Prepared::Done(label) => {
                     metrics::counter!("commentguard_events_processed_total", "field" => field, "outcome" => label)
                         .increment(1);
-                    completed.push(event.id);
                 }
-                Ok(Prepared::Decision {
+                Prepared::Decision {
                     label,
                     decision,
                     actions,
-                }) => {
+                } => {
                     metrics::counter!("commentguard_events_processed_total", "field" => field, "outcome" => label)
                         .increment(1);
                     writes.push((decision, actions));
-                    completed.push(event.id);
-                }
-                Err(e) => {
-                    let wait =
-                        crate::actions::backoff_from(self.settings.retry_base, event.attempts);
-                    tracing::warn!(event.id = event.id, event.field = %event.field, attempts = event.attempts, error = %e, "event will be retried");
-                    metrics::counter!("commentguard_events_processed_total", "field" => field, "outcome" => "retry")
-                        .increment(1);
-                    let _ = self
-                        .store
-                        .retry_event(
-                            event.id,
-                            &e.to_string(),
-                            now_ms() + wait.as_millis() as i64,
-                            false,
-                        )
-                        .await;
                 }
             }
+            completed.push(event.id);
         }
         if completed.is_empty() {
             return;
@@ -143,6 +172,63 @@ impl Pipeline {
                 tracing::error!(error = %e, events = completed.len(), "recording decisions failed")
             }
         }
+    }
+
+    /// Gives an event back to be tried again after a backoff.
+    async fn give_back(&self, event: &InboxEvent, error: &str) {
+        let wait = crate::actions::backoff_from(self.settings.retry_base, event.attempts);
+        tracing::warn!(event.id = event.id, event.field = %event.field, attempts = event.attempts, error = %error, "event will be retried");
+        metrics::counter!("commentguard_events_processed_total", "field" => field_label(&event.field), "outcome" => "retry")
+            .increment(1);
+        let _ = self
+            .store
+            .retry_event(event.id, error, now_ms() + wait.as_millis() as i64, false)
+            .await;
+    }
+
+    fn needs_state(&self, pending: &[&Pending]) -> bool {
+        pending
+            .iter()
+            .any(|p| self.rules.for_account(&p.account).uses_state())
+    }
+
+    /// Reads the rule state the evaluations of `pending` will ask about; `None` when no rule
+    /// set involved uses state (then nothing is read or written).
+    async fn prefetch(&self, pending: &[&Pending]) -> Result<Option<StateSnapshot>, StoreError> {
+        use std::collections::{BTreeMap, BTreeSet};
+        // account -> (authors, text keys, earliest time asked about)
+        let mut wanted: BTreeMap<&str, (BTreeSet<String>, BTreeSet<String>, i64)> = BTreeMap::new();
+        let now = now_ms() / 1000;
+        for p in pending {
+            let set = self.rules.for_account(&p.account);
+            if !set.uses_state() {
+                continue;
+            }
+            let (author, text_key) = RuleSet::state_keys(&p.input);
+            let since = p.input.time.unwrap_or(now) - set.state_window();
+            let w = wanted
+                .entry(p.account.as_str())
+                .or_insert_with(|| (BTreeSet::new(), BTreeSet::new(), since));
+            if !author.is_empty() {
+                w.0.insert(author);
+            }
+            w.1.insert(text_key);
+            w.2 = w.2.min(since);
+        }
+        if wanted.is_empty() {
+            return Ok(None);
+        }
+        let snapshot = StateSnapshot::default();
+        for (account, (authors, keys, since)) in wanted {
+            let authors: Vec<String> = authors.into_iter().collect();
+            let keys: Vec<String> = keys.into_iter().collect();
+            let rows = self
+                .store
+                .rule_state(account, &authors, &keys, since)
+                .await?;
+            snapshot.add(account, rows);
+        }
+        Ok(Some(snapshot))
     }
 
     /// Logs, counts and wakes the executor after a decision is committed.
@@ -172,7 +258,19 @@ impl Pipeline {
 
     /// Processes and commits one change on its own; returns a metrics label of what happened.
     pub async fn process(&self, event: &InboxEvent) -> Result<&'static str, ProcessError> {
-        match self.prepare(event).await? {
+        let step = self.step(event).await?;
+        let _guard = match &step {
+            Step::Evaluate(p) if self.needs_state(&[p]) => Some(self.state_lock.lock().await),
+            _ => None,
+        };
+        let prepared = match step {
+            Step::Ready(p) => p,
+            Step::Evaluate(p) => {
+                let snapshot = self.prefetch(&[&p]).await?;
+                self.decide(&p, snapshot.as_ref())
+            }
+        };
+        match prepared {
             Prepared::Done(label) => {
                 self.store.complete_event(event.id, now_ms()).await?;
                 Ok(label)
@@ -198,6 +296,17 @@ impl Pipeline {
 
     /// Works out what one change means; nothing about the decision is written yet.
     pub async fn prepare(&self, event: &InboxEvent) -> Result<Prepared, ProcessError> {
+        Ok(match self.step(event).await? {
+            Step::Ready(p) => p,
+            Step::Evaluate(p) => {
+                let snapshot = self.prefetch(&[&p]).await?;
+                self.decide(&p, snapshot.as_ref())
+            }
+        })
+    }
+
+    /// Everything up to the rule engine: fetches what a mention needs, routes other fields.
+    async fn step(&self, event: &InboxEvent) -> Result<Step, ProcessError> {
         let payload: Value = serde_json::from_str(&event.payload).unwrap_or(Value::Null);
         let value = payload.get("value").cloned().unwrap_or(Value::Null);
         match event.field.as_str() {
@@ -213,11 +322,11 @@ impl Pipeline {
                 )
                 .await?;
                 tracing::info!(event.id = event.id, media.id = ?id_string(value.get("media_id")), outcome = ?outcome, "story insights received");
-                Ok(Prepared::Done(match outcome {
+                Ok(Step::Ready(Prepared::Done(match outcome {
                     crate::insights::FinalOutcome::Stored => "stored",
                     crate::insights::FinalOutcome::Duplicate => "duplicate",
                     crate::insights::FinalOutcome::Invalid => "invalid",
-                }))
+                })))
             }
             other => {
                 tracing::info!(
@@ -225,15 +334,15 @@ impl Pipeline {
                     event.field = other,
                     "unknown field recorded and skipped"
                 );
-                Ok(Prepared::Done("unknown_field"))
+                Ok(Step::Ready(Prepared::Done("unknown_field")))
             }
         }
     }
 
-    async fn comment(&self, event: &InboxEvent, v: &Value) -> Result<Prepared, ProcessError> {
+    async fn comment(&self, event: &InboxEvent, v: &Value) -> Result<Step, ProcessError> {
         let Some(cid) = comment_id(v) else {
             tracing::warn!(event.id = event.id, "comment without an id skipped");
-            return Ok(Prepared::Done("invalid"));
+            return Ok(Step::Ready(Prepared::Done("invalid")));
         };
         let from = v.get("from").cloned().unwrap_or(Value::Null);
         let author_id = id_string(from.get("id"));
@@ -243,7 +352,7 @@ impl Pipeline {
             // The account's own comments (including our replies) are never moderated: doing so
             // would loop on ourselves.
             tracing::debug!(comment.id = %cid, "own comment not moderated");
-            return Ok(Prepared::Done("own_comment"));
+            return Ok(Step::Ready(Prepared::Done("own_comment")));
         }
         let media = v.get("media").cloned().unwrap_or(Value::Null);
         let media_type = media
@@ -277,12 +386,12 @@ impl Pipeline {
         };
         let not_callable =
             live.then_some("live media: comments cannot be hidden or answered through the API");
-        Ok(self.decide(event, &cid, kind, input, not_callable))
+        Ok(Step::evaluate(event, &cid, kind, input, not_callable))
     }
 
-    async fn mention(&self, event: &InboxEvent, v: &Value) -> Result<Prepared, ProcessError> {
+    async fn mention(&self, event: &InboxEvent, v: &Value) -> Result<Step, ProcessError> {
         let Some(media_id) = id_string(v.get("media_id")) else {
-            return Ok(Prepared::Done("invalid"));
+            return Ok(Step::Ready(Prepared::Done("invalid")));
         };
         let mention_comment = id_string(v.get("comment_id"));
         let Some(token) = self.settings.token_for(&event.account_id).cloned() else {
@@ -302,11 +411,11 @@ impl Pipeline {
                 decided_at: now_ms(),
                 ..Default::default()
             };
-            return Ok(Prepared::Decision {
+            return Ok(Step::Ready(Prepared::Decision {
                 label: "dry_run",
                 decision: d,
                 actions: Vec::new(),
-            });
+            }));
         };
         let ctx = AccountCtx {
             account_id: event.account_id.clone(),
@@ -340,20 +449,26 @@ impl Pipeline {
             time: event.entry_time,
             ..Default::default()
         };
-        Ok(self.decide(event, &key, "mention", input, None))
+        Ok(Step::evaluate(event, &key, "mention", input, None))
     }
 
-    fn decide(
-        &self,
-        event: &InboxEvent,
-        key: &str,
-        kind: &str,
-        input: Input,
-        not_callable: Option<&str>,
-    ) -> Prepared {
-        let account = event.account_id.as_str();
+    /// Evaluates one comment or mention. `snapshot` holds the rule state when its rule set
+    /// uses any; what the evaluation adds to it is written with the decision.
+    fn decide(&self, p: &Pending, snapshot: Option<&StateSnapshot>) -> Prepared {
+        let (input, not_callable) = (&p.input, p.not_callable);
+        let account = p.account.as_str();
         let rules = self.rules.for_account(account);
-        let decision: Decision = rules.evaluate(&input, self.state.as_ref());
+        let view = self.monitor.view();
+        let scope = self.rules.scope_for(account);
+        let forced_shadow = |id: &str| view.is_shadowed(scope, id);
+        let (decision, rule_event): (Decision, _) = match snapshot {
+            Some(snapshot) if rules.uses_state() => {
+                let state = snapshot.for_account(account);
+                let d = rules.evaluate_with(input, &state, &forced_shadow);
+                (d, state.into_event())
+            }
+            _ => (rules.evaluate_with(input, &NoState, &forced_shadow), None),
+        };
         let token = self.settings.token_for(account);
         let dry_note = if self.settings.dry_run {
             Some("dry run: COMMENTGUARD_DRY_RUN is set")
@@ -362,11 +477,11 @@ impl Pipeline {
         } else {
             not_callable
         };
-        let actions = plan(&decision, &input, dry_note);
+        let actions = plan(&decision, input, dry_note);
         let d = NewDecision {
-            inbox_id: Some(event.id),
-            comment_id: key.to_string(),
-            kind: kind.to_string(),
+            inbox_id: Some(p.event_id),
+            comment_id: p.key.clone(),
+            kind: p.kind.to_string(),
             account_id: account.to_string(),
             media_id: input.media_id.clone(),
             author: input.username.clone(),
@@ -385,8 +500,9 @@ impl Pipeline {
             } else {
                 dry_note.map(str::to_string)
             },
-            received_at: event.received_at,
+            received_at: p.received_at,
             decided_at: now_ms(),
+            rule_event,
         };
         for m in &decision.matched {
             metrics::counter!("commentguard_rule_matches_total", "mode" => m.mode.as_str())
@@ -401,6 +517,79 @@ impl Pipeline {
             decision: d,
             actions,
         }
+    }
+}
+
+/// Rule events are kept this long, or as far back as the longest stateful condition looks.
+const RULE_EVENTS_KEPT: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Deletes rule events no stateful condition can ask about any more, hourly.
+pub async fn prune_rule_events_periodically(
+    store: Arc<dyn Store>,
+    rules: Arc<RulesRegistry>,
+    shutdown: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tick.tick() => {}
+        }
+        let longest = rules
+            .handles()
+            .iter()
+            .map(|(_, h)| h.current().state_window())
+            .max()
+            .unwrap_or(0);
+        let keep = (RULE_EVENTS_KEPT.as_millis() as i64).max(longest.saturating_mul(1000));
+        match store.prune_rule_events(now_ms() - keep).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rule_events.pruned = n, "old rule events pruned"),
+            Err(e) => tracing::warn!(error = %e, "pruning rule events failed"),
+        }
+    }
+}
+
+/// Where one change stands before evaluation.
+#[allow(clippy::large_enum_variant)] // short-lived, one per event in hand
+enum Step {
+    /// Nothing for the rule engine: already what will be committed.
+    Ready(Prepared),
+    /// A comment or mention for the rule engine.
+    Evaluate(Pending),
+}
+
+/// A comment or mention ready for the rule engine.
+struct Pending {
+    event_id: i64,
+    account: String,
+    /// The comment id (or the media id of a caption mention) the decision is about.
+    key: String,
+    kind: &'static str,
+    input: Input,
+    received_at: i64,
+    /// Why actions cannot be called (live media), when that is so.
+    not_callable: Option<&'static str>,
+}
+
+impl Step {
+    fn evaluate(
+        event: &InboxEvent,
+        key: &str,
+        kind: &'static str,
+        input: Input,
+        not_callable: Option<&'static str>,
+    ) -> Step {
+        Step::Evaluate(Pending {
+            event_id: event.id,
+            account: event.account_id.clone(),
+            key: key.to_string(),
+            kind,
+            input,
+            received_at: event.received_at,
+            not_callable,
+        })
     }
 }
 

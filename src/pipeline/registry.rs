@@ -49,6 +49,16 @@ impl RulesRegistry {
         self.accounts.get(account_id).unwrap_or(&self.default)
     }
 
+    /// Which rule set decides for `account_id`: the account's id when it has its own folder,
+    /// `""` for the default folder.
+    pub fn scope_for<'a>(&self, account_id: &'a str) -> &'a str {
+        if self.accounts.contains_key(account_id) {
+            account_id
+        } else {
+            ""
+        }
+    }
+
     /// The default handle first, then each account's (`None` for the default).
     pub fn handles(&self) -> Vec<(Option<&str>, &Arc<RulesHandle>)> {
         let mut out = vec![(None, &self.default)];

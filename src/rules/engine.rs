@@ -131,6 +131,20 @@ impl Cond {
             _ => false,
         }
     }
+
+    /// The longest `within` of the stateful conditions in this tree, seconds.
+    fn state_window(&self) -> i64 {
+        match self {
+            Cond::State(
+                Stateful::Flood { within, .. }
+                | Stateful::Wave { within, .. }
+                | Stateful::RepeatOffender { within, .. },
+            ) => *within,
+            Cond::All(v) | Cond::Any(v) => v.iter().map(Cond::state_window).max().unwrap_or(0),
+            Cond::Not(c) => c.state_window(),
+            _ => 0,
+        }
+    }
 }
 
 /// One words/contains condition: which views of the text it may match in.
@@ -344,6 +358,12 @@ impl Builder {
                 }
             }
         }
+        let state_window = rules
+            .iter()
+            .flat_map(|r| std::iter::once(&r.when).chain(r.unless.as_ref()))
+            .map(Cond::state_window)
+            .max()
+            .unwrap_or(0);
         let any_leet = self.leaves.iter().any(|l| l.leet);
         let any_spaced = self.leaves.iter().any(|l| l.spaced);
         Ok(RuleSet {
@@ -360,6 +380,7 @@ impl Builder {
             untriggered,
             leaf_rules,
             regex_rules,
+            state_window,
             any_leet,
             any_spaced,
             dir,
@@ -389,6 +410,8 @@ pub struct RuleSet {
     /// Per words/contains leaf, per regex: the rules that can only hold when it hit.
     leaf_rules: Vec<Vec<u32>>,
     regex_rules: Vec<Vec<u32>>,
+    /// The longest `within` of any stateful condition, seconds.
+    state_window: i64,
     any_leet: bool,
     any_spaced: bool,
     dir: PathBuf,
@@ -433,14 +456,7 @@ impl Ctx<'_> {
     }
 
     fn author(&self) -> &str {
-        self.author.get_or_init(|| {
-            self.input
-                .username
-                .as_deref()
-                .map(|u| normalize::normalize(u.trim_start_matches('@')))
-                .or_else(|| self.input.user_id.clone())
-                .unwrap_or_default()
-        })
+        self.author.get_or_init(|| author_key(self.input))
     }
 
     fn links(&self) -> &[Link] {
@@ -476,6 +492,25 @@ impl RuleSet {
         forced_shadow: &dyn Fn(&str) -> bool,
     ) -> Decision {
         self.run(input, state, forced_shadow, None)
+    }
+
+    /// Whether any rule has a flood, wave or repeat-offender condition: only then does
+    /// evaluation ask (and tell) its [`RuleState`] anything.
+    pub fn uses_state(&self) -> bool {
+        self.stateful
+    }
+
+    /// How far back (seconds) the stateful conditions look: the state older than this is
+    /// never asked about. 0 when no rule uses state.
+    pub fn state_window(&self) -> i64 {
+        self.state_window
+    }
+
+    /// The author and text keys under which evaluating `input` asks and records state, so a
+    /// caller can fetch exactly that state beforehand.
+    pub fn state_keys(input: &Input) -> (String, String) {
+        let norm = Normalized::new(&input.text);
+        (author_key(input), normalize::text_key(&norm.text))
     }
 
     /// Metadata of every rule, highest priority first.
@@ -752,6 +787,16 @@ impl RuleSet {
             }
         }
     }
+}
+
+/// Who stateful conditions count: the normalized username, else the user id.
+fn author_key(input: &Input) -> String {
+    input
+        .username
+        .as_deref()
+        .map(|u| normalize::normalize(u.trim_start_matches('@')))
+        .or_else(|| input.user_id.clone())
+        .unwrap_or_default()
 }
 
 /// Picks a reply variant deterministically from the comment, so a re-run decides the same.

@@ -39,6 +39,30 @@ pub struct RulesHandle {
     last: Mutex<Option<ReloadStatus>>,
     reloads_failed: AtomicU64,
     reloads_succeeded: AtomicU64,
+    /// What the folder looked like at the last load attempt, so that events that change
+    /// nothing (inotify reports the loader's own reads as events) do not reload.
+    fingerprint: Mutex<Vec<(PathBuf, u64, Option<SystemTime>)>>,
+}
+
+/// Every file under `dir` (recursively) with its size and modification time, sorted.
+fn fingerprint(dir: &Path) -> Vec<(PathBuf, u64, Option<SystemTime>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let Ok(meta) = e.metadata() else { continue };
+            if meta.is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push((e.path(), meta.len(), meta.modified().ok()));
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 impl RulesHandle {
@@ -56,6 +80,7 @@ impl RulesHandle {
             last: Mutex::new(None),
             reloads_failed: AtomicU64::new(0),
             reloads_succeeded: AtomicU64::new(0),
+            fingerprint: Mutex::new(fingerprint(dir)),
         }
     }
 
@@ -71,6 +96,7 @@ impl RulesHandle {
     /// Loads the folder again; on success swaps the new set in and returns its rule count,
     /// on failure keeps the running set and returns every error.
     pub fn reload(&self) -> Result<usize, Vec<LoadError>> {
+        *self.fingerprint.lock().unwrap_or_else(|e| e.into_inner()) = fingerprint(&self.dir);
         let result = RuleSet::load(&self.dir);
         let status = match &result {
             Ok(set) => ReloadStatus {
@@ -112,6 +138,11 @@ impl RulesHandle {
         self.reloads_succeeded.load(Ordering::Relaxed)
     }
 
+    /// Whether any file of the folder was added, removed or changed since the last load.
+    pub fn changed_on_disk(&self) -> bool {
+        *self.fingerprint.lock().unwrap_or_else(|e| e.into_inner()) != fingerprint(&self.dir)
+    }
+
     /// Reloads and logs the outcome (an error is logged here, where it is handled).
     pub fn reload_logged(&self, cause: &str) {
         match self.reload() {
@@ -143,7 +174,9 @@ pub fn spawn_watcher(handle: Arc<RulesHandle>) -> notify_debouncer_mini::notify:
     let mut debouncer = new_debouncer(
         Duration::from_millis(500),
         move |res: DebounceEventResult| match res {
-            Ok(events) if !events.is_empty() => h.reload_logged("file change"),
+            Ok(events) if !events.is_empty() && h.changed_on_disk() => {
+                h.reload_logged("file change")
+            }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "RulesWatchFailed"),
         },
@@ -203,5 +236,22 @@ mod tests {
             std::thread::sleep(Duration::from_millis(100));
         }
         assert_eq!(h.current().len(), 2);
+    }
+
+    #[test]
+    fn reading_the_rules_does_not_make_the_watcher_reload_them_again() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.toml"), GOOD).unwrap();
+        let h = RulesHandle::load(dir.path()).unwrap();
+        let _w = spawn_watcher(h.clone()).unwrap();
+        std::fs::write(dir.path().join("b.toml"), GOOD.replace("\"a\"", "\"b\"")).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while h.reloads_succeeded() == 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert_eq!(h.reloads_succeeded(), 1);
+        // The reload read every file (inotify reports those reads); nothing changed since.
+        std::thread::sleep(Duration::from_secs(2));
+        assert_eq!(h.reloads_succeeded(), 1, "the watcher reloads in a loop");
     }
 }

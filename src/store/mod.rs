@@ -128,6 +128,78 @@ pub struct NewDecision {
     pub note: Option<String>,
     pub received_at: i64,
     pub decided_at: i64,
+    /// What the rule engine's stateful conditions learn from this comment; written with the
+    /// decision when the decision is new, so a re-processed event is counted once.
+    pub rule_event: Option<RuleEvent>,
+}
+
+/// One evaluated comment as flood, wave and repeat-offender conditions count it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RuleEvent {
+    pub account_id: String,
+    /// The engine's author key (normalized username, else user id).
+    pub author: String,
+    /// The engine's text key of the normalized text.
+    pub text_key: String,
+    /// The comment's time as the engine saw it: unix SECONDS.
+    pub time: i64,
+    /// The decision enforced at least one action.
+    pub enforced: bool,
+}
+
+/// What one batch's stateful conditions need, read before it is evaluated.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuleStateRows {
+    /// `(author, time, enforced)` of every event by the asked authors.
+    pub author_events: Vec<(String, i64, bool)>,
+    /// `(text_key, author, latest time)`: each distinct author of each asked text key.
+    pub text_authors: Vec<(String, String, i64)>,
+}
+
+/// Decisions of one account with one exact list of matched rules: rule statistics are sums of
+/// these, so the database groups and the caller splits the lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleMatchGroup {
+    pub account_id: String,
+    /// Matched rule ids (empty: decisions that matched nothing).
+    pub rules: Vec<String>,
+    /// Decisions decided at or after `since`.
+    pub count: i64,
+    /// Of those, decided at or after `recent`.
+    pub recent: i64,
+}
+
+/// A rule switched to shadow automatically (or cleared by an operator).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AutoShadow {
+    /// `""` for the default rules folder, else the account whose folder holds the rule.
+    pub scope: String,
+    pub rule_id: String,
+    pub state: AutoShadowState,
+    pub matches: i64,
+    pub decisions: i64,
+    pub window_ms: i64,
+    /// The rule file's modification time when it was switched (unix milliseconds).
+    pub file_mtime: i64,
+    /// When it was switched or cleared (unix milliseconds).
+    pub at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AutoShadowState {
+    Shadowed,
+    /// An operator vouched for the rule's current version: not switched again until it changes.
+    Cleared,
+}
+
+impl AutoShadowState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AutoShadowState::Shadowed => "shadowed",
+            AutoShadowState::Cleared => "cleared",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -494,6 +566,39 @@ pub trait Store: Send + Sync + 'static {
 
     /// Removes comment texts decided before `before` (the decisions stay). Returns how many.
     async fn purge_texts(&self, before: i64) -> Result<u64>;
+
+    // --- rule statistics and automatic shadowing -----------------------------------------
+
+    /// Decisions at or after `since`, grouped by account and matched-rule list, each group
+    /// also counting those at or after `recent`: one indexed range scan however many rules.
+    async fn rule_match_counts(&self, since: i64, recent: i64) -> Result<Vec<RuleMatchGroup>>;
+
+    /// Every auto-shadow row, shadowed and cleared.
+    async fn auto_shadows(&self) -> Result<Vec<AutoShadow>>;
+
+    /// Switches a rule to shadow, unless a row for it already applies to the file's current
+    /// version (its `at` is at or after `s.file_mtime`): another instance switched it, or an
+    /// operator cleared it. Returns `true` when this call made the switch.
+    async fn set_auto_shadow(&self, s: &AutoShadow) -> Result<bool>;
+
+    /// Clears a shadowed rule (in `scope`, or in every scope when `None`): an operator vouches
+    /// for its current version. Returns how many were cleared.
+    async fn clear_auto_shadow(&self, rule_id: &str, scope: Option<&str>, now: i64) -> Result<u64>;
+
+    // --- shared rule state ---------------------------------------------------------------
+
+    /// The rule events of `account_id` at or after `since` (unix seconds) that stateful
+    /// conditions about `authors` and `text_keys` count.
+    async fn rule_state(
+        &self,
+        account_id: &str,
+        authors: &[String],
+        text_keys: &[String],
+        since: i64,
+    ) -> Result<RuleStateRows>;
+
+    /// Deletes rule events recorded before `before` (unix milliseconds). Returns how many.
+    async fn prune_rule_events(&self, before: i64) -> Result<u64>;
 
     // --- story insights -------------------------------------------------------------------
 

@@ -810,6 +810,156 @@ impl Store for SqlStore {
         Ok(done.rows_affected())
     }
 
+    async fn rule_match_counts(&self, since: i64, recent: i64) -> Result<Vec<RuleMatchGroup>> {
+        let rows = sqlx::query(
+            "SELECT account_id, rules, COUNT(*) AS n, \
+               COALESCE(SUM(CASE WHEN decided_at >= $2 THEN 1 ELSE 0 END), 0) AS recent \
+             FROM decisions WHERE decided_at >= $1 GROUP BY account_id, rules",
+        )
+        .bind(since)
+        .bind(recent)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let rules: String = r.try_get("rules")?;
+                Ok(RuleMatchGroup {
+                    account_id: r.try_get("account_id")?,
+                    rules: split_list(&rules),
+                    count: r.try_get("n")?,
+                    recent: r.try_get("recent")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn auto_shadows(&self) -> Result<Vec<AutoShadow>> {
+        let rows = sqlx::query(
+            "SELECT scope, rule_id, state, matches, decisions, window_ms, file_mtime, at \
+             FROM rule_auto_shadow ORDER BY scope, rule_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let state: String = r.try_get("state")?;
+                Ok(AutoShadow {
+                    scope: r.try_get("scope")?,
+                    rule_id: r.try_get("rule_id")?,
+                    state: match state.as_str() {
+                        "cleared" => AutoShadowState::Cleared,
+                        _ => AutoShadowState::Shadowed,
+                    },
+                    matches: r.try_get("matches")?,
+                    decisions: r.try_get("decisions")?,
+                    window_ms: r.try_get("window_ms")?,
+                    file_mtime: r.try_get("file_mtime")?,
+                    at: r.try_get("at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn set_auto_shadow(&self, a: &AutoShadow) -> Result<bool> {
+        // A row written at or after the file's modification is about this version of the rule:
+        // it stays (switched by another instance, or cleared by an operator).
+        let done = sqlx::query(
+            "INSERT INTO rule_auto_shadow (scope, rule_id, state, matches, decisions, window_ms, file_mtime, at) \
+             VALUES ($1, $2, 'shadowed', $3, $4, $5, $6, $7) \
+             ON CONFLICT (scope, rule_id) DO UPDATE SET state = 'shadowed', \
+               matches = excluded.matches, decisions = excluded.decisions, \
+               window_ms = excluded.window_ms, file_mtime = excluded.file_mtime, at = excluded.at \
+             WHERE rule_auto_shadow.at < excluded.file_mtime",
+        )
+        .bind(&a.scope)
+        .bind(&a.rule_id)
+        .bind(a.matches)
+        .bind(a.decisions)
+        .bind(a.window_ms)
+        .bind(a.file_mtime)
+        .bind(a.at)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn clear_auto_shadow(&self, rule_id: &str, scope: Option<&str>, now: i64) -> Result<u64> {
+        let mut sql = String::from(
+            "UPDATE rule_auto_shadow SET state = 'cleared', at = $1 \
+             WHERE rule_id = $2 AND state = 'shadowed'",
+        );
+        if scope.is_some() {
+            sql.push_str(" AND scope = $3");
+        }
+        let mut q = sqlx::query(&sql).bind(now).bind(rule_id);
+        if let Some(scope) = scope {
+            q = q.bind(scope);
+        }
+        Ok(q.execute(&self.writer).await?.rows_affected())
+    }
+
+    async fn rule_state(
+        &self,
+        account_id: &str,
+        authors: &[String],
+        text_keys: &[String],
+        since: i64,
+    ) -> Result<RuleStateRows> {
+        let mut out = RuleStateRows::default();
+        let list = |n: usize| {
+            (0..n)
+                .map(|i| format!("${}", i + 3))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if !authors.is_empty() {
+            let sql = format!(
+                "SELECT author, time, enforced FROM rule_events \
+                 WHERE account_id = $1 AND time >= $2 AND author IN ({})",
+                list(authors.len())
+            );
+            let mut q = sqlx::query(&sql).bind(account_id).bind(since);
+            for a in authors {
+                q = q.bind(a.as_str());
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                let enforced: i64 = r.try_get("enforced")?;
+                out.author_events
+                    .push((r.try_get("author")?, r.try_get("time")?, enforced != 0));
+            }
+        }
+        if !text_keys.is_empty() {
+            // Distinct authors are what a wave counts: one row per author with their latest
+            // time, however often they repeated the text.
+            let sql = format!(
+                "SELECT text_key, author, MAX(time) AS latest FROM rule_events \
+                 WHERE account_id = $1 AND time >= $2 AND text_key IN ({}) \
+                 GROUP BY text_key, author",
+                list(text_keys.len())
+            );
+            let mut q = sqlx::query(&sql).bind(account_id).bind(since);
+            for k in text_keys {
+                q = q.bind(k.as_str());
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                out.text_authors.push((
+                    r.try_get("text_key")?,
+                    r.try_get("author")?,
+                    r.try_get("latest")?,
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn prune_rule_events(&self, before: i64) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM rule_events WHERE recorded_at < $1")
+            .bind(before)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn upsert_story(&self, st: &NewStory) -> Result<(StoryRow, bool)> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
@@ -1090,6 +1240,20 @@ async fn insert_decision(
         return Ok((existing, false));
     };
     let id: i64 = row.try_get("id")?;
+    if let Some(e) = &d.rule_event {
+        sqlx::query(
+            "INSERT INTO rule_events (account_id, author, text_key, time, enforced, recorded_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&e.account_id)
+        .bind(&e.author)
+        .bind(&e.text_key)
+        .bind(e.time)
+        .bind(i64::from(e.enforced))
+        .bind(d.decided_at)
+        .execute(&mut **tx)
+        .await?;
+    }
     for (seq, a) in actions.iter().enumerate() {
         insert_action(
             tx,

@@ -65,6 +65,8 @@ impl Service<'_> {
         Command::new(env!("CARGO_BIN_EXE_commentguard"))
             .arg("serve")
             .env_clear()
+            // Not what this measures: rules freshly copied here would look just edited.
+            .env("COMMENTGUARD_AUTO_SHADOW_SHARE", "0")
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("RUST_LOG", "info")
             .env("COMMENTGUARD_APP_SECRET", APP_SECRET)

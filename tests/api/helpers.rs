@@ -8,7 +8,7 @@ use commentguard::config::Settings;
 use commentguard::ingress::signature::sign;
 use commentguard::secret::Secret;
 use commentguard::startup::Application;
-use commentguard::store::{SqlStore, Store};
+use commentguard::store::{DecisionFilter, DecisionRow, SqlStore, Store};
 use tokio::sync::oneshot;
 
 pub const APP_SECRET: &str = "test-app-secret";
@@ -76,6 +76,9 @@ pub async fn spawn_app_with(opts: AppOptions) -> TestApp {
     env.insert("COMMENTGUARD_RULES".into(), rules_dir.display().to_string());
     // Nothing in a test may reach the real Graph API.
     env.insert("COMMENTGUARD_GRAPH_URL".into(), "http://127.0.0.1:9".into());
+    // Test rules are copied fresh, so every rule looks just edited: tests about other things
+    // must not see their rules switched to shadow. Tests of that switch turn it on.
+    env.insert("COMMENTGUARD_AUTO_SHADOW_SHARE".into(), "0".into());
     for (k, v) in opts.env {
         env.insert(k, v);
     }
@@ -172,4 +175,27 @@ pub fn comment_body(account: &str, comment_id: &str, text: &str, username: &str)
     })
     .to_string()
     .into_bytes()
+}
+
+/// Waits (up to 20 s) until the comment's decision exists and no planned action is pending.
+pub async fn settled_decision(store: &dyn Store, comment: &str) -> DecisionRow {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let rows = store
+            .list_decisions(&DecisionFilter {
+                comment_id: Some(comment.to_string()),
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        match rows.into_iter().next() {
+            Some(d) if d.outcome() != "pending" => return d,
+            other => assert!(
+                std::time::Instant::now() < deadline,
+                "decision for {comment} never settled: {other:#?}"
+            ),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }

@@ -6,6 +6,7 @@ mod faults;
 mod graph_client;
 mod helpers;
 mod moderation;
+mod rule_monitor;
 mod scaling;
 mod secrets;
 mod support;

@@ -52,6 +52,8 @@ async fn run_and_capture(format: &str) -> String {
     let mut child = Command::new(env!("CARGO_BIN_EXE_commentguard"))
         .arg("serve")
         .env_clear()
+        // Not what this measures: rules freshly copied here would look just edited.
+        .env("COMMENTGUARD_AUTO_SHADOW_SHARE", "0")
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("RUST_LOG", "debug")
         .env("COMMENTGUARD_LOG_FORMAT", format)
