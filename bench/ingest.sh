@@ -27,7 +27,7 @@ echo "== commentguard: signature verified, stored durably (${DB_URL:-sqlite WAL 
 COMMENTGUARD_APP_SECRET=$SECRET COMMENTGUARD_VERIFY_TOKEN=bench \
 COMMENTGUARD_LISTEN=127.0.0.1:18182 COMMENTGUARD_ADMIN_LISTEN=127.0.0.1:0 \
 COMMENTGUARD_DATABASE_URL=${DB_URL:-sqlite:$work/bench.db} COMMENTGUARD_RULES=$work/rules \
-COMMENTGUARD_DRY_RUN=true COMMENTGUARD_AUTO_SHADOW_SHARE=0 RUST_LOG=warn \
+COMMENTGUARD_DRY_RUN=true COMMENTGUARD_AUTO_SHADOW_SHARE=0 RUST_LOG=warn COMMENTGUARD_WORKERS=${WORKERS:-4} \
 target/release/commentguard serve &
 for _ in $(seq 100); do curl -sf http://127.0.0.1:18182/healthz >/dev/null && break; sleep 0.1; done
 wrk -t2 -c32 -d"$DURATION" --latency -s bench/post.lua http://127.0.0.1:18182 | grep RESULT

@@ -20,6 +20,9 @@ static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 const MAX_EVENT_ATTEMPTS: i64 = 10;
+/// Rows per multi-row INSERT: 5 parameters each stays far below SQLite's 32,766 and
+/// PostgreSQL's 65,535 bound parameters.
+const INSERT_CHUNK: usize = 500;
 
 #[derive(Debug, Clone)]
 pub struct SqlStore {
@@ -173,6 +176,8 @@ impl SqlStore {
         let sqlite_options = |max: u32| {
             AnyPoolOptions::new()
                 .acquire_timeout(Duration::from_secs(30))
+                // A local file cannot drop a connection: no ping round trip on every acquire.
+                .test_before_acquire(false)
                 .max_connections(max)
                 .after_connect(|conn, _| {
                     Box::pin(async move {
@@ -416,25 +421,58 @@ impl Store for SqlStore {
     async fn insert_deliveries(&self, deliveries: &[Delivery]) -> Result<Vec<InsertOutcome>> {
         let now = now_ms();
         let mut tx = self.begin_write().await?;
+        // Every event of the batch in as few statements as possible: each statement is a round
+        // trip (to SQLite's worker thread, or over the network to PostgreSQL), and those round
+        // trips, not the commit, were what bounded ingest.
+        let events: Vec<&NewEvent> = deliveries
+            .iter()
+            .filter_map(|d| match d {
+                Delivery::Events(e) => Some(e.iter()),
+                Delivery::DeadLetter { .. } => None,
+            })
+            .flatten()
+            .collect();
+        let mut inserted: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for chunk in events.chunks(INSERT_CHUNK) {
+            let mut sql = String::from(
+                "INSERT INTO inbox (dedup_key, account_id, field, entry_time, payload, received_at) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let p = i * 5;
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ${}, $1)",
+                    p + 2,
+                    p + 3,
+                    p + 4,
+                    p + 5,
+                    p + 6
+                ));
+            }
+            sql.push_str(" ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key");
+            let mut q = sqlx::query(&sql).bind(now);
+            for e in chunk {
+                q = q
+                    .bind(e.dedup_key.as_str())
+                    .bind(e.account_id.as_str())
+                    .bind(e.field.as_str())
+                    .bind(e.entry_time)
+                    .bind(e.payload.as_str());
+            }
+            for row in q.fetch_all(&mut *tx).await? {
+                inserted.insert(row.try_get("dedup_key")?);
+            }
+        }
         let mut outcomes = Vec::with_capacity(deliveries.len());
         for delivery in deliveries {
             let mut outcome = InsertOutcome::default();
             match delivery {
                 Delivery::Events(events) => {
                     for e in events {
-                        let done = sqlx::query(
-                            "INSERT INTO inbox (dedup_key, account_id, field, entry_time, payload, received_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (dedup_key) DO NOTHING",
-                        )
-                        .bind(&e.dedup_key)
-                        .bind(&e.account_id)
-                        .bind(&e.field)
-                        .bind(e.entry_time)
-                        .bind(&e.payload)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                        if done.rows_affected() == 1 {
+                        // A key counts as stored once: the first delivery that carried it.
+                        if inserted.remove(&e.dedup_key) {
                             outcome.stored += 1;
                         } else {
                             outcome.duplicates += 1;
