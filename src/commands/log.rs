@@ -142,7 +142,11 @@ fn cells(d: &DecisionRow) -> [String; 8] {
         d.outcome().to_string(),
         match &d.text {
             Some(t) => one_line(t, TEXT_WIDTH),
-            None => "(text purged)".to_string(),
+            // A mention decided without a token never had its text fetched; the note says so.
+            None => match &d.note {
+                Some(note) => one_line(&format!("(no text; {note})"), TEXT_WIDTH),
+                None => "(text purged)".to_string(),
+            },
         },
     ]
 }
