@@ -55,6 +55,9 @@ pub struct FileConfig {
     pub auto_shadow_share: Option<f64>,
     pub auto_shadow_min_comments: Option<u64>,
     pub rule_stats_interval: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub tls_client_ca: Option<PathBuf>,
     #[serde(default)]
     pub accounts: BTreeMap<String, AccountFile>,
 }
@@ -115,6 +118,8 @@ pub struct Settings {
     /// How often rule statistics are recomputed and auto-shadowing is checked.
     pub rule_stats_interval: Duration,
     pub accounts: BTreeMap<String, AccountSettings>,
+    /// Built-in TLS on the public listener (none: plain HTTP, TLS terminated by a proxy).
+    pub tls: Option<crate::tls::TlsFiles>,
 }
 
 fn parse_file(text: &str, path: &str) -> Result<FileConfig, ConfigError> {
@@ -151,7 +156,10 @@ fn overlay(base: &mut FileConfig, top: FileConfig) {
         retry_base,
         auto_shadow_share,
         auto_shadow_min_comments,
-        rule_stats_interval
+        rule_stats_interval,
+        tls_cert,
+        tls_key,
+        tls_client_ca
     );
     for (id, acc) in top.accounts {
         base.accounts.insert(id, acc);
@@ -190,6 +198,15 @@ impl Settings {
             overlay(&mut cfg, parse_file(&text, &path.display().to_string())?);
         }
         let var = |name: &str| env(name).filter(|v| !v.is_empty());
+        if let Some(v) = var("COMMENTGUARD_TLS_CERT") {
+            cfg.tls_cert = Some(PathBuf::from(v));
+        }
+        if let Some(v) = var("COMMENTGUARD_TLS_KEY") {
+            cfg.tls_key = Some(PathBuf::from(v));
+        }
+        if let Some(v) = var("COMMENTGUARD_TLS_CLIENT_CA") {
+            cfg.tls_client_ca = Some(PathBuf::from(v));
+        }
         if let Some(v) = var("COMMENTGUARD_LISTEN") {
             cfg.listen = Some(v);
         }
@@ -330,6 +347,20 @@ impl Settings {
                 message: "must be longer than 0s".into(),
             });
         }
+        let tls = match (cfg.tls_cert, cfg.tls_key, cfg.tls_client_ca) {
+            (None, None, None) => None,
+            (Some(cert), Some(key), client_ca) => Some(crate::tls::TlsFiles {
+                cert,
+                key,
+                client_ca,
+            }),
+            (_, _, Some(_)) | (Some(_), None, None) | (None, Some(_), None) => {
+                return Err(ConfigError::Invalid {
+                    name: "COMMENTGUARD_TLS_CERT",
+                    message: "built-in TLS needs both COMMENTGUARD_TLS_CERT and COMMENTGUARD_TLS_KEY (and COMMENTGUARD_TLS_CLIENT_CA only with them)".into(),
+                })
+            }
+        };
         Ok(Settings {
             listen: addr("COMMENTGUARD_LISTEN", cfg.listen)?,
             admin_listen: addr("COMMENTGUARD_ADMIN_LISTEN", cfg.admin_listen)?,
@@ -376,6 +407,7 @@ impl Settings {
                     )
                 })
                 .collect(),
+            tls,
         })
     }
 

@@ -55,6 +55,10 @@ impl Application {
             app_secret: settings.app_secrets.first().cloned(),
             timeout: settings.graph_timeout,
         });
+        if let Some(files) = &settings.tls {
+            // A wrong certificate or key stops start-up here, with the file named.
+            files.server_config()?;
+        }
         let public = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("binding COMMENTGUARD_LISTEN {}", settings.listen))?;
@@ -200,8 +204,28 @@ impl Application {
             stop.cancel();
         });
         let c1 = cancel.clone();
-        let public = axum::serve(self.public, public_app)
-            .with_graceful_shutdown(async move { c1.cancelled().await });
+        let public: std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> =
+            match &self.settings.tls {
+                None => Box::pin(std::future::IntoFuture::into_future(
+                    axum::serve(self.public, public_app)
+                        .with_graceful_shutdown(async move { c1.cancelled().await }),
+                )),
+                Some(files) => {
+                    let config = crate::tls::load_and_watch(files.clone(), cancel.clone())?;
+                    let handle = axum_server::Handle::new();
+                    let h = handle.clone();
+                    tokio::spawn(async move {
+                        c1.cancelled().await;
+                        h.graceful_shutdown(Some(Duration::from_secs(20)));
+                    });
+                    let listener = self.public.into_std()?;
+                    Box::pin(
+                        axum_server::from_tcp_rustls(listener, config)?
+                            .handle(handle)
+                            .serve(public_app.into_make_service()),
+                    )
+                }
+            };
         let c2 = cancel.clone();
         let admin = axum::serve(self.admin, admin_app)
             .with_graceful_shutdown(async move { c2.cancelled().await });

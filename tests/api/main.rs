@@ -10,4 +10,5 @@ mod rule_monitor;
 mod scaling;
 mod secrets;
 mod support;
+mod tls;
 mod webhook;
