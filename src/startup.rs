@@ -95,9 +95,8 @@ impl Application {
     ) -> anyhow::Result<()> {
         let cancel = CancellationToken::new();
         let metrics = crate::telemetry::metrics_handle();
-        let inbox_wake = Arc::new(Notify::new());
         let actions_wake = Arc::new(Notify::new());
-        let (writer, writer_task) = InboxWriter::spawn(self.store.clone(), inbox_wake.clone());
+        let (writer, writer_task) = InboxWriter::spawn(self.store.clone());
         let rules_ready = Arc::new(AtomicBool::new(true));
 
         let ingress_state = IngressState {
@@ -141,7 +140,6 @@ impl Application {
             monitor: monitor.clone(),
             graph: self.graph.clone(),
             settings: self.settings.clone(),
-            inbox_wake,
             actions_wake: actions_wake.clone(),
         });
         let executor = Arc::new(Executor {

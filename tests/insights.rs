@@ -371,7 +371,6 @@ fn pipeline(store: Arc<dyn Store>, rules: &std::path::Path) -> Pipeline {
             timeout: Duration::from_secs(1),
         })),
         settings: Arc::new(settings),
-        inbox_wake: Default::default(),
         actions_wake: Default::default(),
     }
 }

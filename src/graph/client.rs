@@ -473,37 +473,23 @@ impl GraphClient {
         comment_id: &str,
     ) -> Result<Vec<Reply>, GraphError> {
         check_id("comment id", comment_id)?;
-        let mut out = Vec::new();
-        let mut after: Option<String> = None;
-        for _ in 0..MAX_REPLY_PAGES {
-            let mut params = vec![
-                ("fields", "id,text,username".to_string()),
-                ("limit", PAGE_SIZE.to_string()),
-            ];
-            if let Some(a) = after.take() {
-                params.push(("after", a));
-            }
-            let v = self
-                .call(
-                    ctx,
-                    Endpoint::Replies,
-                    Method::GET,
-                    &[comment_id, "replies"],
-                    params,
-                )
-                .await?;
-            let page: Page<ReplyWire> = decode(Endpoint::Replies, v)?;
-            after = page.next_cursor();
-            out.extend(page.data.into_iter().map(|r| Reply {
+        let replies: Vec<ReplyWire> = self
+            .get_pages(
+                ctx,
+                Endpoint::Replies,
+                &[comment_id, "replies"],
+                "id,text,username",
+                MAX_REPLY_PAGES,
+            )
+            .await?;
+        Ok(replies
+            .into_iter()
+            .map(|r| Reply {
                 id: r.id,
                 text: r.text.unwrap_or_default(),
                 username: r.username,
-            }));
-            if after.is_none() {
-                break;
-            }
-        }
-        Ok(out)
+            })
+            .collect())
     }
 
     /// Answers a mention: `POST /{ig-user-id}/mentions` with `media_id`, `comment_id` (for a
@@ -613,47 +599,63 @@ impl GraphClient {
         ig_user_id: &str,
     ) -> Result<Vec<Story>, GraphError> {
         check_id("ig user id", ig_user_id)?;
+        let wire: Vec<StoryWire> = self
+            .get_pages(
+                ctx,
+                Endpoint::Stories,
+                &[ig_user_id, "stories"],
+                "id,timestamp,media_type",
+                MAX_STORY_PAGES,
+            )
+            .await?;
+        let mut out = Vec::with_capacity(wire.len());
+        for s in wire {
+            let timestamp = match s.timestamp.as_deref().and_then(parse_graph_timestamp) {
+                Some(t) => t,
+                None => {
+                    tracing::warn!(
+                        graph.story_id = %s.id,
+                        graph.timestamp = ?s.timestamp,
+                        "story timestamp unreadable; using the current time"
+                    );
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs() as i64)
+                }
+            };
+            out.push(Story {
+                id: s.id,
+                timestamp,
+                media_type: s.media_type,
+            });
+        }
+        Ok(out)
+    }
+
+    /// GETs `path` with `fields`, following the `after` cursor for up to `max_pages` pages.
+    /// Meta's `paging.next` URL carries the token, so it is never followed itself.
+    async fn get_pages<T: DeserializeOwned>(
+        &self,
+        ctx: &AccountCtx,
+        endpoint: Endpoint,
+        path: &[&str],
+        fields: &str,
+        max_pages: usize,
+    ) -> Result<Vec<T>, GraphError> {
         let mut out = Vec::new();
         let mut after: Option<String> = None;
-        for _ in 0..MAX_STORY_PAGES {
+        for _ in 0..max_pages {
             let mut params = vec![
-                ("fields", "id,timestamp,media_type".to_string()),
+                ("fields", fields.to_string()),
                 ("limit", PAGE_SIZE.to_string()),
             ];
             if let Some(a) = after.take() {
                 params.push(("after", a));
             }
-            let v = self
-                .call(
-                    ctx,
-                    Endpoint::Stories,
-                    Method::GET,
-                    &[ig_user_id, "stories"],
-                    params,
-                )
-                .await?;
-            let page: Page<StoryWire> = decode(Endpoint::Stories, v)?;
+            let v = self.call(ctx, endpoint, Method::GET, path, params).await?;
+            let page: Page<T> = decode(endpoint, v)?;
             after = page.next_cursor();
-            for s in page.data {
-                let timestamp = match s.timestamp.as_deref().and_then(parse_graph_timestamp) {
-                    Some(t) => t,
-                    None => {
-                        tracing::warn!(
-                            graph.story_id = %s.id,
-                            graph.timestamp = ?s.timestamp,
-                            "story timestamp unreadable; using the current time"
-                        );
-                        std::time::SystemTime::now()
-                            .duration_since(std::time::UNIX_EPOCH)
-                            .map_or(0, |d| d.as_secs() as i64)
-                    }
-                };
-                out.push(Story {
-                    id: s.id,
-                    timestamp,
-                    media_type: s.media_type,
-                });
-            }
+            out.extend(page.data);
             if after.is_none() {
                 break;
             }

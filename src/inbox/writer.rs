@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::store::{Delivery, InsertOutcome, Store};
 
@@ -31,12 +31,9 @@ pub struct InboxWriter {
 }
 
 impl InboxWriter {
-    /// Starts the writer task. `stored` is notified after each commit that stored new events,
-    /// so pipeline workers wake at once instead of waiting for their next poll.
-    pub fn spawn(
-        store: Arc<dyn Store>,
-        stored: Arc<Notify>,
-    ) -> (InboxWriter, tokio::task::JoinHandle<()>) {
+    /// Starts the writer task. The store announces new events after each commit
+    /// (`Store::subscribe(WorkChannel::Inbox)`), which wakes the pipeline workers.
+    pub fn spawn(store: Arc<dyn Store>) -> (InboxWriter, tokio::task::JoinHandle<()>) {
         let (tx, mut rx) = mpsc::channel::<Job>(4096);
         let handle = tokio::spawn(async move {
             let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
@@ -58,12 +55,8 @@ impl InboxWriter {
                 metrics::histogram!("commentguard_inbox_batch_size").record(batch.len() as f64);
                 match result {
                     Ok(outcomes) => {
-                        let any_new = outcomes.iter().any(|o| o.stored > 0);
                         for (job, outcome) in batch.drain(..).zip(outcomes) {
                             let _ = job.reply.send(Ok(outcome));
-                        }
-                        if any_new {
-                            stored.notify_waiters();
                         }
                     }
                     Err(e) => {

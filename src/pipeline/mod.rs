@@ -52,8 +52,6 @@ pub struct Pipeline {
     pub monitor: Arc<RuleMonitor>,
     pub graph: Arc<GraphClient>,
     pub settings: Arc<crate::config::Settings>,
-    /// Notified by the inbox writer after each commit with new events.
-    pub inbox_wake: Arc<Notify>,
     /// Notified when actions are planned.
     pub actions_wake: Arc<Notify>,
 }
@@ -67,9 +65,6 @@ impl Pipeline {
             if shutdown.is_cancelled() {
                 break;
             }
-            let notified = self.inbox_wake.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
             let lease = self.settings.graph_timeout.saturating_mul(LEASE_TIMEOUTS);
             let events = match self.store.claim_events(BATCH, lease, now_ms()).await {
                 Ok(e) => e,
@@ -83,7 +78,6 @@ impl Pipeline {
                 // reconnecting), and a retried event becomes due without one.
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
-                    _ = &mut notified => {}
                     _ = signal.wait(Duration::from_millis(500)) => {}
                 }
                 continue;
