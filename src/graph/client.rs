@@ -292,7 +292,14 @@ impl GraphClient {
     ) -> Result<Value, GraphError> {
         let token = ctx.token.expose();
         let token_id = token_hash(token);
-        match self.governor.admit(&ctx.account_id, token_id) {
+        let admitted = loop {
+            match self.governor.admit(&ctx.account_id, token_id) {
+                Admission::Wait(d) => tokio::time::sleep(d).await,
+                other => break other,
+            }
+        };
+        match admitted {
+            Admission::Wait(_) => unreachable!("waited above"),
             Admission::Refuse(e) => {
                 metrics::counter!(
                     "commentguard_graph_calls_refused_total",
@@ -312,6 +319,13 @@ impl GraphClient {
             Admission::Go(_) => {}
         }
 
+        // Ends a probe with an untrusted token however the call ends (also when dropped).
+        let mut settle = Settle {
+            governor: &self.governor,
+            account: &ctx.account_id,
+            token: token_id,
+            accepted: false,
+        };
         let started = std::time::Instant::now();
         let proof = self.appsecret_proof(token);
         let result = self
@@ -319,6 +333,15 @@ impl GraphClient {
             .await
             .map_err(|e| e.scrubbed(&[token, proof.as_deref().unwrap_or_default()]));
         let elapsed = started.elapsed();
+        // Meta answered and did not refuse the token: it is good.
+        settle.accepted = matches!(
+            &result,
+            Ok(_)
+                | Err(GraphError::Permanent { .. })
+                | Err(GraphError::RateLimited { .. })
+                | Err(GraphError::NotEnoughViewers)
+        );
+        drop(settle);
 
         match &result {
             Err(GraphError::RateLimited { code, retry_after }) => {
@@ -709,6 +732,21 @@ fn new_id(endpoint: Endpoint, v: Value) -> Result<String, GraphError> {
             message: format!("{} answered without an id", endpoint.as_str()),
             sent: true,
         }),
+    }
+}
+
+/// Settles an admitted call with the governor when dropped.
+struct Settle<'a> {
+    governor: &'a super::governor::Governor,
+    account: &'a str,
+    token: super::governor::TokenHash,
+    accepted: bool,
+}
+
+impl Drop for Settle<'_> {
+    fn drop(&mut self) {
+        self.governor
+            .settle(self.account, self.token, self.accepted);
     }
 }
 

@@ -56,6 +56,11 @@ struct AccountState {
     next_call_at: Option<Instant>,
     dead_tokens: HashSet<TokenHash>,
     current_token: Option<TokenHash>,
+    /// Tokens Meta has accepted at least once. Until then calls with a token go one at a
+    /// time, so a dead token meets one code 190, not one per call in flight.
+    trusted_tokens: HashSet<TokenHash>,
+    /// A call with this (not yet trusted) token is in flight.
+    probing: Option<TokenHash>,
 }
 
 impl AccountState {
@@ -71,7 +76,12 @@ pub(crate) enum Admission {
     Go(Duration),
     /// Do not call: answer this error at once.
     Refuse(GraphError),
+    /// A call with this token, not yet accepted by Meta, is in flight: ask again after this.
+    Wait(Duration),
 }
+
+/// How long a call waits before asking again while another call tries an untrusted token.
+const PROBE_WAIT: Duration = Duration::from_millis(10);
 
 #[derive(Debug, Default)]
 pub(crate) struct Governor {
@@ -114,6 +124,12 @@ impl Governor {
                     return (Admission::Refuse(e), token_changed);
                 }
                 s.paused_until = None;
+            }
+            if !s.trusted_tokens.contains(&token) {
+                if s.probing == Some(token) {
+                    return (Admission::Wait(PROBE_WAIT), token_changed);
+                }
+                s.probing = Some(token);
             }
             if s.spacing.is_zero() {
                 return (Admission::Go(Duration::ZERO), token_changed);
@@ -167,6 +183,19 @@ impl Governor {
         }
     }
 
+    /// After every admitted call (also one abandoned half-way): a probe with an untrusted
+    /// token ends, and a token Meta accepted (`accepted`) is trusted from now on.
+    pub(crate) fn settle(&self, account: &str, token: TokenHash, accepted: bool) {
+        self.with(account, |s| {
+            if s.probing == Some(token) {
+                s.probing = None;
+            }
+            if accepted {
+                s.trusted_tokens.insert(token);
+            }
+        });
+    }
+
     /// Code 190: the token is dead. Logs and counts once per token.
     pub(crate) fn mark_token_dead(&self, account: &str, token: TokenHash) {
         let newly = self.with(account, |s| s.dead_tokens.insert(token));
@@ -205,6 +234,7 @@ mod tests {
     fn go(a: Admission) -> Duration {
         match a {
             Admission::Go(d) => d,
+            Admission::Wait(d) => panic!("asked to wait {d:?}"),
             Admission::Refuse(e) => panic!("refused: {e}"),
         }
     }
@@ -240,6 +270,7 @@ mod tests {
             },
         );
         assert_eq!(go(g.admit("a", t)), Duration::ZERO);
+        g.settle("a", t, true);
         assert_eq!(go(g.admit("a", t)), Duration::from_millis(500));
         assert_eq!(g.status("a").spacing, Some(Duration::from_millis(500)));
         g.observe_usage(
@@ -254,6 +285,26 @@ mod tests {
             Admission::Refuse(GraphError::RateLimited { code: 0, .. })
         ));
         assert_eq!(g.status("a").paused_for, Some(Duration::from_secs(120)));
+    }
+
+    #[test]
+    fn an_untrusted_token_is_tried_by_one_call_at_a_time() {
+        let g = Governor::default();
+        let t = token_hash("t");
+        assert_eq!(go(g.admit("a", t)), Duration::ZERO);
+        assert!(
+            matches!(g.admit("a", t), Admission::Wait(_)),
+            "a second call waits for the first answer"
+        );
+        assert_eq!(go(g.admit("b", t)), Duration::ZERO, "accounts are apart");
+        // The first call failed in transit: nothing is learned, the next call tries.
+        g.settle("a", t, false);
+        assert_eq!(go(g.admit("a", t)), Duration::ZERO);
+        assert!(matches!(g.admit("a", t), Admission::Wait(_)));
+        // Meta accepted it: calls go side by side from now on.
+        g.settle("a", t, true);
+        assert_eq!(go(g.admit("a", t)), Duration::ZERO);
+        assert_eq!(go(g.admit("a", t)), Duration::ZERO);
     }
 
     #[test]
