@@ -1,19 +1,36 @@
--- wrk script: each request posts the next distinct pre-signed body (from $BODIES).
-local bodies, sigs = {}, {}
-for line in io.lines(os.getenv("BODIES")) do
-  local tab = line:find("\t", 1, true)
-  sigs[#sigs + 1] = line:sub(1, tab - 1)
-  bodies[#bodies + 1] = line:sub(tab + 1)
+-- wrk script: each request posts the next distinct pre-signed body (from $BODIES). Every wrk
+-- thread takes its own share of the bodies (thread k posts lines k, k+T, k+2T, ...), so no
+-- two requests of a run carry the same notification until the file is used up.
+-- Run with as many wrk threads as $WRK_THREADS says (default 2, as bench/ingest.sh does).
+local count = 0
+function setup(thread)
+  thread:set("tid", count)
+  thread:set("nthreads", tonumber(os.getenv("WRK_THREADS") or "2"))
+  count = count + 1
 end
+
+local bodies, sigs = {}, {}
 local i = 0
-local n = #bodies
+local n = 0
+function init(args)
+  for line in io.lines(os.getenv("BODIES")) do
+    local tab = line:find("\t", 1, true)
+    sigs[#sigs + 1] = line:sub(1, tab - 1)
+    bodies[#bodies + 1] = line:sub(tab + 1)
+  end
+  n = #bodies
+  i = tid
+end
+
 request = function()
-  i = (i % n) + 1
+  local k = (i % n) + 1
+  i = i + nthreads
   return wrk.format("POST", "/webhook", {
     ["Content-Type"] = "application/json",
-    ["X-Hub-Signature-256"] = sigs[i],
-  }, bodies[i])
+    ["X-Hub-Signature-256"] = sigs[k],
+  }, bodies[k])
 end
+
 done = function(summary, latency, requests)
   io.write(string.format("RESULT requests=%d errors=%d non2xx=%d rps=%.0f p50_ms=%.2f p99_ms=%.2f\n",
     summary.requests, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,

@@ -108,6 +108,7 @@ conformance!(
     decisions_are_filtered_by_rule_action_account_and_time,
     decisions_page_with_cursors,
     purge_removes_old_texts_and_keeps_decisions,
+    purge_deletes_processed_inbox_events_and_keeps_pending_ones,
     stored_work_wakes_a_subscribed_worker,
     rule_matches_are_grouped_by_account_and_rule_list_in_both_windows,
     an_auto_shadow_is_switched_once_per_rule_version_and_cleared,
@@ -1015,6 +1016,133 @@ async fn purge_removes_old_texts_and_keeps_decisions(db: Db) {
     let new = find_decision(&*store, "new").await;
     assert_eq!(new.text.as_deref(), Some("text of new"));
     assert_eq!(new.normalized.as_deref(), Some("normalized new"));
+}
+
+/// `(key, state)` of every inbox row, read straight from the database that holds the inbox
+/// (on SQLite the inbox file beside the main one).
+async fn inbox_rows(db: &Db) -> Vec<(String, String)> {
+    let sql = "SELECT dedup_key, state FROM inbox ORDER BY dedup_key";
+    if let Some(main) = db.url.strip_prefix("sqlite:") {
+        let file = sqlite_inbox::inbox_path(std::path::Path::new(main));
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", file.display()))
+            .await
+            .unwrap();
+        let rows = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
+        pool.close().await;
+        rows
+    } else {
+        let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+        let rows = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
+        pool.close().await;
+        rows
+    }
+}
+
+async fn purge_deletes_processed_inbox_events_and_keeps_pending_ones(db: Db) {
+    let store = db.store().await;
+    store
+        .insert_deliveries(&[events(["old-done".into(), "old-pending".into()])])
+        .await
+        .unwrap();
+    let now = now_ms();
+    let claimed = claim_all_events(&*store, now).await;
+    let done = claimed.iter().find(|e| e.dedup_key == "old-done").unwrap();
+    store
+        .record_decisions(&[(decision("c1", now), vec![])], &[done.id], now)
+        .await
+        .unwrap();
+    // The cut-off falls between the first two events and the last one.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let cut = now_ms();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    store
+        .insert_deliveries(&[events(["new-done".into()])])
+        .await
+        .unwrap();
+    let later = now_ms();
+    let new = claim_all_events(&*store, later + 3_600_000).await;
+    let new = new.iter().find(|e| e.dedup_key == "new-done").unwrap();
+    store.complete_event(new.id, later).await.unwrap();
+
+    store.purge_texts(cut).await.unwrap();
+    let rows = inbox_rows(&db).await;
+    let keys: Vec<&str> = rows.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        keys,
+        ["new-done", "old-pending"],
+        "a processed event past retention is deleted (its payload holds the comment); a pending \
+         one is kept whatever its age, and so is a recent one"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// The SQLite inbox file
+
+/// An earlier version kept the inbox in the main file. Opening such a database moves the
+/// events (pending ones still to be processed) and the dead letters into the inbox file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inbox_kept_in_the_main_file_by_an_earlier_version_is_moved_to_the_inbox_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let main = dir.path().join("store.db");
+    let url = format!("sqlite:{}", main.display());
+    let store = SqlStore::connect(&url).await.unwrap();
+    store
+        .record_decision(&decision("c1", now_ms()), &[])
+        .await
+        .unwrap();
+    // What the earlier version wrote, in its own tables of the main file.
+    sqlx::query(
+        "INSERT INTO inbox (id, dedup_key, account_id, field, payload, received_at, state) VALUES \
+         (7, 'comments:old-done', '1784', 'comments', '{}', 1, 'done'), \
+         (8, 'comments:old-pending', '1784', 'comments', '{\"value\":{}}', 2, 'pending')",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO dead_letters (received_at, reason, body) VALUES (3, 'not JSON', x'7b')",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+    let inbox_file = store.inbox_file().unwrap().to_path_buf();
+    drop(store);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", inbox_file.display()));
+    }
+
+    let store = SqlStore::connect(&url).await.unwrap();
+    let pending = store
+        .claim_events(10, Duration::from_secs(60), now_ms())
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(
+        (pending[0].id, pending[0].dedup_key.as_str()),
+        (8, "comments:old-pending")
+    );
+    let outcome = store
+        .insert_deliveries(&[events(["comments:old-done".into()])])
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome[0].duplicates, 1,
+        "a redelivery of a moved event is still recognised"
+    );
+    assert_eq!(store.dead_letters(10).await.unwrap()[0].reason, "not JSON");
+    let left: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM inbox) + (SELECT COUNT(*) FROM dead_letters)",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(left, 0, "nothing is left behind in the main file");
+    assert_eq!(find_decision(&store, "c1").await.comment_id, "c1");
+    drop(store);
+
+    // Opening again moves nothing twice.
+    let store = SqlStore::connect(&url).await.unwrap();
+    assert_eq!(store.dead_letters(10).await.unwrap().len(), 1);
 }
 
 // ---------------------------------------------------------------------------------------

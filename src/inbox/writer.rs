@@ -27,13 +27,28 @@ struct Job {
 
 #[derive(Clone)]
 pub struct InboxWriter {
-    tx: mpsc::Sender<Job>,
+    route: Route,
+}
+
+#[derive(Clone)]
+enum Route {
+    /// Through this module's writer task, which batches.
+    Batching(mpsc::Sender<Job>),
+    /// Straight to a store that batches by itself ([`Store::groups_inserts`]).
+    Direct(Arc<dyn Store>),
 }
 
 impl InboxWriter {
     /// Starts the writer task. The store announces new events after each commit
     /// (`Store::subscribe(WorkChannel::Inbox)`), which wakes the pipeline workers.
     pub fn spawn(store: Arc<dyn Store>) -> (InboxWriter, tokio::task::JoinHandle<()>) {
+        if store.groups_inserts() {
+            let writer = InboxWriter {
+                route: Route::Direct(store),
+            };
+            // Every request is answered after its commit: nothing is left to finish at the end.
+            return (writer, tokio::spawn(async {}));
+        }
         let (tx, mut rx) = mpsc::channel::<Job>(4096);
         let handle = tokio::spawn(async move {
             let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
@@ -69,14 +84,30 @@ impl InboxWriter {
                 }
             }
         });
-        (InboxWriter { tx }, handle)
+        (
+            InboxWriter {
+                route: Route::Batching(tx),
+            },
+            handle,
+        )
     }
 
     /// Stores a delivery; returns once it is committed.
     pub async fn submit(&self, delivery: Delivery) -> Result<InsertOutcome, InboxError> {
+        let tx = match &self.route {
+            Route::Batching(tx) => tx,
+            Route::Direct(store) => {
+                let mut outcomes = store
+                    .insert_deliveries(std::slice::from_ref(&delivery))
+                    .await
+                    .map_err(|e| InboxError::Store(e.to_string()))?;
+                return outcomes
+                    .pop()
+                    .ok_or_else(|| InboxError::Store("no outcome for the delivery".into()));
+            }
+        };
         let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Job { delivery, reply })
+        tx.send(Job { delivery, reply })
             .await
             .map_err(|_| InboxError::Stopped)?;
         rx.await

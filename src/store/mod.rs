@@ -17,6 +17,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 pub mod sql;
+pub mod sqlite_inbox;
 
 pub use sql::SqlStore;
 
@@ -28,6 +29,8 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("inbox database error: {0}")]
+    Inbox(String),
     #[error("stored data is invalid: {0}")]
     Invalid(String),
 }
@@ -511,6 +514,12 @@ pub trait Store: Send + Sync + 'static {
     /// Stores deliveries in ONE transaction (group commit); one outcome per delivery.
     async fn insert_deliveries(&self, deliveries: &[Delivery]) -> Result<Vec<InsertOutcome>>;
 
+    /// `true` when [`Store::insert_deliveries`] already gathers concurrent callers into one
+    /// transaction (SQLite's inbox writer thread), so that callers need no batching of their own.
+    fn groups_inserts(&self) -> bool {
+        false
+    }
+
     /// Claims up to `limit` pending events whose lease has expired, leasing them until
     /// `now + lease`. A crashed worker's claim returns when its lease expires.
     async fn claim_events(&self, limit: i64, lease: Duration, now: i64) -> Result<Vec<InboxEvent>>;
@@ -564,7 +573,9 @@ pub trait Store: Send + Sync + 'static {
 
     async fn list_decisions(&self, filter: &DecisionFilter) -> Result<Vec<DecisionRow>>;
 
-    /// Removes comment texts decided before `before` (the decisions stay). Returns how many.
+    /// Removes comment texts decided before `before` (the decisions stay), and the processed
+    /// inbox events received before then (their payloads hold the same texts). Returns how
+    /// many decisions lost their text.
     async fn purge_texts(&self, before: i64) -> Result<u64>;
 
     // --- rule statistics and automatic shadowing -----------------------------------------

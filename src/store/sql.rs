@@ -13,6 +13,7 @@ use sqlx::{AnyPool, Executor, Row};
 use tokio::sync::watch;
 use tokio::task::AbortHandle;
 
+use super::sqlite_inbox::{inbox_path, SqliteInbox};
 use super::*;
 use crate::secret::Secret;
 
@@ -34,6 +35,10 @@ pub struct SqlStore {
     writer: AnyPool,
     dialect: Dialect,
     work: Arc<WorkHub>,
+    /// SQLite: the inbox and dead letters, in a file of their own with their own writer
+    /// thread, so that webhooks never wait for the pipeline's writes. PostgreSQL keeps them in
+    /// the same database (`None`): its writers do not exclude each other.
+    inbox: Option<SqliteInbox>,
 }
 
 /// Announces new work to this instance's [`WorkSignal`]s: fed by this store's own commits and,
@@ -154,9 +159,11 @@ impl SqlStore {
     /// Connects (creating the SQLite file and its folder when needed) and migrates.
     pub async fn connect(url: &str) -> Result<SqlStore> {
         sqlx::any::install_default_drivers();
+        let mut main_file = None;
         let (dialect, url) = if let Some(path) = url.strip_prefix("sqlite:") {
             let path = path.trim_start_matches("//");
             let file = path.split('?').next().unwrap_or(path);
+            main_file = Some(std::path::PathBuf::from(file));
             if let Some(parent) = std::path::Path::new(file).parent() {
                 if !parent.as_os_str().is_empty() {
                     std::fs::create_dir_all(parent).map_err(|e| {
@@ -205,16 +212,30 @@ impl SqlStore {
             }
         };
         let pg_url = (dialect == Dialect::Postgres).then(|| Secret::new(url));
-        let store = SqlStore {
+        let mut store = SqlStore {
             pool,
             writer,
             dialect,
             work: Arc::new(WorkHub::new(pg_url)),
+            inbox: None,
         };
         match dialect {
             Dialect::Sqlite => store.migrate_sqlite().await?,
             // Takes an advisory lock: instances starting together migrate one after another.
             Dialect::Postgres => POSTGRES_MIGRATIONS.run(&store.pool).await?,
+        }
+        if let Some(main) = main_file {
+            let work = store.work.clone();
+            let inbox = tokio::task::spawn_blocking(move || {
+                SqliteInbox::open(
+                    &inbox_path(&main),
+                    Some(&main),
+                    Box::new(move || work.announce(WorkChannel::Inbox)),
+                )
+            })
+            .await
+            .map_err(|e| StoreError::Invalid(format!("opening the inbox failed: {e}")))??;
+            store.inbox = Some(inbox);
         }
         Ok(store)
     }
@@ -240,6 +261,11 @@ impl SqlStore {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// SQLite: the file that holds the inbox and dead letters (beside the main file).
+    pub fn inbox_file(&self) -> Option<&std::path::Path> {
+        self.inbox.as_ref().map(SqliteInbox::path)
     }
 
     /// `FOR UPDATE SKIP LOCKED` where the engine has it: several instances claim disjoint rows.
@@ -413,12 +439,22 @@ impl Store for SqlStore {
         self.dialect
     }
 
+    fn groups_inserts(&self) -> bool {
+        self.inbox.is_some()
+    }
+
     async fn ping(&self) -> Result<()> {
+        if let Some(inbox) = &self.inbox {
+            inbox.ping().await?;
+        }
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
 
     async fn insert_deliveries(&self, deliveries: &[Delivery]) -> Result<Vec<InsertOutcome>> {
+        if let Some(inbox) = &self.inbox {
+            return inbox.insert(deliveries.to_vec(), now_ms()).await;
+        }
         let now = now_ms();
         let mut tx = self.begin_write().await?;
         // Every event of the batch in as few statements as possible: each statement is a round
@@ -505,6 +541,11 @@ impl Store for SqlStore {
     }
 
     async fn claim_events(&self, limit: i64, lease: Duration, now: i64) -> Result<Vec<InboxEvent>> {
+        if let Some(inbox) = &self.inbox {
+            return inbox
+                .claim(limit, now + lease.as_millis() as i64, now)
+                .await;
+        }
         let sql = format!(
             "UPDATE inbox SET lease_until = $1, attempts = attempts + 1 WHERE id IN ( \
                SELECT id FROM inbox WHERE state = 'pending' AND lease_until <= $2 \
@@ -527,6 +568,9 @@ impl Store for SqlStore {
     }
 
     async fn complete_event(&self, id: i64, now: i64) -> Result<()> {
+        if let Some(inbox) = &self.inbox {
+            return inbox.complete(vec![id], now).await;
+        }
         sqlx::query(
             "UPDATE inbox SET state = 'done', done_at = $1, last_error = NULL WHERE id = $2",
         )
@@ -544,6 +588,9 @@ impl Store for SqlStore {
         not_before: i64,
         give_up: bool,
     ) -> Result<()> {
+        if let Some(inbox) = &self.inbox {
+            return inbox.retry(id, error, not_before, give_up).await;
+        }
         sqlx::query(
             "UPDATE inbox SET lease_until = $1, last_error = $2, \
              state = CASE WHEN $3 = 1 OR attempts >= $4 THEN 'failed' ELSE 'pending' END \
@@ -560,6 +607,9 @@ impl Store for SqlStore {
     }
 
     async fn inbox_stats(&self) -> Result<InboxStats> {
+        if let Some(inbox) = &self.inbox {
+            return inbox.stats().await;
+        }
         let row = sqlx::query(
             "SELECT \
                (SELECT COUNT(*) FROM inbox WHERE state = 'pending') AS pending, \
@@ -576,6 +626,9 @@ impl Store for SqlStore {
     }
 
     async fn dead_letters(&self, limit: i64) -> Result<Vec<DeadLetter>> {
+        if let Some(inbox) = &self.inbox {
+            return inbox.dead_letters(limit).await;
+        }
         let rows = sqlx::query(
             "SELECT id, received_at, reason, body FROM dead_letters ORDER BY id DESC LIMIT $1",
         )
@@ -616,7 +669,7 @@ impl Store for SqlStore {
             pending |= created && actions.iter().any(|a| a.state == ActionState::Pending);
             out.push((id, created));
         }
-        if !completed.is_empty() {
+        if !completed.is_empty() && self.inbox.is_none() {
             let ids: Vec<String> = completed.iter().map(i64::to_string).collect();
             sqlx::query(&format!(
                 "UPDATE inbox SET state = 'done', done_at = $1, last_error = NULL WHERE id IN ({})",
@@ -632,6 +685,12 @@ impl Store for SqlStore {
         tx.commit().await?;
         if pending {
             self.work.announce(WorkChannel::Actions);
+        }
+        // SQLite: the inbox is another file, so its events are marked done after the decisions
+        // are committed. A crash in between lets the leases expire and the events be claimed
+        // again; the decisions exist by then, so nothing is planned twice.
+        if let Some(inbox) = &self.inbox {
+            inbox.complete(completed.to_vec(), now).await?;
         }
         Ok(out)
     }
@@ -845,6 +904,19 @@ impl Store for SqlStore {
         .bind(before)
         .execute(&self.writer)
         .await?;
+        // The processed inbox events carry the same texts in their payloads. Meta stops
+        // redelivering after 36 hours, so deduplication does not need them past retention.
+        let events = match &self.inbox {
+            Some(inbox) => inbox.prune_done(before).await?,
+            None => sqlx::query("DELETE FROM inbox WHERE state = 'done' AND received_at < $1")
+                .bind(before)
+                .execute(&self.writer)
+                .await?
+                .rows_affected(),
+        };
+        if events > 0 {
+            tracing::info!(events, "processed inbox events past retention deleted");
+        }
         Ok(done.rows_affected())
     }
 

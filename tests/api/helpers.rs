@@ -138,11 +138,7 @@ impl TestApp {
         ))
         .await
         .unwrap();
-        let rows: Vec<(String,)> = sqlx::query_as("SELECT dedup_key FROM inbox ORDER BY id")
-            .fetch_all(store.pool())
-            .await
-            .unwrap();
-        rows.into_iter().map(|r| r.0).collect()
+        inbox_keys_of(&store).await
     }
 
     pub async fn dead_letter_count(&self) -> usize {
@@ -198,4 +194,21 @@ pub async fn settled_decision(store: &dyn Store, comment: &str) -> DecisionRow {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+/// Every event key in the inbox file of a SQLite store, read through a connection of its own
+/// (what an operator's `sqlite3` would see).
+pub async fn inbox_keys_of(store: &SqlStore) -> Vec<String> {
+    let file = store
+        .inbox_file()
+        .expect("a SQLite store has an inbox file");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", file.display()))
+        .await
+        .unwrap();
+    let rows: Vec<(String,)> = sqlx::query_as("SELECT dedup_key FROM inbox ORDER BY id")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    rows.into_iter().map(|r| r.0).collect()
 }

@@ -322,11 +322,10 @@ async fn sigkill_after_a_burst_loses_no_acknowledged_notification() {
     let store = commentguard::store::SqlStore::connect(&format!("sqlite:{}", db.display()))
         .await
         .unwrap();
-    let rows: Vec<(String,)> = sqlx::query_as("SELECT dedup_key FROM inbox")
-        .fetch_all(store.pool())
+    let stored: std::collections::BTreeSet<String> = crate::helpers::inbox_keys_of(&store)
         .await
-        .unwrap();
-    let stored: std::collections::BTreeSet<String> = rows.into_iter().map(|r| r.0).collect();
+        .into_iter()
+        .collect();
     let lost: Vec<&String> = acknowledged.difference(&stored).collect();
     assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
 }
