@@ -526,6 +526,37 @@ async fn a_decision_is_recorded_once_per_comment_and_kind(db: Db) {
     let (other, created) = store.record_decision(&mention, &[]).await.unwrap();
     assert!(created);
     assert_ne!(other, id);
+
+    // One batch (the pipeline's group commit) carrying new decisions, one already recorded,
+    // and the same new comment twice: each is answered in order, the first of a pair wins.
+    let batch = vec![
+        (decision("c2", now), vec![planned(ActionKind::Hide)]),
+        (decision("c1", now), vec![planned(ActionKind::Delete)]),
+        (decision("c3", now), vec![]),
+        (decision("c2", now), vec![planned(ActionKind::Delete)]),
+    ];
+    let out = store.record_decisions(&batch, &[], now).await.unwrap();
+    let created: Vec<bool> = out.iter().map(|(_, c)| *c).collect();
+    assert_eq!(created, [true, false, true, false]);
+    assert_eq!(out[1].0, id);
+    assert_eq!(out[3].0, out[0].0);
+    assert_eq!(
+        kinds(&find_decision(&*store, "c2").await.action_log),
+        [ActionKind::Hide]
+    );
+    let c1 = store
+        .list_decisions(&DecisionFilter {
+            comment_id: Some("c1".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let c1 = c1.iter().find(|d| d.kind == "comment").unwrap();
+    assert_eq!(
+        kinds(&c1.action_log),
+        [ActionKind::Hide, ActionKind::Reply],
+        "nothing new planned for a decision that existed"
+    );
 }
 
 async fn concurrent_instances_record_one_decision_per_comment(db: Db) {

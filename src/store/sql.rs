@@ -662,13 +662,13 @@ impl Store for SqlStore {
         now: i64,
     ) -> Result<Vec<(i64, bool)>> {
         let mut tx = self.begin_write().await?;
-        let mut out = Vec::with_capacity(decisions.len());
-        let mut pending = false;
-        for (d, actions) in decisions {
-            let (id, created) = insert_decision(&mut tx, d, actions).await?;
-            pending |= created && actions.iter().any(|a| a.state == ActionState::Pending);
-            out.push((id, created));
-        }
+        let out = insert_decisions(&mut tx, decisions).await?;
+        let pending = decisions
+            .iter()
+            .zip(&out)
+            .any(|((_, actions), (_, created))| {
+                *created && actions.iter().any(|a| a.state == ActionState::Pending)
+            });
         if !completed.is_empty() && self.inbox.is_none() {
             let ids: Vec<String> = completed.iter().map(i64::to_string).collect();
             sqlx::query(&format!(
@@ -1309,75 +1309,156 @@ fn action_update_query(
     }
 }
 
-/// Inserts a decision and its actions inside `tx`; an existing decision for the same comment and
-/// kind wins (a redelivery or a re-claimed event), and then nothing new is planned.
-async fn insert_decision(
+/// Rows per multi-row INSERT of decisions (15 parameters each).
+const DECISION_CHUNK: usize = 200;
+/// Rows per multi-row INSERT of actions (10 parameters each) and rule events (6).
+const ROW_CHUNK: usize = 500;
+
+/// `(${n}, ${n+1}, ...)` groups for a multi-row VALUES list of `rows` rows of `width`.
+fn values_list(rows: usize, width: usize) -> String {
+    let mut sql = String::with_capacity(rows * width * 5);
+    for r in 0..rows {
+        if r > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for c in 0..width {
+            if c > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!("${}", r * width + c + 1));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// Inserts decisions and their actions inside `tx`, each kind of row in one multi-row
+/// statement per chunk: every statement is a round trip, and one per decision and action
+/// made the pipeline's transactions long. An existing decision for the same comment and kind
+/// wins (a redelivery or a re-claimed event), and then nothing new is planned for it.
+/// One `(decision id, created)` per decision, in order.
+async fn insert_decisions(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    d: &NewDecision,
-    actions: &[NewAction],
-) -> Result<(i64, bool)> {
-    let inserted = sqlx::query(
-        "INSERT INTO decisions (inbox_id, comment_id, kind, account_id, media_id, author, author_id, \
-           text, normalized, matched, rules, actions, note, received_at, decided_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-         ON CONFLICT (comment_id, kind) DO NOTHING RETURNING id",
-    )
-    .bind(d.inbox_id)
-    .bind(&d.comment_id)
-    .bind(&d.kind)
-    .bind(&d.account_id)
-    .bind(&d.media_id)
-    .bind(&d.author)
-    .bind(&d.author_id)
-    .bind(&d.text)
-    .bind(&d.normalized)
-    .bind(&d.matched)
-    .bind(join_list(&d.rules))
-    .bind(join_list(&d.actions))
-    .bind(&d.note)
-    .bind(d.received_at)
-    .bind(d.decided_at)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let Some(row) = inserted else {
-        let existing: i64 =
-            sqlx::query("SELECT id FROM decisions WHERE comment_id = $1 AND kind = $2")
+    decisions: &[(NewDecision, Vec<NewAction>)],
+) -> Result<Vec<(i64, bool)>> {
+    use std::collections::HashMap;
+    let mut created: HashMap<(String, String), i64> = HashMap::new();
+    for chunk in decisions.chunks(DECISION_CHUNK) {
+        let sql = format!(
+            "INSERT INTO decisions (inbox_id, comment_id, kind, account_id, media_id, author, author_id, \
+               text, normalized, matched, rules, actions, note, received_at, decided_at) \
+             VALUES {} ON CONFLICT (comment_id, kind) DO NOTHING RETURNING id, comment_id, kind",
+            values_list(chunk.len(), 15)
+        );
+        let mut q = sqlx::query(&sql);
+        for (d, _) in chunk {
+            q = q
+                .bind(d.inbox_id)
                 .bind(&d.comment_id)
                 .bind(&d.kind)
-                .fetch_one(&mut **tx)
-                .await?
-                .try_get("id")?;
-        return Ok((existing, false));
-    };
-    let id: i64 = row.try_get("id")?;
-    if let Some(e) = &d.rule_event {
-        sqlx::query(
-            "INSERT INTO rule_events (account_id, author, text_key, time, enforced, recorded_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&e.account_id)
-        .bind(&e.author)
-        .bind(&e.text_key)
-        .bind(e.time)
-        .bind(i64::from(e.enforced))
-        .bind(d.decided_at)
-        .execute(&mut **tx)
-        .await?;
+                .bind(&d.account_id)
+                .bind(&d.media_id)
+                .bind(&d.author)
+                .bind(&d.author_id)
+                .bind(&d.text)
+                .bind(&d.normalized)
+                .bind(&d.matched)
+                .bind(join_list(&d.rules))
+                .bind(join_list(&d.actions))
+                .bind(&d.note)
+                .bind(d.received_at)
+                .bind(d.decided_at);
+        }
+        for row in q.fetch_all(&mut **tx).await? {
+            created.insert(
+                (row.try_get("comment_id")?, row.try_get("kind")?),
+                row.try_get("id")?,
+            );
+        }
     }
-    for (seq, a) in actions.iter().enumerate() {
-        insert_action(
-            tx,
-            id,
-            &format!("{}:{}", d.comment_id, a.kind.as_str()),
-            &d.account_id,
-            &d.comment_id,
-            a,
-            seq as i64,
-            d.decided_at,
-        )
-        .await?;
+    // In order; a (comment, kind) met twice in one batch is created by its first decision.
+    let mut out = Vec::with_capacity(decisions.len());
+    for (d, _) in decisions {
+        match created.remove(&(d.comment_id.clone(), d.kind.clone())) {
+            Some(id) => out.push((id, true)),
+            None => {
+                let existing: i64 =
+                    sqlx::query("SELECT id FROM decisions WHERE comment_id = $1 AND kind = $2")
+                        .bind(&d.comment_id)
+                        .bind(&d.kind)
+                        .fetch_one(&mut **tx)
+                        .await?
+                        .try_get("id")?;
+                out.push((existing, false));
+            }
+        }
     }
-    Ok((id, true))
+    let new: Vec<(&NewDecision, &[NewAction], i64)> = decisions
+        .iter()
+        .zip(&out)
+        .filter(|(_, (_, created))| *created)
+        .map(|((d, actions), (id, _))| (d, actions.as_slice(), *id))
+        .collect();
+
+    let events: Vec<(&RuleEvent, i64)> = new
+        .iter()
+        .filter_map(|(d, _, _)| d.rule_event.as_ref().map(|e| (e, d.decided_at)))
+        .collect();
+    for chunk in events.chunks(ROW_CHUNK) {
+        let sql = format!(
+            "INSERT INTO rule_events (account_id, author, text_key, time, enforced, recorded_at) VALUES {}",
+            values_list(chunk.len(), 6)
+        );
+        let mut q = sqlx::query(&sql);
+        for (e, at) in chunk {
+            q = q
+                .bind(&e.account_id)
+                .bind(&e.author)
+                .bind(&e.text_key)
+                .bind(e.time)
+                .bind(i64::from(e.enforced))
+                .bind(*at);
+        }
+        q.execute(&mut **tx).await?;
+    }
+
+    let actions: Vec<(&NewDecision, i64, usize, &NewAction)> = new
+        .iter()
+        .flat_map(|(d, actions, id)| {
+            actions
+                .iter()
+                .enumerate()
+                .map(move |(seq, a)| (*d, *id, seq, a))
+        })
+        .collect();
+    for chunk in actions.chunks(ROW_CHUNK) {
+        let sql = format!(
+            "INSERT INTO actions (action_key, decision_id, account_id, comment_id, kind, payload, seq, \
+               state, last_error, next_at, created_at, updated_at) VALUES {} \
+             ON CONFLICT (action_key) DO NOTHING",
+            // next_at, created_at and updated_at are all the decision's time.
+            values_list(chunk.len(), 12)
+        );
+        let mut q = sqlx::query(&sql);
+        for (d, id, seq, a) in chunk {
+            q = q
+                .bind(format!("{}:{}", d.comment_id, a.kind.as_str()))
+                .bind(*id)
+                .bind(&d.account_id)
+                .bind(&d.comment_id)
+                .bind(a.kind.as_str())
+                .bind(a.payload.to_string())
+                .bind(*seq as i64)
+                .bind(a.state.as_str())
+                .bind(a.note.clone())
+                .bind(d.decided_at)
+                .bind(d.decided_at)
+                .bind(d.decided_at);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(out)
 }
 
 #[allow(clippy::too_many_arguments)]
