@@ -287,12 +287,15 @@ impl SqliteInbox {
             return Ok(());
         }
         self.call(move |c| {
-            let mut stmt = c.prepare_cached(
-                "UPDATE inbox SET state = 'done', done_at = ?1, last_error = NULL WHERE id = ?2",
+            // Ids are integers: listed in the statement itself, one statement for the batch.
+            let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+            c.execute(
+                &format!(
+                    "UPDATE inbox SET state = 'done', done_at = ?1, last_error = NULL WHERE id IN ({})",
+                    list.join(",")
+                ),
+                [now],
             )?;
-            for id in &ids {
-                stmt.execute(params![now, id])?;
-            }
             Ok(())
         })
         .await
