@@ -155,6 +155,60 @@ async fn listen(url: Secret, inbox: Arc<watch::Sender<u64>>, actions: Arc<watch:
     }
 }
 
+/// How much lower the CPU priority of background database work is (a `nice` increment).
+const BACKGROUND_NICE: i32 = 10;
+
+/// Connects the SQLite writer pool and lowers the CPU priority of the worker thread sqlx
+/// starts for its connection. That thread does the pipeline's and the executor's SQLite
+/// writes. When deliveries arrive faster than both can be done, the CPU goes to acknowledging
+/// them first (the webhook handlers and the inbox writer); the pipeline catches up as soon as
+/// there is room. With a spare core nothing changes.
+async fn connect_background_writer(
+    connect: impl std::future::Future<Output = std::result::Result<AnyPool, sqlx::Error>>,
+) -> Result<AnyPool> {
+    let before = sqlite_worker_threads();
+    let pool = connect.await?;
+    for tid in sqlite_worker_threads().difference(&before) {
+        lower_priority_of(*tid, BACKGROUND_NICE);
+    }
+    Ok(pool)
+}
+
+/// Ids of this process's sqlx SQLite worker threads (Linux; empty elsewhere).
+fn sqlite_worker_threads() -> std::collections::HashSet<i32> {
+    let mut found = std::collections::HashSet::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return found;
+    };
+    for task in tasks.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.starts_with("sqlx-sqlite-wor") {
+            if let Some(tid) = task.file_name().to_str().and_then(|t| t.parse().ok()) {
+                found.insert(tid);
+            }
+        }
+    }
+    found
+}
+
+fn lower_priority_of(tid: i32, increment: i32) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: getpriority/setpriority on a thread id of this process; no memory is shared.
+    unsafe {
+        let now = libc::getpriority(libc::PRIO_PROCESS, tid as libc::id_t);
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, now + increment);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (tid, increment);
+}
+
+/// Lowers the calling thread's CPU priority (Linux: `nice` is per thread). Best effort: a
+/// system that refuses keeps the priority as it was.
+pub fn lower_thread_priority(increment: i32) {
+    // `who` 0: on Linux, PRIO_PROCESS with 0 is the calling thread only.
+    lower_priority_of(0, increment);
+}
+
 impl SqlStore {
     /// Connects (creating the SQLite file and its folder when needed) and migrates.
     pub async fn connect(url: &str) -> Result<SqlStore> {
@@ -199,7 +253,16 @@ impl SqlStore {
         };
         let (pool, writer) = match dialect {
             Dialect::Sqlite => {
-                let writer = sqlite_options(1).connect(&url).await?;
+                // The writer's connection lives as long as the store (never recycled), and its
+                // worker thread runs at a lower CPU priority: see `on_background_thread`.
+                let writer = connect_background_writer(
+                    sqlite_options(1)
+                        .min_connections(1)
+                        .idle_timeout(None)
+                        .max_lifetime(None)
+                        .connect(&url),
+                )
+                .await?;
                 (sqlite_options(8).connect(&url).await?, writer)
             }
             Dialect::Postgres => {
