@@ -5,14 +5,14 @@
 # Needs wrk (apt-get install wrk) and python3. Prints one RESULT line per server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DURATION=${1:-15s}
+DURATION=${1:-10s}
 DB_URL=${2:-}
 command -v wrk >/dev/null || { echo "wrk is not installed: apt-get install -y wrk" >&2; exit 1; }
 cargo build --release --quiet --bin commentguard --example plain_server
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 SECRET=bench-secret
-python3 bench/make_bodies.py 200000 "$SECRET" "$work/bodies.tsv"
+python3 bench/make_bodies.py 400000 "$SECRET" "$work/bodies.tsv"  # distinct bodies: no repeat within a run
 export BODIES="$work/bodies.tsv"
 mkdir -p "$work/rules"
 [ -d rules ] && cp -r rules/. "$work/rules/"
