@@ -382,7 +382,7 @@ impl Settings {
             log_format,
             body_limit: cfg.body_limit.unwrap_or(1 << 20),
             retention: dur("COMMENTGUARD_RETENTION", cfg.retention)?,
-            workers: cfg.workers.unwrap_or(4).max(1),
+            workers: cfg.workers.unwrap_or(4),
             graph_timeout: positive(
                 "COMMENTGUARD_GRAPH_TIMEOUT",
                 dur("COMMENTGUARD_GRAPH_TIMEOUT", cfg.graph_timeout)?,

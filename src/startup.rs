@@ -165,6 +165,12 @@ impl Application {
         // The pipeline's workers run on threads of their own at a lower CPU priority: a burst
         // of deliveries is acknowledged first and moderated right after (see `Background`).
         let background = Background::start()?;
+        if self.settings.workers == 0 {
+            tracing::warn!(
+                "COMMENTGUARD_WORKERS=0: this instance stores webhooks but moderates nothing \
+                 (right for a receiving instance on PostgreSQL, wrong on SQLite)"
+            );
+        }
         for _ in 0..self.settings.workers {
             workers.spawn_on(pipeline.clone().run(cancel.clone()), background.handle());
         }
