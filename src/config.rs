@@ -581,4 +581,15 @@ mod tests {
             .to_string();
         assert!(err.contains("COMMENTGUARD_RETRY_BASE"), "{err}");
     }
+
+    #[test]
+    fn workers_may_be_zero_for_a_receiving_instance_but_not_garbage() {
+        let s = Settings::load(None, &env(&[("COMMENTGUARD_WORKERS", "0")])).unwrap();
+        assert_eq!(s.workers, 0);
+        assert_eq!(Settings::load(None, &env(&[])).unwrap().workers, 4);
+        let err = Settings::load(None, &env(&[("COMMENTGUARD_WORKERS", "-1")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("COMMENTGUARD_WORKERS"), "{err}");
+    }
 }
