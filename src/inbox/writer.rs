@@ -62,23 +62,24 @@ impl InboxWriter {
                         Err(_) => break,
                     }
                 }
-                let deliveries: Vec<Delivery> = batch.iter().map(|j| j.delivery.clone()).collect();
+                let (deliveries, replies): (Vec<Delivery>, Vec<_>) =
+                    batch.drain(..).map(|j| (j.delivery, j.reply)).unzip();
                 let started = std::time::Instant::now();
                 let result = store.insert_deliveries(&deliveries).await;
                 metrics::histogram!("commentguard_inbox_commit_duration_seconds")
                     .record(started.elapsed().as_secs_f64());
-                metrics::histogram!("commentguard_inbox_batch_size").record(batch.len() as f64);
+                metrics::histogram!("commentguard_inbox_batch_size").record(replies.len() as f64);
                 match result {
                     Ok(outcomes) => {
-                        for (job, outcome) in batch.drain(..).zip(outcomes) {
-                            let _ = job.reply.send(Ok(outcome));
+                        for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                            let _ = reply.send(Ok(outcome));
                         }
                     }
                     Err(e) => {
-                        tracing::error!(error = %e, batch.size = batch.len(), "inbox commit failed");
+                        tracing::error!(error = %e, batch.size = replies.len(), "inbox commit failed");
                         let msg = e.to_string();
-                        for job in batch.drain(..) {
-                            let _ = job.reply.send(Err(msg.clone()));
+                        for reply in replies {
+                            let _ = reply.send(Err(msg.clone()));
                         }
                     }
                 }
@@ -97,13 +98,10 @@ impl InboxWriter {
         let tx = match &self.route {
             Route::Batching(tx) => tx,
             Route::Direct(store) => {
-                let mut outcomes = store
-                    .insert_deliveries(std::slice::from_ref(&delivery))
+                return store
+                    .insert_delivery(delivery)
                     .await
-                    .map_err(|e| InboxError::Store(e.to_string()))?;
-                return outcomes
-                    .pop()
-                    .ok_or_else(|| InboxError::Store("no outcome for the delivery".into()));
+                    .map_err(|e| InboxError::Store(e.to_string()));
             }
         };
         let (reply, rx) = oneshot::channel();

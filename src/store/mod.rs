@@ -514,10 +514,21 @@ pub trait Store: Send + Sync + 'static {
     /// Stores deliveries in ONE transaction (group commit); one outcome per delivery.
     async fn insert_deliveries(&self, deliveries: &[Delivery]) -> Result<Vec<InsertOutcome>>;
 
-    /// `true` when [`Store::insert_deliveries`] already gathers concurrent callers into one
+    /// `true` when [`Store::insert_delivery`] already gathers concurrent callers into one
     /// transaction (SQLite's inbox writer thread), so that callers need no batching of their own.
     fn groups_inserts(&self) -> bool {
         false
+    }
+
+    /// Stores one delivery (taken by value: no copy on the way to a writer thread). A store
+    /// that [groups inserts](Store::groups_inserts) commits it with whatever else is queued.
+    async fn insert_delivery(&self, delivery: Delivery) -> Result<InsertOutcome> {
+        let mut outcomes = self
+            .insert_deliveries(std::slice::from_ref(&delivery))
+            .await?;
+        outcomes
+            .pop()
+            .ok_or_else(|| StoreError::Invalid("no outcome for the delivery".into()))
     }
 
     /// Claims up to `limit` pending events whose lease has expired, leasing them until

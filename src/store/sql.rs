@@ -506,6 +506,16 @@ impl Store for SqlStore {
         self.inbox.is_some()
     }
 
+    async fn insert_delivery(&self, delivery: Delivery) -> Result<InsertOutcome> {
+        let mut outcomes = match &self.inbox {
+            Some(inbox) => inbox.insert(vec![delivery], now_ms()).await?,
+            None => self.insert_deliveries(&[delivery]).await?,
+        };
+        outcomes
+            .pop()
+            .ok_or_else(|| StoreError::Invalid("no outcome for the delivery".into()))
+    }
+
     async fn ping(&self) -> Result<()> {
         if let Some(inbox) = &self.inbox {
             inbox.ping().await?;
