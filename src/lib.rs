@@ -21,6 +21,7 @@ pub mod inbox;
 pub mod ingress;
 pub mod insights;
 pub mod pipeline;
+pub mod priority;
 pub mod rules;
 pub mod secret;
 pub mod startup;

@@ -249,12 +249,8 @@ impl Application {
     }
 }
 
-/// A runtime for background work whose threads run at a lower CPU priority (`nice` +10).
-/// With a spare core it changes nothing. When webhooks and moderation want more CPU than there
-/// is, the scheduler gives the webhook receiver about nine parts in ten: deliveries keep being
-/// acknowledged within milliseconds (Meta disables subscriptions that answer slowly) and the
-/// inbox absorbs the burst, which the pipeline works off as soon as there is room. The
-/// background never starves: it keeps about a tenth of a busy core.
+/// A runtime for background work whose threads run at background priority
+/// ([`crate::priority`]).
 struct Background {
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -264,7 +260,7 @@ impl Background {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("cg-background")
-            .on_thread_start(|| crate::store::sql::lower_thread_priority(BACKGROUND_NICE))
+            .on_thread_start(crate::priority::lower_current_thread)
             .enable_all()
             .build()
             .context("starting the background runtime")?;
@@ -289,9 +285,6 @@ impl Drop for Background {
         }
     }
 }
-
-/// How much lower the background's CPU priority is (a `nice` increment).
-const BACKGROUND_NICE: i32 = 10;
 
 /// Completes on SIGTERM or Ctrl-C.
 pub async fn shutdown_signal() {

@@ -41,6 +41,13 @@ pub enum Dialect {
     Postgres,
 }
 
+/// The outcome of the one delivery an insert was given.
+fn single_outcome(mut outcomes: Vec<InsertOutcome>) -> Result<InsertOutcome> {
+    outcomes
+        .pop()
+        .ok_or_else(|| StoreError::Invalid("no outcome for the delivery".into()))
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     SystemTime::now()
@@ -523,12 +530,10 @@ pub trait Store: Send + Sync + 'static {
     /// Stores one delivery (taken by value: no copy on the way to a writer thread). A store
     /// that [groups inserts](Store::groups_inserts) commits it with whatever else is queued.
     async fn insert_delivery(&self, delivery: Delivery) -> Result<InsertOutcome> {
-        let mut outcomes = self
-            .insert_deliveries(std::slice::from_ref(&delivery))
-            .await?;
-        outcomes
-            .pop()
-            .ok_or_else(|| StoreError::Invalid("no outcome for the delivery".into()))
+        single_outcome(
+            self.insert_deliveries(std::slice::from_ref(&delivery))
+                .await?,
+        )
     }
 
     /// Claims up to `limit` pending events whose lease has expired, leasing them until

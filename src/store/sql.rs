@@ -155,21 +155,16 @@ async fn listen(url: Secret, inbox: Arc<watch::Sender<u64>>, actions: Arc<watch:
     }
 }
 
-/// How much lower the CPU priority of background database work is (a `nice` increment).
-const BACKGROUND_NICE: i32 = 10;
-
-/// Connects the SQLite writer pool and lowers the CPU priority of the worker thread sqlx
-/// starts for its connection. That thread does the pipeline's and the executor's SQLite
-/// writes. When deliveries arrive faster than both can be done, the CPU goes to acknowledging
-/// them first (the webhook handlers and the inbox writer); the pipeline catches up as soon as
-/// there is room. With a spare core nothing changes.
+/// Connects the SQLite writer pool and lowers the worker thread sqlx starts for its
+/// connection to background priority ([`crate::priority`]): that thread does the pipeline's
+/// and the executor's SQLite writes, and webhooks come first.
 async fn connect_background_writer(
     connect: impl std::future::Future<Output = std::result::Result<AnyPool, sqlx::Error>>,
 ) -> Result<AnyPool> {
     let before = sqlite_worker_threads();
     let pool = connect.await?;
     for tid in sqlite_worker_threads().difference(&before) {
-        lower_priority_of(*tid, BACKGROUND_NICE);
+        crate::priority::lower_thread(*tid);
     }
     Ok(pool)
 }
@@ -189,24 +184,6 @@ fn sqlite_worker_threads() -> std::collections::HashSet<i32> {
         }
     }
     found
-}
-
-fn lower_priority_of(tid: i32, increment: i32) {
-    #[cfg(target_os = "linux")]
-    // SAFETY: getpriority/setpriority on a thread id of this process; no memory is shared.
-    unsafe {
-        let now = libc::getpriority(libc::PRIO_PROCESS, tid as libc::id_t);
-        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, now + increment);
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = (tid, increment);
-}
-
-/// Lowers the calling thread's CPU priority (Linux: `nice` is per thread). Best effort: a
-/// system that refuses keeps the priority as it was.
-pub fn lower_thread_priority(increment: i32) {
-    // `who` 0: on Linux, PRIO_PROCESS with 0 is the calling thread only.
-    lower_priority_of(0, increment);
 }
 
 impl SqlStore {
@@ -507,13 +484,10 @@ impl Store for SqlStore {
     }
 
     async fn insert_delivery(&self, delivery: Delivery) -> Result<InsertOutcome> {
-        let mut outcomes = match &self.inbox {
+        single_outcome(match &self.inbox {
             Some(inbox) => inbox.insert(vec![delivery], now_ms()).await?,
             None => self.insert_deliveries(&[delivery]).await?,
-        };
-        outcomes
-            .pop()
-            .ok_or_else(|| StoreError::Invalid("no outcome for the delivery".into()))
+        })
     }
 
     async fn ping(&self) -> Result<()> {
@@ -530,9 +504,8 @@ impl Store for SqlStore {
         }
         let now = now_ms();
         let mut tx = self.begin_write().await?;
-        // Every event of the batch in as few statements as possible: each statement is a round
-        // trip (to SQLite's worker thread, or over the network to PostgreSQL), and those round
-        // trips, not the commit, were what bounded ingest.
+        // PostgreSQL (SQLite's inbox has its own writer, above). Every event of the batch in as
+        // few statements as possible: each statement is a round trip over the network.
         let events: Vec<&NewEvent> = deliveries
             .iter()
             .filter_map(|d| match d {
@@ -1507,31 +1480,57 @@ async fn insert_decisions(
         .collect();
     for chunk in actions.chunks(ROW_CHUNK) {
         let sql = format!(
-            "INSERT INTO actions (action_key, decision_id, account_id, comment_id, kind, payload, seq, \
-               state, last_error, next_at, created_at, updated_at) VALUES {} \
-             ON CONFLICT (action_key) DO NOTHING",
-            // next_at, created_at and updated_at are all the decision's time.
-            values_list(chunk.len(), 12)
+            "{ACTION_INSERT} {} ON CONFLICT (action_key) DO NOTHING",
+            values_list(chunk.len(), ACTION_INSERT_WIDTH)
         );
         let mut q = sqlx::query(&sql);
         for (d, id, seq, a) in chunk {
-            q = q
-                .bind(format!("{}:{}", d.comment_id, a.kind.as_str()))
-                .bind(*id)
-                .bind(&d.account_id)
-                .bind(&d.comment_id)
-                .bind(a.kind.as_str())
-                .bind(a.payload.to_string())
-                .bind(*seq as i64)
-                .bind(a.state.as_str())
-                .bind(a.note.clone())
-                .bind(d.decided_at)
-                .bind(d.decided_at)
-                .bind(d.decided_at);
+            q = bind_action(
+                q,
+                format!("{}:{}", d.comment_id, a.kind.as_str()),
+                *id,
+                &d.account_id,
+                &d.comment_id,
+                a,
+                *seq as i64,
+                d.decided_at,
+            );
         }
         q.execute(&mut **tx).await?;
     }
     Ok(out)
+}
+
+/// The columns every planned action is inserted with; [`bind_action`] binds one row.
+const ACTION_INSERT: &str =
+    "INSERT INTO actions (action_key, decision_id, account_id, comment_id, \
+    kind, payload, seq, state, last_error, next_at, created_at, updated_at) VALUES";
+const ACTION_INSERT_WIDTH: usize = 12;
+
+/// Binds one row of [`ACTION_INSERT`]; the action is due, created and updated `at`.
+#[allow(clippy::too_many_arguments)]
+fn bind_action<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    action_key: String,
+    decision_id: i64,
+    account_id: &'q str,
+    comment_id: &'q str,
+    a: &'q NewAction,
+    seq: i64,
+    at: i64,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    q.bind(action_key)
+        .bind(decision_id)
+        .bind(account_id)
+        .bind(comment_id)
+        .bind(a.kind.as_str())
+        .bind(a.payload.to_string())
+        .bind(seq)
+        .bind(a.state.as_str())
+        .bind(a.note.clone())
+        .bind(at)
+        .bind(at)
+        .bind(at)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1545,22 +1544,20 @@ async fn insert_action(
     seq: i64,
     now: i64,
 ) -> Result<Option<i64>> {
-    let row = sqlx::query(
-        "INSERT INTO actions (action_key, decision_id, account_id, comment_id, kind, payload, seq, state, \
-           last_error, next_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $10) \
-         ON CONFLICT (action_key) DO NOTHING RETURNING id",
+    let sql = format!(
+        "{ACTION_INSERT} {} ON CONFLICT (action_key) DO NOTHING RETURNING id",
+        values_list(1, ACTION_INSERT_WIDTH)
+    );
+    let row = bind_action(
+        sqlx::query(&sql),
+        action_key.to_string(),
+        decision_id,
+        account_id,
+        comment_id,
+        a,
+        seq,
+        now,
     )
-    .bind(action_key)
-    .bind(decision_id)
-    .bind(account_id)
-    .bind(comment_id)
-    .bind(a.kind.as_str())
-    .bind(a.payload.to_string())
-    .bind(seq)
-    .bind(a.state.as_str())
-    .bind(a.note.clone())
-    .bind(now)
     .fetch_optional(&mut **tx)
     .await?;
     Ok(match row {
