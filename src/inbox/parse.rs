@@ -3,7 +3,8 @@
 //! Unknown keys and unknown `field` values are kept, never an error for the batch. A body that
 //! is not a notification at all becomes a dead letter.
 
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::store::{Delivery, NewEvent};
@@ -39,21 +40,22 @@ pub fn split(body: &[u8]) -> Delivery {
                 .and_then(Value::as_str)
                 .unwrap_or("unknown")
                 .to_string();
-            let value = change.get("value").cloned().unwrap_or(Value::Null);
-            let dedup_key = dedup_key(&field, &account_id, &value);
-            let payload = json!({
-                "object": object,
-                "entry_id": account_id,
-                "time": entry_time,
-                "field": field,
-                "value": value,
-            });
+            let value = change.get("value").unwrap_or(&Value::Null);
+            let dedup_key = dedup_key(&field, &account_id, value);
+            let payload = serde_json::to_string(&Payload {
+                entry_id: &account_id,
+                field: &field,
+                object,
+                time: entry_time,
+                value,
+            })
+            .expect("a JSON value serializes");
             events.push(NewEvent {
                 dedup_key,
                 account_id: account_id.clone(),
                 field,
                 entry_time,
-                payload: payload.to_string(),
+                payload,
             });
         }
     }
@@ -61,6 +63,17 @@ pub fn split(body: &[u8]) -> Delivery {
         return dead("no changes in any entry: not a webhook notification");
     }
     Delivery::Events(events)
+}
+
+/// What the inbox keeps of one change. Serialized straight from the parsed body (no copy of the
+/// value); the keys in this order are the order the pipeline has always read.
+#[derive(Serialize)]
+struct Payload<'a> {
+    entry_id: &'a str,
+    field: &'a str,
+    object: &'a str,
+    time: Option<i64>,
+    value: &'a Value,
 }
 
 /// Ids arrive as strings, but be tolerant of numbers.
@@ -141,6 +154,23 @@ mod tests {
         assert_eq!(keys[2], "story_insights:s");
         assert!(keys[3].starts_with("brand_new_field:2:"));
         assert_eq!(e[3].field, "brand_new_field");
+    }
+
+    #[test]
+    fn the_stored_payload_is_the_change_with_its_entry_in_the_established_shape() {
+        let e = events(
+            r#"{"object":"instagram","entry":[{"id":"1","time":5,"changes":[{"field":"comments","value":{"text":"caf\u00e9 \/ x","id":"c1","from":{"username":"u"}}}]}]}"#,
+        );
+        // Events stored by earlier versions were written by serde_json's `json!` (keys sorted);
+        // new ones must read the same.
+        let expected = serde_json::json!({
+            "object": "instagram",
+            "entry_id": "1",
+            "time": 5,
+            "field": "comments",
+            "value": {"text": "café / x", "id": "c1", "from": {"username": "u"}},
+        });
+        assert_eq!(e[0].payload, expected.to_string());
     }
 
     #[test]
