@@ -708,7 +708,7 @@ impl Store for SqlStore {
         now: i64,
     ) -> Result<Vec<(i64, bool)>> {
         let mut tx = self.begin_write().await?;
-        let out = insert_decisions(&mut tx, decisions).await?;
+        let out = insert_decisions(&mut tx, self.dialect, decisions).await?;
         let pending = decisions
             .iter()
             .zip(&out)
@@ -764,6 +764,7 @@ impl Store for SqlStore {
         .try_get("seq")?;
         let id = insert_action(
             &mut tx,
+            self.dialect,
             decision_id,
             action_key,
             &account,
@@ -1357,11 +1358,16 @@ fn action_update_query(
 
 /// Rows per multi-row INSERT of decisions (15 parameters each).
 const DECISION_CHUNK: usize = 200;
-/// Rows per multi-row INSERT of actions (10 parameters each) and rule events (6).
+/// Rows per multi-row INSERT of actions (12 parameters each) and rule events (6).
 const ROW_CHUNK: usize = 500;
 
-/// `(${n}, ${n+1}, ...)` groups for a multi-row VALUES list of `rows` rows of `width`.
-fn values_list(rows: usize, width: usize) -> String {
+/// The groups of a multi-row VALUES list of `rows` rows of `width` parameters, bound in order.
+/// PostgreSQL numbers them (`$1, $2, ...`). SQLite gets anonymous `?`: it keeps numbered and
+/// named parameters in a list that it searches from the start for every one of them, when the
+/// statement is prepared and again (through sqlx) when each is bound, so a 3,000-parameter
+/// statement cost millions of steps; this was the largest single item of the pipeline's
+/// database time.
+fn values_list(dialect: Dialect, rows: usize, width: usize) -> String {
     let mut sql = String::with_capacity(rows * width * 5);
     for r in 0..rows {
         if r > 0 {
@@ -1372,7 +1378,10 @@ fn values_list(rows: usize, width: usize) -> String {
             if c > 0 {
                 sql.push(',');
             }
-            sql.push_str(&format!("${}", r * width + c + 1));
+            match dialect {
+                Dialect::Sqlite => sql.push('?'),
+                Dialect::Postgres => sql.push_str(&format!("${}", r * width + c + 1)),
+            }
         }
         sql.push(')');
     }
@@ -1386,6 +1395,7 @@ fn values_list(rows: usize, width: usize) -> String {
 /// One `(decision id, created)` per decision, in order.
 async fn insert_decisions(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    dialect: Dialect,
     decisions: &[(NewDecision, Vec<NewAction>)],
 ) -> Result<Vec<(i64, bool)>> {
     use std::collections::HashMap;
@@ -1395,7 +1405,7 @@ async fn insert_decisions(
             "INSERT INTO decisions (inbox_id, comment_id, kind, account_id, media_id, author, author_id, \
                text, normalized, matched, rules, actions, note, received_at, decided_at) \
              VALUES {} ON CONFLICT (comment_id, kind) DO NOTHING RETURNING id, comment_id, kind",
-            values_list(chunk.len(), 15)
+            values_list(dialect, chunk.len(), 15)
         );
         let mut q = sqlx::query(&sql);
         for (d, _) in chunk {
@@ -1454,7 +1464,7 @@ async fn insert_decisions(
     for chunk in events.chunks(ROW_CHUNK) {
         let sql = format!(
             "INSERT INTO rule_events (account_id, author, text_key, time, enforced, recorded_at) VALUES {}",
-            values_list(chunk.len(), 6)
+            values_list(dialect, chunk.len(), 6)
         );
         let mut q = sqlx::query(&sql);
         for (e, at) in chunk {
@@ -1481,7 +1491,7 @@ async fn insert_decisions(
     for chunk in actions.chunks(ROW_CHUNK) {
         let sql = format!(
             "{ACTION_INSERT} {} ON CONFLICT (action_key) DO NOTHING",
-            values_list(chunk.len(), ACTION_INSERT_WIDTH)
+            values_list(dialect, chunk.len(), ACTION_INSERT_WIDTH)
         );
         let mut q = sqlx::query(&sql);
         for (d, id, seq, a) in chunk {
@@ -1536,6 +1546,7 @@ fn bind_action<'q>(
 #[allow(clippy::too_many_arguments)]
 async fn insert_action(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    dialect: Dialect,
     decision_id: i64,
     action_key: &str,
     account_id: &str,
@@ -1546,7 +1557,7 @@ async fn insert_action(
 ) -> Result<Option<i64>> {
     let sql = format!(
         "{ACTION_INSERT} {} ON CONFLICT (action_key) DO NOTHING RETURNING id",
-        values_list(1, ACTION_INSERT_WIDTH)
+        values_list(dialect, 1, ACTION_INSERT_WIDTH)
     );
     let row = bind_action(
         sqlx::query(&sql),
