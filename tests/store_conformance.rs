@@ -95,6 +95,7 @@ conformance!(
     a_redelivery_reaching_two_instances_is_stored_once,
     dead_letters_are_kept_newest_first,
     a_claimed_event_returns_only_when_its_lease_expires,
+    released_events_return_at_once_without_counting_an_attempt,
     concurrent_claimers_never_get_the_same_event,
     events_are_completed_retried_and_given_up,
     an_event_that_keeps_failing_is_given_up,
@@ -380,6 +381,37 @@ async fn concurrent_claimers_never_get_the_same_event(db: Db) {
     let stats = instances[1].inbox_stats().await.unwrap();
     assert_eq!(stats.pending, 0);
     assert_eq!(stats.failed, 0);
+}
+
+async fn released_events_return_at_once_without_counting_an_attempt(db: Db) {
+    let store = db.store().await;
+    store
+        .insert_deliveries(&[events(["done".into(), "unreached".into()])])
+        .await
+        .unwrap();
+    let now = now_ms();
+    let claimed = claim_all_events(&*store, now).await;
+    let id = |key: &str| claimed.iter().find(|e| e.dedup_key == key).unwrap().id;
+    store.complete_event(id("done"), now).await.unwrap();
+
+    // A batch that ran out of time hands back what it did not reach (and a finished event by
+    // mistake, which must stay finished).
+    store
+        .release_events(&[id("unreached"), id("done")])
+        .await
+        .unwrap();
+    let again = claim_all_events(&*store, now + 1).await;
+    assert_eq!(
+        again.len(),
+        1,
+        "claimable at once, long before the lease ends"
+    );
+    assert_eq!(again[0].id, id("unreached"));
+    assert_eq!(
+        again[0].attempts, 1,
+        "the handed-back claim was not an attempt"
+    );
+    assert!(claim_all_events(&*store, now + 2).await.is_empty());
 }
 
 async fn events_are_completed_retried_and_given_up(db: Db) {

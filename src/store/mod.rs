@@ -547,6 +547,10 @@ pub trait Store: Send + Sync + 'static {
     async fn retry_event(&self, id: i64, error: &str, not_before: i64, give_up: bool)
         -> Result<()>;
 
+    /// Hands claimed events back untouched: claimable again at once, and the claim not
+    /// counted as an attempt (they were not tried). Events no longer pending are left alone.
+    async fn release_events(&self, ids: &[i64]) -> Result<()>;
+
     async fn inbox_stats(&self) -> Result<InboxStats>;
 
     async fn dead_letters(&self, limit: i64) -> Result<Vec<DeadLetter>>;

@@ -652,6 +652,25 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn release_events(&self, ids: &[i64]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        if let Some(inbox) = &self.inbox {
+            return inbox.release(ids.to_vec()).await;
+        }
+        // Ids are integers: listed in the statement itself.
+        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+        sqlx::query(&format!(
+            "UPDATE inbox SET lease_until = 0, attempts = attempts - 1 \
+             WHERE state = 'pending' AND attempts > 0 AND id IN ({})",
+            list.join(",")
+        ))
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
     async fn inbox_stats(&self) -> Result<InboxStats> {
         if let Some(inbox) = &self.inbox {
             return inbox.stats().await;

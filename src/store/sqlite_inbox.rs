@@ -305,6 +305,22 @@ impl SqliteInbox {
         .await
     }
 
+    pub async fn release(&self, ids: Vec<i64>) -> Result<()> {
+        self.call(move |c| {
+            let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+            c.execute(
+                &format!(
+                    "UPDATE inbox SET lease_until = 0, attempts = attempts - 1 \
+                     WHERE state = 'pending' AND attempts > 0 AND id IN ({})",
+                    list.join(",")
+                ),
+                [],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
     pub async fn retry(&self, id: i64, error: &str, not_before: i64, give_up: bool) -> Result<()> {
         let error = error.to_string();
         self.call(move |c| {

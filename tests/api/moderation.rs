@@ -185,6 +185,54 @@ async fn a_mention_is_fetched_and_answered_through_the_mentions_edge() {
 }
 
 #[tokio::test]
+async fn a_batch_slowed_by_graph_hands_back_what_it_did_not_reach_and_nothing_is_done_twice() {
+    // Twelve mentions in one delivery land in one batch; each one's text takes 0.7 s to fetch.
+    // All twelve in a row (8.4 s) would outlast the claim (3 Graph timeouts: 6 s here), and
+    // another worker would take the same mentions and fetch them again. The batch stops
+    // starting new ones after a third of the claim and hands the rest back instead.
+    let fake = FakeGraph::start().await;
+    let ids: Vec<String> = (0..12).map(|i| format!("c-slow-{i}")).collect();
+    for id in &ids {
+        fake.set_mentioned_comment(id, "We love this brand!", "fan", "m-their");
+    }
+    fake.fail_next(
+        "mentioned_comment",
+        12,
+        Fault::delay(Duration::from_millis(700)),
+    );
+    let app = moderating_app(&fake, &[]).await;
+    let changes: Vec<serde_json::Value> = ids
+        .iter()
+        .map(|id| serde_json::json!({"field":"mentions","value":{"comment_id":id,"media_id":"m-their"}}))
+        .collect();
+    let body = serde_json::json!({"object":"instagram","entry":[{"id":ACCOUNT,"time":1,"changes":changes}]});
+    assert_eq!(
+        app.post_signed(body.to_string().as_bytes()).await.status(),
+        200
+    );
+
+    fake.wait_until(Duration::from_secs(40), || {
+        fake.mention_replies().len() >= 12
+    })
+    .await;
+    for id in &ids {
+        let d = wait_decision(&app, id, settled).await;
+        assert_eq!(d.kind, "mention");
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        fake.calls_to("mentioned_comment").len(),
+        12,
+        "each mention's text fetched once"
+    );
+    assert_eq!(
+        fake.calls_to("mention_reply").len(),
+        12,
+        "each mention answered once"
+    );
+}
+
+#[tokio::test]
 async fn a_duplicate_delivery_is_acted_on_once() {
     let fake = FakeGraph::start().await;
     let app = moderating_app(&fake, &[]).await;
