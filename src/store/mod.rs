@@ -41,6 +41,17 @@ pub enum Dialect {
     Postgres,
 }
 
+/// The statement of [`Store::release_events`], the same for both engines' inbox tables. Ids
+/// are integers: listed in the statement itself.
+fn release_statement(ids: &[i64]) -> String {
+    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+    format!(
+        "UPDATE inbox SET lease_until = 0, attempts = attempts - 1 \
+         WHERE state = 'pending' AND attempts > 0 AND id IN ({})",
+        list.join(",")
+    )
+}
+
 /// The outcome of the one delivery an insert was given.
 fn single_outcome(mut outcomes: Vec<InsertOutcome>) -> Result<InsertOutcome> {
     outcomes

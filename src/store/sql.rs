@@ -659,15 +659,9 @@ impl Store for SqlStore {
         if let Some(inbox) = &self.inbox {
             return inbox.release(ids.to_vec()).await;
         }
-        // Ids are integers: listed in the statement itself.
-        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-        sqlx::query(&format!(
-            "UPDATE inbox SET lease_until = 0, attempts = attempts - 1 \
-             WHERE state = 'pending' AND attempts > 0 AND id IN ({})",
-            list.join(",")
-        ))
-        .execute(&self.writer)
-        .await?;
+        sqlx::query(&super::release_statement(ids))
+            .execute(&self.writer)
+            .await?;
         Ok(())
     }
 

@@ -307,15 +307,7 @@ impl SqliteInbox {
 
     pub async fn release(&self, ids: Vec<i64>) -> Result<()> {
         self.call(move |c| {
-            let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-            c.execute(
-                &format!(
-                    "UPDATE inbox SET lease_until = 0, attempts = attempts - 1 \
-                     WHERE state = 'pending' AND attempts > 0 AND id IN ({})",
-                    list.join(",")
-                ),
-                [],
-            )?;
+            c.execute(&super::release_statement(&ids), [])?;
             Ok(())
         })
         .await
