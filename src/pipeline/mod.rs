@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
 use serde_json::{json, Value};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -31,6 +32,9 @@ pub use state::StateSnapshot;
 /// A claim on inbox events lasts this many Graph timeouts (60 s at the default 20 s): a
 /// mention's text is fetched under it.
 const LEASE_TIMEOUTS: u32 = 3;
+/// Events of a batch prepared at once: a mention's text is fetched from Graph, and a batch of
+/// mentions fetches this many side by side (the governor still paces the calls).
+const STEP_CONCURRENCY: usize = 8;
 /// Most events claimed and committed together. Under a backlog a batch of 128 costs a third
 /// less CPU per event than one of 32 (fewer transactions and thread handoffs per event:
 /// 47.6 -> 32.5 us, drain 24,000 -> 35,000 events/s); without a backlog a claim takes what is
@@ -99,16 +103,23 @@ impl Pipeline {
         // handed back at once (not counted as attempts), so that no claim runs out while its
         // batch is still working, which would let another worker process the same events.
         let deadline = Instant::now() + lease / 3;
+        // Started in order, STEP_CONCURRENCY at a time; `None` for an event reached too late.
+        // (Collected first: a stream over the mapping closure itself is not `Send`.)
+        let starts: Vec<_> = events
+            .iter()
+            .map(|event| self.step_unless_late(event, deadline))
+            .collect();
+        let prepared: Vec<Option<Result<Step, ProcessError>>> = futures_util::stream::iter(starts)
+            .buffered(STEP_CONCURRENCY)
+            .collect()
+            .await;
         let mut steps: Vec<(&InboxEvent, Step)> = Vec::new();
         let mut unreached: Vec<i64> = Vec::new();
-        for event in &events {
-            if Instant::now() >= deadline {
-                unreached.push(event.id);
-                continue;
-            }
-            match self.step(event).await {
-                Ok(step) => steps.push((event, step)),
-                Err(e) => self.give_back(event, &e.to_string()).await,
+        for (event, result) in events.iter().zip(prepared) {
+            match result {
+                None => unreached.push(event.id),
+                Some(Ok(step)) => steps.push((event, step)),
+                Some(Err(e)) => self.give_back(event, &e.to_string()).await,
             }
         }
         if !unreached.is_empty() {
@@ -192,6 +203,18 @@ impl Pipeline {
                 tracing::error!(error = %e, events = completed.len(), "recording decisions failed")
             }
         }
+    }
+
+    /// Prepares `event`, unless `deadline` has passed when its turn comes (`None`).
+    async fn step_unless_late(
+        &self,
+        event: &InboxEvent,
+        deadline: Instant,
+    ) -> Option<Result<Step, ProcessError>> {
+        if Instant::now() >= deadline {
+            return None;
+        }
+        Some(self.step(event).await)
     }
 
     /// Gives an event back to be tried again after a backoff.

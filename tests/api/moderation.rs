@@ -186,19 +186,19 @@ async fn a_mention_is_fetched_and_answered_through_the_mentions_edge() {
 
 #[tokio::test]
 async fn a_batch_slowed_by_graph_hands_back_what_it_did_not_reach_and_nothing_is_done_twice() {
-    // Twelve mentions in one delivery land in one batch; each one's text takes 0.7 s to fetch.
-    // All twelve in a row (8.4 s) would outlast the claim (3 Graph timeouts: 6 s here), and
+    // Forty mentions in one delivery land in one batch; each one's text takes 1.5 s to fetch,
+    // 8 at a time. All forty (7.5 s) would outlast the claim (3 Graph timeouts: 6 s here), and
     // another worker would take the same mentions and fetch them again. The batch stops
     // starting new ones after a third of the claim and hands the rest back instead.
     let fake = FakeGraph::start().await;
-    let ids: Vec<String> = (0..12).map(|i| format!("c-slow-{i}")).collect();
+    let ids: Vec<String> = (0..40).map(|i| format!("c-slow-{i}")).collect();
     for id in &ids {
         fake.set_mentioned_comment(id, "We love this brand!", "fan", "m-their");
     }
     fake.fail_next(
         "mentioned_comment",
-        12,
-        Fault::delay(Duration::from_millis(700)),
+        ids.len(),
+        Fault::delay(Duration::from_millis(1500)),
     );
     let app = moderating_app(&fake, &[]).await;
     let changes: Vec<serde_json::Value> = ids
@@ -211,8 +211,8 @@ async fn a_batch_slowed_by_graph_hands_back_what_it_did_not_reach_and_nothing_is
         200
     );
 
-    fake.wait_until(Duration::from_secs(40), || {
-        fake.mention_replies().len() >= 12
+    fake.wait_until(Duration::from_secs(60), || {
+        fake.mention_replies().len() >= ids.len()
     })
     .await;
     for id in &ids {
@@ -222,12 +222,12 @@ async fn a_batch_slowed_by_graph_hands_back_what_it_did_not_reach_and_nothing_is
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
         fake.calls_to("mentioned_comment").len(),
-        12,
+        ids.len(),
         "each mention's text fetched once"
     );
     assert_eq!(
         fake.calls_to("mention_reply").len(),
-        12,
+        ids.len(),
         "each mention answered once"
     );
 }
