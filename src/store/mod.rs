@@ -41,14 +41,18 @@ pub enum Dialect {
     Postgres,
 }
 
-/// The statement of [`Store::release_events`], the same for both engines' inbox tables. Ids
-/// are integers: listed in the statement itself.
+/// Row ids for an `IN (...)` list. Ids are integers, so they are written into the statement
+/// itself: one statement for a whole batch, whatever its size.
+fn id_list(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// The statement of [`Store::release_events`], the same for both engines' inbox tables.
 fn release_statement(ids: &[i64]) -> String {
-    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
     format!(
         "UPDATE inbox SET lease_until = 0, attempts = attempts - 1 \
          WHERE state = 'pending' AND attempts > 0 AND id IN ({})",
-        list.join(",")
+        id_list(ids)
     )
 }
 

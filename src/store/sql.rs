@@ -729,10 +729,9 @@ impl Store for SqlStore {
                 *created && actions.iter().any(|a| a.state == ActionState::Pending)
             });
         if !completed.is_empty() && self.inbox.is_none() {
-            let ids: Vec<String> = completed.iter().map(i64::to_string).collect();
             sqlx::query(&format!(
                 "UPDATE inbox SET state = 'done', done_at = $1, last_error = NULL WHERE id IN ({})",
-                ids.join(",")
+                super::id_list(completed)
             ))
             .bind(now)
             .execute(&mut *tx)

@@ -291,12 +291,10 @@ impl SqliteInbox {
             return Ok(());
         }
         self.call(move |c| {
-            // Ids are integers: listed in the statement itself, one statement for the batch.
-            let list: Vec<String> = ids.iter().map(i64::to_string).collect();
             c.execute(
                 &format!(
                     "UPDATE inbox SET state = 'done', done_at = ?1, last_error = NULL WHERE id IN ({})",
-                    list.join(",")
+                    super::id_list(&ids)
                 ),
                 [now],
             )?;
