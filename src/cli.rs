@@ -28,6 +28,8 @@ pub enum Command {
     Serve,
     /// Check, test, explain and evaluate moderation rules.
     Rules(crate::rules::cli::RulesArgs),
+    /// Train and measure the learned text models that rules use as a signal.
+    Model(crate::rules::model::cli::ModelArgs),
     /// Send a correctly signed sample notification to a running instance.
     Simulate(commands::simulate::SimulateArgs),
     /// Print the moderation log: what was decided, why, and what was done.
@@ -53,8 +55,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         // Needs no settings: brand teams run it on a laptop with only the rules folder.
         return tokio::task::spawn_blocking(move || crate::rules::cli::run(args)).await?;
     }
+    if let Command::Model(args) = cli.command {
+        // Like `rules`: files in, files out, no settings or database.
+        return tokio::task::spawn_blocking(move || crate::rules::model::cli::run(args)).await?;
+    }
     match &cli.command {
-        Command::Rules(_) => unreachable!("handled above"),
+        Command::Rules(_) | Command::Model(_) => unreachable!("handled above"),
         Command::Serve => commands::serve::run(cli.load_settings()?).await,
         Command::Simulate(args) => commands::simulate::run(cli.load_settings()?, args).await,
         Command::Log(args) => commands::log::run(cli.load_settings()?, args).await,

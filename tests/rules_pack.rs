@@ -103,7 +103,7 @@ fn score(set: &RuleSet, file: &Path) -> Score {
 #[test]
 fn pack_is_precise_on_youtube_spam_and_generalises_to_the_held_out_video() {
     let set = pack();
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpora/youtube-spam");
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpora/youtube-spam");
     assert!(corpus.exists(), "corpus not found at {}", corpus.display());
     let videos = [
         "Youtube01-Psy",

@@ -154,10 +154,16 @@ pub fn eval_line(input: &Input, d: &Decision) -> serde_json::Value {
         "actions": names(&d.actions),
         "matched": d.matched.iter().map(|m| json!({
             "rule": m.rule,
+            "category": m.category,
             "mode": m.mode,
             "actions": names(&m.actions),
         })).collect::<Vec<_>>(),
+        "scores": d.scores.iter().map(|s| (s.model.clone(), json!(round3(s.score)))).collect::<serde_json::Map<_, _>>(),
     })
+}
+
+fn round3(x: f32) -> f64 {
+    (x as f64 * 1000.0).round() / 1000.0
 }
 
 fn describe(a: &Action) -> String {
@@ -175,6 +181,23 @@ fn explain_text(
 ) -> std::io::Result<()> {
     writeln!(out, "text:       {:?}", input.text)?;
     writeln!(out, "normalized: {:?}", d.normalized)?;
+    for (name, model) in set.models() {
+        let score = model.score(&d.normalized, &input.text);
+        writeln!(
+            out,
+            "model {name}: {score:.3} ({} {:.0}%)",
+            model.header.labels[1],
+            score * 100.0
+        )?;
+        let top = model.explain(&d.normalized, &input.text, 6);
+        let shown: Vec<String> = top
+            .iter()
+            .map(|c| format!("{} {:+.2}", c.what, c.weight))
+            .collect();
+        if !shown.is_empty() {
+            writeln!(out, "    pushed by: {}", shown.join(", "))?;
+        }
+    }
     if d.matched.is_empty() {
         writeln!(out, "no rule matched")?;
     }
@@ -184,8 +207,9 @@ fn explain_text(
         let acts: Vec<String> = m.actions.iter().map(describe).collect();
         writeln!(
             out,
-            "matched {} ({}, priority {}, {}): {}",
+            "matched {} ({}, {}, priority {}, {}): {}",
             m.rule,
+            m.category.as_str(),
             m.mode.as_str(),
             info.map_or(0, |i| i.priority),
             info.map_or(String::new(), |i| format!("{}:{}", i.file, i.line)),
@@ -196,6 +220,10 @@ fn explain_text(
             }
         )?;
         for e in &m.evidence {
+            if let Some(score) = e.score {
+                writeln!(out, "    {} scored {score:.3}", e.condition)?;
+                continue;
+            }
             writeln!(
                 out,
                 "    {} {:?} at bytes {}..{}",

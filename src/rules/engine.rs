@@ -13,9 +13,12 @@ use regex::{Regex, RegexSet};
 use serde::Serialize;
 
 use super::features::{self, Link};
+use super::model::Model;
 use super::normalize::{self, Normalized};
 use super::testing::TestCase;
-use super::{Action, Decision, Evidence, Input, Kind, Mode, RuleMatch, RuleState};
+use super::{
+    Action, Category, Decision, Evidence, Input, Kind, Mode, ModelScore, RuleMatch, RuleState,
+};
 
 /// What the service and the CLI may know about a rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -23,6 +26,7 @@ pub struct RuleInfo {
     pub id: String,
     pub description: String,
     pub mode: Mode,
+    pub category: Category,
     pub priority: i64,
     pub on: Vec<Kind>,
     /// The file it was loaded from, relative to the rules folder.
@@ -86,6 +90,16 @@ pub(crate) enum Cond {
     MediaType(Vec<String>),
     IsReply(bool),
     State(Stateful),
+    /// Holds when model number `model`'s score is above `above` (and below `below`).
+    Model {
+        model: u32,
+        above: Option<f32>,
+        below: Option<f32>,
+    },
+    /// One of these words occurs inside an @handle or #handle the comment names.
+    HandleWords(Box<AhoCorasick>),
+    /// The comment names an @handle or #handle that is none of these (normalized, no sigil).
+    HandlesExcept(Vec<String>),
 }
 
 /// What a condition cannot hold without: one of these words/contains leaves hit, or one of
@@ -120,6 +134,15 @@ impl Cond {
                 Some(t)
             }
             _ => None,
+        }
+    }
+
+    fn uses_model(&self) -> bool {
+        match self {
+            Cond::Model { .. } => true,
+            Cond::All(v) | Cond::Any(v) => v.iter().any(Cond::uses_model),
+            Cond::Not(c) => c.uses_model(),
+            _ => false,
         }
     }
 
@@ -167,6 +190,8 @@ pub(crate) struct Builder {
     regexes: Vec<Regex>,
     /// Per regex: the literals every match starts with, or `None` when it has none usable.
     regex_prefixes: Vec<Option<Vec<Vec<u8>>>>,
+    /// The models rules name, by name, each loaded once.
+    pub models: Vec<(String, std::sync::Arc<Model>)>,
 }
 
 /// The word automaton is a DFA (one table lookup per byte of text) unless its table would
@@ -367,6 +392,7 @@ impl Builder {
         let any_leet = self.leaves.iter().any(|l| l.leet);
         let any_spaced = self.leaves.iter().any(|l| l.spaced);
         Ok(RuleSet {
+            models: self.models,
             rules,
             ac,
             pattern_leaves: self.pattern_leaves,
@@ -393,6 +419,7 @@ impl Builder {
 #[derive(Debug, Default)]
 pub struct RuleSet {
     pub(crate) rules: Vec<Rule>,
+    models: Vec<(String, std::sync::Arc<Model>)>,
     ac: Option<AhoCorasick>,
     pattern_leaves: Vec<Vec<u32>>,
     /// Per pattern: the regexes it is a prefix literal of (empty for most patterns).
@@ -434,6 +461,8 @@ struct Ctx<'a> {
     hashtags: OnceCell<Vec<(usize, usize)>>,
     language: OnceCell<Option<whatlang::Lang>>,
     text_key: OnceCell<String>,
+    /// Per model: its score, computed when a condition first asks.
+    scores: Vec<OnceCell<f32>>,
 }
 
 impl Ctx<'_> {
@@ -448,6 +477,7 @@ impl Ctx<'_> {
             matched: self.input.text.get(start..end).unwrap_or("").to_string(),
             start,
             end,
+            score: None,
         }
     }
 
@@ -462,6 +492,27 @@ impl Ctx<'_> {
     fn links(&self) -> &[Link] {
         self.links
             .get_or_init(|| features::find_links(&self.norm.text))
+    }
+
+    fn score(&self, model: u32) -> f32 {
+        *self.scores[model as usize].get_or_init(|| {
+            self.set.models[model as usize]
+                .1
+                .score(&self.norm.text, &self.input.text)
+        })
+    }
+
+    fn handles(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let text = self.norm.text.as_str();
+        self.mentions
+            .get_or_init(|| features::mentions(text))
+            .iter()
+            .chain(
+                self.hashtags
+                    .get_or_init(|| features::hashtags(text))
+                    .iter(),
+            )
+            .copied()
     }
 }
 
@@ -511,6 +562,20 @@ impl RuleSet {
     pub fn state_keys(input: &Input) -> (String, String) {
         let norm = Normalized::new(&input.text);
         (author_key(input), normalize::text_key(&norm.text))
+    }
+
+    /// The models the rules use, by name.
+    pub fn models(&self) -> &[(String, std::sync::Arc<Model>)] {
+        &self.models
+    }
+
+    /// Ids of the rules with a model condition (in `when` or `unless`).
+    pub fn rules_using_models(&self) -> Vec<String> {
+        self.rules
+            .iter()
+            .filter(|r| r.when.uses_model() || r.unless.as_ref().is_some_and(Cond::uses_model))
+            .map(|r| r.info.id.clone())
+            .collect()
     }
 
     /// Metadata of every rule, highest priority first.
@@ -584,6 +649,7 @@ impl RuleSet {
             hashtags: OnceCell::new(),
             language: OnceCell::new(),
             text_key: OnceCell::new(),
+            scores: self.models.iter().map(|_| OnceCell::new()).collect(),
         };
         let record = self.stateful && only.is_none();
         if record {
@@ -679,6 +745,7 @@ impl RuleSet {
             }
             matched.push(RuleMatch {
                 rule: rule.info.id.clone(),
+                category: rule.info.category,
                 mode,
                 actions,
                 evidence: std::mem::take(&mut evidence),
@@ -696,11 +763,23 @@ impl RuleSet {
         if record && !actions.is_empty() {
             state.record_enforced(ctx.author(), ctx.now);
         }
+        let scores = ctx
+            .scores
+            .iter()
+            .zip(&self.models)
+            .filter_map(|(s, (name, _))| {
+                s.get().map(|&score| ModelScore {
+                    model: name.clone(),
+                    score,
+                })
+            })
+            .collect();
         drop(ctx);
         Decision {
             normalized: norm.text,
             matched,
             actions,
+            scores,
         }
     }
 
@@ -995,6 +1074,44 @@ fn eval(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool {
                 ev.push(ctx.whole(what));
             }
             ok
+        }
+        Cond::Model {
+            model,
+            above,
+            below,
+        } => {
+            let s = ctx.score(*model);
+            let ok = above.is_none_or(|a| s > a) && below.is_none_or(|b| s < b);
+            if ok {
+                ev.push(Evidence {
+                    condition: format!("model {}", ctx.set.models[*model as usize].0),
+                    matched: String::new(),
+                    start: 0,
+                    end: 0,
+                    score: Some(s),
+                });
+            }
+            ok
+        }
+        Cond::HandlesExcept(known) => {
+            let text = ctx.norm.text.as_str();
+            for (s, e) in ctx.handles() {
+                if !list_has(known, &text[s + 1..e]) {
+                    ev.push(ctx.norm_evidence("handles_except", s, e));
+                    return true;
+                }
+            }
+            false
+        }
+        Cond::HandleWords(ac) => {
+            let text = ctx.norm.text.as_str();
+            for (s, e) in ctx.handles() {
+                if ac.is_match(&text[s + 1..e]) {
+                    ev.push(ctx.norm_evidence("handle_words", s, e));
+                    return true;
+                }
+            }
+            false
         }
     }
 }

@@ -18,7 +18,7 @@ fn dot_com_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(
-            r"\b([a-z0-9][a-z0-9-]{1,62})\s*[\(\[\{<]?\s*(?:dot|d0t|\.)\s*[\)\]\}>]?\s*(com|net|org|io|co|me|ly|info|biz|xyz|ru|us|uk|de|in|link|site|online|shop|store|top|club|live|tv|gg)\b",
+            r"\b([a-z0-9][a-z0-9-]{1,62})(?:\s*[\(\[\{<]\s*(?:dot|d0t|\.)\s*[\)\]\}>]\s*|\s+(?:dot|d0t)\s+|(?:dot|d0t)|\s\.\s?)(com|net|org|io|co|me|ly|info|biz|xyz|ru|us|uk|de|in|link|site|online|shop|store|top|club|live|tv|gg)\b",
         )
         .expect("static regex")
     })

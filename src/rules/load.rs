@@ -12,15 +12,17 @@ use toml_edit::{ImDocument, Item, TableLike, Value};
 
 use super::engine::{AcLeaf, Builder, Cond, Rule, RuleInfo, Stateful, Then};
 use super::features;
+use super::model::Model;
 use super::normalize::{normalize, Normalized};
 use super::testing::TestCase;
-use super::{Input, Kind, LoadError, Mode, RuleSet};
+use super::{Category, Input, Kind, LoadError, Mode, RuleSet};
 
 const RULE_KEYS: &[&str] = &[
     "id",
     "description",
     "on",
     "mode",
+    "category",
     "priority",
     "examples",
     "when",
@@ -61,6 +63,9 @@ const CONDITION_KEYS: &[&str] = &[
     "flood",
     "wave",
     "repeat_offender",
+    "model",
+    "handle_words",
+    "handles_except",
 ];
 const THEN_KEYS: &[&str] = &["hide", "delete", "reply", "stop"];
 const CASE_KEYS: &[&str] = &[
@@ -77,6 +82,7 @@ const CASE_KEYS: &[&str] = &[
     "kind",
     "time",
     "repeat",
+    "shadow",
 ];
 const MEDIA_TYPES: &[&str] = &["FEED", "REELS", "STORY", "LIVE", "AD"];
 
@@ -116,6 +122,8 @@ struct Loader {
     dir: PathBuf,
     errors: Vec<LoadError>,
     lists: HashMap<String, Option<Vec<String>>>,
+    /// Models by name: their index in the builder, or the reason they could not be read.
+    models: HashMap<String, Result<u32, String>>,
     ids: HashMap<String, String>,
     builder: Builder,
     rules: Vec<Rule>,
@@ -152,6 +160,7 @@ pub(crate) fn load_dir(dir: &Path) -> Result<RuleSet, Vec<LoadError>> {
         dir: dir.to_path_buf(),
         errors: Vec::new(),
         lists: HashMap::new(),
+        models: HashMap::new(),
         ids: HashMap::new(),
         builder: Builder::default(),
         rules: Vec::new(),
@@ -530,6 +539,25 @@ impl Loader {
             }
             None => Mode::Enforce,
         };
+        let category = match self.string(f, t, "category") {
+            None => Category::Other,
+            Some((c, sp)) => match Category::ALL.iter().find(|k| k.as_str() == c) {
+                Some(k) => *k,
+                None => {
+                    let names: Vec<&str> = Category::ALL.iter().map(|k| k.as_str()).collect();
+                    self.err(
+                        f,
+                        sp,
+                        format!(
+                            "unknown category `{c}`{}: use one of {}",
+                            did_you_mean(&c, &names),
+                            names.join(", ")
+                        ),
+                    );
+                    Category::Other
+                }
+            },
+        };
         let priority = match t.get("priority") {
             Some(item) => item.as_integer().unwrap_or_else(|| {
                 self.err(
@@ -607,6 +635,7 @@ impl Loader {
                 id,
                 description,
                 mode,
+                category,
                 priority,
                 on,
                 file,
@@ -952,6 +981,41 @@ impl Loader {
                 };
                 Cond::Not(Box::new(self.conditions(f, sub, span, "not", opts, false)?))
             }
+            "model" => self.model_condition(f, item)?,
+            "handles_except" => {
+                let entries = self.strings(f, t, key)?;
+                let known = self
+                    .expand(f, entries)
+                    .into_iter()
+                    .map(|(s, _)| normalize(s.trim().trim_start_matches(['@', '#'])))
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                Cond::HandlesExcept(known)
+            }
+            "handle_words" => {
+                let entries = self.strings(f, t, key)?;
+                let words: Vec<String> = self
+                    .expand(f, entries)
+                    .into_iter()
+                    .map(|(s, _)| normalize(s.trim().trim_start_matches(['@', '#'])))
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                if words.is_empty() {
+                    self.err(
+                        f,
+                        span,
+                        "`handle_words` has no entries (is its list empty?)",
+                    );
+                    return None;
+                }
+                match aho_corasick::AhoCorasick::new(&words) {
+                    Ok(ac) => Cond::HandleWords(Box::new(ac)),
+                    Err(e) => {
+                        self.err(f, span, format!("handle_words: {e}"));
+                        return None;
+                    }
+                }
+            }
             "flood" | "wave" | "repeat_offender" => {
                 let Some(sub) = item.as_table_like() else {
                     self.err(
@@ -996,6 +1060,102 @@ impl Loader {
         })
     }
 
+    /// `model = { name = "scam", above = 0.9 }`: the model file is `models/NAME.model` in the
+    /// rules folder, read once however many rules name it.
+    fn model_condition(&mut self, f: &File<'_>, item: &Item) -> Option<Cond> {
+        let span = item_span(item);
+        let Some(sub) = item.as_table_like() else {
+            self.err(
+                f,
+                span,
+                "`model` must be a table, e.g. model = { name = \"scam\", above = 0.9 }",
+            );
+            return None;
+        };
+        self.check_keys(f, sub, &["name", "above", "below"], "model");
+        let before = self.errors.len();
+        let name = self.string(f, sub, "name");
+        if sub.get("name").is_none() {
+            self.err(
+                f,
+                span.clone(),
+                "`model` needs `name`, e.g. name = \"scam\"",
+            );
+        }
+        let above = self.ratio(f, sub, "above").map(|v| v as f32);
+        let below = self.ratio(f, sub, "below").map(|v| v as f32);
+        if above.is_none() && below.is_none() && self.errors.len() == before {
+            self.err(
+                f,
+                span,
+                "`model` needs a threshold: above = 0.9 (or below = 0.1)",
+            );
+        }
+        if self.errors.len() > before {
+            return None;
+        }
+        let (name, name_span) = name?;
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            self.err(
+                f,
+                name_span,
+                format!("invalid model name `{name}`: use letters, digits, - and _"),
+            );
+            return None;
+        }
+        let dir = self.dir.join("models");
+        let builder = &mut self.builder;
+        let entry = self.models.entry(name.clone()).or_insert_with(|| {
+            let path = dir.join(format!("{name}.model"));
+            match Model::load(&path) {
+                Ok(m) => {
+                    builder.models.push((name.clone(), std::sync::Arc::new(m)));
+                    Ok(builder.models.len() as u32 - 1)
+                }
+                Err(e) => {
+                    let mut msg = format!("model `{name}`: {}: {e}", path.display());
+                    if !path.exists() {
+                        let mut have: Vec<String> = std::fs::read_dir(&dir)
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|e| e.ok())
+                            .filter_map(|e| {
+                                let p = e.path();
+                                (p.extension()? == "model")
+                                    .then(|| p.file_stem()?.to_str().map(str::to_string))?
+                            })
+                            .collect();
+                        have.sort();
+                        msg.push_str(&if have.is_empty() {
+                            format!(
+                                " (no models in {}; train one with `commentguard model train`)",
+                                dir.display()
+                            )
+                        } else {
+                            format!(" (models here: {})", have.join(", "))
+                        });
+                    }
+                    Err(msg)
+                }
+            }
+        });
+        match entry.clone() {
+            Ok(model) => Some(Cond::Model {
+                model,
+                above,
+                below,
+            }),
+            Err(msg) => {
+                self.err(f, name_span, msg);
+                None
+            }
+        }
+    }
+
     fn test_file(&mut self, f: &File<'_>, doc: &ImDocument<String>) {
         let root = doc.as_table();
         self.check_keys(
@@ -1011,6 +1171,30 @@ impl Loader {
             let text = self.string(f, t, "text").map(|s| s.0);
             if t.get("text").is_none() {
                 self.err(f, span.clone(), "test case has no `text`");
+            }
+            let mut shadow = None;
+            if let Some(item) = t.get("shadow") {
+                match item.as_array() {
+                    Some(a) => {
+                        let mut list = Vec::new();
+                        for v in a.iter() {
+                            match v.as_str() {
+                                Some(s @ ("hide" | "delete" | "reply")) => list.push(s.to_string()),
+                                _ => self.err(
+                                    f,
+                                    v.span(),
+                                    "`shadow` entries are \"hide\", \"delete\" or \"reply\"",
+                                ),
+                            }
+                        }
+                        shadow = Some(list);
+                    }
+                    None => self.err(
+                        f,
+                        item_span(item),
+                        "`shadow` must be a list, e.g. [\"reply\"] (the actions shadow rules would take)",
+                    ),
+                }
             }
             let mut expect = Vec::new();
             match t.get("expect") {
@@ -1077,6 +1261,7 @@ impl Loader {
                 name,
                 input,
                 expect,
+                shadow,
                 repeat,
             });
         }

@@ -15,6 +15,7 @@ pub mod cli;
 mod engine;
 mod features;
 mod load;
+pub mod model;
 pub mod normalize;
 pub mod reload;
 pub mod state;
@@ -23,6 +24,7 @@ mod testing;
 mod tests;
 
 pub use engine::{RuleInfo, RuleSet};
+pub use model::Model;
 pub use state::{MemoryState, NoState, RuleState};
 pub use testing::{TestFailure, TestReport};
 
@@ -105,30 +107,77 @@ impl Action {
 }
 
 /// Why a condition held: the span in the original text (byte offsets) and what it says there.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A model condition has an empty span and carries the model's score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
     pub condition: String,
     pub matched: String,
     pub start: usize,
     pub end: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f32>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What kind of harm a rule is about: carried in `rules eval`, the log and the metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Category {
+    Scam,
+    Spam,
+    Abuse,
+    Promotion,
+    #[default]
+    Other,
+}
+
+impl Category {
+    pub const ALL: [Category; 5] = [
+        Category::Scam,
+        Category::Spam,
+        Category::Abuse,
+        Category::Promotion,
+        Category::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Scam => "scam",
+            Category::Spam => "spam",
+            Category::Abuse => "abuse",
+            Category::Promotion => "promotion",
+            Category::Other => "other",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RuleMatch {
     pub rule: String,
+    #[serde(default)]
+    pub category: Category,
     pub mode: Mode,
     pub actions: Vec<Action>,
     pub evidence: Vec<Evidence>,
 }
 
+/// A model's score for the evaluated text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelScore {
+    pub model: String,
+    pub score: f32,
+}
+
 /// The outcome of evaluating one input.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Decision {
     pub normalized: String,
     pub matched: Vec<RuleMatch>,
     /// Final enforced actions in the order they must be carried out: a reply before a hide;
     /// a delete supersedes a hide. Empty when nothing is enforced.
     pub actions: Vec<Action>,
+    /// The scores of the models the rules consulted for this text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scores: Vec<ModelScore>,
 }
 
 /// Loading errors, each printed as `FILE:LINE:COL: message`.

@@ -283,6 +283,11 @@ fn decancer_options() -> decancer::Options {
         .retain_braille()
 }
 
+/// Currency signs (Unicode block Currency Symbols, and the older ones in Latin-1).
+fn is_currency(c: char) -> bool {
+    matches!(c, '\u{20A0}'..='\u{20CF}' | '£' | '¥' | '¢' | '¤')
+}
+
 /// Folds one character into `out`. Applied again to its own output until stable, so that
 /// normalization is idempotent.
 fn fold_char(c: char, out: &mut String, depth: u8) {
@@ -308,6 +313,12 @@ fn fold_char(c: char, out: &mut String, depth: u8) {
             continue;
         }
         if is_invisible(d) {
+            continue;
+        }
+        if is_currency(d) {
+            // decancer reads "€" as "e" and "£" as "l": "€2000" would become a word. Money
+            // amounts are a scam signal, so currency signs stay as they are.
+            out.push(d);
             continue;
         }
         match decancer::cure_char(d, decancer_options()) {

@@ -10,6 +10,9 @@ pub(crate) struct TestCase {
     pub input: Input,
     /// Final enforced action names, in any order.
     pub expect: Vec<String>,
+    /// `shadow = [...]`: the actions shadow rules would have taken (any order, no repeats);
+    /// not checked when absent.
+    pub shadow: Option<Vec<String>>,
     /// Evaluate this many times with one state (for flood rules); the last decision counts.
     pub repeat: usize,
 }
@@ -94,7 +97,24 @@ impl RuleSet {
             let mut want: Vec<&str> = case.expect.iter().map(String::as_str).collect();
             got.sort_unstable();
             want.sort_unstable();
-            if got == want {
+            let mut got_shadow: Vec<&str> = decision
+                .matched
+                .iter()
+                .filter(|m| m.mode == super::Mode::Shadow)
+                .flat_map(|m| m.actions.iter().map(|a| a.name()))
+                .collect();
+            got_shadow.sort_unstable();
+            got_shadow.dedup();
+            let mut want_shadow: Option<Vec<&str>> = case
+                .shadow
+                .as_ref()
+                .map(|v| v.iter().map(String::as_str).collect());
+            if let Some(w) = &mut want_shadow {
+                w.sort_unstable();
+                w.dedup();
+            }
+            let shadow_ok = want_shadow.as_ref().is_none_or(|w| *w == got_shadow);
+            if got == want && shadow_ok {
                 report.passed += 1;
             } else {
                 let matched: Vec<String> = decision
@@ -105,14 +125,22 @@ impl RuleSet {
                 report.failures.push(TestFailure {
                     location: case.location.clone(),
                     message: format!(
-                        "{}{}: expected {:?}, got {:?}; matched rules: [{}]",
+                        "{}{}: expected {:?}{}, got {:?}{}; matched rules: [{}]",
                         case.name
                             .as_deref()
                             .map(|n| format!("{n}: "))
                             .unwrap_or_default(),
                         short(&case.input.text),
                         want,
+                        want_shadow
+                            .as_ref()
+                            .map_or(String::new(), |w| format!(" and in shadow {w:?}")),
                         got,
+                        if want_shadow.is_some() {
+                            format!(" and in shadow {got_shadow:?}")
+                        } else {
+                            String::new()
+                        },
                         matched.join(", ")
                     ),
                 });

@@ -359,10 +359,8 @@ fn hostile_input_evaluates_without_panic() {
     assert_eq!(names(&d), ["hide"]);
     assert!(s.evaluate(&comment(""), &NoState).actions.is_empty());
     assert_eq!(names(&s.evaluate(&comment("🔥🔥🔥💯"), &NoState)), ["hide"]);
-    let blns: Vec<String> = serde_json::from_str(include_str!(
-        "../../../shared/corpora/naughty-strings/blns.json"
-    ))
-    .unwrap();
+    let blns: Vec<String> =
+        serde_json::from_str(include_str!("../../corpora/naughty-strings/blns.json")).unwrap();
     for text in &blns {
         let d = s.evaluate(&comment(text), &MemoryState::default());
         for m in &d.matched {

@@ -182,7 +182,7 @@ async fn every_naughty_string_as_a_comment_is_stored_without_a_panic() {
     let app = spawn_app().await;
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/corpora/naughty-strings/blns.json"
+        "/corpora/naughty-strings/blns.json"
     );
     let strings: Vec<String> =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();

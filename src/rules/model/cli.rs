@@ -1,0 +1,554 @@
+//! `commentguard model train|evaluate`: building a model from labelled comments and
+//! measuring it (alone, or inside a rules folder) with grouped cross-validation.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+
+use super::train::{self, DataOptions, Dataset, Params};
+use super::Model;
+use crate::rules::{Action, Input, NoState, RuleSet};
+
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    #[command(subcommand)]
+    pub command: ModelCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Train a model from labelled comments, cross-validate it, write it with its figures.
+    Train(TrainArgs),
+    /// Measure a model on labelled comments: precision, recall and false-positive rate at
+    /// thresholds, and the threshold for a wanted false-positive rate.
+    Evaluate(EvaluateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DataArgs {
+    /// Labelled comments: CSV with a header row, or JSON Lines ({"text": ..., "label": 0|1}).
+    /// Rows naming the same @handle or #handle stay in one cross-validation fold.
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    pub data: Vec<PathBuf>,
+    /// Like --data, but the whole file is one cross-validation group (e.g. one video's
+    /// comments), so no fold trains on the file it is tested on.
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    pub group_file: Vec<PathBuf>,
+    /// CSV column with the text; several names, comma-separated: the first a file has.
+    #[arg(long, default_value = "text", value_name = "NAMES")]
+    pub text_column: String,
+    /// CSV column with the label (1 = the model's label 1, e.g. scam; 0 = genuine).
+    #[arg(long, default_value = "label", value_name = "NAMES")]
+    pub label_column: String,
+    /// Undo HTML escaping in the texts (&amp;, &#39;, <br />), as in the YouTube corpus.
+    #[arg(long)]
+    pub unescape_html: bool,
+}
+
+impl DataArgs {
+    fn options(&self) -> DataOptions {
+        let split = |s: &str| {
+            s.split(',')
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .collect()
+        };
+        DataOptions {
+            text_columns: split(&self.text_column),
+            label_columns: split(&self.label_column),
+            unescape_html: self.unescape_html,
+        }
+    }
+
+    fn load(&self) -> anyhow::Result<Option<Dataset>> {
+        if self.data.is_empty() && self.group_file.is_empty() {
+            anyhow::bail!("no training data: give --data FILE (or --group-file FILE)");
+        }
+        match train::load(&self.data, &self.group_file, &self.options()) {
+            Ok(ds) => Ok(Some(ds)),
+            Err(errors) => {
+                for e in errors.iter().take(50) {
+                    eprintln!("{e}");
+                }
+                if errors.len() > 50 {
+                    eprintln!("... and {} more", errors.len() - 50);
+                }
+                eprintln!(
+                    "{} problem{} in the training data; nothing was written",
+                    errors.len(),
+                    if errors.len() == 1 { "" } else { "s" }
+                );
+                Ok(None)
+            }
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Where to write the model, e.g. rules/models/scam.model.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Seed of the training order: the same data and seed give the same file.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Passes over the data.
+    #[arg(long, default_value_t = Params::default().epochs)]
+    pub epochs: u32,
+    /// 2^N weight buckets (18: 1 MiB file).
+    #[arg(long, default_value_t = Params::default().hash_bits, value_parser = clap::value_parser!(u32).range(8..=24))]
+    pub hash_bits: u32,
+    /// FTRL learning rate.
+    #[arg(long, default_value_t = Params::default().alpha)]
+    pub alpha: f64,
+    /// L2 regularisation.
+    #[arg(long, default_value_t = Params::default().l2)]
+    pub l2: f64,
+    /// L1 regularisation.
+    #[arg(long, default_value_t = Params::default().l1)]
+    pub l1: f64,
+    /// Cross-validation folds for the figures in the header (0: none).
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    /// Names of label 0 and label 1.
+    #[arg(long, default_value = "genuine,scam", value_name = "NAME0,NAME1")]
+    pub labels: String,
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The model to measure.
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+    /// Cross-validate instead: retrain the model's recipe (its parameters, from its header)
+    /// on all folds but one and score the one left out, for every fold.
+    #[arg(long)]
+    pub cv: bool,
+    /// With --cv: also measure this rules folder, alone and with the model (retrained per
+    /// fold, as models/NAME.model where NAME is the --model file's name).
+    #[arg(long, value_name = "DIR", requires = "cv")]
+    pub rules: Option<PathBuf>,
+    /// Cross-validation folds.
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    /// Also report the threshold for this false-positive rate (repeatable).
+    #[arg(long, value_name = "RATE")]
+    pub fpr: Vec<f64>,
+    /// Write every row's score as CSV (file, line, label, fold, score, text).
+    #[arg(long, value_name = "FILE")]
+    pub predictions: Option<PathBuf>,
+}
+
+pub fn run(args: ModelArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        ModelCommand::Train(a) => train_cmd(a),
+        ModelCommand::Evaluate(a) => evaluate_cmd(a),
+    }
+}
+
+fn progress(total: u64, what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({elapsed})")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(what.to_string());
+    // Hidden when stderr is not a terminal (CI logs, pipes).
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    bar
+}
+
+fn featurize_all(ds: &Dataset, bits: u32) -> Vec<train::Features> {
+    ds.examples
+        .iter()
+        .map(|e| train::featurize(&e.text, bits))
+        .collect()
+}
+
+fn train_cmd(a: TrainArgs) -> anyhow::Result<ExitCode> {
+    let labels: Vec<String> = a.labels.split(',').map(|s| s.trim().to_string()).collect();
+    let [l0, l1] = <[String; 2]>::try_from(labels)
+        .map_err(|_| anyhow::anyhow!("--labels takes two names, e.g. genuine,scam"))?;
+    let Some(ds) = a.data.load()? else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let positives = ds.examples.iter().filter(|e| e.label).count();
+    if positives == 0 || positives == ds.examples.len() {
+        eprintln!("the training data needs rows of both labels (0 and 1); nothing was written");
+        return Ok(ExitCode::FAILURE);
+    }
+    let params = Params {
+        epochs: a.epochs,
+        alpha: a.alpha,
+        beta: Params::default().beta,
+        l1: a.l1,
+        l2: a.l2,
+        hash_bits: a.hash_bits,
+        seed: a.seed,
+    };
+    let xs = featurize_all(&ds, params.hash_bits);
+    let runs = 1 + (a.folds * a.folds) as u64;
+    let bar = progress(runs, "training");
+    let rows: Vec<usize> = (0..ds.examples.len()).collect();
+    let (weights, bias) = train::fit(&xs, &ds.examples, &rows, &params);
+    bar.inc(1);
+    let trained_on = train::TrainedOn {
+        files: ds.files.clone(),
+        rows: ds.examples.len(),
+        positives,
+        date: train::today(),
+        params: params.clone(),
+        options: a.data.options(),
+    };
+    let mut model = Model::new(weights, bias, [l0, l1], trained_on);
+    if a.folds >= 2 {
+        let cv = train::cross_validate(&ds, &xs, a.folds, &params, &mut || bar.inc(1));
+        model.header.cross_validation = Some(cv.figures);
+    }
+    bar.finish_and_clear();
+    model.save(&a.out)?;
+    let out = std::io::stdout();
+    let mut out = out.lock();
+    writeln!(
+        out,
+        "wrote {} ({} rows, {} labelled {}; {} KiB)",
+        a.out.display(),
+        ds.examples.len(),
+        positives,
+        model.header.labels[1],
+        std::fs::metadata(&a.out).map_or(0, |m| m.len() / 1024)
+    )?;
+    if let Some(cv) = &model.header.cross_validation {
+        print_cv(&mut out, cv)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_cv(out: &mut impl Write, cv: &train::CvFigures) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "grouped {}-fold cross-validation: AUC {:.4}",
+        cv.folds, cv.auc
+    )?;
+    writeln!(
+        out,
+        "  at FPR   threshold  recall  precision | threshold from training folds: recall  FPR     precision"
+    )?;
+    for p in &cv.at_fpr {
+        writeln!(
+            out,
+            "  {:<7}  {:<9.4}  {:<6.3}  {:<9.3} |                               {:<6.3}  {:<6.4}  {:.3}",
+            p.target_fpr,
+            p.pooled_threshold,
+            p.pooled_recall,
+            p.pooled_precision,
+            p.nested_recall,
+            p.nested_fpr,
+            p.nested_precision
+        )?;
+        for f in &p.per_file {
+            writeln!(
+                out,
+                "      {}: recall {:.3}, label-0 rows flagged {:.4}",
+                f.path, f.recall, f.fpr
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Precision, recall and FPR of "score above t".
+fn table(out: &mut impl Write, scored: &[(f32, bool)], extra: &[f64]) -> std::io::Result<()> {
+    writeln!(out, "  threshold  precision  recall  FPR     flagged")?;
+    for t in [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.97, 0.99] {
+        let (mut tp, mut fp, mut pos, mut neg) = (0, 0, 0, 0);
+        for &(s, y) in scored {
+            if y {
+                pos += 1;
+                tp += (s > t) as usize;
+            } else {
+                neg += 1;
+                fp += (s > t) as usize;
+            }
+        }
+        writeln!(
+            out,
+            "  {t:<9}  {:<9.3}  {:<6.3}  {:<6.4}  {}",
+            tp as f64 / (tp + fp).max(1) as f64,
+            tp as f64 / pos.max(1) as f64,
+            fp as f64 / neg.max(1) as f64,
+            tp + fp
+        )?;
+    }
+    for &f in extra {
+        let t = train::threshold_at_fpr(scored, f);
+        let pos = scored.iter().filter(|s| s.1).count();
+        let tp = scored.iter().filter(|s| s.1 && s.0 > t).count();
+        writeln!(
+            out,
+            "  for FPR {f}: threshold {t:.4} (recall {:.3} on this data)",
+            tp as f64 / pos.max(1) as f64
+        )?;
+    }
+    Ok(())
+}
+
+fn evaluate_cmd(a: EvaluateArgs) -> anyhow::Result<ExitCode> {
+    let model = match Model::load(&a.model) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("{}: {e}", a.model.display());
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let Some(ds) = a.data.load()? else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let fprs = if a.fpr.is_empty() {
+        vec![0.005, 0.01, 0.02]
+    } else {
+        a.fpr.clone()
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let (scores, folds) = if a.cv {
+        let params = model.header.trained_on.params.clone();
+        let xs = featurize_all(&ds, params.hash_bits);
+        let bar = progress((a.folds * a.folds) as u64, "cross-validating");
+        let cv = train::cross_validate(&ds, &xs, a.folds, &params, &mut || bar.inc(1));
+        bar.finish_and_clear();
+        writeln!(
+            out,
+            "{} rows, the recipe of {}",
+            ds.examples.len(),
+            a.model.display()
+        )?;
+        print_cv(&mut out, &cv.figures)?;
+        let scored: Vec<(f32, bool)> = cv
+            .scores
+            .iter()
+            .zip(&ds.examples)
+            .map(|(&s, e)| (s, e.label))
+            .collect();
+        writeln!(out, "out-of-fold scores:")?;
+        table(&mut out, &scored, &fprs)?;
+        if let Some(rules) = &a.rules {
+            pack_cv(&mut out, &ds, &xs, &cv, &params, &model, &a.model, rules)?;
+        }
+        (cv.scores, Some(cv.folds))
+    } else {
+        let trained: Vec<&str> = model
+            .header
+            .trained_on
+            .files
+            .iter()
+            .map(|f| f.path.as_str())
+            .collect();
+        for f in ds
+            .files
+            .iter()
+            .filter(|f| trained.contains(&f.path.as_str()))
+        {
+            writeln!(
+                out,
+                "note: {} is part of this model's training data, so these figures are optimistic; use --cv",
+                f.path
+            )?;
+        }
+        let scores: Vec<f32> = ds
+            .examples
+            .iter()
+            .map(|e| {
+                let n = crate::rules::normalize::Normalized::new(&e.text);
+                model.score(&n.text, &e.text)
+            })
+            .collect();
+        let scored: Vec<(f32, bool)> = scores
+            .iter()
+            .zip(&ds.examples)
+            .map(|(&s, e)| (s, e.label))
+            .collect();
+        writeln!(
+            out,
+            "{} rows ({} labelled {}), AUC {:.4}",
+            ds.examples.len(),
+            scored.iter().filter(|s| s.1).count(),
+            model.header.labels[1],
+            train::auc(&scored)
+        )?;
+        table(&mut out, &scored, &fprs)?;
+        (scores, None)
+    };
+    if let Some(path) = &a.predictions {
+        let mut w =
+            csv::Writer::from_path(path).with_context(|| format!("writing {}", path.display()))?;
+        w.write_record(["file", "line", "label", "fold", "score", "text"])?;
+        for (i, e) in ds.examples.iter().enumerate() {
+            w.write_record([
+                ds.files[e.file].path.as_str(),
+                &e.line.to_string(),
+                if e.label { "1" } else { "0" },
+                &folds.as_ref().map_or(String::new(), |f| f[i].to_string()),
+                &format!("{:.5}", scores[i]),
+                &e.text,
+            ])?;
+        }
+        w.flush()?;
+        writeln!(out, "wrote {}", path.display())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Whether a decision hides (or deletes) the comment.
+fn hides(actions: &[Action]) -> bool {
+    actions
+        .iter()
+        .any(|a| matches!(a, Action::Hide | Action::Delete))
+}
+
+/// The rules folder alone (its rules that use a model forced to shadow), the model alone (at
+/// thresholds chosen on the training folds) and the whole folder with the model retrained per
+/// fold, all on the held-out folds.
+#[allow(clippy::too_many_arguments)]
+fn pack_cv(
+    out: &mut impl Write,
+    ds: &Dataset,
+    xs: &[train::Features],
+    cv: &train::CvResult,
+    params: &Params,
+    model: &Model,
+    model_path: &Path,
+    rules: &Path,
+) -> anyhow::Result<()> {
+    let name = model_path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .context("--model needs a file name")?;
+    let scratch = std::env::temp_dir().join(format!(
+        "commentguard-cv-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    ));
+    copy_dir(rules, &scratch).with_context(|| format!("copying {}", rules.display()))?;
+    let n = ds.examples.len();
+    let mut rules_alone = vec![false; n];
+    let mut pack = vec![false; n];
+    let bar = progress(cv.figures.folds as u64, "rules per fold");
+    for fold in 0..cv.figures.folds {
+        let rows: Vec<usize> = (0..n).filter(|&i| cv.folds[i] != fold).collect();
+        let (w, b) = train::fit(xs, &ds.examples, &rows, params);
+        let m = Model::new(
+            w,
+            b,
+            model.header.labels.clone(),
+            model.header.trained_on.clone(),
+        );
+        m.save(&scratch.join("models").join(format!("{name}.model")))?;
+        let set = match RuleSet::load(&scratch) {
+            Ok(s) => s,
+            Err(errors) => {
+                let _ = std::fs::remove_dir_all(&scratch);
+                for e in errors {
+                    eprintln!("{e}");
+                }
+                anyhow::bail!("the rules folder does not load");
+            }
+        };
+        let model_rules = set.rules_using_models();
+        for i in (0..n).filter(|&i| cv.folds[i] == fold) {
+            let input = Input {
+                text: ds.examples[i].text.clone(),
+                ..Input::default()
+            };
+            pack[i] = hides(&set.evaluate(&input, &NoState).actions);
+            rules_alone[i] = hides(
+                &set.evaluate_with(&input, &NoState, &|id| model_rules.iter().any(|r| r == id))
+                    .actions,
+            );
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let _ = std::fs::remove_dir_all(&scratch);
+    writeln!(
+        out,
+        "rules folder {} on the held-out folds (a comment counts as caught when it is hidden):",
+        rules.display()
+    )?;
+    writeln!(
+        out,
+        "  {:<34} {:<8} {:<10} per file (recall / label-0 hidden)",
+        "", "recall", "hidden-0"
+    )?;
+    let one_pct = train::TARGET_FPRS
+        .iter()
+        .position(|&f| f == 0.01)
+        .expect("0.01 is a target");
+    let rows: [(&str, &[bool]); 3] = [
+        ("rules alone", &rules_alone),
+        (
+            "model alone (1% threshold, nested)",
+            &cv.nested_flags[one_pct],
+        ),
+        ("rules with the model", &pack),
+    ];
+    for (what, flags) in rows {
+        let (r, f) = rate_pair(ds, flags, None);
+        let per: Vec<String> = (0..ds.files.len())
+            .map(|fi| {
+                let (r, f) = rate_pair(ds, flags, Some(fi));
+                format!("{} {:.3}/{:.4}", short(&ds.files[fi].path), r, f)
+            })
+            .collect();
+        writeln!(out, "  {what:<34} {r:<8.3} {f:<10.4} {}", per.join(", "))?;
+    }
+    Ok(())
+}
+
+fn short(path: &str) -> &str {
+    Path::new(path)
+        .file_name()
+        .and_then(|s| s.to_str())
+        .unwrap_or(path)
+}
+
+fn rate_pair(ds: &Dataset, flags: &[bool], file: Option<usize>) -> (f64, f64) {
+    let (mut tp, mut pos, mut fp, mut neg) = (0, 0, 0, 0);
+    for (e, &f) in ds.examples.iter().zip(flags) {
+        if file.is_some_and(|fi| e.file != fi) {
+            continue;
+        }
+        if e.label {
+            pos += 1;
+            tp += f as usize;
+        } else {
+            neg += 1;
+            fp += f as usize;
+        }
+    }
+    (tp as f64 / pos.max(1) as f64, fp as f64 / neg.max(1) as f64)
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}

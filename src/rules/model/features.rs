@@ -1,0 +1,346 @@
+//! The features a text model sees, hashed into a fixed number of buckets.
+//!
+//! Scheme `words-chars-handles-signals`, version 1, over the normalized text (the same form
+//! every rule condition sees, so disguises fold before the model looks):
+//!
+//! - word unigrams and bigrams; a token with digits is replaced by its shape (`70k` reads
+//!   `00k`, `$5,000` reads `$` `0` `000`), so amounts generalise across values;
+//! - character 3- to 5-grams inside each word, with word boundaries marked (`<fo`, `rex>`),
+//!   which catch misspellings and glued words;
+//! - for every `@handle` and `#handle`: its pieces (split at `_`, `.` and digits) and the
+//!   character n-grams of its letters, tagged apart from ordinary words, so "fx" or "trade"
+//!   inside `@gabrielrayfx` or `#tradewithanna` count;
+//! - signals: a money amount, the number of handles named, emoji, look-alike letters, a link,
+//!   the length of the comment.
+//!
+//! Every feature is emitted with the unit of text it came from, so `rules explain` can say
+//! which words and handles pushed a score (the scoring path ignores the unit and compiles to
+//! a plain sum of weights).
+
+use super::super::features::is_emoji;
+use super::super::normalize::has_confusables;
+
+/// The name and version written in a model file's header; a file with another scheme is
+/// refused, since its buckets would mean something else.
+pub const SCHEME: &str = "words-chars-handles-signals";
+pub const SCHEME_VERSION: u32 = 1;
+
+/// What a feature is made of, for explanations: a span of the normalized text (a word, a pair
+/// of words, a handle) or a named signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Unit {
+    Word(usize, usize),
+    Pair(usize, usize),
+    Handle(usize, usize),
+    Signal(&'static str),
+}
+
+/// Feature families, each hashed with its own tag so that the word "fx" and the handle piece
+/// "fx" are different features.
+#[derive(Debug, Clone, Copy)]
+#[repr(u8)]
+enum Tag {
+    Word = 1,
+    Pair = 2,
+    Chars = 3,
+    HandlePiece = 4,
+    HandleChars = 5,
+    Signal = 6,
+}
+
+/// Receives the features of one text.
+pub trait Sink {
+    fn emit(&mut self, hash: u64, unit: Unit);
+}
+
+/// Emits every feature of a text: `norm` is its normalized form, `original` the text as
+/// written (for emoji and look-alike letters, which normalization removes).
+pub fn extract(norm: &str, original: &str, sink: &mut impl Sink) {
+    let bytes = norm.as_bytes();
+    let mut prev: Option<(usize, usize)> = None;
+    let mut shape = [0u8; 64];
+    let mut tokens = 0usize;
+    let mut money = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if !is_word_byte(b) {
+            if matches!(b, b'$') || norm[i..].starts_with('€') || norm[i..].starts_with('£') {
+                let next = norm[i..].chars().nth(1);
+                if next.is_some_and(|c| c.is_ascii_digit())
+                    || (next == Some(' ') && bytes.get(i + 2).is_some_and(u8::is_ascii_digit))
+                {
+                    money = true;
+                }
+            }
+            if b == b'@' || b == b'#' {
+                let end = handle_end(bytes, i + 1);
+                if end > i + 1 {
+                    handle(norm, i, end, sink);
+                }
+            }
+            i += utf8_len(b);
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && is_word_byte(bytes[i]) {
+            i += utf8_len(bytes[i]);
+        }
+        let word = &norm[start..i];
+        tokens += 1;
+        // Digits read as their shape; runs longer than four collapse to four zeros and a +.
+        let w: &[u8] = if word.bytes().any(|c| c.is_ascii_digit()) {
+            let mut n = 0;
+            let mut run = 0;
+            for c in word.bytes() {
+                if n + 2 > shape.len() {
+                    break;
+                }
+                if c.is_ascii_digit() {
+                    run += 1;
+                    if run <= 4 {
+                        shape[n] = b'0';
+                        n += 1;
+                    } else if run == 5 {
+                        shape[n] = b'+';
+                        n += 1;
+                    }
+                } else {
+                    run = 0;
+                    shape[n] = c;
+                    n += 1;
+                }
+            }
+            if word.len() >= 2
+                && word.ends_with('k')
+                && word[..word.len() - 1].bytes().all(|c| c.is_ascii_digit())
+            {
+                money = true; // "70k"
+            }
+            &shape[..n]
+        } else {
+            word.as_bytes()
+        };
+        let unit = Unit::Word(start, i);
+        sink.emit(hash(Tag::Word, w), unit);
+        if let Some((ps, pe)) = prev {
+            sink.emit(hash2(Tag::Pair, &bytes[ps..pe], w), Unit::Pair(ps, i));
+        }
+        prev = Some((start, i));
+        char_grams(Tag::Chars, w, unit, sink);
+    }
+    let handles = norm.bytes().filter(|&b| b == b'@' || b == b'#').count();
+    if money {
+        signal(sink, "a money amount");
+    }
+    signal(
+        sink,
+        match handles {
+            0 => "no @ or # handle",
+            1 => "one handle",
+            _ => "several handles",
+        },
+    );
+    let emoji = original
+        .chars()
+        .filter(|&c| !c.is_ascii() && is_emoji(c))
+        .count();
+    if emoji > 0 {
+        signal(
+            sink,
+            match emoji {
+                1 => "one emoji",
+                2 | 3 => "2-3 emoji",
+                _ => "4 or more emoji",
+            },
+        );
+    }
+    if has_confusables(original) {
+        signal(sink, "look-alike letters");
+    }
+    if norm.contains("http") || norm.contains("www.") || norm.contains(".com") {
+        signal(sink, "a link");
+    }
+    signal(
+        sink,
+        match tokens {
+            0 => "no words",
+            1 => "one word",
+            2..=3 => "2-3 words",
+            4..=7 => "4-7 words",
+            8..=15 => "8-15 words",
+            16..=31 => "16-31 words",
+            _ => "32 words or more",
+        },
+    );
+}
+
+fn signal(sink: &mut impl Sink, name: &'static str) {
+    sink.emit(hash(Tag::Signal, name.as_bytes()), Unit::Signal(name));
+}
+
+fn is_word_byte(b: u8) -> bool {
+    // Non-ASCII bytes belong to tokens: letters normalization did not fold, and emoji, whose
+    // runs ("🔥🔥") are telling features of their own.
+    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
+}
+
+fn utf8_len(b: u8) -> usize {
+    match b {
+        0xF0..=0xFF => 4,
+        0xE0..=0xEF => 3,
+        0xC0..=0xDF => 2,
+        _ => 1,
+    }
+}
+
+/// End of a handle name that starts at `start` (letters, digits, `_`, `.`; trailing dots are
+/// punctuation, not part of it).
+fn handle_end(bytes: &[u8], start: usize) -> usize {
+    let mut end = start;
+    while end < bytes.len() && (is_word_byte(bytes[end]) || bytes[end] == b'.') {
+        end += 1;
+    }
+    while end > start && bytes[end - 1] == b'.' {
+        end -= 1;
+    }
+    end
+}
+
+/// The features of one `@handle` or `#handle` spanning `norm[at..end]` (sigil included).
+fn handle(norm: &str, at: usize, end: usize, sink: &mut impl Sink) {
+    let unit = Unit::Handle(at, end);
+    let name = &norm.as_bytes()[at + 1..end];
+    let mut letters = [0u8; 64];
+    let mut n = 0;
+    for piece in name.split(|b| !b.is_ascii_alphabetic() && *b < 0x80) {
+        if piece.len() >= 2 {
+            sink.emit(hash(Tag::HandlePiece, piece), unit);
+        }
+        for &b in piece {
+            if n < letters.len() {
+                letters[n] = b;
+                n += 1;
+            }
+        }
+    }
+    char_grams(Tag::HandleChars, &letters[..n], unit, sink);
+}
+
+/// Character 3- to 5-grams of `<word>`.
+fn char_grams(tag: Tag, word: &[u8], unit: Unit, sink: &mut impl Sink) {
+    let mut padded = [0u8; 66];
+    let len = word.len().min(64);
+    padded[0] = b'<';
+    padded[1..=len].copy_from_slice(&word[..len]);
+    padded[len + 1] = b'>';
+    let padded = &padded[..len + 2];
+    for n in 3..=5 {
+        if padded.len() < n {
+            break;
+        }
+        for g in padded.windows(n) {
+            sink.emit(hash(tag, g), unit);
+        }
+    }
+}
+
+// A small multiply-xorshift hash, written here because the bucket a feature falls in is part
+// of the model file format: it must never change with a dependency's version, which general
+// hashers (ahash, the standard library's SipHash keys) do not promise.
+const K: u64 = 0x9E37_79B9_7F4A_7C15;
+
+fn mix(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+fn absorb(mut h: u64, b: &[u8]) -> u64 {
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let v = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+        h = (h ^ v).wrapping_mul(K).rotate_left(29);
+    }
+    let rest = chunks.remainder();
+    let mut last = [0u8; 8];
+    last[..rest.len()].copy_from_slice(rest);
+    (h ^ u64::from_le_bytes(last))
+        .wrapping_mul(K)
+        .rotate_left(29)
+        ^ b.len() as u64
+}
+
+fn hash(tag: Tag, b: &[u8]) -> u64 {
+    mix(absorb(tag as u64, b))
+}
+
+fn hash2(tag: Tag, a: &[u8], b: &[u8]) -> u64 {
+    mix(absorb(absorb(tag as u64, a), b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Names(Vec<(u64, Unit)>);
+    impl Sink for Names {
+        fn emit(&mut self, hash: u64, unit: Unit) {
+            self.0.push((hash, unit));
+        }
+    }
+
+    fn units(norm: &str) -> Vec<Unit> {
+        let mut s = Names(Vec::new());
+        extract(norm, norm, &mut s);
+        s.0.into_iter().map(|(_, u)| u).collect()
+    }
+
+    #[test]
+    fn handles_words_and_signals_are_found() {
+        let text = "i made $70k with @gabriel_rayfx.";
+        let u = units(text);
+        assert!(u.contains(&Unit::Handle(17, 31)), "{u:?}");
+        assert!(u.contains(&Unit::Signal("a money amount")));
+        assert!(u.contains(&Unit::Signal("one handle")));
+        assert!(u.contains(&Unit::Word(0, 1)));
+    }
+
+    #[test]
+    fn amounts_share_their_shape() {
+        let mut a = Names(Vec::new());
+        extract("made 70k", "made 70k", &mut a);
+        let mut b = Names(Vec::new());
+        extract("made 90k", "made 90k", &mut b);
+        assert_eq!(a.0, b.0);
+    }
+
+    #[test]
+    fn hash_is_stable_across_versions() {
+        // The bucket of a feature is part of the model file format.
+        assert_eq!(hash(Tag::Word, b"forex"), 3_385_077_924_369_806_403);
+        let a = hash(Tag::Word, b"forex");
+        let b = hash(Tag::HandlePiece, b"forex");
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn odd_input_does_not_panic() {
+        for t in [
+            "",
+            "@",
+            "#",
+            "$",
+            "€",
+            "@.",
+            "a\u{0}b",
+            &"x".repeat(500),
+            "€ 5",
+            "£",
+        ] {
+            units(t);
+        }
+    }
+}

@@ -1,0 +1,271 @@
+//! Learned text models that rules use as one signal among others (`model = { name = "scam",
+//! above = 0.9 }`).
+//!
+//! A model is a logistic regression over hashed features of the normalized text
+//! ([`features`]), trained by FTRL-Proximal ([`train`]). It knows nothing of HTTP or storage:
+//! it reads a file, scores a text and explains a score.
+//!
+//! # File format
+//!
+//! ```text
+//! commentguard-model 1\n          magic and format version
+//! {"scheme": ..., ...}\n          the header: one line of JSON (see [`Header`])
+//! 4 * 2^hash_bits bytes           the weights, little-endian f32, one per bucket
+//! ```
+//!
+//! The header records the feature scheme and its version, the hash size, the label names,
+//! what the model was trained on (files, rows, date, seed, parameters), its cross-validated
+//! figures, and the SHA-256 of the weights, so a truncated or corrupt file is refused with a
+//! clear message instead of scoring garbage.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub mod cli;
+pub mod features;
+pub mod train;
+
+use features::{Sink, Unit};
+
+pub const MAGIC: &str = "commentguard-model";
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The header of a model file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Header {
+    pub scheme: String,
+    pub scheme_version: u32,
+    /// The number of weight buckets is 2^hash_bits.
+    pub hash_bits: u32,
+    /// Names of label 0 and label 1; the score is the probability of label 1.
+    pub labels: [String; 2],
+    pub bias: f32,
+    pub weights_sha256: String,
+    pub trained_on: train::TrainedOn,
+    /// Cross-validated figures of the same training on the same data, when computed.
+    #[serde(default)]
+    pub cross_validation: Option<train::CvFigures>,
+}
+
+/// A loaded model.
+#[derive(Clone)]
+pub struct Model {
+    pub header: Header,
+    weights: Vec<f32>,
+    mask: u64,
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("scheme", &self.header.scheme)
+            .field("hash_bits", &self.header.hash_bits)
+            .field("labels", &self.header.labels)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One thing that pushed a score up (positive) or down (negative), as a person reads it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Contribution {
+    /// `word "forex"`, `words "dm me"`, `handle "@gabrielrayfx"`, `a money amount`, ...
+    pub what: String,
+    /// Its share of the score before the logistic function (log-odds).
+    pub weight: f32,
+}
+
+struct Sum<'a> {
+    weights: &'a [f32],
+    mask: u64,
+    sum: f32,
+    n: u32,
+}
+
+impl Sink for Sum<'_> {
+    #[inline]
+    fn emit(&mut self, hash: u64, _: Unit) {
+        self.sum += self.weights[(hash & self.mask) as usize];
+        self.n += 1;
+    }
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+impl Model {
+    /// A model from trained weights (`weights.len()` must be a power of two).
+    pub fn new(
+        weights: Vec<f32>,
+        bias: f32,
+        labels: [String; 2],
+        trained_on: train::TrainedOn,
+    ) -> Model {
+        assert!(weights.len().is_power_of_two());
+        let hash_bits = weights.len().trailing_zeros();
+        Model {
+            header: Header {
+                scheme: features::SCHEME.into(),
+                scheme_version: features::SCHEME_VERSION,
+                hash_bits,
+                labels,
+                bias,
+                weights_sha256: digest(&weights),
+                trained_on,
+                cross_validation: None,
+            },
+            mask: weights.len() as u64 - 1,
+            weights,
+        }
+    }
+
+    /// The probability of label 1 for a text, from its normalized form and the original.
+    pub fn score(&self, normalized: &str, original: &str) -> f32 {
+        let mut s = Sum {
+            weights: &self.weights,
+            mask: self.mask,
+            sum: 0.0,
+            n: 0,
+        };
+        features::extract(normalized, original, &mut s);
+        let scale = if s.n == 0 {
+            0.0
+        } else {
+            1.0 / (s.n as f32).sqrt()
+        };
+        sigmoid(self.header.bias + s.sum * scale)
+    }
+
+    /// The words, handles and signals that pushed the score most, strongest first.
+    pub fn explain(&self, normalized: &str, original: &str, top: usize) -> Vec<Contribution> {
+        struct Units<'a>(Vec<(Unit, f32)>, &'a [f32], u64);
+        impl Sink for Units<'_> {
+            fn emit(&mut self, hash: u64, unit: Unit) {
+                self.0.push((unit, self.1[(hash & self.2) as usize]));
+            }
+        }
+        let mut u = Units(Vec::new(), &self.weights, self.mask);
+        features::extract(normalized, original, &mut u);
+        let scale = if u.0.is_empty() {
+            0.0
+        } else {
+            1.0 / (u.0.len() as f32).sqrt()
+        };
+        let mut by: std::collections::BTreeMap<String, f32> = Default::default();
+        for (unit, w) in u.0 {
+            let what = match unit {
+                Unit::Word(s, e) => format!("word {:?}", &normalized[s..e]),
+                Unit::Pair(s, e) => format!("words {:?}", &normalized[s..e]),
+                Unit::Handle(s, e) => format!("handle {:?}", &normalized[s..e]),
+                Unit::Signal(name) => name.to_string(),
+            };
+            *by.entry(what).or_default() += w * scale;
+        }
+        let mut out: Vec<Contribution> = by
+            .into_iter()
+            .map(|(what, weight)| Contribution { what, weight })
+            .collect();
+        out.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()));
+        out.truncate(top);
+        out
+    }
+
+    /// Writes the model file (atomically: a reader never sees half a file).
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        use anyhow::Context;
+        let mut bytes = format!("{MAGIC} {FORMAT_VERSION}\n").into_bytes();
+        serde_json::to_writer(&mut bytes, &self.header)?;
+        bytes.push(b'\n');
+        for w in &self.weights {
+            bytes.extend_from_slice(&w.to_le_bytes());
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let tmp = path.with_extension("model.tmp");
+        std::fs::write(&tmp, &bytes).with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+        Ok(())
+    }
+
+    /// Reads a model file; the error says what is wrong with it in words.
+    pub fn load(path: &Path) -> Result<Model, String> {
+        let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+        Model::parse(&bytes)
+    }
+
+    pub fn parse(bytes: &[u8]) -> Result<Model, String> {
+        let first = bytes
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or("not a commentguard model file (no header line)")?;
+        let magic = std::str::from_utf8(&bytes[..first]).unwrap_or("");
+        let version = magic
+            .strip_prefix(MAGIC)
+            .map(str::trim)
+            .ok_or("not a commentguard model file (it should start with `commentguard-model`)")?;
+        let version: u32 = version
+            .parse()
+            .map_err(|_| format!("unreadable format version `{version}`"))?;
+        if version != FORMAT_VERSION {
+            return Err(format!(
+                "model format version {version}; this commentguard reads version {FORMAT_VERSION} (retrain it with `commentguard model train`)"
+            ));
+        }
+        let rest = &bytes[first + 1..];
+        let second = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or("truncated: the header line is not complete")?;
+        let header: Header = serde_json::from_slice(&rest[..second])
+            .map_err(|e| format!("unreadable header: {e}"))?;
+        if header.scheme != features::SCHEME || header.scheme_version != features::SCHEME_VERSION {
+            return Err(format!(
+                "feature scheme {} version {}; this commentguard computes {} version {} (retrain the model)",
+                header.scheme,
+                header.scheme_version,
+                features::SCHEME,
+                features::SCHEME_VERSION
+            ));
+        }
+        if !(8..=24).contains(&header.hash_bits) {
+            return Err(format!(
+                "hash size 2^{} is out of range (2^8 to 2^24)",
+                header.hash_bits
+            ));
+        }
+        let data = &rest[second + 1..];
+        let want = 4usize << header.hash_bits;
+        if data.len() != want {
+            return Err(format!(
+                "truncated or padded: {} bytes of weights, the header says {want}",
+                data.len()
+            ));
+        }
+        let weights: Vec<f32> = data
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+            .collect();
+        if digest(&weights) != header.weights_sha256 {
+            return Err("corrupt: the weights do not match the checksum in the header".into());
+        }
+        if !header.bias.is_finite() || weights.iter().any(|w| !w.is_finite()) {
+            return Err("corrupt: a weight is not a finite number".into());
+        }
+        Ok(Model {
+            mask: (1u64 << header.hash_bits) - 1,
+            header,
+            weights,
+        })
+    }
+}
+
+fn digest(weights: &[f32]) -> String {
+    let mut h = Sha256::new();
+    for w in weights {
+        h.update(w.to_le_bytes());
+    }
+    hex::encode(h.finalize())
+}

@@ -1,0 +1,762 @@
+//! Training data, FTRL-Proximal logistic regression, grouped cross-validation and the figures
+//! written in a model's header.
+//!
+//! Cross-validation keeps comments that name the same `@handle` or `#handle` in the same fold
+//! (a scam campaign reuses its handle; a model that saw the handle in training would look
+//! better than it is on next week's campaign), and keeps all rows of a file given with
+//! `--group-file` together (one YouTube video's comments, say). Thresholds reported as
+//! "nested" are chosen on the training folds alone and then applied to the held-out fold:
+//! those are the figures to expect on comments nobody has seen.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+
+use super::features::{self, Sink, Unit};
+use crate::rules::normalize::Normalized;
+
+/// Training parameters, recorded in the model header so a model can be rebuilt exactly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Params {
+    pub epochs: u32,
+    /// FTRL learning rate.
+    pub alpha: f64,
+    pub beta: f64,
+    pub l1: f64,
+    pub l2: f64,
+    pub hash_bits: u32,
+    pub seed: u64,
+}
+
+impl Default for Params {
+    fn default() -> Params {
+        Params {
+            epochs: 10,
+            alpha: 0.5,
+            beta: 1.0,
+            l1: 0.0,
+            l2: 0.1,
+            hash_bits: 18,
+            seed: 1,
+        }
+    }
+}
+
+/// How the training files are read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataOptions {
+    /// CSV column holding the text: the first of these names a file has.
+    pub text_columns: Vec<String>,
+    /// CSV column holding the label (0 or 1): the first of these names a file has.
+    pub label_columns: Vec<String>,
+    /// Undo HTML escaping (`&amp;`, `&#39;`, `<br />`) in the texts.
+    pub unescape_html: bool,
+}
+
+impl Default for DataOptions {
+    fn default() -> DataOptions {
+        DataOptions {
+            text_columns: vec!["text".into()],
+            label_columns: vec!["label".into()],
+            unescape_html: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataFile {
+    pub path: String,
+    pub rows: usize,
+    pub positives: usize,
+    /// `handles`: rows naming the same handle stay in one fold; `file`: the whole file does.
+    pub grouping: String,
+}
+
+/// What a model was trained on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainedOn {
+    pub files: Vec<DataFile>,
+    pub rows: usize,
+    pub positives: usize,
+    /// UTC date of training, `YYYY-MM-DD`.
+    pub date: String,
+    pub params: Params,
+    pub options: DataOptions,
+}
+
+#[derive(Debug, Clone)]
+pub struct Example {
+    pub text: String,
+    pub label: bool,
+    pub weight: f32,
+    pub file: usize,
+    pub line: usize,
+    /// An explicit group (JSON Lines `group`), kept in one fold with its handles.
+    pub group: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Dataset {
+    pub examples: Vec<Example>,
+    pub files: Vec<DataFile>,
+}
+
+/// Reads training files: CSV (with a header row) or JSON Lines (`.jsonl`, `.json`:
+/// `{"text": ..., "label": 0|1, "weight"?: number, "group"?: string}`). Every problem is
+/// reported as `FILE:LINE: message`; nothing is returned unless every row is good.
+pub fn load(
+    files: &[PathBuf],
+    group_files: &[PathBuf],
+    opts: &DataOptions,
+) -> Result<Dataset, Vec<String>> {
+    let mut ds = Dataset::default();
+    let mut errors = Vec::new();
+    let all = files
+        .iter()
+        .map(|p| (p, "handles"))
+        .chain(group_files.iter().map(|p| (p, "file")));
+    for (path, grouping) in all {
+        let index = ds.files.len();
+        let before = ds.examples.len();
+        let name = path.display().to_string();
+        let json = path
+            .extension()
+            .is_some_and(|e| e == "jsonl" || e == "json" || e == "ndjson");
+        let result = if json {
+            read_jsonl(path, index, &mut ds.examples, &mut errors)
+        } else {
+            read_csv(path, index, opts, &mut ds.examples, &mut errors)
+        };
+        if let Err(e) = result {
+            errors.push(format!("{name}: {e}"));
+        }
+        if opts.unescape_html {
+            for ex in &mut ds.examples[before..] {
+                ex.text = unescape_html(&ex.text);
+            }
+        }
+        let rows = ds.examples.len() - before;
+        if rows == 0 && errors.is_empty() {
+            errors.push(format!("{name}: no rows"));
+        }
+        ds.files.push(DataFile {
+            path: name,
+            rows,
+            positives: ds.examples[before..].iter().filter(|e| e.label).count(),
+            grouping: grouping.into(),
+        });
+    }
+    if errors.is_empty() {
+        Ok(ds)
+    } else {
+        Err(errors)
+    }
+}
+
+fn read_csv(
+    path: &Path,
+    file: usize,
+    opts: &DataOptions,
+    out: &mut Vec<Example>,
+    errors: &mut Vec<String>,
+) -> Result<(), String> {
+    let name = path.display();
+    let mut r = csv::ReaderBuilder::new()
+        .from_path(path)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    let headers = r
+        .headers()
+        .map_err(|e| format!("1: unreadable header row: {e}"))?
+        .clone();
+    let find = |names: &[String]| {
+        names
+            .iter()
+            .find_map(|n| headers.iter().position(|h| h.trim() == n))
+    };
+    let columns = headers.iter().collect::<Vec<_>>().join(", ");
+    let text = find(&opts.text_columns);
+    let label = find(&opts.label_columns);
+    if text.is_none() {
+        errors.push(format!(
+            "{name}:1: no text column (looked for {}; the file has {columns}); name it with --text-column",
+            opts.text_columns.join(", ")
+        ));
+    }
+    if label.is_none() {
+        errors.push(format!(
+            "{name}:1: no label column (looked for {}; the file has {columns}); name it with --label-column",
+            opts.label_columns.join(", ")
+        ));
+    }
+    let (Some(text), Some(label)) = (text, label) else {
+        return Ok(());
+    };
+    for rec in r.records() {
+        let rec = match rec {
+            Ok(rec) => rec,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                errors.push(format!("{name}:{line}: unreadable row: {e}"));
+                continue;
+            }
+        };
+        let line = rec.position().map_or(0, |p| p.line()) as usize;
+        let t = rec.get(text).unwrap_or("");
+        let l = rec.get(label).unwrap_or("").trim();
+        if t.trim().is_empty() {
+            errors.push(format!("{name}:{line}: empty text"));
+            continue;
+        }
+        let label = match l {
+            "0" => false,
+            "1" => true,
+            other => {
+                errors.push(format!("{name}:{line}: label `{other}` is not 0 or 1"));
+                continue;
+            }
+        };
+        out.push(Example {
+            text: t.to_string(),
+            label,
+            weight: 1.0,
+            file,
+            line,
+            group: None,
+        });
+    }
+    Ok(())
+}
+
+fn read_jsonl(
+    path: &Path,
+    file: usize,
+    out: &mut Vec<Example>,
+    errors: &mut Vec<String>,
+) -> Result<(), String> {
+    let name = path.display();
+    let body = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
+    for (i, raw) in body.lines().enumerate() {
+        let line = i + 1;
+        if raw.trim().is_empty() {
+            continue;
+        }
+        let v: serde_json::Value = match serde_json::from_str(raw) {
+            Ok(v) => v,
+            Err(e) => {
+                errors.push(format!("{name}:{line}: not JSON: {e}"));
+                continue;
+            }
+        };
+        let text = match v.get("text").and_then(|t| t.as_str()) {
+            Some(t) if !t.trim().is_empty() => t.to_string(),
+            Some(_) => {
+                errors.push(format!("{name}:{line}: empty text"));
+                continue;
+            }
+            None => {
+                errors.push(format!("{name}:{line}: no \"text\" string"));
+                continue;
+            }
+        };
+        let label = match v.get("label") {
+            Some(l) if l.as_u64() == Some(0) || l.as_bool() == Some(false) => false,
+            Some(l) if l.as_u64() == Some(1) || l.as_bool() == Some(true) => true,
+            Some(l) => {
+                errors.push(format!("{name}:{line}: label {l} is not 0 or 1"));
+                continue;
+            }
+            None => {
+                errors.push(format!("{name}:{line}: no \"label\" (0 or 1)"));
+                continue;
+            }
+        };
+        let weight = match v.get("weight") {
+            None => 1.0,
+            Some(w) => match w.as_f64() {
+                Some(w) if w > 0.0 && w.is_finite() => w as f32,
+                _ => {
+                    errors.push(format!(
+                        "{name}:{line}: weight {w} is not a positive number"
+                    ));
+                    continue;
+                }
+            },
+        };
+        out.push(Example {
+            text,
+            label,
+            weight,
+            file,
+            line,
+            group: v.get("group").and_then(|g| g.as_str()).map(str::to_string),
+        });
+    }
+    Ok(())
+}
+
+fn unescape_html(s: &str) -> String {
+    s.replace("<br />", " ")
+        .replace("<br/>", " ")
+        .replace("<br>", " ")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// One example's features: (bucket, value), buckets sorted and distinct, values scaled so the
+/// vector has length 1 (as [`super::Model::score`] computes them).
+pub type Features = Vec<(u32, f32)>;
+
+pub fn featurize(text: &str, hash_bits: u32) -> Features {
+    struct Collect(Vec<u32>, u64);
+    impl Sink for Collect {
+        fn emit(&mut self, hash: u64, _: Unit) {
+            self.0.push((hash & self.1) as u32);
+        }
+    }
+    let norm = Normalized::new(text);
+    let mut c = Collect(Vec::new(), (1u64 << hash_bits) - 1);
+    features::extract(&norm.text, text, &mut c);
+    let n = c.0.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let scale = 1.0 / (n as f32).sqrt();
+    c.0.sort_unstable();
+    let mut out: Features = Vec::with_capacity(n);
+    for b in c.0 {
+        match out.last_mut() {
+            Some((last, v)) if *last == b => *v += scale,
+            _ => out.push((b, scale)),
+        }
+    }
+    out
+}
+
+/// Trains on the rows `rows` of `xs`; returns (weights, bias). Deterministic for a seed.
+pub fn fit(xs: &[Features], data: &[Example], rows: &[usize], p: &Params) -> (Vec<f32>, f32) {
+    let d = 1usize << p.hash_bits;
+    let mut z = vec![0f64; d];
+    let mut n = vec![0f64; d];
+    let (mut zb, mut nb) = (0f64, 0f64);
+    let weight = |z: f64, n: f64, l1: f64, l2: f64| -> f64 {
+        if z.abs() <= l1 {
+            0.0
+        } else {
+            -(z - z.signum() * l1) / ((p.beta + n.sqrt()) / p.alpha + l2)
+        }
+    };
+    let mut order = rows.to_vec();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(p.seed);
+    let mut ws: Vec<f64> = Vec::new();
+    for _ in 0..p.epochs {
+        order.shuffle(&mut rng);
+        for &r in &order {
+            let x = &xs[r];
+            let wb = weight(zb, nb, 0.0, 0.0);
+            ws.clear();
+            let mut dot = wb;
+            for &(i, v) in x {
+                let w = weight(z[i as usize], n[i as usize], p.l1, p.l2);
+                ws.push(w);
+                dot += w * v as f64;
+            }
+            let prob = 1.0 / (1.0 + (-dot).exp());
+            let y = if data[r].label { 1.0 } else { 0.0 };
+            let g = (prob - y) * data[r].weight as f64;
+            let sigma = ((nb + g * g).sqrt() - nb.sqrt()) / p.alpha;
+            zb += g - sigma * wb;
+            nb += g * g;
+            for (&(i, v), &w) in x.iter().zip(&ws) {
+                let i = i as usize;
+                let gi = g * v as f64;
+                let sigma = ((n[i] + gi * gi).sqrt() - n[i].sqrt()) / p.alpha;
+                z[i] += gi - sigma * w;
+                n[i] += gi * gi;
+            }
+        }
+    }
+    let weights = (0..d)
+        .map(|i| weight(z[i], n[i], p.l1, p.l2) as f32)
+        .collect();
+    (weights, weight(zb, nb, 0.0, 0.0) as f32)
+}
+
+/// The score of features `x` under (weights, bias), as [`super::Model::score`] computes it.
+pub fn predict(weights: &[f32], bias: f32, x: &Features) -> f32 {
+    let dot: f32 = x.iter().map(|&(i, v)| weights[i as usize] * v).sum();
+    1.0 / (1.0 + (-(bias + dot)).exp())
+}
+
+/// The fold of every example: comments naming the same handle (and rows of the same
+/// `--group-file`, or the same JSON Lines `group`) share a fold. Groups are dealt out largest
+/// first to the fold with the fewest rows, per file (the `--group-file` files together), so
+/// every file is spread evenly over the folds.
+pub fn folds(ds: &Dataset, k: usize) -> Vec<usize> {
+    let n = ds.examples.len();
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn find(p: &mut [usize], mut x: usize) -> usize {
+        while p[x] != x {
+            p[x] = p[p[x]];
+            x = p[x];
+        }
+        x
+    }
+    let mut owner: HashMap<String, usize> = HashMap::new();
+    let mut keys: Vec<String> = vec![String::new(); n];
+    for (i, ex) in ds.examples.iter().enumerate() {
+        let mut names: Vec<String> = Vec::new();
+        if ds.files[ex.file].grouping == "file" {
+            names.push(format!("file:{}", ex.file));
+        } else {
+            let norm = Normalized::new(&ex.text).text;
+            for (s, e) in crate::rules::features::mentions(&norm)
+                .into_iter()
+                .chain(crate::rules::features::hashtags(&norm))
+            {
+                names.push(norm[s..e].to_string());
+            }
+            if let Some(g) = &ex.group {
+                names.push(format!("group:{g}"));
+            }
+            if names.is_empty() {
+                names.push(format!("text:{}", norm));
+            }
+        }
+        names.sort();
+        keys[i] = names[0].clone();
+        for name in names {
+            match owner.get(&name) {
+                Some(&j) => {
+                    let (a, b) = (find(&mut parent, i), find(&mut parent, j));
+                    if a != b {
+                        parent[a.max(b)] = a.min(b);
+                    }
+                }
+                None => {
+                    owner.insert(name, i);
+                }
+            }
+        }
+    }
+    // Groups, keyed by their smallest name, within each balancing family.
+    let mut groups: HashMap<usize, (String, Vec<usize>)> = HashMap::new();
+    for (i, key) in keys.iter().enumerate() {
+        let root = find(&mut parent, i);
+        let g = groups
+            .entry(root)
+            .or_insert_with(|| (key.clone(), Vec::new()));
+        if *key < g.0 {
+            g.0 = key.clone();
+        }
+        g.1.push(i);
+    }
+    let family = |i: usize| {
+        let f = ds.examples[i].file;
+        if ds.files[f].grouping == "file" {
+            usize::MAX
+        } else {
+            f
+        }
+    };
+    let mut list: Vec<(usize, String, Vec<usize>)> = groups
+        .into_values()
+        .map(|(key, rows)| (family(rows[0]), key, rows))
+        .collect();
+    list.sort_by(|a, b| {
+        (a.0, std::cmp::Reverse(a.2.len()), &a.1).cmp(&(b.0, std::cmp::Reverse(b.2.len()), &b.1))
+    });
+    let mut fold = vec![0usize; n];
+    let mut sizes: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (fam, _, rows) in list {
+        let s = sizes.entry(fam).or_insert_with(|| vec![0; k]);
+        let best = (0..k).min_by_key(|&f| (s[f], f)).expect("k > 0");
+        s[best] += rows.len();
+        for r in rows {
+            fold[r] = best;
+        }
+    }
+    fold
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+/// Recall and false-positive rate of "score above `threshold`".
+fn rates(scored: &[(f32, bool)], threshold: f32) -> (f64, f64, f64) {
+    let (mut tp, mut fp, mut pos, mut neg) = (0usize, 0usize, 0usize, 0usize);
+    for &(s, y) in scored {
+        if y {
+            pos += 1;
+            tp += (s > threshold) as usize;
+        } else {
+            neg += 1;
+            fp += (s > threshold) as usize;
+        }
+    }
+    (
+        tp as f64 / pos.max(1) as f64,
+        fp as f64 / neg.max(1) as f64,
+        if tp + fp == 0 {
+            1.0
+        } else {
+            tp as f64 / (tp + fp) as f64
+        },
+    )
+}
+
+/// The lowest threshold at which at most `fpr` of the negatives score above it.
+pub fn threshold_at_fpr(scored: &[(f32, bool)], fpr: f64) -> f32 {
+    let mut neg: Vec<f32> = scored.iter().filter(|s| !s.1).map(|s| s.0).collect();
+    neg.sort_by(|a, b| b.total_cmp(a));
+    let m = (fpr * neg.len() as f64).floor() as usize;
+    neg.get(m).copied().unwrap_or(0.0)
+}
+
+/// Area under the ROC curve (ties count half).
+pub fn auc(scored: &[(f32, bool)]) -> f64 {
+    let mut v: Vec<(f32, bool)> = scored.to_vec();
+    v.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (mut rank_sum, mut pos, mut i) = (0f64, 0usize, 0usize);
+    while i < v.len() {
+        let mut j = i;
+        while j < v.len() && v[j].0 == v[i].0 {
+            j += 1;
+        }
+        let mid = (i + j + 1) as f64 / 2.0; // average 1-based rank
+        for x in &v[i..j] {
+            if x.1 {
+                rank_sum += mid;
+                pos += 1;
+            }
+        }
+        i = j;
+    }
+    let neg = v.len() - pos;
+    if pos == 0 || neg == 0 {
+        return 0.5;
+    }
+    (rank_sum - (pos * (pos + 1)) as f64 / 2.0) / (pos * neg) as f64
+}
+
+/// Cross-validated figures at one wanted false-positive rate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CvPoint {
+    pub target_fpr: f64,
+    /// Threshold on the pooled out-of-fold scores that meets the target (the ROC point).
+    pub pooled_threshold: f64,
+    pub pooled_recall: f64,
+    pub pooled_precision: f64,
+    /// Threshold chosen on the training folds alone, applied to the held-out fold: what to
+    /// expect on unseen comments.
+    pub nested_recall: f64,
+    pub nested_fpr: f64,
+    pub nested_precision: f64,
+    /// The nested figures per training file (its recall and its share of label-0 rows
+    /// flagged).
+    pub per_file: Vec<FilePoint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FilePoint {
+    pub path: String,
+    pub recall: f64,
+    pub fpr: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CvFigures {
+    pub folds: usize,
+    pub auc: f64,
+    pub at_fpr: Vec<CvPoint>,
+}
+
+/// The false-positive rates cross-validation reports at.
+pub const TARGET_FPRS: &[f64] = &[0.005, 0.01, 0.02, 0.05];
+
+/// Everything cross-validation computed: the figures, and each row's out-of-fold score with
+/// its fold.
+pub struct CvResult {
+    pub figures: CvFigures,
+    pub scores: Vec<f32>,
+    pub folds: Vec<usize>,
+    /// Per target FPR, per row: flagged at the nested threshold of its fold.
+    pub nested_flags: Vec<Vec<bool>>,
+}
+
+/// Grouped k-fold cross-validation with nested threshold choice. `tick` is called after each
+/// of the k * k trainings.
+pub fn cross_validate(
+    ds: &Dataset,
+    xs: &[Features],
+    k: usize,
+    p: &Params,
+    tick: &mut dyn FnMut(),
+) -> CvResult {
+    let fold = folds(ds, k);
+    let n = ds.examples.len();
+    let rows_except =
+        |out: &[usize]| -> Vec<usize> { (0..n).filter(|&i| !out.contains(&fold[i])).collect() };
+    let mut scores = vec![0f32; n];
+    let mut nested_flags = vec![vec![false; n]; TARGET_FPRS.len()];
+    for outer in 0..k {
+        let (w, b) = fit(xs, &ds.examples, &rows_except(&[outer]), p);
+        tick();
+        // Inner out-of-fold scores of the training rows pick this fold's thresholds.
+        let mut inner: Vec<(f32, bool)> = Vec::new();
+        for j in (0..k).filter(|&j| j != outer) {
+            let (wi, bi) = fit(xs, &ds.examples, &rows_except(&[outer, j]), p);
+            tick();
+            for i in (0..n).filter(|&i| fold[i] == j) {
+                inner.push((predict(&wi, bi, &xs[i]), ds.examples[i].label));
+            }
+        }
+        let thresholds: Vec<f32> = TARGET_FPRS
+            .iter()
+            .map(|&f| threshold_at_fpr(&inner, f))
+            .collect();
+        for i in (0..n).filter(|&i| fold[i] == outer) {
+            scores[i] = predict(&w, b, &xs[i]);
+            for (t, flags) in thresholds.iter().zip(nested_flags.iter_mut()) {
+                flags[i] = scores[i] > *t;
+            }
+        }
+    }
+    let scored: Vec<(f32, bool)> = scores
+        .iter()
+        .zip(&ds.examples)
+        .map(|(&s, e)| (s, e.label))
+        .collect();
+    let at_fpr = TARGET_FPRS
+        .iter()
+        .zip(&nested_flags)
+        .map(|(&f, flags)| {
+            let t = threshold_at_fpr(&scored, f);
+            let (recall, _, precision) = rates(&scored, t);
+            let flagged: Vec<(f32, bool)> = flags
+                .iter()
+                .zip(&ds.examples)
+                .map(|(&fl, e)| (if fl { 1.0 } else { 0.0 }, e.label))
+                .collect();
+            let (nr, nf, np) = rates(&flagged, 0.5);
+            let per_file = ds
+                .files
+                .iter()
+                .enumerate()
+                .map(|(fi, file)| {
+                    let sub: Vec<(f32, bool)> = flagged
+                        .iter()
+                        .zip(&ds.examples)
+                        .filter(|(_, e)| e.file == fi)
+                        .map(|(s, _)| *s)
+                        .collect();
+                    let (r, fp, _) = rates(&sub, 0.5);
+                    FilePoint {
+                        path: file.path.clone(),
+                        recall: round4(r),
+                        fpr: round4(fp),
+                    }
+                })
+                .collect();
+            CvPoint {
+                target_fpr: f,
+                pooled_threshold: round4(t as f64),
+                pooled_recall: round4(recall),
+                pooled_precision: round4(precision),
+                nested_recall: round4(nr),
+                nested_fpr: round4(nf),
+                nested_precision: round4(np),
+                per_file,
+            }
+        })
+        .collect();
+    CvResult {
+        figures: CvFigures {
+            folds: k,
+            auc: round4(auc(&scored)),
+            at_fpr,
+        },
+        scores,
+        folds: fold,
+        nested_flags,
+    }
+}
+
+/// Today's UTC date, `YYYY-MM-DD`.
+pub fn today() -> String {
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400) as i64;
+    // Civil-from-days (Howard Hinnant's algorithm): no date crate needed for one line.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ex(text: &str, label: bool) -> Example {
+        Example {
+            text: text.into(),
+            label,
+            weight: 1.0,
+            file: 0,
+            line: 0,
+            group: None,
+        }
+    }
+
+    #[test]
+    fn comments_naming_one_handle_share_a_fold() {
+        let ds = Dataset {
+            examples: vec![
+                ex("made $5k with @anna_fx", true),
+                ex("thanks @anna_fx and @bob", true),
+                ex("@bob is great", true),
+                ex("nice post", false),
+                ex("love it", false),
+                ex("where to buy", false),
+            ],
+            files: vec![DataFile {
+                path: "x".into(),
+                rows: 6,
+                positives: 3,
+                grouping: "handles".into(),
+            }],
+        };
+        let f = folds(&ds, 3);
+        assert_eq!(f[0], f[1]);
+        assert_eq!(f[1], f[2]);
+        assert_ne!(f[3], f[0]);
+    }
+
+    #[test]
+    fn auc_and_thresholds() {
+        let s = [(0.9, true), (0.8, true), (0.7, false), (0.2, false)];
+        assert_eq!(auc(&s), 1.0);
+        assert_eq!(threshold_at_fpr(&s, 0.0), 0.7);
+        assert_eq!(rates(&s, 0.7).0, 1.0);
+    }
+
+    #[test]
+    fn today_is_a_date() {
+        let d = today();
+        assert_eq!(d.len(), 10);
+        assert!(d.starts_with("20"));
+    }
+}
