@@ -25,7 +25,12 @@ fn shipped_pack_loads_and_all_its_examples_and_cases_pass() {
 #[test]
 fn shipped_pack_hides_and_never_deletes() {
     let set = pack();
-    for text in ["buy followers", "fuck", "whatsapp +15551234567", "bit.ly/x"] {
+    for text in [
+        "buy followers",
+        "fuck you",
+        "whatsapp +15551234567",
+        "bit.ly/x",
+    ] {
         let d = set.evaluate(
             &Input {
                 text: text.into(),
@@ -84,7 +89,9 @@ fn score(set: &RuleSet, file: &Path) -> Score {
         };
         // The corpus labels spam, not abuse: the profanity rule is left out of the count.
         let flagged = !set
-            .evaluate_with(&input, &MemoryState::default(), &|id| id == "profanity")
+            .evaluate_with(&input, &MemoryState::default(), &|id| {
+                id == "profanity-severe" || id == "abuse-at-people"
+            })
             .actions
             .is_empty();
         match (spam, flagged) {
@@ -153,4 +160,104 @@ fn pack_is_precise_on_youtube_spam_and_generalises_to_the_held_out_video() {
         "held-out recall {:.3}",
         held_out.recall()
     );
+}
+
+/// The shipped model (rules/models/scam.model) is what its header says: retraining with the
+/// recipe in the header, on the files it names (inside the repository), gives the same
+/// weights, and cross-validating that recipe gives the figures the header reports.
+#[test]
+fn shipped_model_is_reproducible_and_its_cross_validated_figures_match_its_header() {
+    use commentguard::rules::model::{train, Model};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let model = Model::load(&root.join("rules/models/scam.model")).expect("shipped model loads");
+    let h = &model.header;
+    let on = &h.trained_on;
+    let data: Vec<_> = on
+        .files
+        .iter()
+        .filter(|f| f.grouping == "handles")
+        .map(|f| root.join(&f.path))
+        .collect();
+    let groups: Vec<_> = on
+        .files
+        .iter()
+        .filter(|f| f.grouping == "file")
+        .map(|f| root.join(&f.path))
+        .collect();
+    let mut ds = train::load(&data, &groups, &on.options).expect("training data in the repository");
+    // The header names the files as the training command saw them (from the repository root).
+    for (f, named) in ds.files.iter_mut().zip(&on.files) {
+        f.path = named.path.clone();
+    }
+    assert_eq!(ds.examples.len(), on.rows);
+    let xs: Vec<_> = ds
+        .examples
+        .iter()
+        .map(|e| train::featurize(&e.text, on.params.hash_bits))
+        .collect();
+    let rows: Vec<usize> = (0..ds.examples.len()).collect();
+    let (weights, bias) = train::fit(&xs, &ds.examples, &rows, &on.params);
+    let rebuilt = Model::new(weights, bias, h.labels.clone(), on.clone());
+    assert_eq!(
+        rebuilt.header.weights_sha256, h.weights_sha256,
+        "retraining does not reproduce the shipped weights: run the training command in README.md"
+    );
+    let cv = train::cross_validate(&ds, &xs, 5, &on.params, &mut || {});
+    assert_eq!(Some(&cv.figures), h.cross_validation.as_ref());
+}
+
+/// Every naughty string, through the whole shipped pack with its model, evaluates without a
+/// panic and with evidence that points into the text.
+#[test]
+fn shipped_pack_with_its_model_takes_every_naughty_string() {
+    let set = pack();
+    assert!(!set.models().is_empty(), "the shipped pack uses its model");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpora/naughty-strings/blns.json");
+    let strings: Vec<String> =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert!(strings.len() > 500);
+    for s in &strings {
+        let d = set.evaluate(
+            &Input {
+                text: s.clone(),
+                username: Some("someone".into()),
+                ..Input::default()
+            },
+            &MemoryState::default(),
+        );
+        assert!(
+            d.scores.iter().all(|m| (0.0..=1.0).contains(&m.score)),
+            "{s:?}"
+        );
+        for m in &d.matched {
+            for e in &m.evidence {
+                assert_eq!(s.get(e.start..e.end), Some(e.matched.as_str()), "{s:?}");
+            }
+        }
+    }
+}
+
+/// What a brand team fears most: genuine customers hidden. Complaints, questions and a fair
+/// comment with one swear word stay visible under the shipped pack.
+#[test]
+fn shipped_pack_leaves_complaints_questions_and_swearing_customers_alone() {
+    let set = pack();
+    for text in [
+        "coinbase blocked my account for no reason, I want my money back",
+        "my account is suspended since 2 months without any reason",
+        "how much should I budget for groceries each month?",
+        "this fucking dress is amazing",
+        "I lost my wallet at your store yesterday, did anyone find it?",
+        "thank you @coinbase for the quick support",
+        "is @anna_trades legit?",
+    ] {
+        let d = set.evaluate(
+            &Input {
+                text: text.into(),
+                ..Input::default()
+            },
+            &NoState,
+        );
+        assert!(d.actions.is_empty(), "{text}: {:?}", d.matched);
+    }
 }
