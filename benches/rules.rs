@@ -199,6 +199,57 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+
+    // The same pack and comments with the shipped scam model (rules/models/scam.model) in one
+    // more rule: the model scores every comment. Its threshold is high so the decisions stay
+    // those of the pack; the cost measured is the model's features and sum.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(dir.path().join("models")).unwrap();
+    std::fs::copy(
+        root.join("rules/models/scam.model"),
+        dir.path().join("models/scam.model"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("zz-model.toml"),
+        "[[rule]]\nid = \"scam-model\"\n[rule.when]\nmodel = { name = \"scam\", above = 0.9999 }\n[rule.then]\nhide = true\n",
+    )
+    .unwrap();
+    let with_model =
+        RuleSet::load(dir.path()).unwrap_or_else(|e| panic!("{:?}", &e[..e.len().min(3)]));
+    let scored = inputs
+        .iter()
+        .filter(|i| !with_model.evaluate(i, &NoState).scores.is_empty())
+        .count();
+    assert_eq!(scored, inputs.len(), "the model scores every comment");
+    g.bench_function("evaluate_10k_phrases_100_regexes_with_model", |b| {
+        b.iter(|| {
+            for input in &inputs {
+                black_box(with_model.evaluate(black_box(input), &NoState));
+            }
+        })
+    });
+
+    // The shipped pack, its model included, on the real Instagram comments of scamspot-dev.
+    let shipped = RuleSet::load(&root.join("rules")).expect("shipped pack loads");
+    let mut real: Vec<Input> = Vec::new();
+    let mut reader =
+        csv::Reader::from_path(root.join("corpora/scamspot-dev/comments.csv")).unwrap();
+    for row in reader.records() {
+        real.push(Input {
+            text: row.unwrap()[2].to_string(),
+            username: Some("someone".into()),
+            ..Input::default()
+        });
+    }
+    g.throughput(Throughput::Elements(real.len() as u64));
+    g.bench_function("shipped_pack_on_scamspot_comments", |b| {
+        b.iter(|| {
+            for input in &real {
+                black_box(shipped.evaluate(black_box(input), &NoState));
+            }
+        })
+    });
     g.finish();
 }
 

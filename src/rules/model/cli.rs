@@ -100,7 +100,7 @@ pub struct TrainArgs {
     /// Passes over the data.
     #[arg(long, default_value_t = Params::default().epochs)]
     pub epochs: u32,
-    /// 2^N weight buckets (18: 1 MiB file).
+    /// 2^N weight buckets (16: a 256 KiB file that stays in the CPU cache).
     #[arg(long, default_value_t = Params::default().hash_bits, value_parser = clap::value_parser!(u32).range(8..=24))]
     pub hash_bits: u32,
     /// FTRL learning rate.

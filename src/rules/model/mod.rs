@@ -54,7 +54,6 @@ pub struct Header {
 pub struct Model {
     pub header: Header,
     weights: Vec<f32>,
-    mask: u64,
 }
 
 impl std::fmt::Debug for Model {
@@ -78,7 +77,7 @@ pub struct Contribution {
 
 struct Sum<'a> {
     weights: &'a [f32],
-    mask: u64,
+    bits: u32,
     sum: f32,
     n: u32,
 }
@@ -86,7 +85,7 @@ struct Sum<'a> {
 impl Sink for Sum<'_> {
     #[inline]
     fn emit(&mut self, hash: u64, _: Unit) {
-        self.sum += self.weights[(hash & self.mask) as usize];
+        self.sum += self.weights[features::bucket(hash, self.bits)];
         self.n += 1;
     }
 }
@@ -116,7 +115,6 @@ impl Model {
                 trained_on,
                 cross_validation: None,
             },
-            mask: weights.len() as u64 - 1,
             weights,
         }
     }
@@ -125,7 +123,7 @@ impl Model {
     pub fn score(&self, normalized: &str, original: &str) -> f32 {
         let mut s = Sum {
             weights: &self.weights,
-            mask: self.mask,
+            bits: self.header.hash_bits,
             sum: 0.0,
             n: 0,
         };
@@ -140,13 +138,13 @@ impl Model {
 
     /// The words, handles and signals that pushed the score most, strongest first.
     pub fn explain(&self, normalized: &str, original: &str, top: usize) -> Vec<Contribution> {
-        struct Units<'a>(Vec<(Unit, f32)>, &'a [f32], u64);
+        struct Units<'a>(Vec<(Unit, f32)>, &'a [f32], u32);
         impl Sink for Units<'_> {
             fn emit(&mut self, hash: u64, unit: Unit) {
-                self.0.push((unit, self.1[(hash & self.2) as usize]));
+                self.0.push((unit, self.1[features::bucket(hash, self.2)]));
             }
         }
-        let mut u = Units(Vec::new(), &self.weights, self.mask);
+        let mut u = Units(Vec::new(), &self.weights, self.header.hash_bits);
         features::extract(normalized, original, &mut u);
         let scale = if u.0.is_empty() {
             0.0
@@ -254,11 +252,7 @@ impl Model {
         if !header.bias.is_finite() || weights.iter().any(|w| !w.is_finite()) {
             return Err("corrupt: a weight is not a finite number".into());
         }
-        Ok(Model {
-            mask: (1u64 << header.hash_bits) - 1,
-            header,
-            weights,
-        })
+        Ok(Model { header, weights })
     }
 }
 

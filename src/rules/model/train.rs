@@ -39,7 +39,7 @@ impl Default for Params {
             beta: 1.0,
             l1: 0.0,
             l2: 0.1,
-            hash_bits: 18,
+            hash_bits: 16,
             seed: 1,
         }
     }
@@ -313,14 +313,14 @@ fn unescape_html(s: &str) -> String {
 pub type Features = Vec<(u32, f32)>;
 
 pub fn featurize(text: &str, hash_bits: u32) -> Features {
-    struct Collect(Vec<u32>, u64);
+    struct Collect(Vec<u32>, u32);
     impl Sink for Collect {
         fn emit(&mut self, hash: u64, _: Unit) {
-            self.0.push((hash & self.1) as u32);
+            self.0.push(features::bucket(hash, self.1) as u32);
         }
     }
     let norm = Normalized::new(text);
-    let mut c = Collect(Vec::new(), (1u64 << hash_bits) - 1);
+    let mut c = Collect(Vec::new(), hash_bits);
     features::extract(&norm.text, text, &mut c);
     let n = c.0.len();
     if n == 0 {
