@@ -230,6 +230,25 @@ fn bench(c: &mut Criterion) {
         })
     });
 
+    // The model alone, on the normalized texts: what a model condition costs by itself.
+    let model = commentguard::rules::Model::load(&dir.path().join("models/scam.model")).unwrap();
+    let normalized: Vec<(String, &str)> = inputs
+        .iter()
+        .map(|i| {
+            (
+                commentguard::rules::normalize::Normalized::new(&i.text).text,
+                i.text.as_str(),
+            )
+        })
+        .collect();
+    g.bench_function("model_score_only", |b| {
+        b.iter(|| {
+            for (n, o) in &normalized {
+                black_box(model.score(black_box(n), o));
+            }
+        })
+    });
+
     // The shipped pack, its model included, on the real Instagram comments of scamspot-dev.
     let shipped = RuleSet::load(&root.join("rules")).expect("shipped pack loads");
     let mut real: Vec<Input> = Vec::new();

@@ -78,14 +78,15 @@ pub struct Contribution {
 struct Sum<'a> {
     weights: &'a [f32],
     bits: u32,
-    sum: f32,
+    /// Four running sums, taken in turn, so an addition need not wait for the one before.
+    sums: [f32; 4],
     n: u32,
 }
 
 impl Sink for Sum<'_> {
     #[inline]
     fn emit(&mut self, hash: u64, _: Unit) {
-        self.sum += self.weights[features::bucket(hash, self.bits)];
+        self.sums[(self.n & 3) as usize] += self.weights[features::bucket(hash, self.bits)];
         self.n += 1;
     }
 }
@@ -124,7 +125,7 @@ impl Model {
         let mut s = Sum {
             weights: &self.weights,
             bits: self.header.hash_bits,
-            sum: 0.0,
+            sums: [0.0; 4],
             n: 0,
         };
         features::extract(normalized, original, &mut s);
@@ -133,7 +134,8 @@ impl Model {
         } else {
             1.0 / (s.n as f32).sqrt()
         };
-        sigmoid(self.header.bias + s.sum * scale)
+        let sum = (s.sums[0] + s.sums[1]) + (s.sums[2] + s.sums[3]);
+        sigmoid(self.header.bias + sum * scale)
     }
 
     /// The words, handles and signals that pushed the score most, strongest first.
