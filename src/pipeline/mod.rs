@@ -548,8 +548,12 @@ impl Pipeline {
             rule_event,
         };
         for m in &decision.matched {
-            metrics::counter!("commentguard_rule_matches_total", "mode" => m.mode.as_str())
-                .increment(1);
+            metrics::counter!(
+                "commentguard_rule_matches_total",
+                "mode" => m.mode.as_str(),
+                "category" => m.category.as_str()
+            )
+            .increment(1);
         }
         Prepared::Decision {
             label: if decision.actions.is_empty() {
