@@ -226,6 +226,31 @@ fn bad_training_rows_are_reported_by_line_and_nothing_is_written() {
     assert!(shown.contains("nothing was written"), "{shown}");
     assert!(!out_path.exists());
 
+    // A spreadsheet's CSV (Windows line endings) gets the same line numbers.
+    let crlf = dir.path().join("crlf.csv");
+    std::fs::write(
+        &crlf,
+        "comment,label\r\nfine text,0\r\n,1\r\nscam text,2\r\n",
+    )
+    .unwrap();
+    let out = run(
+        &[
+            "model",
+            "train",
+            "--data",
+            crlf.to_str().unwrap(),
+            "--text-column",
+            "comment",
+            "--out",
+            out_path.to_str().unwrap(),
+        ],
+        None,
+    );
+    let shown = text(&out);
+    assert!(shown.contains("crlf.csv:3: empty text"), "{shown}");
+    assert!(shown.contains("crlf.csv:4: label `2`"), "{shown}");
+    assert!(!out_path.exists());
+
     // A missing column names the columns the file has.
     let out = run(
         &[

@@ -164,9 +164,24 @@ fn read_csv(
     errors: &mut Vec<String>,
 ) -> Result<(), String> {
     let name = path.display();
-    let mut r = csv::ReaderBuilder::new()
-        .from_path(path)
-        .map_err(|e| format!("cannot read: {e}"))?;
+    let body = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+    // Line numbers are counted here from each record's byte offset: the csv crate's own count
+    // is one short per line in files with Windows line endings (\r\n), which spreadsheets write.
+    let mut counted = (0usize, 1usize);
+    let mut line_at = |byte: u64| {
+        let mut byte = (byte as usize).min(body.len());
+        // A record's offset may point at the line end before it.
+        while byte < body.len() && matches!(body[byte], b'\r' | b'\n') {
+            byte += 1;
+        }
+        counted.1 += body[counted.0..byte]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        counted.0 = byte;
+        counted.1
+    };
+    let mut r = csv::ReaderBuilder::new().from_reader(body.as_slice());
     let headers = r
         .headers()
         .map_err(|e| format!("1: unreadable header row: {e}"))?
@@ -198,12 +213,12 @@ fn read_csv(
         let rec = match rec {
             Ok(rec) => rec,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e.position().map_or(0, |p| line_at(p.byte()));
                 errors.push(format!("{name}:{line}: unreadable row: {e}"));
                 continue;
             }
         };
-        let line = rec.position().map_or(0, |p| p.line()) as usize;
+        let line = rec.position().map_or(0, |p| line_at(p.byte()));
         let t = rec.get(text).unwrap_or("");
         let l = rec.get(label).unwrap_or("").trim();
         if t.trim().is_empty() {
