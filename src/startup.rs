@@ -196,13 +196,32 @@ impl Application {
         );
         workers.spawn(poller.run(cancel.clone()));
 
+        // What "dry" means to an operator: nothing reaches Instagram, whether by the setting
+        // or for want of any token to call with.
+        let no_token = self.settings.access_token.is_none()
+            && self
+                .settings
+                .accounts
+                .values()
+                .all(|a| a.access_token.is_none());
+        let dry = self.settings.dry_run || no_token;
         tracing::info!(
             listen = %self.public.local_addr()?,
             admin_listen = %self.admin.local_addr()?,
             rules = self.rules.for_account("").len(),
-            dry_run = self.settings.dry_run,
+            dry_run = dry,
             "commentguard serving"
         );
+        if no_token && !self.settings.dry_run {
+            tracing::warn!(
+                "running dry: no COMMENTGUARD_ACCESS_TOKEN and no account token, so decisions are logged and nothing is hidden or answered on Instagram"
+            );
+        }
+        if self.settings.admin_token.is_none() {
+            tracing::warn!(
+                "COMMENTGUARD_ADMIN_TOKEN is not set: the admin API and the review page answer 403 until it is"
+            );
+        }
 
         let stop = cancel.clone();
         tokio::spawn(async move {

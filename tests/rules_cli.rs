@@ -125,7 +125,7 @@ fn eval_answers_each_line_in_order_and_survives_a_bad_line() {
     assert!(lines[1]["error"]
         .as_str()
         .unwrap()
-        .contains("bad input line"));
+        .contains("bad input line 2: "));
     assert_eq!(lines[2]["comment_id"], "2");
     assert_eq!(lines[2]["actions"], serde_json::json!([]));
     // A mention matched, but hide cannot apply to someone else's media.

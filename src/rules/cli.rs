@@ -127,11 +127,14 @@ pub fn run(args: RulesArgs) -> anyhow::Result<ExitCode> {
         RulesCommand::Eval => {
             let state = MemoryState::default();
             let stdin = std::io::stdin();
-            for line in stdin.lock().lines() {
+            for (n, line) in stdin.lock().lines().enumerate() {
                 let line = line.context("reading stdin")?;
                 let answer = match serde_json::from_str::<Input>(&line) {
                     Ok(input) => eval_line(&input, &set.evaluate(&input, &state)),
-                    Err(e) => json!({ "error": format!("bad input line: {e}") }),
+                    // serde's own "line 1 column 7" is the position inside this one line.
+                    Err(e) => json!({
+                        "error": format!("bad input line {}: {} (at character {})", n + 1, e.to_string().split(" at line ").next().unwrap_or(""), e.column())
+                    }),
                 };
                 serde_json::to_writer(&mut out, &answer)?;
                 writeln!(out)?;

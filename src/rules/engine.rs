@@ -245,6 +245,17 @@ fn regex_prefixes(source: &str) -> Option<Vec<Vec<u8>>> {
     (!out.is_empty()).then_some(out)
 }
 
+/// A regex syntax error as the regex crate draws it (the pattern, a caret line under the
+/// mistake, the reason), each line indented under the `FILE:LINE:COL:` line.
+pub(crate) fn regex_error(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && l.trim() != "regex parse error:")
+        .collect();
+    format!("invalid regex:\n    {}", lines.join("\n    "))
+}
+
 /// Regexes are compiled with this size limit so one rule cannot exhaust memory.
 pub(crate) const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
@@ -286,13 +297,7 @@ impl Builder {
                 regex::Error::CompiledTooBig(limit) => format!(
                     "regex is too large once compiled (limit {limit} bytes); split it or use words"
                 ),
-                e => format!(
-                    "invalid regex: {}",
-                    e.to_string()
-                        .split_whitespace()
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                ),
+                e => regex_error(&e),
             })?;
         self.regex_sources.push(source.to_string());
         self.regexes.push(re);

@@ -449,7 +449,36 @@ impl Loader {
             });
             match entry.clone() {
                 Some(lines) => out.extend(lines.into_iter().map(|l| (l, span.clone()))),
-                None => self.err(f, span, format!("list file {} not found", path.display())),
+                None => {
+                    let mut have: Vec<String> = std::fs::read_dir(self.dir.join("lists"))
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|e| e.ok())
+                        .filter_map(|e| {
+                            let p = e.path();
+                            (p.extension()? == "txt")
+                                .then(|| p.file_stem()?.to_str().map(str::to_string))?
+                        })
+                        .collect();
+                    have.sort();
+                    let known = if have.is_empty() {
+                        " (there are no lists in lists/)".to_string()
+                    } else {
+                        format!(
+                            "{}; lists here: {}",
+                            did_you_mean(
+                                name,
+                                &have.iter().map(String::as_str).collect::<Vec<_>>()
+                            ),
+                            have.join(", ")
+                        )
+                    };
+                    self.err(
+                        f,
+                        span,
+                        format!("list file {} not found{known}", path.display()),
+                    )
+                }
             }
         }
         out
@@ -934,17 +963,7 @@ impl Loader {
                 {
                     Ok(re) => Cond::AuthorRegex(Box::new(re)),
                     Err(e) => {
-                        self.err(
-                            f,
-                            sp,
-                            format!(
-                                "invalid regex: {}",
-                                e.to_string()
-                                    .split_whitespace()
-                                    .collect::<Vec<_>>()
-                                    .join(" ")
-                            ),
-                        );
+                        self.err(f, sp, super::engine::regex_error(&e));
                         return None;
                     }
                 }
