@@ -173,3 +173,27 @@ fn explain_shows_normalized_text_evidence_as_written_and_decision() {
     assert_eq!(v["normalized"], "lovely dress");
     assert_eq!(v["actions"], serde_json::json!([]));
 }
+
+#[test]
+fn explain_names_the_unless_that_let_a_trusted_author_through() {
+    let out = commentguard(
+        &[
+            "rules",
+            "explain",
+            "--rules",
+            &pack(),
+            "--username",
+            "brand_team_example",
+            "i made $70k with @gabrielrayfx",
+        ],
+        None,
+    );
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains(
+            "let through by investment-testimonial's [rule.unless]: author @brand_team_example"
+        ),
+        "{shown}"
+    );
+    assert!(shown.contains("decision: nothing"), "{shown}");
+}

@@ -33,7 +33,7 @@ pub enum RulesCommand {
     Test,
     /// Show how a text is normalized, which rules match it and why, and the decision.
     Explain {
-        /// Author of the comment.
+        /// Author of the comment (default: sample_user).
         #[arg(long)]
         username: Option<String>,
         /// Evaluate as a mention instead of a comment.
@@ -107,7 +107,8 @@ pub fn run(args: RulesArgs) -> anyhow::Result<ExitCode> {
         } => {
             let input = Input {
                 text,
-                username,
+                // Replies fill in {author}: without --username they show a sample name.
+                username: username.or_else(|| Some("sample_user".into())),
                 kind: if mention {
                     super::Kind::Mention
                 } else {
@@ -201,8 +202,31 @@ fn explain_text(
             writeln!(out, "    pushed by: {}", shown.join(", "))?;
         }
     }
-    if d.matched.is_empty() {
+    if d.matched.is_empty() && d.exempted.is_empty() {
         writeln!(out, "no rule matched")?;
+    }
+    for x in &d.exempted {
+        let why: Vec<String> = x
+            .evidence
+            .iter()
+            .map(|e| {
+                if e.matched.is_empty() {
+                    e.condition.clone()
+                } else {
+                    format!("{} {:?}", e.condition, e.matched)
+                }
+            })
+            .collect();
+        writeln!(
+            out,
+            "let through by {}'s [rule.unless]{}",
+            x.rule,
+            if why.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", why.join(", "))
+            }
+        )?;
     }
     let infos = set.rules();
     for m in &d.matched {

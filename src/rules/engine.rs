@@ -691,6 +691,7 @@ impl RuleSet {
         });
 
         let mut matched = Vec::new();
+        let mut exempted = Vec::new();
         let mut replies: Vec<Action> = Vec::new();
         let (mut hide, mut delete) = (false, false);
         let mut evidence = Vec::new();
@@ -704,7 +705,15 @@ impl RuleSet {
                 continue;
             }
             if let Some(unless) = &rule.unless {
-                if eval(unless, &ctx, &mut Vec::new()) {
+                let mut why = Vec::new();
+                if eval(unless, &ctx, &mut why) {
+                    exempted.push(RuleMatch {
+                        rule: rule.info.id.clone(),
+                        category: rule.info.category,
+                        mode: rule.info.mode,
+                        actions: Vec::new(),
+                        evidence: why,
+                    });
                     continue;
                 }
             }
@@ -784,6 +793,7 @@ impl RuleSet {
             normalized: norm.text,
             matched,
             actions,
+            exempted,
             scores,
         }
     }
@@ -1028,7 +1038,20 @@ fn eval(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool {
                 .get_or_init(|| features::language(&ctx.input.text));
             lang.is_some_and(|l| langs.iter().any(|w| features::language_is(l, w)))
         }
-        Cond::Author(list) => list_has(list, ctx.author()),
+        Cond::Author(list) => {
+            let ok = list_has(list, ctx.author());
+            if ok {
+                // No span in the text: the author is not part of it.
+                ev.push(Evidence {
+                    condition: format!("author @{}", ctx.author()),
+                    matched: String::new(),
+                    start: 0,
+                    end: 0,
+                    score: None,
+                });
+            }
+            ok
+        }
         Cond::AuthorRegex(re) => re.is_match(ctx.author()),
         Cond::Account(list) => ctx
             .input

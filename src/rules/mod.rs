@@ -175,6 +175,10 @@ pub struct Decision {
     /// Final enforced actions in the order they must be carried out: a reply before a hide;
     /// a delete supersedes a hide. Empty when nothing is enforced.
     pub actions: Vec<Action>,
+    /// Rules whose `when` held but whose `unless` let the comment through, with the evidence
+    /// of the exemption (a trusted author, an allowed domain).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exempted: Vec<RuleMatch>,
     /// The scores of the models the rules consulted for this text.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scores: Vec<ModelScore>,
