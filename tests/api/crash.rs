@@ -312,7 +312,7 @@ async fn sigkill_under_load_loses_no_acknowledged_comment_and_posts_no_reply_twi
 async fn sigkill_under_load_loses_no_acknowledged_comment_and_posts_no_reply_twice_postgres() {
     const PG_ENV: &str = "COMMENTGUARD_TEST_DATABASE_URL";
     let Some(admin_url) = std::env::var(PG_ENV).ok().filter(|u| !u.is_empty()) else {
-        eprintln!("{PG_ENV} is not set: the PostgreSQL crash test is not run");
+        crate::helpers::say_skipped("crash::sigkill_under_load_..._postgres");
         return;
     };
     let name = format!("cg_crash_{:016x}", rand::random::<u64>());

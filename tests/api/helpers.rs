@@ -212,3 +212,14 @@ pub async fn inbox_keys_of(store: &SqlStore) -> Vec<String> {
     pool.close().await;
     rows.into_iter().map(|r| r.0).collect()
 }
+
+/// Says on the terminal, past the test harness's output capture (which only catches the
+/// print macros), that a PostgreSQL test did not run: a plain `cargo test` must not let a
+/// skipped test pass for one that ran.
+pub fn say_skipped(what: &str) {
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "NOT RUN: {what}: set COMMENTGUARD_TEST_DATABASE_URL=postgres://USER@HOST:PORT/DB to run it (.ci/run does)"
+    );
+}

@@ -119,8 +119,8 @@ async fn two_instances_on_one_sqlite_file_act_on_each_comment_once() {
 #[tokio::test]
 async fn two_instances_on_one_postgres_database_act_on_each_comment_once() {
     let Some(db) = fresh_postgres().await else {
-        eprintln!(
-            "COMMENTGUARD_TEST_DATABASE_URL is not set: PostgreSQL part not run (CI sets it)"
+        crate::helpers::say_skipped(
+            "scaling::two_instances_on_one_postgres_database_act_on_each_comment_once",
         );
         return;
     };
