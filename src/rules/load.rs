@@ -450,17 +450,7 @@ impl Loader {
             match entry.clone() {
                 Some(lines) => out.extend(lines.into_iter().map(|l| (l, span.clone()))),
                 None => {
-                    let mut have: Vec<String> = std::fs::read_dir(self.dir.join("lists"))
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|e| e.ok())
-                        .filter_map(|e| {
-                            let p = e.path();
-                            (p.extension()? == "txt")
-                                .then(|| p.file_stem()?.to_str().map(str::to_string))?
-                        })
-                        .collect();
-                    have.sort();
+                    let have = names_in(&self.dir.join("lists"), "txt");
                     let known = if have.is_empty() {
                         " (there are no lists in lists/)".to_string()
                     } else {
@@ -1001,24 +991,9 @@ impl Loader {
                 Cond::Not(Box::new(self.conditions(f, sub, span, "not", opts, false)?))
             }
             "model" => self.model_condition(f, item)?,
-            "handles_except" => {
-                let entries = self.strings(f, t, key)?;
-                let known = self
-                    .expand(f, entries)
-                    .into_iter()
-                    .map(|(s, _)| normalize(s.trim().trim_start_matches(['@', '#'])))
-                    .filter(|s| !s.is_empty())
-                    .collect();
-                Cond::HandlesExcept(known)
-            }
+            "handles_except" => Cond::HandlesExcept(self.handle_entries(f, t, key)?),
             "handle_words" => {
-                let entries = self.strings(f, t, key)?;
-                let words: Vec<String> = self
-                    .expand(f, entries)
-                    .into_iter()
-                    .map(|(s, _)| normalize(s.trim().trim_start_matches(['@', '#'])))
-                    .filter(|s| !s.is_empty())
-                    .collect();
+                let words = self.handle_entries(f, t, key)?;
                 if words.is_empty() {
                     self.err(
                         f,
@@ -1077,6 +1052,24 @@ impl Loader {
             }
             _ => return None,
         })
+    }
+
+    /// Handle names or words inside handles, from a string list with `list:` entries:
+    /// normalized like the comment's handles, without their `@` or `#`.
+    fn handle_entries(
+        &mut self,
+        f: &File<'_>,
+        t: &dyn TableLike,
+        key: &str,
+    ) -> Option<Vec<String>> {
+        let entries = self.strings(f, t, key)?;
+        Some(
+            self.expand(f, entries)
+                .into_iter()
+                .map(|(s, _)| normalize(s.trim().trim_start_matches(['@', '#'])))
+                .filter(|s| !s.is_empty())
+                .collect(),
+        )
     }
 
     /// `model = { name = "scam", above = 0.9 }`: the model file is `models/NAME.model` in the
@@ -1138,17 +1131,7 @@ impl Loader {
                 Err(e) => {
                     let mut msg = format!("model `{name}`: {}: {e}", path.display());
                     if !path.exists() {
-                        let mut have: Vec<String> = std::fs::read_dir(&dir)
-                            .into_iter()
-                            .flatten()
-                            .filter_map(|e| e.ok())
-                            .filter_map(|e| {
-                                let p = e.path();
-                                (p.extension()? == "model")
-                                    .then(|| p.file_stem()?.to_str().map(str::to_string))?
-                            })
-                            .collect();
-                        have.sort();
+                        let have = names_in(&dir, "model");
                         msg.push_str(&if have.is_empty() {
                             format!(
                                 " (no models in {}; train one with `commentguard model train`)",
@@ -1285,6 +1268,21 @@ impl Loader {
             });
         }
     }
+}
+
+/// The names (file stems) of the `*.EXT` files in `dir`, sorted; none when it cannot be read.
+fn names_in(dir: &Path, ext: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let p = e.path();
+            (p.extension()? == ext).then(|| p.file_stem()?.to_str().map(str::to_string))?
+        })
+        .collect();
+    names.sort();
+    names
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -269,33 +269,23 @@ fn print_cv(out: &mut impl Write, cv: &train::CvFigures) -> std::io::Result<()> 
 fn table(out: &mut impl Write, scored: &[(f32, bool)], extra: &[f64]) -> std::io::Result<()> {
     writeln!(out, "  threshold  precision  recall  FPR     flagged")?;
     for t in [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.97, 0.99] {
-        let (mut tp, mut fp, mut pos, mut neg) = (0, 0, 0, 0);
-        for &(s, y) in scored {
-            if y {
-                pos += 1;
-                tp += (s > t) as usize;
-            } else {
-                neg += 1;
-                fp += (s > t) as usize;
-            }
-        }
+        let c = train::Counts::at(scored.iter().copied(), t);
         writeln!(
             out,
             "  {t:<9}  {:<9.3}  {:<6.3}  {:<6.4}  {}",
-            tp as f64 / (tp + fp).max(1) as f64,
-            tp as f64 / pos.max(1) as f64,
-            fp as f64 / neg.max(1) as f64,
-            tp + fp
+            // Printed as 0 when nothing is flagged, as this table always has.
+            c.tp as f64 / (c.tp + c.fp).max(1) as f64,
+            c.recall(),
+            c.fpr(),
+            c.tp + c.fp
         )?;
     }
     for &f in extra {
         let t = train::threshold_at_fpr(scored, f);
-        let pos = scored.iter().filter(|s| s.1).count();
-        let tp = scored.iter().filter(|s| s.1 && s.0 > t).count();
         writeln!(
             out,
             "  for FPR {f}: threshold {t:.4} (recall {:.3} on this data)",
-            tp as f64 / pos.max(1) as f64
+            train::Counts::at(scored.iter().copied(), t).recall()
         )?;
     }
     Ok(())
@@ -523,20 +513,14 @@ fn short(path: &str) -> &str {
 }
 
 fn rate_pair(ds: &Dataset, flags: &[bool], file: Option<usize>) -> (f64, f64) {
-    let (mut tp, mut pos, mut fp, mut neg) = (0, 0, 0, 0);
-    for (e, &f) in ds.examples.iter().zip(flags) {
-        if file.is_some_and(|fi| e.file != fi) {
-            continue;
-        }
-        if e.label {
-            pos += 1;
-            tp += f as usize;
-        } else {
-            neg += 1;
-            fp += f as usize;
-        }
-    }
-    (tp as f64 / pos.max(1) as f64, fp as f64 / neg.max(1) as f64)
+    let flagged = ds
+        .examples
+        .iter()
+        .zip(flags)
+        .filter(|(e, _)| file.is_none_or(|fi| e.file == fi))
+        .map(|(e, &f)| (if f { 1.0 } else { 0.0 }, e.label));
+    let c = train::Counts::at(flagged, 0.5);
+    (c.recall(), c.fpr())
 }
 
 fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {

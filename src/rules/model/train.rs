@@ -503,27 +503,53 @@ fn round4(x: f64) -> f64 {
     (x * 10_000.0).round() / 10_000.0
 }
 
-/// Recall and false-positive rate of "score above `threshold`".
-fn rates(scored: &[(f32, bool)], threshold: f32) -> (f64, f64, f64) {
-    let (mut tp, mut fp, mut pos, mut neg) = (0usize, 0usize, 0usize, 0usize);
-    for &(s, y) in scored {
-        if y {
-            pos += 1;
-            tp += (s > threshold) as usize;
-        } else {
-            neg += 1;
-            fp += (s > threshold) as usize;
+/// What "flagged when the score is above a threshold" gets right and wrong.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub tp: usize,
+    pub fp: usize,
+    pub pos: usize,
+    pub neg: usize,
+}
+
+impl Counts {
+    /// Counts of `score > threshold` over (score, label) pairs.
+    pub fn at(scored: impl IntoIterator<Item = (f32, bool)>, threshold: f32) -> Counts {
+        let mut c = Counts::default();
+        for (s, y) in scored {
+            if y {
+                c.pos += 1;
+                c.tp += (s > threshold) as usize;
+            } else {
+                c.neg += 1;
+                c.fp += (s > threshold) as usize;
+            }
         }
+        c
     }
-    (
-        tp as f64 / pos.max(1) as f64,
-        fp as f64 / neg.max(1) as f64,
-        if tp + fp == 0 {
+
+    pub fn recall(&self) -> f64 {
+        self.tp as f64 / self.pos.max(1) as f64
+    }
+
+    pub fn fpr(&self) -> f64 {
+        self.fp as f64 / self.neg.max(1) as f64
+    }
+
+    /// Precision; 1 when nothing is flagged (nothing flagged wrongly).
+    pub fn precision(&self) -> f64 {
+        if self.tp + self.fp == 0 {
             1.0
         } else {
-            tp as f64 / (tp + fp) as f64
-        },
-    )
+            self.tp as f64 / (self.tp + self.fp) as f64
+        }
+    }
+}
+
+/// Recall, false-positive rate and precision of "score above `threshold`".
+fn rates(scored: &[(f32, bool)], threshold: f32) -> (f64, f64, f64) {
+    let c = Counts::at(scored.iter().copied(), threshold);
+    (c.recall(), c.fpr(), c.precision())
 }
 
 /// The lowest threshold at which at most `fpr` of the negatives score above it.
@@ -705,20 +731,11 @@ pub fn cross_validate(
 
 /// Today's UTC date, `YYYY-MM-DD`.
 pub fn today() -> String {
-    let days = std::time::SystemTime::now()
+    let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() / 86_400) as i64;
-    // Civil-from-days (Howard Hinnant's algorithm): no date crate needed for one line.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+        .map_or(0, |d| d.as_secs()) as i64;
+    // The date part of the Graph API's own timestamp format (one calendar routine for both).
+    crate::graph::timestamp::format_graph_timestamp(now)[..10].to_string()
 }
 
 #[cfg(test)]
