@@ -9,7 +9,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use commentguard::store::{Delivery, NewEvent, SqlStore, Store};
+use commentguard::store::{Delivery, InboxStore, NewEvent, SqlStore};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use sqlx::{Connection, Executor};
 

@@ -8,8 +8,10 @@
 //!                     \-> insights (story snapshots)        \-> modlog (moderation log)
 //! ```
 //!
-//! `startup` wires the stages into an [`startup::Application`]; `store` persists everything
-//! behind one trait with SQLite and PostgreSQL implementations.
+//! `startup` wires the stages into an [`startup::Application`]; `store` persists everything in
+//! rooms (inbox, decisions, actions, rule state, stories), each behind its own small trait, for
+//! SQLite and PostgreSQL alike. The rules engine and its models know nothing of HTTP or storage;
+//! the store knows nothing of HTTP, the Graph API or rules.
 
 pub mod actions;
 pub mod admin;

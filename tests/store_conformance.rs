@@ -1094,7 +1094,7 @@ async fn purge_removes_old_texts_and_keeps_decisions(db: Db) {
 async fn inbox_rows(db: &Db) -> Vec<(String, String)> {
     let sql = "SELECT dedup_key, state FROM inbox ORDER BY dedup_key";
     if let Some(main) = db.url.strip_prefix("sqlite:") {
-        let file = sqlite_inbox::inbox_path(std::path::Path::new(main));
+        let file = inbox::sqlite::inbox_path(std::path::Path::new(main));
         let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", file.display()))
             .await
             .unwrap();

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::graph::{AccountCtx, GraphClient, GraphError};
 use crate::secret::Secret;
-use crate::store::{now_ms, ActionKind, ActionRow, ActionUpdate, Store, WorkChannel};
+use crate::store::{now_ms, ActionKind, ActionRow, ActionStore, ActionUpdate, WorkChannel};
 
 /// Backoff between attempts at the default [`Executor::retry_base`] of 1 s; the last step
 /// repeats until [`GIVE_UP_AFTER`].
@@ -47,7 +47,7 @@ impl TokenSource for crate::config::Settings {
 }
 
 pub struct Executor {
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn ActionStore>,
     pub graph: Arc<GraphClient>,
     pub tokens: Arc<dyn TokenSource>,
     /// Notified when new actions are planned, so they run at once.

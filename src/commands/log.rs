@@ -14,7 +14,7 @@ use clap::{Args, ValueEnum};
 
 use crate::admin::view::{actions_summary, decision_json, iso_time, one_line};
 use crate::config::{parse_duration, Settings};
-use crate::store::{now_ms, DecisionFilter, DecisionRow, SqlStore, Store};
+use crate::store::{now_ms, DecisionFilter, DecisionRow, DecisionStore, SqlStore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Outcome {
@@ -93,7 +93,7 @@ impl LogArgs {
 
 /// The newest `args.limit` decisions that pass every filter, oldest first. The outcome is
 /// derived from the action log, so it is filtered here, paging back until enough are found.
-pub async fn newest(store: &dyn Store, args: &LogArgs) -> anyhow::Result<Vec<DecisionRow>> {
+pub async fn newest(store: &dyn DecisionStore, args: &LogArgs) -> anyhow::Result<Vec<DecisionRow>> {
     let limit = args.limit.max(1);
     let mut found = Vec::new();
     let mut filter = args.filter();

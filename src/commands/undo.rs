@@ -16,7 +16,7 @@ use clap::Args;
 
 use crate::admin::undo::{plan_unhide, UndoError, UndoSource};
 use crate::config::{parse_duration, Settings};
-use crate::store::{ActionState, DecisionFilter, SqlStore, Store};
+use crate::store::{ActionState, DecisionFilter, DecisionStore, SqlStore};
 
 #[derive(Debug, Args)]
 pub struct UndoArgs {

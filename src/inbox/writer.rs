@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::store::{Delivery, InsertOutcome, Store};
+use crate::store::{Delivery, InboxStore, InsertOutcome};
 
 /// Largest number of deliveries committed together.
 const MAX_BATCH: usize = 256;
@@ -34,14 +34,14 @@ pub struct InboxWriter {
 enum Route {
     /// Through this module's writer task, which batches.
     Batching(mpsc::Sender<Job>),
-    /// Straight to a store that batches by itself ([`Store::groups_inserts`]).
-    Direct(Arc<dyn Store>),
+    /// Straight to a store that batches by itself ([`InboxStore::groups_inserts`]).
+    Direct(Arc<dyn InboxStore>),
 }
 
 impl InboxWriter {
     /// Starts the writer task. The store announces new events after each commit
-    /// (`Store::subscribe(WorkChannel::Inbox)`), which wakes the pipeline workers.
-    pub fn spawn(store: Arc<dyn Store>) -> (InboxWriter, tokio::task::JoinHandle<()>) {
+    /// (`WorkSignals::subscribe(WorkChannel::Inbox)`), which wakes the pipeline workers.
+    pub fn spawn(store: Arc<dyn InboxStore>) -> (InboxWriter, tokio::task::JoinHandle<()>) {
         if store.groups_inserts() {
             let writer = InboxWriter {
                 route: Route::Direct(store),

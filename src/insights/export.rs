@@ -8,7 +8,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use serde::Serialize;
 
 use super::metrics::Metrics;
-use crate::store::{Result, SnapshotRow, Store, StoryFilter, StoryFinalRow, StoryRow};
+use crate::store::{Result, SnapshotRow, StoryFilter, StoryFinalRow, StoryRow, StoryStore};
 
 /// Metric columns shown first, in this order; any other metric follows by name.
 const PREFERRED: &[&str] = &[
@@ -71,7 +71,7 @@ fn metrics_of(v: &serde_json::Value) -> Metrics {
 }
 
 /// Every snapshot and final row matching `filter`, ordered by time.
-pub async fn rows(store: &dyn Store, filter: &StoryFilter) -> Result<Vec<ExportRow>> {
+pub async fn rows(store: &dyn StoryStore, filter: &StoryFilter) -> Result<Vec<ExportRow>> {
     let snapshots = store.list_story_snapshots(filter).await?;
     let finals = store.list_story_finals(filter).await?;
     let stories = store
@@ -203,7 +203,7 @@ pub struct StoryOverview {
 }
 
 /// Stories matching `filter` (newest first), each with its latest snapshot and final counts.
-pub async fn overview(store: &dyn Store, filter: &StoryFilter) -> Result<Vec<StoryOverview>> {
+pub async fn overview(store: &dyn StoryStore, filter: &StoryFilter) -> Result<Vec<StoryOverview>> {
     let stories = store.list_stories(filter).await?;
     let Some(oldest) = stories.iter().map(|s| s.posted_at).min() else {
         return Ok(Vec::new());

@@ -10,7 +10,7 @@
 //! - [`export`]: the rows of `commentguard insights export` and the admin API.
 //!
 //! It knows nothing of HTTP: Graph calls go through the [`poller::StorySource`] trait (the
-//! shared [`crate::graph::GraphClient`] in production), storage through [`crate::store::Store`].
+//! shared [`crate::graph::GraphClient`] in production), storage through [`crate::store::StoryStore`].
 
 pub mod export;
 pub mod metrics;
@@ -22,7 +22,7 @@ pub use poller::{Poller, StorySource};
 
 use serde_json::Value;
 
-use crate::store::{NewStoryFinal, Store, StoreError};
+use crate::store::{NewStoryFinal, StoreError, StoryStore};
 
 /// What a `story_insights` notification became.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +36,7 @@ pub enum FinalOutcome {
 
 /// Stores the final counts of a `story_insights` notification's `value`, once per story.
 pub async fn record_final(
-    store: &dyn Store,
+    store: &dyn StoryStore,
     account_id: &str,
     value: &Value,
     now: i64,

@@ -20,7 +20,7 @@ use super::metrics::{parse_insights, story_metrics, Metrics, NAVIGATION_METRICS}
 use super::schedule::{self, expires_at, has_last_snapshot, next_due, retry_at};
 use crate::actions::TokenSource;
 use crate::graph::{AccountCtx, GraphClient, GraphError, Story};
-use crate::store::{NewSnapshot, NewStory, Store, StoryRow};
+use crate::store::{NewSnapshot, NewStory, StoryRow, StoryStore};
 
 /// Unix milliseconds now.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -97,7 +97,7 @@ fn is_not_enough_viewers(e: &GraphError) -> bool {
 }
 
 pub struct Poller {
-    store: Arc<dyn Store>,
+    store: Arc<dyn StoryStore>,
     source: Arc<dyn StorySource>,
     tokens: Arc<dyn TokenSource>,
     accounts: Vec<String>,
@@ -110,7 +110,7 @@ pub struct Poller {
 
 impl Poller {
     pub fn new(
-        store: Arc<dyn Store>,
+        store: Arc<dyn StoryStore>,
         source: Arc<dyn StorySource>,
         tokens: Arc<dyn TokenSource>,
         accounts: Vec<String>,

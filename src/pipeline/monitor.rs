@@ -23,7 +23,9 @@ use tokio_util::sync::CancellationToken;
 use super::RulesRegistry;
 use crate::config::Settings;
 use crate::rules::Mode;
-use crate::store::{now_ms, AutoShadow, AutoShadowState, RuleMatchGroup, Store, StoreError};
+use crate::store::{
+    now_ms, AutoShadow, AutoShadowState, RuleMatchGroup, RuleStateStore, StoreError,
+};
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
@@ -89,7 +91,7 @@ impl MonitorView {
 }
 
 pub struct RuleMonitor {
-    store: Arc<dyn Store>,
+    store: Arc<dyn RuleStateStore>,
     rules: Arc<RulesRegistry>,
     share: f64,
     min_comments: i64,
@@ -111,7 +113,11 @@ fn mtime_ms(path: &Path) -> Option<i64> {
 }
 
 impl RuleMonitor {
-    pub fn new(store: Arc<dyn Store>, rules: Arc<RulesRegistry>, settings: &Settings) -> Self {
+    pub fn new(
+        store: Arc<dyn RuleStateStore>,
+        rules: Arc<RulesRegistry>,
+        settings: &Settings,
+    ) -> Self {
         RuleMonitor {
             store,
             rules,

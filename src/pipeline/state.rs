@@ -7,7 +7,7 @@
 //! transaction as its decisions. Everything is keyed by account: the engine's author key is
 //! a username, which means something only within one account.
 //!
-//! [`Store::rule_state`]: crate::store::Store::rule_state
+//! [`Store::rule_state`]: crate::store::RuleStateStore::rule_state
 
 use std::collections::HashMap;
 use std::sync::Mutex;
