@@ -6,7 +6,6 @@ use std::time::Duration;
 use hmac::{Hmac, Mac};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use serde_json::Value;
 use sha2::Sha256;
 use url::Url;
@@ -15,6 +14,7 @@ use super::error::{classify, parse_error_body, GraphError};
 use super::governor::{token_hash, AccountStatus, Admission};
 use super::timestamp::parse_graph_timestamp;
 use super::usage::usage_from_headers;
+use super::wire::*;
 use super::{AccountCtx, GraphClient, GraphConfig, Reply};
 
 /// Most pages of replies read by [`GraphClient::list_replies`] (50 replies a page).
@@ -66,114 +66,6 @@ impl Endpoint {
             Endpoint::Insights => "insights",
         }
     }
-}
-
-/// A comment in which the account was @mentioned (`mentioned_comment`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MentionedComment {
-    pub id: String,
-    pub text: String,
-    pub username: Option<String>,
-    /// ISO 8601 as Meta wrote it (`2017-05-03T16:09:08+0000`).
-    pub timestamp: Option<String>,
-    pub media_id: Option<String>,
-}
-
-/// A media whose caption @mentions the account (`mentioned_media`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MentionedMedia {
-    pub id: String,
-    pub caption: Option<String>,
-    pub username: Option<String>,
-    pub media_type: Option<String>,
-}
-
-/// A story of the account (`/{ig-user-id}/stories`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Story {
-    pub id: String,
-    /// When the story was posted, unix seconds. Insights can be read for 24 hours after it.
-    pub timestamp: i64,
-    pub media_type: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Page<T> {
-    #[serde(default = "Vec::new")]
-    data: Vec<T>,
-    #[serde(default)]
-    paging: Option<Paging>,
-}
-
-#[derive(Deserialize)]
-struct Paging {
-    #[serde(default)]
-    cursors: Option<Cursors>,
-    #[serde(default)]
-    next: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Cursors {
-    #[serde(default)]
-    after: Option<String>,
-}
-
-impl<T> Page<T> {
-    /// The cursor of the next page. Meta's `next` URL carries the access token, so it is
-    /// never followed as is: only its presence (more pages exist) and the `after` cursor count.
-    fn next_cursor(&self) -> Option<String> {
-        let p = self.paging.as_ref()?;
-        p.next.as_ref()?;
-        p.cursors.as_ref()?.after.clone()
-    }
-}
-
-#[derive(Deserialize)]
-struct ReplyWire {
-    id: String,
-    #[serde(default)]
-    text: Option<String>,
-    #[serde(default)]
-    username: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct IdOnly {
-    id: String,
-}
-
-#[derive(Deserialize)]
-struct MentionedCommentWire {
-    id: String,
-    #[serde(default)]
-    text: Option<String>,
-    #[serde(default)]
-    username: Option<String>,
-    #[serde(default)]
-    timestamp: Option<String>,
-    #[serde(default)]
-    media: Option<IdOnly>,
-}
-
-#[derive(Deserialize)]
-struct MentionedMediaWire {
-    id: String,
-    #[serde(default)]
-    caption: Option<String>,
-    #[serde(default)]
-    username: Option<String>,
-    #[serde(default)]
-    media_type: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct StoryWire {
-    id: String,
-    #[serde(default)]
-    timestamp: Option<String>,
-    #[serde(default)]
-    media_type: Option<String>,
 }
 
 fn unexpected(endpoint: Endpoint, detail: impl std::fmt::Display) -> GraphError {

@@ -19,12 +19,14 @@ mod governor;
 mod insights;
 pub mod timestamp;
 pub mod usage;
+mod wire;
 
-pub use client::{Endpoint, MentionedComment, MentionedMedia, Story, MAX_REPLY_PAGES};
+pub use client::{Endpoint, MAX_REPLY_PAGES};
 pub use error::DEFAULT_RATE_LIMIT_PAUSE;
 pub use error::{classify, is_rate_limit_code, parse_error_body, ErrorBody, GraphError};
 pub use governor::{AccountStatus, PAUSE_AT_PERCENT, SLOW_DOWN_ABOVE_PERCENT};
 pub use insights::{parse_insights, MetricValue, STORY_NAVIGATION_BREAKDOWN};
+pub use wire::{MentionedComment, MentionedMedia, Story};
 
 #[derive(Debug, Clone)]
 pub struct GraphConfig {

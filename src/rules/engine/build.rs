@@ -1,0 +1,255 @@
+//! Compiling a rule set: every word and substring of every rule into one aho-corasick
+//! automaton, every regex into one `RegexSet`, with the prefix literals that let most regexes
+//! run only where their literal hit.
+
+use super::*;
+
+/// One words/contains condition: which views of the text it may match in.
+#[derive(Debug, Clone)]
+pub(crate) struct AcLeaf {
+    pub label: &'static str,
+    pub whole_word: bool,
+    pub leet: bool,
+    pub spaced: bool,
+}
+
+/// Collects patterns and regexes while rules load, then compiles them once.
+#[derive(Debug, Default)]
+pub(crate) struct Builder {
+    patterns: Vec<Vec<u8>>,
+    pattern_ids: std::collections::HashMap<Vec<u8>, u32>,
+    pattern_leaves: Vec<Vec<u32>>,
+    pub leaves: Vec<AcLeaf>,
+    regex_sources: Vec<String>,
+    regexes: Vec<Regex>,
+    /// Per regex: the literals every match starts with, or `None` when it has none usable.
+    regex_prefixes: Vec<Option<Vec<Vec<u8>>>>,
+    /// The models rules name, by name, each loaded once.
+    pub models: Vec<(String, std::sync::Arc<Model>)>,
+}
+
+/// The word automaton is a DFA (one table lookup per byte of text) unless its table would
+/// exceed `AC_DFA_MAX_BYTES`; then a contiguous NFA (smaller, a few times slower).
+fn ac_kind(patterns: &[Vec<u8>]) -> aho_corasick::AhoCorasickKind {
+    // Upper bounds: one state per pattern byte, one column per distinct byte (plus one for
+    // all others), 4 bytes an entry.
+    let states: usize = patterns.iter().map(Vec::len).sum::<usize>() + 1;
+    let mut seen = [false; 256];
+    patterns
+        .iter()
+        .flatten()
+        .for_each(|&b| seen[b as usize] = true);
+    let classes = seen.iter().filter(|&&s| s).count() + 1;
+    if states.saturating_mul(classes).saturating_mul(4) <= AC_DFA_MAX_BYTES {
+        aho_corasick::AhoCorasickKind::DFA
+    } else {
+        aho_corasick::AhoCorasickKind::ContiguousNFA
+    }
+}
+
+/// 10,000 phrases of about 11 bytes over 40 distinct bytes need about 18 MB.
+const AC_DFA_MAX_BYTES: usize = 64 << 20;
+
+/// When more regexes than this are candidates for one comment, the `RegexSet` decides which
+/// match in one pass; below it, each candidate regex runs only if its rule is reached.
+pub(super) const REGEX_SET_ABOVE: usize = 16;
+
+/// The literals every match of `source` (case-insensitive, as rules compile it) starts with,
+/// ASCII-lowercased and deduplicated: normalized text has no ASCII capitals, so the lowercase
+/// form of a literal covers every occurrence of it. `None` when the regex has no such finite
+/// set (or it contains the empty string).
+fn regex_prefixes(source: &str) -> Option<Vec<Vec<u8>>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let hir = regex_syntax::ParserBuilder::new()
+        .case_insensitive(true)
+        .build()
+        .parse(source)
+        .ok()?;
+    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    for lit in seq.literals()? {
+        if lit.as_bytes().is_empty() {
+            return None;
+        }
+        let lower = lit.as_bytes().to_ascii_lowercase();
+        if !out.contains(&lower) {
+            out.push(lower);
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// A regex syntax error as the regex crate draws it (the pattern, a caret line under the
+/// mistake, the reason), each line indented under the `FILE:LINE:COL:` line.
+pub(crate) fn regex_error(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && l.trim() != "regex parse error:")
+        .collect();
+    format!("invalid regex:\n    {}", lines.join("\n    "))
+}
+
+/// Regexes are compiled with this size limit so one rule cannot exhaust memory.
+pub(crate) const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+impl Builder {
+    fn pattern_id(&mut self, p: &[u8]) -> u32 {
+        match self.pattern_ids.get(p) {
+            Some(&pid) => pid,
+            None => {
+                let pid = self.patterns.len() as u32;
+                self.patterns.push(p.to_vec());
+                self.pattern_ids.insert(p.to_vec(), pid);
+                self.pattern_leaves.push(Vec::new());
+                pid
+            }
+        }
+    }
+
+    pub fn add_leaf(&mut self, leaf: AcLeaf, patterns: &[String]) -> u32 {
+        let id = self.leaves.len() as u32;
+        self.leaves.push(leaf);
+        for p in patterns {
+            let pid = self.pattern_id(p.as_bytes());
+            let leaves = &mut self.pattern_leaves[pid as usize];
+            if leaves.last() != Some(&id) {
+                leaves.push(id);
+            }
+        }
+        id
+    }
+
+    /// Compiles a regex (case-insensitive: it runs on normalized text) and returns its index.
+    pub fn add_regex(&mut self, source: &str) -> Result<u32, String> {
+        let re = regex::RegexBuilder::new(source)
+            .case_insensitive(true)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .dfa_size_limit(REGEX_SIZE_LIMIT)
+            .build()
+            .map_err(|e| match e {
+                regex::Error::CompiledTooBig(limit) => format!(
+                    "regex is too large once compiled (limit {limit} bytes); split it or use words"
+                ),
+                e => regex_error(&e),
+            })?;
+        self.regex_sources.push(source.to_string());
+        self.regexes.push(re);
+        self.regex_prefixes.push(regex_prefixes(source));
+        Ok(self.regexes.len() as u32 - 1)
+    }
+
+    pub fn finish(
+        mut self,
+        mut rules: Vec<Rule>,
+        dir: PathBuf,
+        tests: Vec<TestCase>,
+    ) -> Result<RuleSet, String> {
+        // Regex prefixes join the word automaton: one scan finds both.
+        let mut pattern_regexes: Vec<Vec<u32>> = vec![Vec::new(); self.patterns.len()];
+        let mut regex_always = Vec::new();
+        for (i, prefixes) in std::mem::take(&mut self.regex_prefixes)
+            .into_iter()
+            .enumerate()
+        {
+            let Some(prefixes) = prefixes else {
+                regex_always.push(i as u32);
+                continue;
+            };
+            for p in prefixes {
+                let pid = self.pattern_id(&p) as usize;
+                if pid == pattern_regexes.len() {
+                    pattern_regexes.push(Vec::new());
+                }
+                if pattern_regexes[pid].last() != Some(&(i as u32)) {
+                    pattern_regexes[pid].push(i as u32);
+                }
+            }
+        }
+        let ac = if self.patterns.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasick::builder()
+                    .kind(Some(ac_kind(&self.patterns)))
+                    .build(&self.patterns)
+                    .map_err(|e| format!("word automaton: {e}"))?,
+            )
+        };
+        let regex_set = if self.regex_sources.is_empty() {
+            None
+        } else {
+            Some(
+                regex::RegexSetBuilder::new(&self.regex_sources)
+                    .case_insensitive(true)
+                    .size_limit(REGEX_SIZE_LIMIT * 64)
+                    .dfa_size_limit(REGEX_SIZE_LIMIT * 16)
+                    .build()
+                    .map_err(|e| format!("regex set: {e}"))?,
+            )
+        };
+        let pattern_edges = self
+            .patterns
+            .iter()
+            .map(|p| {
+                let p = String::from_utf8_lossy(p);
+                (
+                    p.chars().next().is_some_and(char::is_alphanumeric),
+                    p.chars().next_back().is_some_and(char::is_alphanumeric),
+                )
+            })
+            .collect();
+        // Highest priority first; equal priorities keep file order.
+        rules.sort_by_key(|r| std::cmp::Reverse(r.info.priority));
+        let stateful = rules
+            .iter()
+            .any(|r| r.when.is_stateful() || r.unless.as_ref().is_some_and(Cond::is_stateful));
+        // Which rules (priority order) each leaf and regex may bring to life; the rest always run.
+        let words = rules.len().div_ceil(64);
+        let mut untriggered = vec![0u64; words];
+        let mut leaf_rules = vec![Vec::new(); self.leaves.len()];
+        let mut regex_rules = vec![Vec::new(); self.regexes.len()];
+        for (idx, rule) in rules.iter().enumerate() {
+            match rule.when.trigger() {
+                None => untriggered[idx / 64] |= 1 << (idx % 64),
+                Some(t) => {
+                    for l in t.leaves {
+                        leaf_rules[l as usize].push(idx as u32);
+                    }
+                    for r in t.regexes {
+                        regex_rules[r as usize].push(idx as u32);
+                    }
+                }
+            }
+        }
+        let state_window = rules
+            .iter()
+            .flat_map(|r| std::iter::once(&r.when).chain(r.unless.as_ref()))
+            .map(Cond::state_window)
+            .max()
+            .unwrap_or(0);
+        let any_leet = self.leaves.iter().any(|l| l.leet);
+        let any_spaced = self.leaves.iter().any(|l| l.spaced);
+        Ok(RuleSet {
+            models: self.models,
+            rules,
+            ac,
+            pattern_leaves: self.pattern_leaves,
+            pattern_regexes,
+            regex_always,
+            pattern_edges,
+            leaves: self.leaves,
+            regexes: self.regexes,
+            regex_set,
+            stateful,
+            untriggered,
+            leaf_rules,
+            regex_rules,
+            state_window,
+            any_leet,
+            any_spaced,
+            dir,
+            tests,
+        })
+    }
+}

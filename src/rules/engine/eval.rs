@@ -1,0 +1,319 @@
+//! Evaluating one comment: the condition tree of a rule against the automaton's and regexes'
+//! hits and against facts computed on first use ([`Ctx`]).
+
+use super::*;
+
+/// Everything one evaluation knows, with facts computed on first use.
+pub(super) struct Ctx<'a> {
+    pub(super) input: &'a Input,
+    pub(super) norm: &'a Normalized,
+    pub(super) ac_hits: &'a [Option<(u32, u32)>],
+    pub(super) regex_hits: &'a [bool],
+    pub(super) set: &'a RuleSet,
+    pub(super) state: &'a dyn RuleState,
+    pub(super) now: i64,
+    /// The normalized username (or the user id), for author and stateful conditions.
+    pub(super) author: OnceCell<String>,
+    pub(super) links: OnceCell<Vec<Link>>,
+    pub(super) mentions: OnceCell<Vec<(usize, usize)>>,
+    pub(super) hashtags: OnceCell<Vec<(usize, usize)>>,
+    pub(super) language: OnceCell<Option<whatlang::Lang>>,
+    pub(super) text_key: OnceCell<String>,
+    /// Per model: its score, computed when a condition first asks.
+    pub(super) scores: Vec<OnceCell<f32>>,
+}
+
+impl Ctx<'_> {
+    fn norm_evidence(&self, condition: &str, start: usize, end: usize) -> Evidence {
+        let (s, e) = self.norm.original_span(start, end);
+        self.orig_evidence(condition, s, e)
+    }
+
+    fn orig_evidence(&self, condition: &str, start: usize, end: usize) -> Evidence {
+        Evidence {
+            condition: condition.to_string(),
+            matched: self.input.text.get(start..end).unwrap_or("").to_string(),
+            start,
+            end,
+            score: None,
+        }
+    }
+
+    fn whole(&self, condition: &str) -> Evidence {
+        self.orig_evidence(condition, 0, self.input.text.len())
+    }
+
+    pub(super) fn author(&self) -> &str {
+        self.author.get_or_init(|| author_key(self.input))
+    }
+
+    fn links(&self) -> &[Link] {
+        self.links
+            .get_or_init(|| features::find_links(&self.norm.text))
+    }
+
+    fn score(&self, model: u32) -> f32 {
+        *self.scores[model as usize].get_or_init(|| {
+            self.set.models[model as usize]
+                .1
+                .score(&self.norm.text, &self.input.text)
+        })
+    }
+
+    fn handles(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let text = self.norm.text.as_str();
+        self.mentions
+            .get_or_init(|| features::mentions(text))
+            .iter()
+            .chain(
+                self.hashtags
+                    .get_or_init(|| features::hashtags(text))
+                    .iter(),
+            )
+            .copied()
+    }
+}
+
+fn list_has(list: &[String], value: &str) -> bool {
+    list.iter().any(|x| x == value)
+}
+
+/// Evaluates a condition; on success pushes the evidence of what held.
+pub(super) fn eval(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool {
+    let text = ctx.norm.text.as_str();
+    match cond {
+        Cond::All(cs) => {
+            let mark = ev.len();
+            for c in cs {
+                if !eval(c, ctx, ev) {
+                    ev.truncate(mark);
+                    return false;
+                }
+            }
+            true
+        }
+        Cond::Any(cs) => cs.iter().any(|c| eval(c, ctx, ev)),
+        Cond::Not(c) => !eval(c, ctx, &mut Vec::new()),
+        Cond::Ac(leaf) => match ctx.ac_hits[*leaf as usize] {
+            Some((s, e)) => {
+                ev.push(ctx.orig_evidence(
+                    ctx.set.leaves[*leaf as usize].label,
+                    s as usize,
+                    e as usize,
+                ));
+                true
+            }
+            None => false,
+        },
+        Cond::Regex(ids) => {
+            for &i in ids {
+                if ctx.regex_hits[i as usize] {
+                    if let Some(m) = ctx.set.regexes[i as usize].find(text) {
+                        ev.push(ctx.norm_evidence("regex", m.start(), m.end()));
+                        return true;
+                    }
+                }
+            }
+            false
+        }
+        Cond::StartsWith(list) => match list.iter().find(|p| text.starts_with(p.as_str())) {
+            Some(p) => {
+                ev.push(ctx.norm_evidence("starts_with", 0, p.len()));
+                true
+            }
+            None => false,
+        },
+        Cond::EndsWith(list) => match list.iter().find(|p| text.ends_with(p.as_str())) {
+            Some(p) => {
+                ev.push(ctx.norm_evidence("ends_with", text.len() - p.len(), text.len()));
+                true
+            }
+            None => false,
+        },
+        Cond::Exact(list) => {
+            let ok = list_has(list, text);
+            if ok {
+                ev.push(ctx.whole("exact"));
+            }
+            ok
+        }
+        Cond::Links(want) => {
+            let links = ctx.links();
+            if *want {
+                if let Some(l) = links.first() {
+                    ev.push(ctx.norm_evidence("links", l.start, l.end));
+                    return true;
+                }
+                false
+            } else {
+                links.is_empty()
+            }
+        }
+        Cond::LinkDomains(domains) => {
+            for l in ctx.links() {
+                if domains.iter().any(|d| features::host_matches(&l.host, d)) {
+                    ev.push(ctx.norm_evidence("link_domains", l.start, l.end));
+                    return true;
+                }
+            }
+            false
+        }
+        Cond::Contact(kinds) => {
+            for &k in kinds {
+                if let Some((s, e)) = features::find_contact(text, k) {
+                    ev.push(ctx.norm_evidence("contact", s, e));
+                    return true;
+                }
+            }
+            false
+        }
+        Cond::MinMentions(n) | Cond::MaxMentions(n) => {
+            let m = ctx.mentions.get_or_init(|| features::mentions(text));
+            let ok = if matches!(cond, Cond::MinMentions(_)) {
+                m.len() >= *n
+            } else {
+                m.len() <= *n
+            };
+            if ok {
+                if let Some(&(s, e)) = m.first() {
+                    ev.push(ctx.norm_evidence("mentions", s, e));
+                }
+            }
+            ok
+        }
+        Cond::MinHashtags(n) | Cond::MaxHashtags(n) => {
+            let h = ctx.hashtags.get_or_init(|| features::hashtags(text));
+            let ok = if matches!(cond, Cond::MinHashtags(_)) {
+                h.len() >= *n
+            } else {
+                h.len() <= *n
+            };
+            if ok {
+                if let Some(&(s, e)) = h.first() {
+                    ev.push(ctx.norm_evidence("hashtags", s, e));
+                }
+            }
+            ok
+        }
+        Cond::MinLength(n) => text.chars().count() >= *n,
+        Cond::MaxLength(n) => text.chars().nth(*n).is_none(),
+        Cond::MinEmojiRatio(r) => features::emoji_ratio(&ctx.input.text) >= *r,
+        Cond::MinCapsRatio(r) => {
+            let ok = features::caps_ratio(&ctx.input.text) >= *r;
+            if ok {
+                ev.push(ctx.whole("min_caps_ratio"));
+            }
+            ok
+        }
+        Cond::HasConfusables(want) => normalize::has_confusables(&ctx.input.text) == *want,
+        Cond::Language(langs) => {
+            let lang = ctx
+                .language
+                .get_or_init(|| features::language(&ctx.input.text));
+            lang.is_some_and(|l| langs.iter().any(|w| features::language_is(l, w)))
+        }
+        Cond::Author(list) => {
+            let ok = list_has(list, ctx.author());
+            if ok {
+                // No span in the text: the author is not part of it.
+                ev.push(Evidence {
+                    condition: format!("author @{}", ctx.author()),
+                    matched: String::new(),
+                    start: 0,
+                    end: 0,
+                    score: None,
+                });
+            }
+            ok
+        }
+        Cond::AuthorRegex(re) => re.is_match(ctx.author()),
+        Cond::Account(list) => ctx
+            .input
+            .account_id
+            .as_deref()
+            .is_some_and(|a| list_has(list, a)),
+        Cond::MediaId(list) => ctx
+            .input
+            .media_id
+            .as_deref()
+            .is_some_and(|a| list_has(list, a)),
+        Cond::MediaType(list) => ctx
+            .input
+            .media_product_type
+            .as_deref()
+            .is_some_and(|t| list.iter().any(|x| x.eq_ignore_ascii_case(t))),
+        Cond::IsReply(want) => {
+            ctx.input
+                .parent_id
+                .as_deref()
+                .is_some_and(|p| !p.is_empty())
+                == *want
+        }
+        Cond::State(s) => {
+            if ctx.author().is_empty() && !matches!(s, Stateful::Wave { .. }) {
+                return false;
+            }
+            let (ok, what) = match *s {
+                Stateful::Flood { count, within } => (
+                    ctx.state
+                        .author_comments_since(ctx.author(), ctx.now - within)
+                        >= count,
+                    "flood",
+                ),
+                Stateful::Wave { authors, within } => {
+                    let key = ctx.text_key.get_or_init(|| normalize::text_key(text));
+                    (
+                        ctx.state.distinct_authors_since(key, ctx.now - within) >= authors,
+                        "wave",
+                    )
+                }
+                Stateful::RepeatOffender { count, within } => (
+                    ctx.state.enforced_since(ctx.author(), ctx.now - within) >= count,
+                    "repeat_offender",
+                ),
+            };
+            if ok {
+                ev.push(ctx.whole(what));
+            }
+            ok
+        }
+        Cond::Model {
+            model,
+            above,
+            below,
+        } => {
+            let s = ctx.score(*model);
+            let ok = above.is_none_or(|a| s > a) && below.is_none_or(|b| s < b);
+            if ok {
+                ev.push(Evidence {
+                    condition: format!("model {}", ctx.set.models[*model as usize].0),
+                    matched: String::new(),
+                    start: 0,
+                    end: 0,
+                    score: Some(s),
+                });
+            }
+            ok
+        }
+        Cond::HandlesExcept(known) => {
+            let text = ctx.norm.text.as_str();
+            for (s, e) in ctx.handles() {
+                if !list_has(known, &text[s + 1..e]) {
+                    ev.push(ctx.norm_evidence("handles_except", s, e));
+                    return true;
+                }
+            }
+            false
+        }
+        Cond::HandleWords(ac) => {
+            let text = ctx.norm.text.as_str();
+            for (s, e) in ctx.handles() {
+                if ac.is_match(&text[s + 1..e]) {
+                    ev.push(ctx.norm_evidence("handle_words", s, e));
+                    return true;
+                }
+            }
+            false
+        }
+    }
+}

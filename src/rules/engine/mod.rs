@@ -1,0 +1,587 @@
+//! The compiled rule set and its evaluation.
+//!
+//! Every word and substring of every rule is compiled once per load into one aho-corasick
+//! automaton over normalized text, every regex into one `RegexSet`; evaluation runs each
+//! once, then walks the rules by priority and checks their condition trees against those
+//! hits and against facts computed on demand.
+
+use std::cell::OnceCell;
+use std::path::PathBuf;
+
+use aho_corasick::AhoCorasick;
+use regex::{Regex, RegexSet};
+use serde::Serialize;
+
+use super::features::{self, Link};
+use super::model::Model;
+use super::normalize::{self, Normalized};
+use super::testing::TestCase;
+
+mod build;
+mod eval;
+
+use super::{
+    Action, Category, Decision, Evidence, Input, Kind, Mode, ModelScore, RuleMatch, RuleState,
+};
+use build::REGEX_SET_ABOVE;
+pub(crate) use build::{regex_error, AcLeaf, Builder, REGEX_SIZE_LIMIT};
+use eval::{eval, Ctx};
+
+/// What the service and the CLI may know about a rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleInfo {
+    pub id: String,
+    pub description: String,
+    pub mode: Mode,
+    pub category: Category,
+    pub priority: i64,
+    pub on: Vec<Kind>,
+    /// The file it was loaded from, relative to the rules folder.
+    pub file: String,
+    pub line: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Then {
+    pub hide: bool,
+    pub delete: bool,
+    pub replies: Vec<String>,
+    pub stop: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct Rule {
+    pub info: RuleInfo,
+    pub when: Cond,
+    pub unless: Option<Cond>,
+    pub then: Then,
+    pub hits: Vec<(String, String)>,
+    pub misses: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stateful {
+    Flood { count: u64, within: i64 },
+    Wave { authors: u64, within: i64 },
+    RepeatOffender { count: u64, within: i64 },
+}
+
+#[derive(Debug)]
+pub(crate) enum Cond {
+    All(Vec<Cond>),
+    Any(Vec<Cond>),
+    Not(Box<Cond>),
+    /// Words or substrings: index into the automaton's leaves.
+    Ac(u32),
+    Regex(Vec<u32>),
+    StartsWith(Vec<String>),
+    EndsWith(Vec<String>),
+    Exact(Vec<String>),
+    Links(bool),
+    LinkDomains(Vec<String>),
+    Contact(Vec<usize>),
+    MinMentions(usize),
+    MaxMentions(usize),
+    MinHashtags(usize),
+    MaxHashtags(usize),
+    MinLength(usize),
+    MaxLength(usize),
+    MinEmojiRatio(f64),
+    MinCapsRatio(f64),
+    HasConfusables(bool),
+    Language(Vec<String>),
+    Author(Vec<String>),
+    AuthorRegex(Box<Regex>),
+    Account(Vec<String>),
+    MediaId(Vec<String>),
+    MediaType(Vec<String>),
+    IsReply(bool),
+    State(Stateful),
+    /// Holds when model number `model`'s score is above `above` (and below `below`).
+    Model {
+        model: u32,
+        above: Option<f32>,
+        below: Option<f32>,
+    },
+    /// One of these words occurs inside an @handle or #handle the comment names.
+    HandleWords(Box<AhoCorasick>),
+    /// The comment names an @handle or #handle that is none of these (normalized, no sigil).
+    HandlesExcept(Vec<String>),
+}
+
+/// What a condition cannot hold without: one of these words/contains leaves hit, or one of
+/// these regexes is a candidate. `None`: no such requirement (it may hold on any comment).
+#[derive(Debug, Default)]
+struct Trigger {
+    leaves: Vec<u32>,
+    regexes: Vec<u32>,
+}
+
+impl Cond {
+    fn trigger(&self) -> Option<Trigger> {
+        match self {
+            Cond::Ac(leaf) => Some(Trigger {
+                leaves: vec![*leaf],
+                regexes: Vec::new(),
+            }),
+            Cond::Regex(ids) => Some(Trigger {
+                leaves: Vec::new(),
+                regexes: ids.clone(),
+            }),
+            // All holds only if each part does: any part's requirement will do.
+            Cond::All(cs) => cs.iter().find_map(Cond::trigger),
+            // Any holds only if some part does: every part needs a requirement.
+            Cond::Any(cs) => {
+                let mut t = Trigger::default();
+                for c in cs {
+                    let u = c.trigger()?;
+                    t.leaves.extend(u.leaves);
+                    t.regexes.extend(u.regexes);
+                }
+                Some(t)
+            }
+            _ => None,
+        }
+    }
+
+    fn uses_model(&self) -> bool {
+        match self {
+            Cond::Model { .. } => true,
+            Cond::All(v) | Cond::Any(v) => v.iter().any(Cond::uses_model),
+            Cond::Not(c) => c.uses_model(),
+            _ => false,
+        }
+    }
+
+    fn is_stateful(&self) -> bool {
+        match self {
+            Cond::State(_) => true,
+            Cond::All(v) | Cond::Any(v) => v.iter().any(Cond::is_stateful),
+            Cond::Not(c) => c.is_stateful(),
+            _ => false,
+        }
+    }
+
+    /// The longest `within` of the stateful conditions in this tree, seconds.
+    fn state_window(&self) -> i64 {
+        match self {
+            Cond::State(
+                Stateful::Flood { within, .. }
+                | Stateful::Wave { within, .. }
+                | Stateful::RepeatOffender { within, .. },
+            ) => *within,
+            Cond::All(v) | Cond::Any(v) => v.iter().map(Cond::state_window).max().unwrap_or(0),
+            Cond::Not(c) => c.state_window(),
+            _ => 0,
+        }
+    }
+}
+
+/// A compiled rule set.
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    pub(crate) rules: Vec<Rule>,
+    models: Vec<(String, std::sync::Arc<Model>)>,
+    ac: Option<AhoCorasick>,
+    pattern_leaves: Vec<Vec<u32>>,
+    /// Per pattern: the regexes it is a prefix literal of (empty for most patterns).
+    pattern_regexes: Vec<Vec<u32>>,
+    /// Regexes without prefix literals: candidates on every non-empty comment.
+    regex_always: Vec<u32>,
+    /// Per pattern: (starts with a letter or digit, ends with one), for word boundaries.
+    pattern_edges: Vec<(bool, bool)>,
+    leaves: Vec<AcLeaf>,
+    regexes: Vec<Regex>,
+    regex_set: Option<RegexSet>,
+    stateful: bool,
+    /// Bitset of the rules (priority order) whose `when` has no trigger: evaluated always.
+    untriggered: Vec<u64>,
+    /// Per words/contains leaf, per regex: the rules that can only hold when it hit.
+    leaf_rules: Vec<Vec<u32>>,
+    regex_rules: Vec<Vec<u32>>,
+    /// The longest `within` of any stateful condition, seconds.
+    state_window: i64,
+    any_leet: bool,
+    any_spaced: bool,
+    dir: PathBuf,
+    pub(crate) tests: Vec<TestCase>,
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+impl RuleSet {
+    /// Loads and validates a rules folder, collecting every error across all files.
+    pub fn load(dir: &std::path::Path) -> Result<RuleSet, Vec<super::LoadError>> {
+        super::load::load_dir(dir)
+    }
+
+    /// Evaluates one comment or mention.
+    pub fn evaluate(&self, input: &Input, state: &dyn RuleState) -> Decision {
+        self.evaluate_with(input, state, &|_| false)
+    }
+
+    /// Like [`evaluate`](Self::evaluate), but every rule for which `forced_shadow(id)` is true
+    /// runs as a shadow rule (reported, never enforced): the service uses it to take a rule
+    /// out of enforcement without editing files.
+    pub fn evaluate_with(
+        &self,
+        input: &Input,
+        state: &dyn RuleState,
+        forced_shadow: &dyn Fn(&str) -> bool,
+    ) -> Decision {
+        self.run(input, state, forced_shadow, None)
+    }
+
+    /// Whether any rule has a flood, wave or repeat-offender condition: only then does
+    /// evaluation ask (and tell) its [`RuleState`] anything.
+    pub fn uses_state(&self) -> bool {
+        self.stateful
+    }
+
+    /// How far back (seconds) the stateful conditions look: the state older than this is
+    /// never asked about. 0 when no rule uses state.
+    pub fn state_window(&self) -> i64 {
+        self.state_window
+    }
+
+    /// The author and text keys under which evaluating `input` asks and records state, so a
+    /// caller can fetch exactly that state beforehand.
+    pub fn state_keys(input: &Input) -> (String, String) {
+        let norm = Normalized::new(&input.text);
+        (author_key(input), normalize::text_key(&norm.text))
+    }
+
+    /// The models the rules use, by name.
+    pub fn models(&self) -> &[(String, std::sync::Arc<Model>)] {
+        &self.models
+    }
+
+    /// Ids of the rules with a model condition (in `when` or `unless`).
+    pub fn rules_using_models(&self) -> Vec<String> {
+        self.rules
+            .iter()
+            .filter(|r| r.when.uses_model() || r.unless.as_ref().is_some_and(Cond::uses_model))
+            .map(|r| r.info.id.clone())
+            .collect()
+    }
+
+    /// Metadata of every rule, highest priority first.
+    pub fn rules(&self) -> Vec<RuleInfo> {
+        self.rules.iter().map(|r| r.info.clone()).collect()
+    }
+
+    /// The folder this set was loaded from.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// Whether rule number `idx` (in priority order) holds for `input`, ignoring all others.
+    pub(crate) fn rule_holds(&self, idx: usize, input: &Input) -> bool {
+        let d = self.run(input, &super::NoState, &|_| false, Some(idx));
+        !d.matched.is_empty()
+    }
+
+    fn run(
+        &self,
+        input: &Input,
+        state: &dyn RuleState,
+        forced_shadow: &dyn Fn(&str) -> bool,
+        only: Option<usize>,
+    ) -> Decision {
+        let norm = Normalized::new(&input.text);
+        let mut regex_hits = vec![false; self.regexes.len()];
+        let ac_hits = self.ac_hits(&norm, &mut regex_hits);
+        // `regex_hits[i]`: regex i may match (its rule runs it to find the span). Many
+        // candidates at once are narrowed down by the RegexSet in one pass.
+        if norm.text.is_empty() {
+            regex_hits.fill(false);
+        } else if !regex_hits.is_empty() {
+            for &i in &self.regex_always {
+                regex_hits[i as usize] = true;
+            }
+            let candidates = regex_hits.iter().filter(|&&c| c).count();
+            if candidates > REGEX_SET_ABOVE {
+                if let Some(set) = &self.regex_set {
+                    regex_hits.fill(false);
+                    for i in set.matches(&norm.text).iter() {
+                        regex_hits[i] = true;
+                    }
+                }
+            }
+        }
+        let ctx = Ctx {
+            input,
+            norm: &norm,
+            ac_hits: &ac_hits,
+            regex_hits: &regex_hits,
+            set: self,
+            state,
+            // Only stateful conditions read the clock.
+            now: match input.time {
+                Some(t) => t,
+                None if self.stateful => now_secs(),
+                None => 0,
+            },
+            author: OnceCell::new(),
+            links: OnceCell::new(),
+            mentions: OnceCell::new(),
+            hashtags: OnceCell::new(),
+            language: OnceCell::new(),
+            text_key: OnceCell::new(),
+            scores: self.models.iter().map(|_| OnceCell::new()).collect(),
+        };
+        let record = self.stateful && only.is_none();
+        if record {
+            let key = ctx.text_key.get_or_init(|| normalize::text_key(&norm.text));
+            state.record_comment(ctx.author(), key, ctx.now);
+        }
+
+        // The rules worth evaluating: those without a trigger, and those whose trigger fired.
+        let mut live = self.untriggered.clone();
+        let mut wake = |rules: &[u32]| {
+            for &r in rules {
+                live[r as usize / 64] |= 1 << (r % 64);
+            }
+        };
+        for (leaf, hit) in ac_hits.iter().enumerate() {
+            if hit.is_some() {
+                wake(&self.leaf_rules[leaf]);
+            }
+        }
+        for (i, &candidate) in regex_hits.iter().enumerate() {
+            if candidate {
+                wake(&self.regex_rules[i]);
+            }
+        }
+        let live_rules = live.iter().enumerate().flat_map(|(w, &bits)| {
+            let mut bits = bits;
+            std::iter::from_fn(move || {
+                (bits != 0).then(|| {
+                    let b = bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    w * 64 + b
+                })
+            })
+        });
+
+        let mut matched = Vec::new();
+        let mut exempted = Vec::new();
+        let mut replies: Vec<Action> = Vec::new();
+        let (mut hide, mut delete) = (false, false);
+        let mut evidence = Vec::new();
+        for idx in live_rules {
+            let rule = &self.rules[idx];
+            if only.is_some_and(|o| o != idx) || !rule.info.on.contains(&input.kind) {
+                continue;
+            }
+            evidence.clear();
+            if !eval(&rule.when, &ctx, &mut evidence) {
+                continue;
+            }
+            if let Some(unless) = &rule.unless {
+                let mut why = Vec::new();
+                if eval(unless, &ctx, &mut why) {
+                    exempted.push(RuleMatch {
+                        rule: rule.info.id.clone(),
+                        category: rule.info.category,
+                        mode: rule.info.mode,
+                        actions: Vec::new(),
+                        evidence: why,
+                    });
+                    continue;
+                }
+            }
+            let mode = if rule.info.mode == Mode::Shadow || forced_shadow(&rule.info.id) {
+                Mode::Shadow
+            } else {
+                Mode::Enforce
+            };
+            let mut actions = Vec::new();
+            if !rule.then.replies.is_empty() {
+                let pick = variant_index(input, rule.then.replies.len());
+                let first = evidence
+                    .first()
+                    .map_or("", |e: &Evidence| e.matched.as_str());
+                let author = input.username.as_deref().unwrap_or("");
+                let text = rule.then.replies[pick]
+                    .replace("{author}", author)
+                    .replace("{match}", first)
+                    .replace("{rule}", &rule.info.id);
+                actions.push(Action::Reply { text });
+            }
+            // Hide and delete act on our own media only: a mention is someone else's.
+            if input.kind == Kind::Comment {
+                if rule.then.delete {
+                    actions.push(Action::Delete);
+                } else if rule.then.hide {
+                    actions.push(Action::Hide);
+                }
+            }
+            if mode == Mode::Enforce {
+                for a in &actions {
+                    match a {
+                        Action::Hide => hide = true,
+                        Action::Delete => delete = true,
+                        Action::Reply { .. } => {
+                            // One reply per comment: the highest-priority rule's.
+                            if replies.is_empty() {
+                                replies.push(a.clone());
+                            }
+                        }
+                    }
+                }
+            }
+            matched.push(RuleMatch {
+                rule: rule.info.id.clone(),
+                category: rule.info.category,
+                mode,
+                actions,
+                evidence: std::mem::take(&mut evidence),
+            });
+            if mode == Mode::Enforce && rule.then.stop {
+                break;
+            }
+        }
+        let mut actions = replies;
+        if delete {
+            actions.push(Action::Delete);
+        } else if hide {
+            actions.push(Action::Hide);
+        }
+        if record && !actions.is_empty() {
+            state.record_enforced(ctx.author(), ctx.now);
+        }
+        let scores = ctx
+            .scores
+            .iter()
+            .zip(&self.models)
+            .filter_map(|(s, (name, _))| {
+                s.get().map(|&score| ModelScore {
+                    model: name.clone(),
+                    score,
+                })
+            })
+            .collect();
+        drop(ctx);
+        Decision {
+            normalized: norm.text,
+            matched,
+            actions,
+            exempted,
+            scores,
+        }
+    }
+
+    /// For each words/contains leaf, the first original-text span where it matched; marks in
+    /// `regex_candidates` the regexes whose prefix literal occurs in the normalized text.
+    fn ac_hits(&self, norm: &Normalized, regex_candidates: &mut [bool]) -> Vec<Option<(u32, u32)>> {
+        let mut hits = vec![None; self.leaves.len()];
+        let Some(ac) = &self.ac else { return hits };
+        self.scan(
+            ac,
+            &norm.text,
+            &mut hits,
+            |s, e| norm.original_span(s, e),
+            |_| true,
+            Some(regex_candidates),
+        );
+        if self.any_leet {
+            if let Some(leet) = norm.leet() {
+                self.scan(
+                    ac,
+                    &leet,
+                    &mut hits,
+                    |s, e| norm.original_span(s, e),
+                    |l| l.leet,
+                    None,
+                );
+            }
+        }
+        if self.any_spaced {
+            if let Some((spaced, map)) = norm.spaced() {
+                let back = |s: usize, e: usize| {
+                    let ns = map[s] as usize;
+                    let ne = map[e - 1] as usize + 1;
+                    norm.original_span(ns, ne)
+                };
+                self.scan(ac, &spaced, &mut hits, back, |l| l.spaced, None);
+            }
+        }
+        hits
+    }
+
+    fn scan(
+        &self,
+        ac: &AhoCorasick,
+        text: &str,
+        hits: &mut [Option<(u32, u32)>],
+        to_original: impl Fn(usize, usize) -> (usize, usize),
+        allowed: impl Fn(&AcLeaf) -> bool,
+        mut regex_candidates: Option<&mut [bool]>,
+    ) {
+        for m in ac.find_overlapping_iter(text) {
+            let pid = m.pattern().as_usize();
+            if let Some(c) = regex_candidates.as_deref_mut() {
+                for &r in &self.pattern_regexes[pid] {
+                    c[r as usize] = true;
+                }
+            }
+            let (left, right) = self.pattern_edges[pid];
+            let mut bounded: Option<bool> = None;
+            for &leaf_id in &self.pattern_leaves[pid] {
+                let leaf = &self.leaves[leaf_id as usize];
+                if hits[leaf_id as usize].is_some() || !allowed(leaf) {
+                    continue;
+                }
+                if leaf.whole_word {
+                    let ok = *bounded.get_or_insert_with(|| {
+                        (!left
+                            || !text[..m.start()]
+                                .chars()
+                                .next_back()
+                                .is_some_and(char::is_alphanumeric))
+                            && (!right
+                                || !text[m.end()..]
+                                    .chars()
+                                    .next()
+                                    .is_some_and(char::is_alphanumeric))
+                    });
+                    if !ok {
+                        continue;
+                    }
+                }
+                let (s, e) = to_original(m.start(), m.end());
+                hits[leaf_id as usize] = Some((s as u32, e as u32));
+            }
+        }
+    }
+}
+
+/// Who stateful conditions count: the normalized username, else the user id.
+fn author_key(input: &Input) -> String {
+    input
+        .username
+        .as_deref()
+        .map(|u| normalize::normalize(u.trim_start_matches('@')))
+        .or_else(|| input.user_id.clone())
+        .unwrap_or_default()
+}
+
+/// Picks a reply variant deterministically from the comment, so a re-run decides the same.
+fn variant_index(input: &Input, n: usize) -> usize {
+    let key = input.comment_id.as_deref().unwrap_or(&input.text);
+    let h = normalize::text_key(key);
+    (u64::from_str_radix(&h, 16).unwrap_or(0) % n as u64) as usize
+}
