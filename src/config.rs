@@ -58,6 +58,10 @@ pub struct FileConfig {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub tls_client_ca: Option<PathBuf>,
+    pub header_timeout: Option<String>,
+    pub max_connections: Option<usize>,
+    pub max_connections_per_client: Option<usize>,
+    pub trusted_proxies: Option<Vec<String>>,
     #[serde(default)]
     pub accounts: BTreeMap<String, AccountFile>,
 }
@@ -120,6 +124,8 @@ pub struct Settings {
     pub accounts: BTreeMap<String, AccountSettings>,
     /// Built-in TLS on the public listener (none: plain HTTP, TLS terminated by a proxy).
     pub tls: Option<crate::tls::TlsFiles>,
+    /// Connection limits of both listeners.
+    pub front_door: crate::front_door::Limits,
 }
 
 fn parse_file(text: &str, path: &str) -> Result<FileConfig, ConfigError> {
@@ -158,6 +164,10 @@ fn overlay(base: &mut FileConfig, top: FileConfig) {
         auto_shadow_min_comments,
         rule_stats_interval,
         tls_cert,
+        header_timeout,
+        max_connections,
+        max_connections_per_client,
+        trusted_proxies,
         tls_key,
         tls_client_ca
     );
@@ -285,6 +295,26 @@ impl Settings {
         if let Some(v) = var("COMMENTGUARD_RULE_STATS_INTERVAL") {
             cfg.rule_stats_interval = Some(v);
         }
+        if let Some(v) = var("COMMENTGUARD_HEADER_TIMEOUT") {
+            cfg.header_timeout = Some(v);
+        }
+        for (name, slot) in [
+            ("COMMENTGUARD_MAX_CONNECTIONS", &mut cfg.max_connections),
+            (
+                "COMMENTGUARD_MAX_CONNECTIONS_PER_CLIENT",
+                &mut cfg.max_connections_per_client,
+            ),
+        ] {
+            if let Some(v) = var(name) {
+                *slot = Some(v.parse().map_err(|_| ConfigError::Invalid {
+                    name,
+                    message: format!("{v:?} is not a number"),
+                })?);
+            }
+        }
+        if let Some(v) = var("COMMENTGUARD_TRUSTED_PROXIES") {
+            cfg.trusted_proxies = Some(split_list(&v));
+        }
         Self::validate(cfg)
     }
 
@@ -361,6 +391,31 @@ impl Settings {
                 })
             }
         };
+        let front_door = crate::front_door::Limits {
+            header_timeout: positive(
+                "COMMENTGUARD_HEADER_TIMEOUT",
+                dur("COMMENTGUARD_HEADER_TIMEOUT", cfg.header_timeout)?,
+            )?,
+            max_connections: at_least_one(
+                "COMMENTGUARD_MAX_CONNECTIONS",
+                cfg.max_connections.unwrap_or(4096),
+            )?,
+            max_per_client: at_least_one(
+                "COMMENTGUARD_MAX_CONNECTIONS_PER_CLIENT",
+                cfg.max_connections_per_client.unwrap_or(256),
+            )?,
+            trusted_proxies: cfg
+                .trusted_proxies
+                .unwrap_or_default()
+                .iter()
+                .map(|p| {
+                    p.parse().map_err(|_| ConfigError::Invalid {
+                        name: "COMMENTGUARD_TRUSTED_PROXIES",
+                        message: format!("{p:?} is not an IP address such as 10.0.0.1"),
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
         Ok(Settings {
             listen: addr("COMMENTGUARD_LISTEN", cfg.listen)?,
             admin_listen: addr("COMMENTGUARD_ADMIN_LISTEN", cfg.admin_listen)?,
@@ -408,6 +463,7 @@ impl Settings {
                 })
                 .collect(),
             tls,
+            front_door,
         })
     }
 
@@ -458,6 +514,16 @@ fn positive(name: &'static str, d: Duration) -> Result<Duration, ConfigError> {
         });
     }
     Ok(d)
+}
+
+fn at_least_one(name: &'static str, n: usize) -> Result<usize, ConfigError> {
+    if n == 0 {
+        return Err(ConfigError::Invalid {
+            name,
+            message: "must be at least 1".into(),
+        });
+    }
+    Ok(n)
 }
 
 fn parse_bool(name: &'static str, v: &str) -> Result<bool, ConfigError> {

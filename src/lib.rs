@@ -18,6 +18,7 @@ pub mod admin;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod front_door;
 pub mod graph;
 pub mod inbox;
 pub mod ingress;

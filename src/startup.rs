@@ -205,8 +205,13 @@ impl Application {
                 .values()
                 .all(|a| a.access_token.is_none());
         let dry = self.settings.dry_run || no_token;
+        let open_files = crate::front_door::raise_open_file_limit();
         tracing::info!(
             listen = %self.public.local_addr()?,
+            open_file_limit = open_files.unwrap_or(0),
+            header_timeout_ms = self.settings.front_door.header_timeout.as_millis() as u64,
+            max_connections = self.settings.front_door.max_connections,
+            max_connections_per_client = self.settings.front_door.max_per_client,
             admin_listen = %self.admin.local_addr()?,
             rules = self.rules.for_account("").len(),
             dry_run = dry,
@@ -216,6 +221,16 @@ impl Application {
             tracing::warn!(
                 "running dry: no COMMENTGUARD_ACCESS_TOKEN and no account token, so decisions are logged and nothing is hidden or answered on Instagram"
             );
+        }
+        if let Some(n) = open_files {
+            let wanted = 2 * self.settings.front_door.max_connections + 256;
+            if (n as usize) < wanted {
+                tracing::warn!(
+                    open_file_limit = n,
+                    wanted,
+                    "the open-file limit is below what both listeners' max_connections need; lower COMMENTGUARD_MAX_CONNECTIONS or raise the limit (ulimit -n, LimitNOFILE=)"
+                );
+            }
         }
         if self.settings.admin_token.is_none() {
             tracing::warn!(
@@ -229,32 +244,29 @@ impl Application {
             tracing::info!("shutting down: finishing in-flight requests");
             stop.cancel();
         });
-        let c1 = cancel.clone();
-        let public: std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> =
-            match &self.settings.tls {
-                None => Box::pin(std::future::IntoFuture::into_future(
-                    axum::serve(self.public, public_app)
-                        .with_graceful_shutdown(async move { c1.cancelled().await }),
-                )),
-                Some(files) => {
-                    let config = crate::tls::load_and_watch(files.clone(), cancel.clone())?;
-                    let handle = axum_server::Handle::new();
-                    let h = handle.clone();
-                    tokio::spawn(async move {
-                        c1.cancelled().await;
-                        h.graceful_shutdown(Some(Duration::from_secs(20)));
-                    });
-                    let listener = self.public.into_std()?;
-                    Box::pin(
-                        axum_server::from_tcp_rustls(listener, config)?
-                            .handle(handle)
-                            .serve(public_app.into_make_service()),
-                    )
-                }
-            };
-        let c2 = cancel.clone();
-        let admin = axum::serve(self.admin, admin_app)
-            .with_graceful_shutdown(async move { c2.cancelled().await });
+        let tls = match &self.settings.tls {
+            None => None,
+            Some(files) => Some(crate::tls::load_and_watch(files.clone(), cancel.clone())?),
+        };
+        let limits = self.settings.front_door.clone();
+        let public = crate::front_door::serve(
+            self.public,
+            public_app,
+            limits.clone(),
+            tls,
+            cancel.clone(),
+            Duration::from_secs(20),
+            "public",
+        );
+        let admin = crate::front_door::serve(
+            self.admin,
+            admin_app,
+            limits,
+            None,
+            cancel.clone(),
+            Duration::from_secs(20),
+            "admin",
+        );
         let (p, a) = tokio::join!(public, admin);
         p.context("public listener")?;
         a.context("admin listener")?;

@@ -39,3 +39,11 @@ pub fn metrics_handle() -> PrometheusHandle {
         })
         .clone()
 }
+
+/// `commentguard_connections_refused_total{listener,reason}`: connections the front door
+/// closed at once (`over_cap`) or could not accept (`accept_error`, e.g. out of descriptors).
+pub fn connection_refused(listener: &'static str, reason: &'static str) {
+    metrics::counter!("commentguard_connections_refused_total",
+        "listener" => listener, "reason" => reason)
+    .increment(1);
+}

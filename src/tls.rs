@@ -64,7 +64,8 @@ impl TlsFiles {
         let mut config = builder
             .with_single_cert(certs, key)
             .context("the TLS certificate and key do not go together")?;
-        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        // The front door serves HTTP/1.1 (what Meta uses), so that is all a client may choose.
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(config)
     }
 

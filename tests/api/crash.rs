@@ -47,16 +47,18 @@ fn text_for(n: u64) -> (&'static str, Expect) {
     }
 }
 
-struct Service<'a> {
-    port: u16,
-    db_url: &'a str,
-    rules: &'a Path,
-    graph_url: &'a str,
-    log: &'a Path,
+pub(crate) struct Service<'a> {
+    pub port: u16,
+    pub db_url: &'a str,
+    pub rules: &'a Path,
+    pub graph_url: &'a str,
+    pub log: &'a Path,
+    /// More settings, or other values for those above.
+    pub env: Vec<(&'static str, String)>,
 }
 
 impl Service<'_> {
-    fn spawn(&self) -> Child {
+    pub(crate) fn spawn(&self) -> Child {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -79,6 +81,7 @@ impl Service<'_> {
             .env("COMMENTGUARD_GRAPH_URL", self.graph_url)
             .env("COMMENTGUARD_GRAPH_TIMEOUT", "1s")
             .env("COMMENTGUARD_RETRY_BASE", "10ms")
+            .envs(self.env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -86,7 +89,7 @@ impl Service<'_> {
     }
 }
 
-async fn wait_healthy(client: &reqwest::Client, base: &str, log: &Path) {
+pub(crate) async fn wait_healthy(client: &reqwest::Client, base: &str, log: &Path) {
     for _ in 0..400 {
         if let Ok(r) = client.get(format!("{base}/healthz")).send().await {
             if r.status() == 200 {
@@ -98,13 +101,13 @@ async fn wait_healthy(client: &reqwest::Client, base: &str, log: &Path) {
     panic!("service did not become healthy; its log:\n{}", tail(log));
 }
 
-fn tail(log: &Path) -> String {
+pub(crate) fn tail(log: &Path) -> String {
     let text = std::fs::read_to_string(log).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(40)..].join("\n")
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -175,6 +178,7 @@ async fn crash_and_recover(db_url: String) {
         rules: &rules,
         graph_url: &graph_url,
         log: &log,
+        env: Vec::new(),
     };
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))

@@ -3,6 +3,7 @@
 
 mod crash;
 mod faults;
+mod front_door;
 mod graph_client;
 mod helpers;
 mod moderation;

@@ -1,0 +1,284 @@
+//! The front door of both listeners: accepting connections and serving HTTP/1.1 on them,
+//! against slow and greedy clients.
+//!
+//! `axum::serve` sets no timer on hyper, so a client that sends half a request header and
+//! stops keeps its connection (and a file descriptor) for good: measured, 1,100 such sockets
+//! brought the process to its open-file limit and a signed delivery from Meta then failed.
+//! Here every connection is served by hyper's HTTP/1 connection with a timer, so that:
+//! - a request whose headers are not complete within `header_timeout` closes the connection,
+//!   and the same timeout applies to an idle keep-alive connection waiting for its next
+//!   request (hyper starts the header timer whenever the connection waits for a request);
+//! - at most `max_connections` are open in all and `max_per_client` from one address (a
+//!   trusted proxy's address is exempt: it carries many clients); a connection over a cap is
+//!   closed at once, before any byte is read, so it costs no more than the accept;
+//! - a TLS handshake has the same time to finish as the headers.
+//!
+//! Written by hand because neither axum nor axum-server has connection caps, and axum has no
+//! header timeout; the HTTP itself is hyper's.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// The limits of one listener.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Time for a request's headers (and a TLS handshake) to arrive, and for an idle
+    /// keep-alive connection to start its next request.
+    pub header_timeout: Duration,
+    pub max_connections: usize,
+    pub max_per_client: usize,
+    /// Addresses (a reverse proxy, a load balancer) that carry many clients: not capped per
+    /// client.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_timeout: Duration::from_secs(5),
+            max_connections: 4096,
+            max_per_client: 256,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+/// Open connections, in all and per client address.
+#[derive(Debug, Default)]
+struct Census {
+    total: AtomicUsize,
+    per_client: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// One admitted connection: counted until dropped.
+struct Ticket {
+    census: Arc<Census>,
+    client: Option<IpAddr>,
+}
+
+impl Census {
+    /// Admits a connection from `client` (`None`: not counted per client) unless a cap is
+    /// reached.
+    fn admit(self: &Arc<Self>, client: Option<IpAddr>, limits: &Limits) -> Option<Ticket> {
+        if self.total.fetch_add(1, Ordering::AcqRel) >= limits.max_connections {
+            self.total.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        if let Some(ip) = client {
+            let mut per = self.per_client.lock().unwrap_or_else(|e| e.into_inner());
+            let n = per.entry(ip).or_insert(0);
+            if *n >= limits.max_per_client {
+                drop(per);
+                self.total.fetch_sub(1, Ordering::AcqRel);
+                return None;
+            }
+            *n += 1;
+        }
+        Some(Ticket {
+            census: self.clone(),
+            client,
+        })
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        self.census.total.fetch_sub(1, Ordering::AcqRel);
+        if let Some(ip) = self.client {
+            let mut per = self
+                .census
+                .per_client
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if let Some(n) = per.get_mut(&ip) {
+                *n -= 1;
+                if *n == 0 {
+                    per.remove(&ip);
+                }
+            }
+        }
+    }
+}
+
+/// Serves `app` on `listener` until `cancel`, then lets the open connections finish their
+/// requests for up to `grace`. `tls`: a rustls configuration (reloaded certificates are
+/// picked up by the next handshake).
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    tls: Option<axum_server::tls_rustls::RustlsConfig>,
+    cancel: CancellationToken,
+    grace: Duration,
+    name: &'static str,
+) -> std::io::Result<()> {
+    let census = Arc::new(Census::default());
+    let tracker = TaskTracker::new();
+    let mut refused: u64 = 0;
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = cancel.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Out of file descriptors (EMFILE/ENFILE) or a connection reset before it
+                    // was accepted: wait a moment rather than spin, the open connections'
+                    // timeouts free descriptors.
+                    tracing::warn!(listener = name, error = %e, "accept failed; retrying");
+                    crate::telemetry::connection_refused(name, "accept_error");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+        };
+        let client = (!limits.trusted_proxies.contains(&peer.ip())).then_some(peer.ip());
+        let Some(ticket) = census.admit(client, &limits) else {
+            refused += 1;
+            if refused.is_power_of_two() {
+                tracing::warn!(listener = name, client = %peer.ip(), refused,
+                    max_connections = limits.max_connections,
+                    max_per_client = limits.max_per_client,
+                    "connection over the cap closed");
+            }
+            crate::telemetry::connection_refused(name, "over_cap");
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        tracker.spawn(connection(
+            stream,
+            peer,
+            app.clone(),
+            limits.header_timeout,
+            tls.clone(),
+            cancel.clone(),
+            ticket,
+        ));
+    }
+    drop(listener);
+    tracker.close();
+    if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
+        tracing::warn!(
+            listener = name,
+            open = census.total.load(Ordering::Acquire),
+            "connections still open after the grace period; closing them"
+        );
+    }
+    Ok(())
+}
+
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    app: Router,
+    header_timeout: Duration,
+    tls: Option<axum_server::tls_rustls::RustlsConfig>,
+    cancel: CancellationToken,
+    _ticket: Ticket,
+) {
+    match tls {
+        None => http(TokioIo::new(stream), peer, app, header_timeout, cancel).await,
+        Some(config) => {
+            let acceptor = tokio_rustls::TlsAcceptor::from(config.get_inner());
+            match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await {
+                Ok(Ok(tls)) => http(TokioIo::new(tls), peer, app, header_timeout, cancel).await,
+                Ok(Err(e)) => tracing::debug!(client = %peer, error = %e, "TLS handshake failed"),
+                Err(_) => tracing::debug!(client = %peer, "TLS handshake timed out"),
+            }
+        }
+    }
+}
+
+async fn http<I>(
+    io: TokioIo<I>,
+    peer: SocketAddr,
+    app: Router,
+    header_timeout: Duration,
+    cancel: CancellationToken,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = TowerToHyperService::new(app);
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .keep_alive(true)
+        .serve_connection(io, service);
+    tokio::pin!(conn);
+    let result = tokio::select! {
+        r = conn.as_mut() => r,
+        _ = cancel.cancelled() => {
+            // Finish the request in flight, take no new one.
+            conn.as_mut().graceful_shutdown();
+            conn.as_mut().await
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(client = %peer, error = %e, "connection closed");
+    }
+}
+
+/// Raises this process's open-file limit to the hard limit the system allows, so that a burst
+/// of connections meets the connection caps before it meets EMFILE. Returns the limit in force.
+pub fn raise_open_file_limit() -> Option<u64> {
+    // SAFETY: getrlimit/setrlimit only read and write the struct given.
+    unsafe {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return None;
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                lim.rlim_cur = lim.rlim_max;
+            }
+        }
+        #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 on every platform
+        Some(lim.rlim_cur as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_census_caps_connections_in_all_and_per_client() {
+        let census = Arc::new(Census::default());
+        let limits = Limits {
+            max_connections: 3,
+            max_per_client: 2,
+            ..Limits::default()
+        };
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        let a1 = census.admit(Some(a), &limits).unwrap();
+        let _a2 = census.admit(Some(a), &limits).unwrap();
+        assert!(census.admit(Some(a), &limits).is_none(), "per client");
+        let _b1 = census.admit(Some(b), &limits).unwrap();
+        assert!(census.admit(Some(b), &limits).is_none(), "in all");
+        drop(a1);
+        let _a3 = census
+            .admit(Some(a), &limits)
+            .expect("a closed connection frees its place");
+        assert_eq!(census.total.load(Ordering::Acquire), 3);
+        // Not counted per client (a trusted proxy), still counted in all.
+        assert!(census.admit(None, &limits).is_none());
+    }
+}
