@@ -62,6 +62,8 @@ pub struct FileConfig {
     pub max_connections: Option<usize>,
     pub max_connections_per_client: Option<usize>,
     pub trusted_proxies: Option<Vec<String>>,
+    pub instance_id: Option<String>,
+    pub claim_timeout: Option<String>,
     #[serde(default)]
     pub accounts: BTreeMap<String, AccountFile>,
 }
@@ -126,6 +128,11 @@ pub struct Settings {
     pub tls: Option<crate::tls::TlsFiles>,
     /// Connection limits of both listeners.
     pub front_door: crate::front_door::Limits,
+    /// This instance's name in its claims (stable across restarts, unique among instances).
+    pub instance_id: String,
+    /// PostgreSQL: the claims of an instance whose heartbeat stopped this long ago are taken
+    /// over by the others.
+    pub claim_timeout: Duration,
 }
 
 fn parse_file(text: &str, path: &str) -> Result<FileConfig, ConfigError> {
@@ -168,6 +175,8 @@ fn overlay(base: &mut FileConfig, top: FileConfig) {
         max_connections,
         max_connections_per_client,
         trusted_proxies,
+        instance_id,
+        claim_timeout,
         tls_key,
         tls_client_ca
     );
@@ -312,6 +321,12 @@ impl Settings {
                 })?);
             }
         }
+        if let Some(v) = var("COMMENTGUARD_INSTANCE_ID") {
+            cfg.instance_id = Some(v);
+        }
+        if let Some(v) = var("COMMENTGUARD_CLAIM_TIMEOUT") {
+            cfg.claim_timeout = Some(v);
+        }
         if let Some(v) = var("COMMENTGUARD_TRUSTED_PROXIES") {
             cfg.trusted_proxies = Some(split_list(&v));
         }
@@ -416,6 +431,26 @@ impl Settings {
                 })
                 .collect::<Result<_, _>>()?,
         };
+        let instance_id = match cfg.instance_id.filter(|i| !i.is_empty()) {
+            Some(id) => id,
+            None => default_instance_id(),
+        };
+        if instance_id.len() > 100
+            || !instance_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(ConfigError::Invalid {
+                name: "COMMENTGUARD_INSTANCE_ID",
+                message: format!(
+                    "{instance_id:?}: use letters, digits, '-', '_' and '.' (100 at most)"
+                ),
+            });
+        }
+        let claim_timeout = positive(
+            "COMMENTGUARD_CLAIM_TIMEOUT",
+            dur("COMMENTGUARD_CLAIM_TIMEOUT", cfg.claim_timeout)?,
+        )?;
         Ok(Settings {
             listen: addr("COMMENTGUARD_LISTEN", cfg.listen)?,
             admin_listen: addr("COMMENTGUARD_ADMIN_LISTEN", cfg.admin_listen)?,
@@ -464,6 +499,8 @@ impl Settings {
                 .collect(),
             tls,
             front_door,
+            instance_id,
+            claim_timeout,
         })
     }
 
@@ -514,6 +551,31 @@ fn positive(name: &'static str, d: Duration) -> Result<Duration, ConfigError> {
         });
     }
     Ok(d)
+}
+
+/// The host's name (stable across restarts of a container or a pod of a StatefulSet), made
+/// fit for COMMENTGUARD_INSTANCE_ID; `commentguard` when it cannot be read.
+fn default_instance_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .unwrap_or_default();
+    let id: String = host
+        .trim()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(100)
+        .collect();
+    if id.is_empty() {
+        "commentguard".into()
+    } else {
+        id
+    }
 }
 
 fn at_least_one(name: &'static str, n: usize) -> Result<usize, ConfigError> {

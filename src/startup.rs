@@ -161,7 +161,35 @@ impl Application {
         let _watchers = self.rules.watch();
         self.rules.reload_on_sighup();
 
+        // Before the first claim: this run's name goes into every claim it takes, and the work
+        // its previous run had claimed when it stopped (a crash, a kill) is taken back at once
+        // instead of waiting for the leases to run out.
+        let boot_ms = crate::store::now_ms();
+        let taken = self
+            .store
+            .register_instance(
+                &self.settings.instance_id,
+                boot_ms,
+                self.settings.claim_timeout,
+                boot_ms,
+            )
+            .await
+            .context("registering this instance in the database")?;
+        tracing::info!(
+            instance_id = %self.settings.instance_id,
+            boot_ms,
+            events_taken_back = taken.events,
+            actions_taken_back = taken.actions,
+            stories_taken_back = taken.stories,
+            "instance registered"
+        );
+
         let mut workers = tokio::task::JoinSet::new();
+        workers.spawn(heartbeat(
+            self.store.clone(),
+            self.settings.claim_timeout,
+            cancel.clone(),
+        ));
         // The pipeline's workers run on threads of their own at a lower CPU priority: a burst
         // of deliveries is acknowledged first and moderated right after (see `Background`).
         let background = Background::start()?;
@@ -274,9 +302,26 @@ impl Application {
         // batch and ends.
         let _ = writer_task.await;
         while workers.join_next().await.is_some() {}
+        if let Err(e) = self.store.unregister_instance().await {
+            tracing::warn!(error = %e, "could not remove this instance's heartbeat; its row ages out");
+        }
         drop(background);
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Keeps this run's heartbeat fresh (PostgreSQL).
+async fn heartbeat(store: Arc<dyn Store>, claim_timeout: Duration, cancel: CancellationToken) {
+    let every = crate::store::instances::heartbeat_interval(claim_timeout);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        if let Err(e) = store.heartbeat(crate::store::now_ms()).await {
+            tracing::warn!(error = %e, "heartbeat not written; other instances may take over this one's work if it stays so");
+        }
     }
 }
 

@@ -123,6 +123,8 @@ conformance!(
     an_auto_shadow_is_switched_once_per_rule_version_and_cleared,
     rule_events_are_written_once_with_their_decision_and_answer_state_questions,
     old_rule_events_are_pruned,
+    a_restarted_instance_takes_back_its_previous_runs_claims,
+    the_claims_of_an_instance_whose_heartbeat_stopped_are_taken_over,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -1553,4 +1555,171 @@ async fn old_rule_events_are_pruned(db: Db) {
         .await
         .unwrap();
     assert_eq!(rows.author_events.len(), 1);
+}
+
+// ---------------------------------------------------------------------------------------
+// Instances and their claims
+
+const DEAD_AFTER: Duration = Duration::from_secs(10);
+
+/// One event claimed and one action claimed by `store`, at `now`, with long leases.
+async fn claim_one_of_each(store: &dyn Store, now: i64) -> (i64, i64) {
+    store
+        .insert_deliveries(&[events(["comments:crash".into()])])
+        .await
+        .unwrap();
+    store
+        .record_decision(&decision("crash", now), &[planned(ActionKind::Hide)])
+        .await
+        .unwrap();
+    let long = Duration::from_secs(120);
+    let events = store.claim_events(10, long, now).await.unwrap();
+    let actions = store.claim_actions(10, long, now).await.unwrap();
+    assert_eq!((events.len(), actions.len()), (1, 1));
+    (events[0].id, actions[0].id)
+}
+
+async fn a_restarted_instance_takes_back_its_previous_runs_claims(db: Db) {
+    let t0 = now_ms();
+    let first_run = db.store().await;
+    first_run
+        .register_instance("web-1", t0, DEAD_AFTER, t0)
+        .await
+        .unwrap();
+    let (event, action) = claim_one_of_each(&*first_run, t0).await;
+    // Killed: no clean stop, no more heartbeats. The same instance starts again 2 s later.
+    drop(first_run);
+    let t1 = t0 + 2_000;
+    let second_run = db.store().await;
+    let taken = second_run
+        .register_instance("web-1", t1, DEAD_AFTER, t1)
+        .await
+        .unwrap();
+    // One instance per SQLite file: every old claim was its own. On PostgreSQL the previous
+    // run of the same id beat 2 s ago, but not again while the new one watched: gone.
+    assert_eq!((taken.events, taken.actions), (1, 1));
+    let long = Duration::from_secs(120);
+    let events = second_run.claim_events(10, long, t1).await.unwrap();
+    let actions = second_run.claim_actions(10, long, t1).await.unwrap();
+    assert_eq!(events.iter().map(|e| e.id).collect::<Vec<_>>(), [event]);
+    assert_eq!(actions.iter().map(|a| a.id).collect::<Vec<_>>(), [action]);
+    assert_eq!(events[0].attempts, 2, "the interrupted try still counts");
+    assert_eq!(
+        actions[0].attempts, 2,
+        "a reply is looked up before posting again"
+    );
+
+    if second_run.dialect() == Dialect::Postgres {
+        // A second process started by mistake with the same id while the first still runs:
+        // the first beats while it is watched, and keeps its claims.
+        let (event, _) = {
+            second_run
+                .insert_deliveries(&[events_of("comments:twin")])
+                .await
+                .unwrap();
+            let claimed = second_run.claim_events(10, long, t1).await.unwrap();
+            (claimed[0].id, ())
+        };
+        let beating = second_run.clone();
+        let beats = tokio::spawn(async move {
+            for _ in 0..40 {
+                beating.heartbeat(now_ms()).await.unwrap();
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        });
+        let twin = db.store().await;
+        let t2 = now_ms();
+        twin.register_instance("web-1", t2, DEAD_AFTER, t2)
+            .await
+            .unwrap();
+        assert!(
+            twin.claim_events(10, long, now_ms())
+                .await
+                .unwrap()
+                .is_empty(),
+            "a living run's claim ({event}) was taken"
+        );
+        beats.abort();
+    }
+}
+
+fn events_of(key: &str) -> Delivery {
+    events([key.to_string()])
+}
+
+async fn the_claims_of_an_instance_whose_heartbeat_stopped_are_taken_over(db: Db) {
+    if db.url.starts_with("sqlite") {
+        // One instance per SQLite file: there is no other instance to take over.
+        return;
+    }
+    let t0 = now_ms();
+    let a = db.store().await;
+    let b = db.store().await;
+    a.register_instance("a", t0, DEAD_AFTER, t0).await.unwrap();
+    b.register_instance("b", t0, DEAD_AFTER, t0).await.unwrap();
+    let (event, action) = claim_one_of_each(&*a, t0).await;
+    let story = NewStory {
+        story_id: "story-1".into(),
+        account_id: "acct-a".into(),
+        media_type: Some("IMAGE".into()),
+        posted_at: t0,
+        first_seen: t0,
+        expires_at: t0 + 86_400_000,
+        next_snapshot_at: Some(t0),
+    };
+    a.upsert_story(&story).await.unwrap();
+    let long = Duration::from_secs(120);
+    assert_eq!(a.claim_due_stories(10, long, t0).await.unwrap().len(), 1);
+
+    // A slow Graph call: `a` still beats, so it keeps every claim past DEAD_AFTER.
+    let t1 = t0 + 9_000;
+    a.heartbeat(t1).await.unwrap();
+    b.heartbeat(t1).await.unwrap();
+    let t2 = t0 + 15_000;
+    assert!(b.claim_events(10, long, t2).await.unwrap().is_empty());
+    assert!(b.claim_actions(10, long, t2).await.unwrap().is_empty());
+    assert!(b.claim_due_stories(10, long, t2).await.unwrap().is_empty());
+
+    // `a` dies (no more heartbeats); DEAD_AFTER after its last one, `b` takes its work.
+    let t3 = t1 + DEAD_AFTER.as_millis() as i64 + 1;
+    b.heartbeat(t3).await.unwrap();
+    let events = b.claim_events(10, long, t3).await.unwrap();
+    let actions = b.claim_actions(10, long, t3).await.unwrap();
+    let stories = b.claim_due_stories(10, long, t3).await.unwrap();
+    assert_eq!(events.iter().map(|e| e.id).collect::<Vec<_>>(), [event]);
+    assert_eq!(actions.iter().map(|a| a.id).collect::<Vec<_>>(), [action]);
+    assert_eq!(stories.len(), 1);
+    // Now `b` holds them: nobody else takes them while `b` beats.
+    let c = db.store().await;
+    c.register_instance("c", t3, DEAD_AFTER, t3).await.unwrap();
+    assert!(c
+        .claim_events(10, long, t3 + 1_000)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // A snapshot recorded ends the claim: the story waits for its next time, even with `b`
+    // gone later.
+    b.record_snapshot(
+        &NewSnapshot {
+            story_id: "story-1".into(),
+            account_id: "acct-a".into(),
+            taken_at: t3,
+            status: "ok".into(),
+            metrics: "{}".into(),
+            raw: "{}".into(),
+            error: None,
+        },
+        Some(t3 + 3_600_000),
+    )
+    .await
+    .unwrap();
+    let t4 = t3 + 60_000;
+    c.heartbeat(t4).await.unwrap();
+    assert!(c.claim_due_stories(10, long, t4).await.unwrap().is_empty());
+    // An event given back for a retry waits for its time, whoever claimed it last.
+    b.retry_event(event, "Graph down", t4 + 600_000, false)
+        .await
+        .unwrap();
+    assert!(c.claim_events(10, long, t4).await.unwrap().is_empty());
 }

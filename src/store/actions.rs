@@ -214,12 +214,14 @@ impl ActionStore for SqlStore {
 
     async fn claim_actions(&self, limit: i64, lease: Duration, now: i64) -> Result<Vec<ActionRow>> {
         let sql = format!(
-            "UPDATE actions SET lease_until = $1, attempts = attempts + 1, updated_at = $2 WHERE id IN ( \
-               SELECT a.id FROM actions a WHERE a.state = 'pending' AND a.next_at <= $2 AND a.lease_until <= $2 \
+            "UPDATE actions SET lease_until = $1, attempts = attempts + 1, updated_at = $2{} WHERE id IN ( \
+               SELECT a.id FROM actions a WHERE a.state = 'pending' AND a.next_at <= $2 AND (a.lease_until <= $2{}) \
                AND NOT EXISTS (SELECT 1 FROM actions b WHERE b.decision_id = a.decision_id \
                                AND b.seq < a.seq AND b.state = 'pending') \
                ORDER BY a.next_at, a.id LIMIT $3 {} ) \
              RETURNING {ACTION_COLUMNS}",
+            self.claim_owner(),
+            self.orphaned_claim("a.claimed_by", "$2"),
             self.skip_locked()
         );
         let rows = sqlx::query(&sql)

@@ -6,7 +6,7 @@
 //! keep: each room (`inbox`, `decisions`, `actions`, `rule_state`, `stories`) implements its
 //! own trait for [`SqlStore`] in its own module, with these helpers.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -14,6 +14,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 
 use super::inbox::sqlite::{inbox_path, SqliteInbox};
+use super::instances::Owner;
 use super::work::{WorkChannel, WorkHub};
 use super::{Result, Store, StoreError};
 use crate::secret::Secret;
@@ -44,6 +45,8 @@ pub struct SqlStore {
     /// thread, so that webhooks never wait for the pipeline's writes. PostgreSQL keeps them in
     /// the same database (`None`): its writers do not exclude each other.
     pub(super) inbox: Option<SqliteInbox>,
+    /// This run's name in its claims, once it registered ([`super::InstanceStore`]).
+    pub(super) owner: Arc<OnceLock<Owner>>,
 }
 
 /// Connects the SQLite writer pool and lowers the worker thread sqlx starts for its
@@ -149,6 +152,7 @@ impl SqlStore {
             dialect,
             work: Arc::new(WorkHub::new(pg_url)),
             inbox: None,
+            owner: Arc::new(OnceLock::new()),
         };
         match dialect {
             Dialect::Sqlite => store.migrate_sqlite().await?,

@@ -7,6 +7,7 @@
 //! - [`actions`]: the action queue of Graph calls and their outcomes.
 //! - [`rule_state`]: rule events, match counts and automatic shadowing.
 //! - [`stories`]: stories, their snapshots and final counts.
+//! - [`instances`]: who holds a claim, and taking back the claims of a run that is gone.
 //! - [`work`]: waking workers when work was stored ([`WorkSignal`]).
 //! - [`db`]: connecting, migrating, transactions, and the one place where the two engines'
 //!   SQL differs ([`Dialect`]).
@@ -24,6 +25,7 @@ pub mod actions;
 pub mod db;
 pub mod decisions;
 pub mod inbox;
+pub mod instances;
 pub mod rule_state;
 pub mod stories;
 pub mod work;
@@ -34,6 +36,7 @@ pub use decisions::{DecisionFilter, DecisionRow, DecisionStore, NewDecision};
 pub use inbox::{
     DeadLetter, Delivery, InboxEvent, InboxStats, InboxStore, InsertOutcome, NewEvent,
 };
+pub use instances::{InstanceStore, TakenBack};
 pub use rule_state::{
     AutoShadow, AutoShadowState, RuleEvent, RuleMatchGroup, RuleStateRows, RuleStateStore,
 };
@@ -69,7 +72,7 @@ pub fn now_ms() -> i64 {
 /// finals), the admin API and the commands use.
 #[async_trait]
 pub trait Store:
-    InboxStore + DecisionStore + ActionStore + RuleStateStore + StoryStore + WorkSignals
+    InboxStore + DecisionStore + ActionStore + RuleStateStore + StoryStore + InstanceStore + WorkSignals
 {
     fn dialect(&self) -> Dialect;
 

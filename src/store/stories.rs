@@ -271,11 +271,13 @@ impl StoryStore for SqlStore {
         now: i64,
     ) -> Result<Vec<StoryRow>> {
         let sql = format!(
-            "UPDATE stories SET next_snapshot_at = $1 WHERE story_id IN ( \
+            "UPDATE stories SET next_snapshot_at = $1{} WHERE story_id IN ( \
                SELECT story_id FROM stories WHERE closed_at IS NULL AND expires_at > $2 \
-               AND next_snapshot_at IS NOT NULL AND next_snapshot_at <= $2 \
+               AND next_snapshot_at IS NOT NULL AND (next_snapshot_at <= $2{}) \
                ORDER BY next_snapshot_at, story_id LIMIT $3 {} ) \
              RETURNING {STORY_COLUMNS}",
+            self.claim_owner(),
+            self.orphaned_claim("claimed_by", "$2"),
             self.skip_locked()
         );
         let rows = sqlx::query(&sql)
@@ -313,12 +315,14 @@ impl StoryStore for SqlStore {
         .await?
         .try_get("id")?;
         let read = if snap.status == "error" { 0i64 } else { 1i64 };
-        sqlx::query(
+        // The next snapshot waits for its time: the claim is over.
+        sqlx::query(&format!(
             "UPDATE stories SET snapshot_count = snapshot_count + 1, last_status = $1, \
-               next_snapshot_at = $2, \
+               next_snapshot_at = $2{}, \
                last_snapshot_at = CASE WHEN $3 = 1 THEN $4 ELSE last_snapshot_at END \
              WHERE story_id = $5",
-        )
+            self.clear_owner()
+        ))
         .bind(&snap.status)
         .bind(next_snapshot_at)
         .bind(read)

@@ -268,10 +268,12 @@ impl InboxStore for SqlStore {
                 .await;
         }
         let sql = format!(
-            "UPDATE inbox SET lease_until = $1, attempts = attempts + 1 WHERE id IN ( \
-               SELECT id FROM inbox WHERE state = 'pending' AND lease_until <= $2 \
+            "UPDATE inbox SET lease_until = $1, attempts = attempts + 1{} WHERE id IN ( \
+               SELECT id FROM inbox WHERE state = 'pending' AND (lease_until <= $2{}) \
                ORDER BY id LIMIT $3 {} ) \
              RETURNING id, dedup_key, account_id, field, entry_time, payload, received_at, attempts",
+            self.claim_owner(),
+            self.orphaned_claim("claimed_by", "$2"),
             self.skip_locked()
         );
         let rows = sqlx::query(&sql)
@@ -312,11 +314,13 @@ impl InboxStore for SqlStore {
         if let Some(inbox) = &self.inbox {
             return inbox.retry(id, error, not_before, give_up).await;
         }
-        sqlx::query(
-            "UPDATE inbox SET lease_until = $1, last_error = $2, \
+        // Waiting for its retry: no longer anyone's claim.
+        sqlx::query(&format!(
+            "UPDATE inbox SET lease_until = $1, last_error = $2{}, \
              state = CASE WHEN $3 = 1 OR attempts >= $4 THEN 'failed' ELSE 'pending' END \
              WHERE id = $5",
-        )
+            self.clear_owner()
+        ))
         .bind(not_before)
         .bind(error)
         .bind(if give_up { 1i64 } else { 0i64 })

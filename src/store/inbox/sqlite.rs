@@ -393,6 +393,20 @@ impl SqliteInbox {
     }
 
     /// Deletes processed events received before `before` (their payloads hold comment texts).
+    /// Makes every pending event claimable at once: at start, every claim in this file was
+    /// taken by this instance's previous run (one instance per SQLite file). An event waiting
+    /// for its retry is tried once sooner. Returns how many were taken back.
+    pub async fn take_back_claims(&self, now: i64) -> Result<u64> {
+        self.call(move |c| {
+            c.execute(
+                "UPDATE inbox SET lease_until = 0 WHERE state = 'pending' AND lease_until > ?1",
+                [now],
+            )
+            .map(|n| n as u64)
+        })
+        .await
+    }
+
     pub async fn prune_done(&self, before: i64) -> Result<u64> {
         self.call(move |c| {
             c.execute(
