@@ -40,6 +40,9 @@ pub enum Command {
     Purge(commands::purge::PurgeArgs),
     /// Story insights kept from the Graph API and Meta's notifications.
     Insights(commands::insights::InsightsArgs),
+    /// Moderate the comments no webhook announced: list the account's recent media and
+    /// their comments, and hand every comment not yet decided to the pipeline.
+    Sweep(commands::sweep::SweepArgs),
 }
 
 impl Cli {
@@ -67,6 +70,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Undo(args) => commands::undo::run(cli.load_settings()?, args).await,
         Command::Purge(args) => commands::purge::run(cli.load_settings()?, args).await,
         Command::Insights(args) => commands::insights::run(cli.load_settings()?, args).await,
+        Command::Sweep(args) => commands::sweep::run(cli.load_settings()?, args).await,
     }
 }
 

@@ -64,6 +64,8 @@ pub struct FileConfig {
     pub trusted_proxies: Option<Vec<String>>,
     pub instance_id: Option<String>,
     pub claim_timeout: Option<String>,
+    pub sweep_interval: Option<String>,
+    pub sweep_window: Option<String>,
     #[serde(default)]
     pub accounts: BTreeMap<String, AccountFile>,
 }
@@ -133,6 +135,10 @@ pub struct Settings {
     /// PostgreSQL: the claims of an instance whose heartbeat stopped this long ago are taken
     /// over by the others.
     pub claim_timeout: Duration,
+    /// How often serve sweeps for comments no webhook announced (zero: never).
+    pub sweep_interval: Duration,
+    /// Media posted within this long are swept by serve's reconciliation.
+    pub sweep_window: Duration,
 }
 
 fn parse_file(text: &str, path: &str) -> Result<FileConfig, ConfigError> {
@@ -177,6 +183,8 @@ fn overlay(base: &mut FileConfig, top: FileConfig) {
         trusted_proxies,
         instance_id,
         claim_timeout,
+        sweep_interval,
+        sweep_window,
         tls_key,
         tls_client_ca
     );
@@ -326,6 +334,12 @@ impl Settings {
         }
         if let Some(v) = var("COMMENTGUARD_CLAIM_TIMEOUT") {
             cfg.claim_timeout = Some(v);
+        }
+        if let Some(v) = var("COMMENTGUARD_SWEEP_INTERVAL") {
+            cfg.sweep_interval = Some(v);
+        }
+        if let Some(v) = var("COMMENTGUARD_SWEEP_WINDOW") {
+            cfg.sweep_window = Some(v);
         }
         if let Some(v) = var("COMMENTGUARD_TRUSTED_PROXIES") {
             cfg.trusted_proxies = Some(split_list(&v));
@@ -501,6 +515,11 @@ impl Settings {
             front_door,
             instance_id,
             claim_timeout,
+            sweep_interval: dur("COMMENTGUARD_SWEEP_INTERVAL", cfg.sweep_interval)?,
+            sweep_window: positive(
+                "COMMENTGUARD_SWEEP_WINDOW",
+                dur("COMMENTGUARD_SWEEP_WINDOW", cfg.sweep_window)?,
+            )?,
         })
     }
 
@@ -708,6 +727,41 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("COMMENTGUARD_RETRY_BASE"), "{err}");
+    }
+
+    #[test]
+    fn sweep_front_door_and_instance_settings() {
+        let s = Settings::load(None, &env(&[])).unwrap();
+        assert_eq!(s.sweep_interval, Duration::from_secs(15 * 60));
+        assert_eq!(s.sweep_window, Duration::from_secs(2 * 86_400));
+        assert_eq!(s.front_door.header_timeout, Duration::from_secs(5));
+        assert_eq!(s.claim_timeout, Duration::from_secs(10));
+        assert!(!s.instance_id.is_empty());
+        let s = Settings::load(
+            None,
+            &env(&[
+                ("COMMENTGUARD_SWEEP_INTERVAL", "0"),
+                ("COMMENTGUARD_INSTANCE_ID", "web-1.eu"),
+                ("COMMENTGUARD_TRUSTED_PROXIES", "10.0.0.1, ::1"),
+                ("COMMENTGUARD_MAX_CONNECTIONS_PER_CLIENT", "16"),
+            ]),
+        )
+        .unwrap();
+        assert!(s.sweep_interval.is_zero(), "0 turns reconciliation off");
+        assert_eq!(s.instance_id, "web-1.eu");
+        assert_eq!(s.front_door.trusted_proxies.len(), 2);
+        assert_eq!(s.front_door.max_per_client, 16);
+        for (name, bad) in [
+            ("COMMENTGUARD_INSTANCE_ID", "web 1"),
+            ("COMMENTGUARD_TRUSTED_PROXIES", "proxy.local"),
+            ("COMMENTGUARD_MAX_CONNECTIONS", "0"),
+            ("COMMENTGUARD_HEADER_TIMEOUT", "0s"),
+        ] {
+            let err = Settings::load(None, &env(&[(name, bad)]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(name), "{name}={bad}: {err}");
+        }
     }
 
     #[test]

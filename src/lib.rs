@@ -29,5 +29,6 @@ pub mod rules;
 pub mod secret;
 pub mod startup;
 pub mod store;
+pub mod sweep;
 pub mod telemetry;
 pub mod tls;

@@ -40,21 +40,8 @@ impl Application {
         let store = SqlStore::connect(settings.database_url.expose())
             .await
             .context("opening the database (COMMENTGUARD_DATABASE_URL)")?;
-        let accounts: Vec<(String, PathBuf)> = settings
-            .accounts
-            .iter()
-            .filter_map(|(id, a)| a.rules_dir.clone().map(|d| (id.clone(), d)))
-            .collect();
-        let rules = RulesRegistry::load(&settings.rules_dir, &accounts).map_err(|errors| {
-            let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-            anyhow::anyhow!("the rules do not load:\n{}", lines.join("\n"))
-        })?;
-        let graph = GraphClient::new(GraphConfig {
-            base_url: settings.graph_url.clone(),
-            version: settings.graph_version.clone(),
-            app_secret: settings.app_secrets.first().cloned(),
-            timeout: settings.graph_timeout,
-        });
+        let rules = load_rules(&settings)?;
+        let graph = graph_client(&settings);
         if let Some(files) = &settings.tls {
             // A wrong certificate or key stops start-up here, with the file named.
             files.server_config()?;
@@ -118,11 +105,17 @@ impl Application {
                 ))
                 .layer(tower::limit::ConcurrencyLimitLayer::new(1024)),
         );
-        let monitor = Arc::new(crate::pipeline::RuleMonitor::new(
-            self.store.clone(),
-            self.rules.clone(),
+        let Stages {
+            pipeline,
+            executor,
+            monitor,
+        } = Stages::new(
             &self.settings,
-        ));
+            &self.store,
+            &self.rules,
+            &self.graph,
+            actions_wake.clone(),
+        );
         let admin_app = admin::router(AdminState {
             monitor: monitor.clone(),
             store: self.store.clone(),
@@ -131,24 +124,6 @@ impl Application {
             graph: self.graph.clone(),
             metrics,
             actions_wake: actions_wake.clone(),
-        });
-
-        let pipeline = Arc::new(Pipeline {
-            store: self.store.clone(),
-            rules: self.rules.clone(),
-            state_lock: Default::default(),
-            monitor: monitor.clone(),
-            graph: self.graph.clone(),
-            settings: self.settings.clone(),
-            actions_wake: actions_wake.clone(),
-        });
-        let executor = Arc::new(Executor {
-            store: self.store.clone(),
-            graph: self.graph.clone(),
-            tokens: self.settings.clone(),
-            wake: actions_wake,
-            retry_base: self.settings.retry_base,
-            lease: crate::actions::action_lease(self.settings.graph_timeout),
         });
 
         // Before the first comment is evaluated: rules another instance (or an earlier run)
@@ -223,6 +198,16 @@ impl Application {
             self.settings.graph_version.clone(),
         );
         workers.spawn(poller.run(cancel.clone()));
+        workers.spawn(crate::sweep::reconcile_periodically(
+            crate::sweep::Sweeper {
+                store: self.store.clone(),
+                graph: self.graph.clone(),
+            },
+            self.settings.clone(),
+            self.settings.sweep_interval,
+            self.settings.sweep_window,
+            cancel.clone(),
+        ));
 
         // What "dry" means to an operator: nothing reaches Instagram, whether by the setting
         // or for want of any token to call with.
@@ -308,6 +293,77 @@ impl Application {
         drop(background);
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// The rules of the default folder and of every account with a folder of its own; every
+/// mistake of every file in the error.
+pub fn load_rules(settings: &Settings) -> anyhow::Result<RulesRegistry> {
+    let accounts: Vec<(String, PathBuf)> = settings
+        .accounts
+        .iter()
+        .filter_map(|(id, a)| a.rules_dir.clone().map(|d| (id.clone(), d)))
+        .collect();
+    RulesRegistry::load(&settings.rules_dir, &accounts).map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        anyhow::anyhow!("the rules do not load:\n{}", lines.join("\n"))
+    })
+}
+
+/// The Graph API client the settings describe.
+pub fn graph_client(settings: &Settings) -> GraphClient {
+    GraphClient::new(GraphConfig {
+        base_url: settings.graph_url.clone(),
+        version: settings.graph_version.clone(),
+        app_secret: settings.app_secrets.first().cloned(),
+        timeout: settings.graph_timeout,
+    })
+}
+
+/// The moderating stages: the pipeline (rules, decisions), the action executor (Graph calls)
+/// and the rule monitor (auto-shadow), wired to one store, rules registry and Graph client.
+/// `serve` runs them; `sweep` runs them too, to decide what it found.
+pub struct Stages {
+    pub pipeline: Arc<Pipeline>,
+    pub executor: Arc<Executor>,
+    pub monitor: Arc<crate::pipeline::RuleMonitor>,
+}
+
+impl Stages {
+    pub fn new(
+        settings: &Arc<Settings>,
+        store: &Arc<dyn Store>,
+        rules: &Arc<RulesRegistry>,
+        graph: &Arc<GraphClient>,
+        actions_wake: Arc<Notify>,
+    ) -> Stages {
+        let monitor = Arc::new(crate::pipeline::RuleMonitor::new(
+            store.clone(),
+            rules.clone(),
+            settings,
+        ));
+        let pipeline = Arc::new(Pipeline {
+            store: store.clone(),
+            rules: rules.clone(),
+            state_lock: Default::default(),
+            monitor: monitor.clone(),
+            graph: graph.clone(),
+            settings: settings.clone(),
+            actions_wake: actions_wake.clone(),
+        });
+        let executor = Arc::new(Executor {
+            store: store.clone(),
+            graph: graph.clone(),
+            tokens: settings.clone(),
+            wake: actions_wake,
+            retry_base: settings.retry_base,
+            lease: crate::actions::action_lease(settings.graph_timeout),
+        });
+        Stages {
+            pipeline,
+            executor,
+            monitor,
+        }
     }
 }
 

@@ -5,4 +5,5 @@ pub mod log;
 pub mod purge;
 pub mod serve;
 pub mod simulate;
+pub mod sweep;
 pub mod undo;

@@ -36,10 +36,13 @@ pub enum Endpoint {
     MentionedMedia,
     Stories,
     Insights,
+    Media,
+    LiveMedia,
+    Comments,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 10] = [
+    pub const ALL: [Endpoint; 13] = [
         Endpoint::Hide,
         Endpoint::Unhide,
         Endpoint::Delete,
@@ -50,6 +53,9 @@ impl Endpoint {
         Endpoint::MentionedMedia,
         Endpoint::Stories,
         Endpoint::Insights,
+        Endpoint::Media,
+        Endpoint::LiveMedia,
+        Endpoint::Comments,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -64,6 +70,9 @@ impl Endpoint {
             Endpoint::MentionedMedia => "mentioned_media",
             Endpoint::Stories => "stories",
             Endpoint::Insights => "insights",
+            Endpoint::Media => "media",
+            Endpoint::LiveMedia => "live_media",
+            Endpoint::Comments => "comments",
         }
     }
 }
@@ -80,7 +89,7 @@ fn decode<T: DeserializeOwned>(endpoint: Endpoint, v: Value) -> Result<T, GraphE
 }
 
 /// Ids go into URL paths and into `fields` expressions: only plain id characters pass.
-fn check_id(what: &str, id: &str) -> Result<(), GraphError> {
+pub(super) fn check_id(what: &str, id: &str) -> Result<(), GraphError> {
     let ok = !id.is_empty()
         && id.len() <= 128
         && id
@@ -560,22 +569,39 @@ impl GraphClient {
         let mut out = Vec::new();
         let mut after: Option<String> = None;
         for _ in 0..max_pages {
-            let mut params = vec![
-                ("fields", fields.to_string()),
-                ("limit", PAGE_SIZE.to_string()),
-            ];
-            if let Some(a) = after.take() {
-                params.push(("after", a));
-            }
-            let v = self.call(ctx, endpoint, Method::GET, path, params).await?;
-            let page: Page<T> = decode(endpoint, v)?;
-            after = page.next_cursor();
-            out.extend(page.data);
+            let (data, next) = self
+                .get_page(ctx, endpoint, path, fields, after.as_deref())
+                .await?;
+            out.extend(data);
+            after = next;
             if after.is_none() {
                 break;
             }
         }
         Ok(out)
+    }
+
+    /// One page of `path` with `fields`, after the cursor `after`: its items and the cursor of
+    /// the next page (`None`: the last page).
+    pub(super) async fn get_page<T: DeserializeOwned>(
+        &self,
+        ctx: &AccountCtx,
+        endpoint: Endpoint,
+        path: &[&str],
+        fields: &str,
+        after: Option<&str>,
+    ) -> Result<(Vec<T>, Option<String>), GraphError> {
+        let mut params = vec![
+            ("fields", fields.to_string()),
+            ("limit", PAGE_SIZE.to_string()),
+        ];
+        if let Some(a) = after {
+            params.push(("after", a.to_string()));
+        }
+        let v = self.call(ctx, endpoint, Method::GET, path, params).await?;
+        let page: Page<T> = decode(endpoint, v)?;
+        let next = page.next_cursor();
+        Ok((page.data, next))
     }
 
     /// A story's insights, raw (`GET /{story-id}/insights?metric=a,b`). Parse the answer with

@@ -17,6 +17,7 @@ mod client;
 mod error;
 mod governor;
 mod insights;
+mod listing;
 pub mod timestamp;
 pub mod usage;
 mod wire;
@@ -26,6 +27,7 @@ pub use error::DEFAULT_RATE_LIMIT_PAUSE;
 pub use error::{classify, is_rate_limit_code, parse_error_body, ErrorBody, GraphError};
 pub use governor::{AccountStatus, PAUSE_AT_PERCENT, SLOW_DOWN_ABOVE_PERCENT};
 pub use insights::{parse_insights, MetricValue, STORY_NAVIGATION_BREAKDOWN};
+pub use listing::{CommentThread, ListedComment, MediaItem};
 pub use wire::{MentionedComment, MentionedMedia, Story};
 
 #[derive(Debug, Clone)]

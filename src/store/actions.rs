@@ -141,6 +141,9 @@ pub trait ActionStore: WorkSignals {
 
     /// The earliest `next_at` among pending actions, to sleep until then.
     async fn next_action_due(&self) -> Result<Option<i64>>;
+
+    /// How many actions on these comments are still pending.
+    async fn pending_for_comments(&self, comment_ids: &[String]) -> Result<i64>;
 }
 
 pub(super) const ACTION_COLUMNS: &str = "id, decision_id, account_id, comment_id, kind, payload, seq, state, attempts, next_at, last_error, result_id, created_at, updated_at";
@@ -257,6 +260,26 @@ impl ActionStore for SqlStore {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn pending_for_comments(&self, comment_ids: &[String]) -> Result<i64> {
+        let mut n = 0;
+        for chunk in comment_ids.chunks(500) {
+            let list = (1..=chunk.len())
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "SELECT COUNT(*) AS n FROM actions WHERE state = 'pending' AND comment_id IN ({list})"
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(id.as_str());
+            }
+            let c: i64 = q.fetch_one(&self.pool).await?.try_get("n")?;
+            n += c;
+        }
+        Ok(n)
     }
 
     async fn next_action_due(&self) -> Result<Option<i64>> {

@@ -128,6 +128,9 @@ pub trait DecisionStore: Send + Sync + 'static {
     /// decisions lost their text. [`Store::purge_texts`](super::Store::purge_texts) also
     /// deletes the processed inbox events that hold the same texts.
     async fn forget_texts(&self, before: i64) -> Result<u64>;
+
+    /// Which of `comment_ids` already have a decision of `kind` (`comment`, `live_comment`).
+    async fn decided_among(&self, kind: &str, comment_ids: &[String]) -> Result<Vec<String>>;
 }
 
 #[async_trait]
@@ -274,6 +277,27 @@ impl DecisionStore for SqlStore {
             }
         }
         Ok(out)
+    }
+
+    async fn decided_among(&self, kind: &str, comment_ids: &[String]) -> Result<Vec<String>> {
+        let mut found = Vec::new();
+        for chunk in comment_ids.chunks(500) {
+            let list = (0..chunk.len())
+                .map(|i| format!("${}", i + 2))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "SELECT comment_id FROM decisions WHERE kind = $1 AND comment_id IN ({list})"
+            );
+            let mut q = sqlx::query(&sql).bind(kind);
+            for id in chunk {
+                q = q.bind(id.as_str());
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                found.push(r.try_get("comment_id")?);
+            }
+        }
+        Ok(found)
     }
 
     async fn forget_texts(&self, before: i64) -> Result<u64> {

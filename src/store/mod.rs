@@ -7,6 +7,7 @@
 //! - [`actions`]: the action queue of Graph calls and their outcomes.
 //! - [`rule_state`]: rule events, match counts and automatic shadowing.
 //! - [`stories`]: stories, their snapshots and final counts.
+//! - [`sweeps`]: where each account's sweep of its media stands.
 //! - [`instances`]: who holds a claim, and taking back the claims of a run that is gone.
 //! - [`work`]: waking workers when work was stored ([`WorkSignal`]).
 //! - [`db`]: connecting, migrating, transactions, and the one place where the two engines'
@@ -28,6 +29,7 @@ pub mod inbox;
 pub mod instances;
 pub mod rule_state;
 pub mod stories;
+pub mod sweeps;
 pub mod work;
 
 pub use actions::{ActionKind, ActionRow, ActionState, ActionStore, ActionUpdate, NewAction};
@@ -44,6 +46,7 @@ pub use stories::{
     NewSnapshot, NewStory, NewStoryFinal, SnapshotRow, StoryFilter, StoryFinalRow, StoryRow,
     StoryStore,
 };
+pub use sweeps::{SweepProgress, SweepRun, SweepStore};
 pub use work::{WorkChannel, WorkSignal, WorkSignals};
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -72,7 +75,14 @@ pub fn now_ms() -> i64 {
 /// finals), the admin API and the commands use.
 #[async_trait]
 pub trait Store:
-    InboxStore + DecisionStore + ActionStore + RuleStateStore + StoryStore + InstanceStore + WorkSignals
+    InboxStore
+    + DecisionStore
+    + ActionStore
+    + RuleStateStore
+    + StoryStore
+    + InstanceStore
+    + SweepStore
+    + WorkSignals
 {
     fn dialect(&self) -> Dialect;
 

@@ -11,5 +11,6 @@ mod rule_monitor;
 mod scaling;
 mod secrets;
 mod support;
+mod sweep;
 mod tls;
 mod webhook;

@@ -26,6 +26,9 @@
 //! | `mentioned_media`   | `GET /{ig-user}?fields=mentioned_media.media_id(ID){..}` | [`FakeGraph::set_mentioned_media`] |
 //! | `stories`           | `GET /{ig-user}/stories` (paged)                     | [`FakeGraph::add_story`] |
 //! | `insights`          | `GET /{story}/insights?metric=a,b[&breakdown=..]`    | [`FakeGraph::set_insights`] |
+//! | `media`             | `GET /{ig-user}/media` (paged, newest first)         | [`FakeGraph::add_media`] |
+//! | `live_media`        | `GET /{ig-user}/live_media`                          | [`FakeGraph::add_live_media`] |
+//! | `comments`          | `GET /{media}/comments` (paged, newest first; `replies{..}` in `fields` expands each comment's first page of replies) | [`FakeGraph::add_comment`], [`FakeGraph::add_user_reply`] |
 //!
 //! Anything else is recorded with endpoint `unknown` and answered like Meta: 400, code 100.
 //! Parameters are read from the query string and from a form body alike
@@ -296,6 +299,8 @@ struct FakeInsights {
 
 struct PendingFault {
     endpoint: String,
+    /// Matching requests answered normally before this fault starts.
+    skip: usize,
     remaining: usize,
     fault: Fault,
 }
@@ -319,6 +324,14 @@ struct FakeState {
     page_size: usize,
     next_id: u64,
     own_username: String,
+    /// The IG user id of the account whose token calls: `from.id` of its own replies.
+    own_user_id: String,
+    media: BTreeMap<String, Vec<Value>>,
+    live_media: BTreeMap<String, Vec<Value>>,
+    /// Per media: top-level comments, oldest first.
+    comments: HashMap<String, Vec<Value>>,
+    /// Per comment: replies by people (the account's own are in `replies`), oldest first.
+    user_replies: HashMap<String, Vec<Value>>,
 }
 
 struct Shared {
@@ -375,6 +388,11 @@ impl FakeGraph {
                 page_size: 50,
                 next_id: 1,
                 own_username: "brand".to_string(),
+                own_user_id: "17841400000000000".to_string(),
+                media: BTreeMap::new(),
+                live_media: BTreeMap::new(),
+                comments: HashMap::new(),
+                user_replies: HashMap::new(),
             }),
             changed: Notify::new(),
         });
@@ -525,8 +543,14 @@ impl FakeGraph {
 
     /// The next `times` requests for `endpoint` (`"*"`: any endpoint) meet `fault`.
     pub fn fail_next(&self, endpoint: &str, times: usize, fault: Fault) {
+        self.fail_next_after(endpoint, 0, times, fault);
+    }
+
+    /// Like [`FakeGraph::fail_next`], after `skip` requests for `endpoint` answered normally.
+    pub fn fail_next_after(&self, endpoint: &str, skip: usize, times: usize, fault: Fault) {
         self.state().faults.push_back(PendingFault {
             endpoint: endpoint.to_string(),
+            skip,
             remaining: times,
             fault,
         });
@@ -569,6 +593,11 @@ impl FakeGraph {
     /// The username given to replies created through the API (default `brand`).
     pub fn set_own_username(&self, username: &str) {
         self.state().own_username = username.to_string();
+    }
+
+    /// The account's IG user id, shown as `from.id` of its own replies in listings.
+    pub fn set_own_user_id(&self, id: &str) {
+        self.state().own_user_id = id.to_string();
     }
 
     // ---- comments ----
@@ -654,6 +683,68 @@ impl FakeGraph {
     // ---- stories and insights ----
 
     /// Adds a story to an account's `/stories` listing, posted at `timestamp` (unix seconds).
+    /// A media of `ig_user_id` posted at `timestamp` (unix seconds).
+    pub fn add_media(&self, ig_user_id: &str, media_id: &str, timestamp: i64, product_type: &str) {
+        self.state()
+            .media
+            .entry(ig_user_id.to_string())
+            .or_default()
+            .push(
+                json!({"id": media_id, "timestamp": format_graph_timestamp(timestamp),
+                "media_product_type": product_type}),
+            );
+    }
+
+    /// A live video of `ig_user_id` on air.
+    pub fn add_live_media(&self, ig_user_id: &str, media_id: &str, timestamp: i64) {
+        self.state()
+            .live_media
+            .entry(ig_user_id.to_string())
+            .or_default()
+            .push(
+                json!({"id": media_id, "timestamp": format_graph_timestamp(timestamp),
+                "media_product_type": "LIVE"}),
+            );
+    }
+
+    /// A top-level comment by someone on `media_id`.
+    pub fn add_comment(
+        &self,
+        media_id: &str,
+        comment_id: &str,
+        text: &str,
+        username: &str,
+        timestamp: i64,
+    ) {
+        self.state()
+            .comments
+            .entry(media_id.to_string())
+            .or_default()
+            .push(comment_json(comment_id, text, username, timestamp, None));
+    }
+
+    /// A reply by someone to the comment `parent_id`.
+    pub fn add_user_reply(
+        &self,
+        parent_id: &str,
+        reply_id: &str,
+        text: &str,
+        username: &str,
+        timestamp: i64,
+    ) {
+        self.state()
+            .user_replies
+            .entry(parent_id.to_string())
+            .or_default()
+            .push(comment_json(
+                reply_id,
+                text,
+                username,
+                timestamp,
+                Some(parent_id),
+            ));
+    }
+
     pub fn add_story(&self, ig_user_id: &str, story_id: &str, timestamp: i64, media_type: &str) {
         let mut s = self.state();
         s.removed_stories.remove(story_id);
@@ -720,6 +811,10 @@ impl FakeState {
             .iter()
             .position(|f| f.remaining > 0 && (f.endpoint == "*" || f.endpoint == endpoint))?;
         let f = &mut self.faults[i];
+        if f.skip > 0 {
+            f.skip -= 1;
+            return None;
+        }
         f.remaining -= 1;
         let fault = f.fault.clone();
         if f.remaining == 0 {
@@ -748,6 +843,9 @@ fn endpoint_of(
         ("GET", [_, "replies"]) => "replies",
         ("POST", [_, "mentions"]) => "mention_reply",
         ("GET", [_, "stories"]) => "stories",
+        ("GET", [_, "media"]) => "media",
+        ("GET", [_, "live_media"]) => "live_media",
+        ("GET", [_, "comments"]) => "comments",
         ("GET", [_, "insights"]) => "insights",
         ("GET", [_]) => match params("fields") {
             Some(f) if f.starts_with("mentioned_comment.") => "mentioned_comment",
@@ -954,16 +1052,42 @@ fn answer(shared: &Shared, r: &RecordedRequest) -> (u16, String) {
             (200, json!({ "id": new }).to_string())
         }
         "replies" => {
-            let mut all: Vec<Value> = s
-                .replies
-                .get(&id)
-                .map(|v| {
-                    v.iter()
-                        .map(|r| json!({"id": r.id, "text": r.text, "username": r.username}))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let all = replies_of(&s, &id);
+            (200, page(&s, r, all).to_string())
+        }
+        "media" | "live_media" => {
+            let map = if r.endpoint == "media" {
+                &s.media
+            } else {
+                &s.live_media
+            };
+            let mut all = map.get(&id).cloned().unwrap_or_default();
+            // Newest first, by when they were posted (the order they were added may differ).
+            all.sort_by(|a, b| b["timestamp"].as_str().cmp(&a["timestamp"].as_str()));
+            (200, page(&s, r, all).to_string())
+        }
+        "comments" => {
+            let expand = param("fields").is_some_and(|f| f.contains("replies{"));
+            let mut all = s.comments.get(&id).cloned().unwrap_or_default();
             all.reverse(); // newest first
+            if expand {
+                let size = s.page_size;
+                for c in &mut all {
+                    let cid = c["id"].as_str().unwrap_or_default().to_string();
+                    let replies = replies_of(&s, &cid);
+                    if replies.is_empty() {
+                        continue;
+                    }
+                    let end = replies.len().min(size);
+                    let mut paging = json!({"cursors": {"before": "0", "after": end.to_string()}});
+                    if end < replies.len() {
+                        paging["next"] = json!(format!(
+                            "http://fake.invalid/{cid}/replies?access_token=NEVER-FOLLOW-ME&after={end}"
+                        ));
+                    }
+                    c["replies"] = json!({"data": replies[..end].to_vec(), "paging": paging});
+                }
+            }
             (200, page(&s, r, all).to_string())
         }
         "mention_reply" => {
@@ -1058,6 +1182,38 @@ fn answer(shared: &Shared, r: &RecordedRequest) -> (u16, String) {
         }
         _ => error(400, 100, "(#100) Unsupported request (fake Graph API)"),
     }
+}
+
+fn comment_json(
+    id: &str,
+    text: &str,
+    username: &str,
+    timestamp: i64,
+    parent: Option<&str>,
+) -> Value {
+    let mut c = json!({
+        "id": id, "text": text, "username": username,
+        "timestamp": format_graph_timestamp(timestamp),
+        "from": {"id": format!("u-{username}"), "username": username},
+        "hidden": false,
+    });
+    if let Some(p) = parent {
+        c["parent_id"] = json!(p);
+    }
+    c
+}
+
+/// A comment's replies, newest first: people's and the account's own.
+fn replies_of(s: &FakeState, comment_id: &str) -> Vec<Value> {
+    let mut all: Vec<Value> = s.user_replies.get(comment_id).cloned().unwrap_or_default();
+    if let Some(own) = s.replies.get(comment_id) {
+        all.extend(own.iter().map(|r| {
+            json!({"id": r.id, "text": r.text, "username": r.username,
+                "from": {"id": s.own_user_id, "username": r.username}})
+        }));
+    }
+    all.reverse(); // newest first
+    all
 }
 
 /// A page of `all`, honouring `limit` and `after` (the cursor is the offset).
