@@ -29,6 +29,7 @@ pub mod rules;
 pub mod secret;
 pub mod startup;
 pub mod store;
+pub mod subscriptions;
 pub mod sweep;
 pub mod telemetry;
 pub mod tls;

@@ -116,6 +116,7 @@ impl Application {
             &self.graph,
             actions_wake.clone(),
         );
+        let subscriptions = Arc::new(crate::subscriptions::SubscriptionWatch::default());
         let admin_app = admin::router(AdminState {
             monitor: monitor.clone(),
             store: self.store.clone(),
@@ -124,6 +125,7 @@ impl Application {
             graph: self.graph.clone(),
             metrics,
             actions_wake: actions_wake.clone(),
+            subscriptions: subscriptions.clone(),
         });
 
         // Before the first comment is evaluated: rules another instance (or an earlier run)
@@ -198,6 +200,12 @@ impl Application {
             self.settings.graph_version.clone(),
         );
         workers.spawn(poller.run(cancel.clone()));
+        workers.spawn(subscriptions.run(
+            self.graph.clone(),
+            self.settings.clone(),
+            crate::subscriptions::EVERY,
+            cancel.clone(),
+        ));
         workers.spawn(crate::sweep::reconcile_periodically(
             crate::sweep::Sweeper {
                 store: self.store.clone(),

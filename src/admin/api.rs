@@ -30,6 +30,7 @@ pub fn router(state: AdminState) -> Router<AdminState> {
             post(clear_auto_shadow),
         )
         .route("/api/v1/dead-letters", get(dead_letters))
+        .route("/api/v1/status", get(status))
         .route("/api/v1/stories", get(super::stories::stories))
         .route_layer(axum::middleware::from_fn_with_state(
             state,
@@ -293,6 +294,54 @@ async fn clear_auto_shadow(
 #[derive(Debug, Deserialize)]
 struct LimitQuery {
     limit: Option<i64>,
+}
+
+/// Per account: the webhook subscription as last checked, when its last notification came,
+/// and what the last sweeps found that no webhook had announced.
+async fn status(State(state): State<AdminState>) -> Result<Json<Value>, ApiError> {
+    let subscriptions = state.subscriptions.snapshot();
+    let sweeps = state.store.sweeps().await?;
+    let mut accounts: BTreeMap<String, Value> = BTreeMap::new();
+    for id in state.settings.polled_accounts() {
+        accounts.insert(
+            id.clone(),
+            json!({"account_id": id, "has_token": state.settings.token_for(&id).is_some()}),
+        );
+    }
+    for s in subscriptions {
+        let entry = accounts
+            .entry(s.account_id.clone())
+            .or_insert_with(|| json!({"account_id": s.account_id}));
+        entry["subscription"] = json!({
+            "checked_at": super::view::iso_time(s.checked_at),
+            "subscribed": s.subscribed,
+            "missing": s.missing,
+            "complete": s.error.is_none() && s.missing.is_empty(),
+            "error": s.error,
+        });
+    }
+    for run in sweeps {
+        let entry = accounts
+            .entry(run.account_id.clone())
+            .or_insert_with(|| json!({"account_id": run.account_id}));
+        let list = entry
+            .as_object_mut()
+            .expect("an object")
+            .entry("sweeps")
+            .or_insert_with(|| json!([]));
+        list.as_array_mut().expect("an array").push(json!({
+            "scope": run.scope,
+            "started_at": super::view::iso_time(run.started_at),
+            "finished_at": run.finished_at.map(super::view::iso_time),
+            "media_done": run.media_done,
+            "comments_seen": run.comments_seen,
+            "unannounced": run.queued,
+        }));
+    }
+    Ok(Json(json!({
+        "instance_id": state.settings.instance_id,
+        "accounts": accounts.into_values().collect::<Vec<_>>(),
+    })))
 }
 
 async fn dead_letters(

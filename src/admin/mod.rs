@@ -37,6 +37,8 @@ pub struct AdminState {
     pub metrics: PrometheusHandle,
     /// Wakes the action executor (after an undo is planned).
     pub actions_wake: Arc<tokio::sync::Notify>,
+    /// The accounts' webhook subscriptions as last checked.
+    pub subscriptions: Arc<crate::subscriptions::SubscriptionWatch>,
 }
 
 pub fn router(state: AdminState) -> Router {

@@ -39,10 +39,11 @@ pub enum Endpoint {
     Media,
     LiveMedia,
     Comments,
+    SubscribedApps,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 13] = [
+    pub const ALL: [Endpoint; 14] = [
         Endpoint::Hide,
         Endpoint::Unhide,
         Endpoint::Delete,
@@ -56,6 +57,7 @@ impl Endpoint {
         Endpoint::Media,
         Endpoint::LiveMedia,
         Endpoint::Comments,
+        Endpoint::SubscribedApps,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -73,6 +75,7 @@ impl Endpoint {
             Endpoint::Media => "media",
             Endpoint::LiveMedia => "live_media",
             Endpoint::Comments => "comments",
+            Endpoint::SubscribedApps => "subscribed_apps",
         }
     }
 }

@@ -380,3 +380,63 @@ async fn without_a_running_service_the_sweep_decides_and_acts_itself() {
         assert_eq!(fake.replies_to(&id).len(), usize::from(scam), "{id}");
     }
 }
+
+/// An account not subscribed to every field: the status endpoint and the metrics say which.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscription_missing_a_field_shows_in_the_status_and_the_metrics() {
+    const ADMIN: &str = "admin-token-for-the-status-test-0123";
+    let fake = FakeGraph::start().await;
+    fake.set_app_secret(APP_SECRET);
+    fake.set_subscribed_fields(ACCOUNT, &["comments", "mentions"]);
+    let app = spawn_app_with(AppOptions {
+        env: vec![
+            ("COMMENTGUARD_GRAPH_URL".into(), fake.url()),
+            ("COMMENTGUARD_ACCESS_TOKEN".into(), ACCESS_TOKEN.into()),
+            ("COMMENTGUARD_ACCOUNT_IDS".into(), ACCOUNT.into()),
+            ("COMMENTGUARD_ADMIN_TOKEN".into(), ADMIN.into()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    // Checked at start.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        let status: serde_json::Value = app
+            .client
+            .get(format!("{}/api/v1/status", app.admin_address))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if !status["accounts"][0]["subscription"].is_null() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "never checked: {status}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let sub = &status["accounts"][0]["subscription"];
+    assert_eq!(status["accounts"][0]["account_id"], ACCOUNT);
+    assert_eq!(sub["complete"], false, "{status}");
+    assert_eq!(
+        sub["missing"],
+        serde_json::json!(["live_comments", "story_insights"]),
+        "{status}"
+    );
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.admin_address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line = format!("commentguard_subscription_missing_fields{{account=\"{ACCOUNT}\"}} 2");
+    assert!(metrics.contains(&line), "no {line} in the metrics");
+    assert!(metrics.contains(&format!(
+        "commentguard_subscription_field{{account=\"{ACCOUNT}\",field=\"live_comments\"}} 0"
+    )));
+}

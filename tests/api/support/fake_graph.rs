@@ -26,6 +26,7 @@
 //! | `mentioned_media`   | `GET /{ig-user}?fields=mentioned_media.media_id(ID){..}` | [`FakeGraph::set_mentioned_media`] |
 //! | `stories`           | `GET /{ig-user}/stories` (paged)                     | [`FakeGraph::add_story`] |
 //! | `insights`          | `GET /{story}/insights?metric=a,b[&breakdown=..]`    | [`FakeGraph::set_insights`] |
+//! | `subscribed_apps`   | `GET /{ig-user}/subscribed_apps`                     | [`FakeGraph::set_subscribed_fields`] |
 //! | `media`             | `GET /{ig-user}/media` (paged, newest first)         | [`FakeGraph::add_media`] |
 //! | `live_media`        | `GET /{ig-user}/live_media`                          | [`FakeGraph::add_live_media`] |
 //! | `comments`          | `GET /{media}/comments` (paged, newest first; `replies{..}` in `fields` expands each comment's first page of replies) | [`FakeGraph::add_comment`], [`FakeGraph::add_user_reply`] |
@@ -332,6 +333,8 @@ struct FakeState {
     comments: HashMap<String, Vec<Value>>,
     /// Per comment: replies by people (the account's own are in `replies`), oldest first.
     user_replies: HashMap<String, Vec<Value>>,
+    /// Per account: the webhook fields it is subscribed to (unset: all four).
+    subscribed: HashMap<String, Vec<String>>,
 }
 
 struct Shared {
@@ -393,6 +396,7 @@ impl FakeGraph {
                 live_media: BTreeMap::new(),
                 comments: HashMap::new(),
                 user_replies: HashMap::new(),
+                subscribed: HashMap::new(),
             }),
             changed: Notify::new(),
         });
@@ -683,6 +687,15 @@ impl FakeGraph {
     // ---- stories and insights ----
 
     /// Adds a story to an account's `/stories` listing, posted at `timestamp` (unix seconds).
+    /// The webhook fields `ig_user_id` is subscribed to, as `GET /{ig-user}/subscribed_apps`
+    /// answers (unset: comments, live_comments, mentions, story_insights).
+    pub fn set_subscribed_fields(&self, ig_user_id: &str, fields: &[&str]) {
+        self.state().subscribed.insert(
+            ig_user_id.to_string(),
+            fields.iter().map(|f| f.to_string()).collect(),
+        );
+    }
+
     /// A media of `ig_user_id` posted at `timestamp` (unix seconds).
     pub fn add_media(&self, ig_user_id: &str, media_id: &str, timestamp: i64, product_type: &str) {
         self.state()
@@ -846,6 +859,7 @@ fn endpoint_of(
         ("GET", [_, "media"]) => "media",
         ("GET", [_, "live_media"]) => "live_media",
         ("GET", [_, "comments"]) => "comments",
+        ("GET", [_, "subscribed_apps"]) => "subscribed_apps",
         ("GET", [_, "insights"]) => "insights",
         ("GET", [_]) => match params("fields") {
             Some(f) if f.starts_with("mentioned_comment.") => "mentioned_comment",
@@ -1139,6 +1153,19 @@ fn answer(shared: &Shared, r: &RecordedRequest) -> (u16, String) {
                 })
                 .unwrap_or_default();
             (200, page(&s, r, all).to_string())
+        }
+        "subscribed_apps" => {
+            let fields = s.subscribed.get(&id).cloned().unwrap_or_else(|| {
+                ["comments", "live_comments", "mentions", "story_insights"]
+                    .map(String::from)
+                    .to_vec()
+            });
+            (
+                200,
+                json!({"data": [{"name": "commentguard", "id": "1234567890",
+                    "subscribed_fields": fields}]})
+                .to_string(),
+            )
         }
         "insights" => {
             if s.removed_stories.contains(&id) {
