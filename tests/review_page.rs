@@ -19,7 +19,7 @@ use commentguard::ingress::signature::sign;
 use commentguard::secret::Secret;
 use commentguard::startup::Application;
 use commentguard::store::{
-    now_ms, ActionKind, ActionState, DecisionFilter, NewAction, NewDecision, Store,
+    now_ms, ActionKind, ActionState, DecisionFilter, NewAction, NewDecision, Store, SweepProgress,
 };
 use fantoccini::{ClientBuilder, Locator};
 use serde_json::json;
@@ -248,6 +248,25 @@ async fn brand_team_signs_in_sees_the_evidence_and_undoes_a_hide() {
         .await
         .unwrap();
 
+    // serve's last check of recent posts found 3 comments no webhook announced.
+    let (run, _) = store
+        .start_sweep(ACCOUNT, "reconcile", 2 * 86_400_000, i64::MAX, now_ms())
+        .await
+        .unwrap();
+    store
+        .media_swept(
+            &run,
+            "1790001",
+            SweepProgress {
+                media_done: 1,
+                comments_seen: 40,
+                queued: 3,
+            },
+        )
+        .await
+        .unwrap();
+    store.finish_sweep(&run, now_ms()).await.unwrap();
+
     let driver = start_driver().await;
     let profile = tempfile::tempdir().unwrap();
     let c = browser(&driver, profile.path()).await;
@@ -297,6 +316,17 @@ async fn brand_team_signs_in_sees_the_evidence_and_undoes_a_hide() {
         .await
         .unwrap();
     assert_eq!(c.current_url().await.unwrap().path(), "/review");
+    let swept = c
+        .find(Locator::Id("sweep-notice"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        swept.contains("found 3 comments") && swept.contains("never notified"),
+        "{swept}"
+    );
 
     // The commenter's markup is shown as text, not rendered.
     let webhook = c

@@ -244,6 +244,7 @@ async fn page(
             esc(c)
         );
     }
+    body.push_str(&health_html(&state).await);
     body.push_str(&filters_form(&q, outcome));
     let mut shown = 0;
     for d in rows
@@ -278,6 +279,39 @@ async fn page(
     }
     let logout = "<form method=\"post\" action=\"/review/logout\"><button type=\"submit\">Sign out</button></form>";
     respond(StatusCode::OK, html_page("Review", logout, &body))
+}
+
+/// What a brand team should know about delivery: an account whose webhook subscription is
+/// incomplete, and comments Instagram never notified that a check of recent posts found.
+async fn health_html(state: &AdminState) -> String {
+    let mut out = String::new();
+    for s in state.subscriptions.snapshot() {
+        if s.error.is_none() && !s.missing.is_empty() {
+            let _ = write!(
+                out,
+                "<p class=\"error\" id=\"subscription-warning\">Account {} is not subscribed to {}: Instagram sends no notifications for them. Ask your engineer to subscribe the account again.</p>",
+                esc(&s.account_id),
+                esc(&s.missing.join(", "))
+            );
+        }
+    }
+    if let Ok(runs) = state.store.sweeps().await {
+        for r in runs
+            .iter()
+            .filter(|r| r.scope == "reconcile" && r.finished_at.is_some() && r.queued > 0)
+        {
+            let _ = write!(
+                out,
+                "<p class=\"notice\" id=\"sweep-notice\">The check of recent posts at {} found {} comment{} on account {} that Instagram never notified; {} moderated like the others.</p>",
+                esc(&super::view::iso_time(r.finished_at.unwrap_or(r.started_at))),
+                r.queued,
+                if r.queued == 1 { "" } else { "s" },
+                esc(&r.account_id),
+                if r.queued == 1 { "it was" } else { "they were" }
+            );
+        }
+    }
+    out
 }
 
 fn filters_form(q: &PageQuery, outcome: Option<&str>) -> String {
