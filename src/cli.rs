@@ -43,6 +43,8 @@ pub enum Command {
     /// Moderate the comments no webhook announced: list the account's recent media and
     /// their comments, and hand every comment not yet decided to the pipeline.
     Sweep(commands::sweep::SweepArgs),
+    /// What people said on the review page (Spam / Not spam), as training data.
+    Labels(commands::labels::LabelsArgs),
 }
 
 impl Cli {
@@ -71,6 +73,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Purge(args) => commands::purge::run(cli.load_settings()?, args).await,
         Command::Insights(args) => commands::insights::run(cli.load_settings()?, args).await,
         Command::Sweep(args) => commands::sweep::run(cli.load_settings()?, args).await,
+        Command::Labels(args) => commands::labels::run(cli.load_settings()?, args).await,
     }
 }
 

@@ -66,6 +66,7 @@ pub struct FileConfig {
     pub claim_timeout: Option<String>,
     pub sweep_interval: Option<String>,
     pub sweep_window: Option<String>,
+    pub label_retention: Option<String>,
     #[serde(default)]
     pub accounts: BTreeMap<String, AccountFile>,
 }
@@ -139,6 +140,8 @@ pub struct Settings {
     pub sweep_interval: Duration,
     /// Media posted within this long are swept by serve's reconciliation.
     pub sweep_window: Duration,
+    /// Labels (and the texts kept with them) older than this are deleted.
+    pub label_retention: Duration,
 }
 
 fn parse_file(text: &str, path: &str) -> Result<FileConfig, ConfigError> {
@@ -185,6 +188,7 @@ fn overlay(base: &mut FileConfig, top: FileConfig) {
         claim_timeout,
         sweep_interval,
         sweep_window,
+        label_retention,
         tls_key,
         tls_client_ca
     );
@@ -340,6 +344,9 @@ impl Settings {
         }
         if let Some(v) = var("COMMENTGUARD_SWEEP_WINDOW") {
             cfg.sweep_window = Some(v);
+        }
+        if let Some(v) = var("COMMENTGUARD_LABEL_RETENTION") {
+            cfg.label_retention = Some(v);
         }
         if let Some(v) = var("COMMENTGUARD_TRUSTED_PROXIES") {
             cfg.trusted_proxies = Some(split_list(&v));
@@ -520,6 +527,7 @@ impl Settings {
                 "COMMENTGUARD_SWEEP_WINDOW",
                 dur("COMMENTGUARD_SWEEP_WINDOW", cfg.sweep_window)?,
             )?,
+            label_retention: dur("COMMENTGUARD_LABEL_RETENTION", cfg.label_retention)?,
         })
     }
 

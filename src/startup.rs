@@ -183,6 +183,7 @@ impl Application {
         workers.spawn(crate::commands::purge::run_periodically(
             self.store.clone(),
             self.settings.retention,
+            self.settings.label_retention,
             cancel.clone(),
         ));
         workers.spawn(monitor.run(cancel.clone()));
@@ -200,6 +201,10 @@ impl Application {
             self.settings.graph_version.clone(),
         );
         workers.spawn(poller.run(cancel.clone()));
+        workers.spawn(crate::admin::labels::agreement_periodically(
+            self.store.clone(),
+            cancel.clone(),
+        ));
         workers.spawn(subscriptions.run(
             self.graph.clone(),
             self.settings.clone(),

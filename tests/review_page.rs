@@ -299,6 +299,12 @@ async fn brand_team_signs_in_sees_the_evidence_and_undoes_a_hide() {
         .unwrap();
     assert!(alert.text().await.unwrap().contains("not right"));
 
+    c.find(Locator::Id("name"))
+        .await
+        .unwrap()
+        .send_keys("Dana")
+        .await
+        .unwrap();
     c.find(Locator::Id("token"))
         .await
         .unwrap()
@@ -419,6 +425,95 @@ async fn brand_team_signs_in_sees_the_evidence_and_undoes_a_hide() {
         assert!(undone.text().await.unwrap().contains("visible again"));
         assert!(hidden.find(Locator::Css("button.undo")).await.is_err());
     }
+
+    // The undo counted as "Not spam" by Dana; she marks the comment the rules missed "Spam".
+    c.goto(&format!("{admin}/review")).await.unwrap();
+    let label = c
+        .find(Locator::Css(
+            "article[data-comment-id='c-hidden'] .label-not_spam",
+        ))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        label.contains("Not spam") && label.contains("Dana"),
+        "{label}"
+    );
+    c.find(Locator::Css(
+        "article[data-comment-id='c-webhook'] button.mark-spam",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    let notice = c.wait().for_element(Locator::Id("notice")).await.unwrap();
+    assert!(notice.text().await.unwrap().contains("Label saved"));
+    let label = c
+        .find(Locator::Css(
+            "article[data-comment-id='c-webhook'] .label-spam",
+        ))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(label.contains("Spam") && label.contains("Dana"), "{label}");
+    let week = c
+        .find(Locator::Id("agreement"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(week.contains("2 labels (1 Spam, 1 Not spam)"), "{week}");
+    // Filtered to the Spam labels, only the marked comment is left.
+    c.goto(&format!("{admin}/review?label=spam")).await.unwrap();
+    assert!(c
+        .find(Locator::Css("article[data-comment-id='c-webhook']"))
+        .await
+        .is_ok());
+    assert!(c
+        .find(Locator::Css("article[data-comment-id='c-hidden']"))
+        .await
+        .is_err());
+
+    // Both labels, with Dana's name, in the training data export.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_commentguard"))
+        .args(["labels", "export"])
+        .env_clear()
+        .env(
+            "COMMENTGUARD_DATABASE_URL",
+            format!("sqlite:{}", dir.path().join("db.sqlite").display()),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let by_comment = |id: &str| {
+        rows.iter()
+            .find(|r| r["comment_id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    let hidden = by_comment("c-hidden");
+    assert_eq!(hidden["label"], 0);
+    assert_eq!(hidden["person"], "Dana");
+    assert_eq!(hidden["source"], "undo");
+    assert_eq!(hidden["text"], text);
+    let missed = by_comment("c-webhook");
+    assert_eq!(missed["label"], 1);
+    assert_eq!(missed["person"], "Dana");
+    assert_eq!(missed["text"], "Love this <b>dress</b>!");
 
     c.close().await.unwrap();
     stop.cancel();

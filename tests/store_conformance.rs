@@ -125,6 +125,7 @@ conformance!(
     old_rule_events_are_pruned,
     a_restarted_instance_takes_back_its_previous_runs_claims,
     the_claims_of_an_instance_whose_heartbeat_stopped_are_taken_over,
+    a_persons_latest_label_stands_and_labels_keep_their_text,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -1722,4 +1723,86 @@ async fn the_claims_of_an_instance_whose_heartbeat_stopped_are_taken_over(db: Db
         .await
         .unwrap();
     assert!(c.claim_events(10, long, t4).await.unwrap().is_empty());
+}
+
+// ---------------------------------------------------------------------------------------
+// Labels
+
+fn label(comment: &str, person: &str, l: Label, at: i64) -> NewLabel {
+    NewLabel {
+        comment_id: comment.into(),
+        kind: "comment".into(),
+        account_id: "acct-a".into(),
+        person: person.into(),
+        label: l,
+        source: "review".into(),
+        text: Some(format!("text of {comment}")),
+        author: Some("someone".into()),
+        at,
+    }
+}
+
+async fn a_persons_latest_label_stands_and_labels_keep_their_text(db: Db) {
+    let store = db.store().await;
+    let t0 = now_ms();
+    store
+        .set_label(&label("c1", "dana", Label::Spam, t0))
+        .await
+        .unwrap();
+    store
+        .set_label(&label("c1", "omar", Label::Spam, t0 + 1))
+        .await
+        .unwrap();
+    // Dana changes her mind: one label per person and comment, the latest standing. A label
+    // given without the text (purged from the log meanwhile) keeps the text it had.
+    store
+        .set_label(&NewLabel {
+            text: None,
+            ..label("c1", "dana", Label::NotSpam, t0 + 2)
+        })
+        .await
+        .unwrap();
+    store
+        .set_label(&label("c2", "dana", Label::Spam, t0 + 3))
+        .await
+        .unwrap();
+    let on_c1 = store.labels_for(&["c1".into()]).await.unwrap();
+    let mut seen: Vec<(String, Label)> =
+        on_c1.iter().map(|l| (l.person.clone(), l.label)).collect();
+    seen.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        seen,
+        [
+            ("dana".to_string(), Label::NotSpam),
+            ("omar".to_string(), Label::Spam)
+        ]
+    );
+    let dana = on_c1.iter().find(|l| l.person == "dana").unwrap();
+    assert_eq!(dana.text.as_deref(), Some("text of c1"));
+    let all = store.list_labels(&LabelFilter::default()).await.unwrap();
+    assert_eq!(all.len(), 3);
+    let recent = store
+        .list_labels(&LabelFilter {
+            since_ms: Some(t0 + 3),
+            account: Some("acct-a".into()),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        recent
+            .iter()
+            .map(|l| l.comment_id.as_str())
+            .collect::<Vec<_>>(),
+        ["c2"]
+    );
+    // Retention: labels given before the cut-off go, with their texts.
+    assert_eq!(store.purge_labels(t0 + 2).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .list_labels(&LabelFilter::default())
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 }

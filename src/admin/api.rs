@@ -144,6 +144,16 @@ async fn unhide(
     if !planned.already_planned {
         state.actions_wake.notify_one();
     }
+    // An undo says the comment was fine: "Not spam", by whoever holds the admin token.
+    super::labels::record(
+        state.store.as_ref(),
+        &comment_id,
+        "",
+        crate::store::Label::NotSpam,
+        "api",
+        "undo",
+    )
+    .await?;
     Ok((StatusCode::ACCEPTED, Json(planned)).into_response())
 }
 

@@ -59,11 +59,16 @@ fn mac(key: &Secret, purpose: &str, data: &str) -> HmacSha256 {
     m
 }
 
-/// A new session cookie value, valid for [`SESSION_TTL_SECS`].
-pub fn new_session(key: &Secret) -> String {
+/// A new session cookie value, valid for [`SESSION_TTL_SECS`], for `person` (the name given
+/// at sign-in: it goes with the labels and undos they give; covered by the MAC).
+pub fn new_session(key: &Secret, person: &str) -> String {
     let expiry = now_ms() / 1000 + SESSION_TTL_SECS;
     let nonce: [u8; 16] = rand::random();
-    let body = format!("{expiry}.{}", hex::encode(nonce));
+    let body = format!(
+        "{expiry}.{}.{}",
+        hex::encode(nonce),
+        hex::encode(person.as_bytes())
+    );
     let tag = hex::encode(mac(key, "session", &body).finalize().into_bytes());
     format!("{body}.{tag}")
 }
@@ -80,6 +85,18 @@ pub fn session_valid(key: &Secret, cookie: &str) -> bool {
         return false;
     };
     expiry > now_ms() / 1000 && mac(key, "session", body).verify_slice(&tag).is_ok()
+}
+
+/// Who signed in with this (valid) session: the name given at sign-in, or `admin`.
+pub fn session_person(session: &str) -> String {
+    session
+        .split('.')
+        .nth(2)
+        .filter(|_| session.split('.').count() == 4)
+        .and_then(|h| hex::decode(h).ok())
+        .and_then(|b| String::from_utf8(b).ok())
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "admin".to_string())
 }
 
 /// The CSRF token of a session's forms.
@@ -130,8 +147,19 @@ mod tests {
     #[test]
     fn a_session_is_valid_only_with_its_key_and_untouched() {
         let key = Secret::new("admin-token");
-        let s = new_session(&key);
+        let s = new_session(&key, "Dana");
         assert!(session_valid(&key, &s));
+        assert_eq!(session_person(&s), "Dana");
+        // Another name under the same MAC is refused.
+        let parts: Vec<&str> = s.split('.').collect();
+        let renamed = format!(
+            "{}.{}.{}.{}",
+            parts[0],
+            parts[1],
+            hex::encode("Mallory"),
+            parts[3]
+        );
+        assert!(!session_valid(&key, &renamed));
         assert!(!session_valid(&Secret::new("rotated"), &s));
         let forged = format!("9999999999{}", &s[s.find('.').unwrap()..]);
         assert!(!session_valid(&key, &forged));
@@ -141,8 +169,8 @@ mod tests {
     #[test]
     fn csrf_token_is_bound_to_the_session() {
         let key = Secret::new("admin-token");
-        let a = new_session(&key);
-        let b = new_session(&key);
+        let a = new_session(&key, "admin");
+        let b = new_session(&key, "admin");
         let t = csrf_token(&key, &a);
         assert!(csrf_valid(&key, &a, &t));
         assert!(!csrf_valid(&key, &b, &t));

@@ -29,6 +29,7 @@ pub fn router() -> Router<AdminState> {
         .route("/review/login", get(login_form).post(login))
         .route("/review/logout", post(logout))
         .route("/review/undo", post(undo))
+        .route("/review/label", post(super::labels::label))
 }
 
 /// Escapes text for HTML element content and quoted attribute values.
@@ -62,7 +63,7 @@ mark{background:#ffd54f;padding:0 .1em;border-radius:2px}.purged{color:#999;font
 .error{background:#ffebee;border:1px solid #ef9a9a;padding:.5em 1em;border-radius:4px}\
 button{cursor:pointer}ul{margin:.3em 0;padding-left:1.2em}";
 
-fn html_page(title: &str, header_right: &str, body: &str) -> String {
+pub(super) fn html_page(title: &str, header_right: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
@@ -75,7 +76,7 @@ fn html_page(title: &str, header_right: &str, body: &str) -> String {
 
 /// HTML with the headers every review response carries: no scripts, no framing, no caching,
 /// no referrer leaking comment ids.
-fn respond(status: StatusCode, html: String) -> Response {
+pub(super) fn respond(status: StatusCode, html: String) -> Response {
     let mut resp = (status, html).into_response();
     let h = resp.headers_mut();
     h.insert(
@@ -123,6 +124,7 @@ fn login_page(status: StatusCode, message: Option<&str>) -> Response {
             "",
             &format!(
                 "<h2>Sign in</h2>{msg}<form method=\"post\" action=\"/review/login\">\
+                 <label>Your name<input type=\"text\" name=\"name\" id=\"name\" autocomplete=\"name\" maxlength=\"60\" placeholder=\"shown with your labels and undos\"></label>\
                  <label>Admin token<input type=\"password\" name=\"token\" id=\"token\" autocomplete=\"current-password\" required></label>\
                  <p><button type=\"submit\" id=\"sign-in\">Sign in</button></p></form>"
             ),
@@ -140,6 +142,23 @@ async fn login_form(State(state): State<AdminState>) -> Response {
 #[derive(Deserialize)]
 struct LoginForm {
     token: String,
+    #[serde(default)]
+    name: String,
+}
+
+/// A person's name as given at sign-in: trimmed, one line, 60 characters at most.
+fn person_name(raw: &str) -> String {
+    let name: String = raw
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(60)
+        .collect();
+    if name.is_empty() {
+        "admin".into()
+    } else {
+        name
+    }
 }
 
 async fn login(
@@ -158,7 +177,7 @@ async fn login(
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         return login_page(StatusCode::UNAUTHORIZED, Some("That token is not right."));
     }
-    let session = auth::new_session(key);
+    let session = auth::new_session(key, &person_name(&form.name));
     let mut resp = Redirect::to("/review").into_response();
     if let Ok(v) = HeaderValue::from_str(&auth::session_cookie(&session, &headers)) {
         resp.headers_mut().insert(header::SET_COOKIE, v);
@@ -181,10 +200,17 @@ struct PageQuery {
     outcome: Option<String>,
     /// The comment whose undo was just planned.
     undone: Option<String>,
+    /// The comment just labelled.
+    labelled: Option<String>,
+    /// `spam`, `not_spam`, `none` (no label) or `any`.
+    label: Option<String>,
 }
 
 /// The admin token and the request's session, or the response for a visitor without one.
-fn session(state: &AdminState, headers: &HeaderMap) -> Result<(Secret, String), Box<Response>> {
+pub(super) fn session(
+    state: &AdminState,
+    headers: &HeaderMap,
+) -> Result<(Secret, String), Box<Response>> {
     let Some(key) = state.settings.admin_token.clone() else {
         return Err(Box::new(disabled()));
     };
@@ -244,15 +270,36 @@ async fn page(
             esc(c)
         );
     }
+    if let Some(c) = q.labelled.as_deref().filter(|c| !c.is_empty()) {
+        let _ = write!(
+            body,
+            "<p class=\"notice\" role=\"status\" id=\"notice\">Label saved for comment {}.</p>",
+            esc(c)
+        );
+    }
     body.push_str(&health_html(&state).await);
+    let week = crate::store::now_ms() - super::labels::AGREEMENT_WINDOW.as_millis() as i64;
+    if let Ok(a) = super::labels::agreement(state.store.as_ref(), week).await {
+        body.push_str(&super::labels::agreement_html(&a));
+    }
     body.push_str(&filters_form(&q, outcome));
+    let ids: Vec<String> = rows.iter().map(|d| d.comment_id.clone()).collect();
+    let labels = state.store.labels_for(&ids).await.unwrap_or_default();
+    let label_filter = q.label.as_deref().filter(|l| !l.is_empty());
     let mut shown = 0;
     for d in rows
         .iter()
         .filter(|d| outcome.is_none_or(|o| d.outcome() == o))
     {
+        let mine: Vec<&crate::store::LabelRow> = labels
+            .iter()
+            .filter(|l| l.comment_id == d.comment_id && l.kind == d.kind)
+            .collect();
+        if !super::labels::passes(label_filter, &mine) {
+            continue;
+        }
         shown += 1;
-        body.push_str(&decision_html(d, &csrf));
+        body.push_str(&decision_html(d, &mine, &csrf));
     }
     if shown == 0 {
         body.push_str("<p>No decisions match these filters.</p>");
@@ -265,6 +312,7 @@ async fn page(
             ("action", &q.decisions.action),
             ("account", &q.decisions.account),
             ("outcome", &q.outcome),
+            ("label", &q.label),
         ] {
             if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
                 url.append_pair(k, v);
@@ -332,7 +380,7 @@ fn filters_form(q: &PageQuery, outcome: Option<&str>) -> String {
     format!(
         "<form class=\"filters\" method=\"get\" action=\"/review\">{}\
          <label>rule<input name=\"rule\" value=\"{}\" size=\"16\"></label>{}\
-         <label>account<input name=\"account\" value=\"{}\" size=\"18\"></label>{}\
+         <label>account<input name=\"account\" value=\"{}\" size=\"18\"></label>{}{}\
          <button type=\"submit\">Filter</button></form>",
         select(
             "since",
@@ -369,6 +417,17 @@ fn filters_form(q: &PageQuery, outcome: Option<&str>) -> String {
                 ("none", "none")
             ],
         ),
+        select(
+            "label",
+            q.label.as_deref(),
+            &[
+                ("", "any label"),
+                ("spam", "Spam"),
+                ("not_spam", "Not spam"),
+                ("any", "labelled"),
+                ("none", "not labelled")
+            ],
+        ),
     )
 }
 
@@ -390,7 +449,7 @@ fn text_html(d: &DecisionRow) -> String {
     out
 }
 
-fn decision_html(d: &DecisionRow, csrf: &str) -> String {
+fn decision_html(d: &DecisionRow, labels: &[&crate::store::LabelRow], csrf: &str) -> String {
     let mut out = format!(
         "<article class=\"decision\" data-comment-id=\"{}\"><div class=\"meta\"><span>{}</span><span>{}</span>\
          <span>account {}</span><span>@{}</span><span>comment {}</span>\
@@ -470,6 +529,7 @@ fn decision_html(d: &DecisionRow, csrf: &str) -> String {
         };
         let _ = write!(out, "<p class=\"undone\">{what}</p>");
     }
+    out.push_str(&super::labels::labels_html(d, labels, csrf));
     out.push_str("</article>");
     out
 }
@@ -511,6 +571,20 @@ async fn undo(
         Ok(planned) => {
             if !planned.already_planned {
                 state.actions_wake.notify_one();
+            }
+            // An undo says the comment was fine: it counts as "Not spam" by this person.
+            let person = super::auth::session_person(&session);
+            if let Err(e) = super::labels::record(
+                state.store.as_ref(),
+                &form.comment_id,
+                "",
+                crate::store::Label::NotSpam,
+                &person,
+                "undo",
+            )
+            .await
+            {
+                tracing::warn!(error = %e, "the undo's label was not stored");
             }
             let q = url::form_urlencoded::Serializer::new(String::new())
                 .append_pair("undone", &form.comment_id)

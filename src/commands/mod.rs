@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod insights;
+pub mod labels;
 pub mod log;
 pub mod purge;
 pub mod serve;

@@ -33,10 +33,19 @@ pub async fn purge_once(store: &dyn Store, retention: Duration) -> anyhow::Resul
     Ok((before, n))
 }
 
+/// Deletes labels (and the texts kept with them) given more than `retention` ago.
+pub async fn purge_labels_once(store: &dyn Store, retention: Duration) -> anyhow::Result<u64> {
+    let before = now_ms() - retention.as_millis().min(i64::MAX as u128) as i64;
+    let n = store.purge_labels(before).await?;
+    metrics::counter!("commentguard_labels_purged_total").increment(n);
+    Ok(n)
+}
+
 /// Purges every [`INTERVAL`] (the first time shortly after start) until `shutdown`.
 pub async fn run_periodically(
     store: Arc<dyn Store>,
     retention: Duration,
+    label_retention: Duration,
     shutdown: CancellationToken,
 ) {
     let mut next = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -55,6 +64,14 @@ pub async fn run_periodically(
                 tracing::error!(error = %e, "purging comment texts failed; trying again in an hour")
             }
         }
+        match purge_labels_once(store.as_ref(), label_retention).await {
+            Ok(n) if n > 0 => tracing::info!(
+                purged = n,
+                "labels past COMMENTGUARD_LABEL_RETENTION deleted"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "purging labels failed; trying again in an hour"),
+        }
     }
 }
 
@@ -67,6 +84,10 @@ pub async fn run(settings: Settings, args: &PurgeArgs) -> anyhow::Result<ExitCod
     println!(
         "removed the text of {n} decisions decided before {}",
         iso_time(before)
+    );
+    let labels = purge_labels_once(&store, settings.label_retention).await?;
+    println!(
+        "removed {labels} labels older than COMMENTGUARD_LABEL_RETENTION (labels keep their text until then)"
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -39,6 +39,17 @@ pub async fn run(settings: Settings, args: &UndoArgs) -> anyhow::Result<ExitCode
         }
         Err(e) => return Err(e.into()),
     };
+    // An undo says the comment was fine: it counts as "Not spam".
+    let person = std::env::var("USER").unwrap_or_else(|_| "cli".into());
+    crate::admin::labels::record(
+        &store,
+        &args.comment_id,
+        "",
+        crate::store::Label::NotSpam,
+        &format!("{person} (cli)"),
+        "undo",
+    )
+    .await?;
     if planned.already_planned {
         println!(
             "an unhide of comment {} was already planned (action {}, {})",

@@ -8,6 +8,7 @@
 //! - [`rule_state`]: rule events, match counts and automatic shadowing.
 //! - [`stories`]: stories, their snapshots and final counts.
 //! - [`sweeps`]: where each account's sweep of its media stands.
+//! - [`labels`]: people's "spam" / "not spam" on comments, with the texts they label.
 //! - [`instances`]: who holds a claim, and taking back the claims of a run that is gone.
 //! - [`work`]: waking workers when work was stored ([`WorkSignal`]).
 //! - [`db`]: connecting, migrating, transactions, and the one place where the two engines'
@@ -27,6 +28,7 @@ pub mod db;
 pub mod decisions;
 pub mod inbox;
 pub mod instances;
+pub mod labels;
 pub mod rule_state;
 pub mod stories;
 pub mod sweeps;
@@ -39,6 +41,7 @@ pub use inbox::{
     DeadLetter, Delivery, InboxEvent, InboxStats, InboxStore, InsertOutcome, NewEvent,
 };
 pub use instances::{InstanceStore, TakenBack};
+pub use labels::{Label, LabelFilter, LabelRow, LabelStore, NewLabel};
 pub use rule_state::{
     AutoShadow, AutoShadowState, RuleEvent, RuleMatchGroup, RuleStateRows, RuleStateStore,
 };
@@ -82,6 +85,7 @@ pub trait Store:
     + StoryStore
     + InstanceStore
     + SweepStore
+    + LabelStore
     + WorkSignals
 {
     fn dialect(&self) -> Dialect;
