@@ -56,6 +56,14 @@ impl Cli {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Rules(crate::rules::cli::RulesArgs {
+        rules,
+        command: crate::rules::cli::RulesCommand::Replay(replay),
+    }) = &cli.command
+    {
+        // The one `rules` subcommand that needs the settings: it reads the moderation log.
+        return commands::replay::run(cli.load_settings()?, rules, replay).await;
+    }
     if let Command::Rules(args) = cli.command {
         // Needs no settings: brand teams run it on a laptop with only the rules folder.
         return tokio::task::spawn_blocking(move || crate::rules::cli::run(args)).await?;

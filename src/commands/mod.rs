@@ -4,6 +4,7 @@ pub mod insights;
 pub mod labels;
 pub mod log;
 pub mod purge;
+pub mod replay;
 pub mod serve;
 pub mod simulate;
 pub mod sweep;

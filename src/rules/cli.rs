@@ -47,6 +47,27 @@ pub enum RulesCommand {
     },
     /// Evaluate JSON Lines from stdin, one JSON line out for each line in.
     Eval,
+    /// Run this rules folder over the comments stored in the moderation log and print what
+    /// would change against what was decided (needs the database: the settings).
+    Replay(ReplayArgs),
+}
+
+/// `rules replay`: parsed here with the other subcommands, run by
+/// `crate::commands::replay` (the rules module reads no database).
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// Comments decided within this long.
+    #[arg(long, default_value = "7d")]
+    pub since: String,
+    /// Only this account's comments.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Examples printed per change and rule.
+    #[arg(long, default_value_t = 3)]
+    pub examples: usize,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Runs a `rules` subcommand; the exit code says whether it succeeded.
@@ -124,6 +145,9 @@ pub fn run(args: RulesArgs) -> anyhow::Result<ExitCode> {
                 explain_text(&mut out, &set, &input, &decision)?;
             }
             Ok(ExitCode::SUCCESS)
+        }
+        RulesCommand::Replay(_) => {
+            unreachable!("`rules replay` reads the database: crate::cli runs it")
         }
         RulesCommand::Eval => {
             let state = MemoryState::default();

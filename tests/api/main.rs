@@ -7,6 +7,7 @@ mod front_door;
 mod graph_client;
 mod helpers;
 mod moderation;
+mod replay;
 mod rule_monitor;
 mod scaling;
 mod secrets;
