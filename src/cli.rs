@@ -68,6 +68,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         // Needs no settings: brand teams run it on a laptop with only the rules folder.
         return tokio::task::spawn_blocking(move || crate::rules::cli::run(args)).await?;
     }
+    if let Command::Model(crate::rules::model::cli::ModelArgs {
+        command: crate::rules::model::cli::ModelCommand::Train(train),
+    }) = &cli.command
+    {
+        if train.from_log {
+            // Reads the labels in the moderation log: needs the settings (the database).
+            return commands::retrain::run(cli.load_settings()?, train).await;
+        }
+    }
     if let Command::Model(args) = cli.command {
         // Like `rules`: files in, files out, no settings or database.
         return tokio::task::spawn_blocking(move || crate::rules::model::cli::run(args)).await?;

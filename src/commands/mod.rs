@@ -5,6 +5,7 @@ pub mod labels;
 pub mod log;
 pub mod purge;
 pub mod replay;
+pub mod retrain;
 pub mod serve;
 pub mod simulate;
 pub mod sweep;

@@ -49,7 +49,7 @@ pub struct DataArgs {
 }
 
 impl DataArgs {
-    fn options(&self) -> DataOptions {
+    pub fn options(&self) -> DataOptions {
         let split = |s: &str| {
             s.split(',')
                 .map(|c| c.trim().to_string())
@@ -63,7 +63,7 @@ impl DataArgs {
         }
     }
 
-    fn load(&self) -> anyhow::Result<Option<Dataset>> {
+    pub fn load(&self) -> anyhow::Result<Option<Dataset>> {
         if self.data.is_empty() && self.group_file.is_empty() {
             anyhow::bail!("no training data: give --data FILE (or --group-file FILE)");
         }
@@ -118,6 +118,23 @@ pub struct TrainArgs {
     /// Names of label 0 and label 1.
     #[arg(long, default_value = "genuine,scam", value_name = "NAME0,NAME1")]
     pub labels: String,
+    /// Also train on the labels people gave on the review page (Spam = 1, Not spam = 0),
+    /// read from the moderation log's database (the settings); with no --data, the base data
+    /// are the files the current model was trained on.
+    #[arg(long)]
+    pub from_log: bool,
+    /// With --from-log: only this account's labels.
+    #[arg(long, requires = "from_log")]
+    pub account: Option<String>,
+    /// With --from-log: how much one of the brand's labels weighs against one base row.
+    #[arg(long, default_value_t = 5.0, requires = "from_log")]
+    pub label_weight: f32,
+    /// With --from-log: the model to compare with on the brand's labels (default: --out).
+    #[arg(long, value_name = "FILE", requires = "from_log")]
+    pub current: Option<PathBuf>,
+    /// With --from-log: write the new model even when it is worse on the brand's labels.
+    #[arg(long, requires = "from_log")]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -153,7 +170,7 @@ pub fn run(args: ModelArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn progress(total: u64, what: &str) -> indicatif::ProgressBar {
+pub fn progress(total: u64, what: &str) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(total);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({elapsed})")
@@ -166,7 +183,7 @@ fn progress(total: u64, what: &str) -> indicatif::ProgressBar {
     bar
 }
 
-fn featurize_all(ds: &Dataset, bits: u32) -> Vec<train::Features> {
+pub fn featurize_all(ds: &Dataset, bits: u32) -> Vec<train::Features> {
     ds.examples
         .iter()
         .map(|e| train::featurize(&e.text, bits))
@@ -232,7 +249,7 @@ fn train_cmd(a: TrainArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_cv(out: &mut impl Write, cv: &train::CvFigures) -> std::io::Result<()> {
+pub fn print_cv(out: &mut impl Write, cv: &train::CvFigures) -> std::io::Result<()> {
     writeln!(
         out,
         "grouped {}-fold cross-validation: AUC {:.4}",

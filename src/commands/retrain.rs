@@ -1,0 +1,294 @@
+//! `commentguard model train --from-log [--account ID] [--out FILE]`: retrains a model on its
+//! base training data plus the labels people gave on the review page ("Spam" = 1, "Not spam" =
+//! 0; the latest label of a comment stands), the brand's labels weighing `--label-weight`
+//! rows each.
+//!
+//! Before writing, the new recipe is cross-validated on the brand's labels (grouped folds:
+//! trained on the base data and the other folds' labels, scored on the fold left out) and
+//! compared with the current model scoring the same labels. A model that is worse on the
+//! brand's labels (a lower ROC AUC) is refused unless `--force`. Written into the rules folder,
+//! the running service picks the new model up like a rule edit (a broken file keeps the last
+//! good one).
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::config::Settings;
+use crate::rules::model::cli::{featurize_all, print_cv, progress, TrainArgs};
+use crate::rules::model::train::{self, Counts, DataFile, Dataset, Example, Params};
+use crate::rules::model::Model;
+use crate::rules::normalize::Normalized;
+use crate::store::{Label, LabelFilter, LabelStore, SqlStore};
+
+/// Fewer labels than this cannot say whether a model got better.
+const MIN_LABELS: usize = 10;
+
+/// Figures of one model on the brand's labels.
+#[derive(Debug, Clone, Copy)]
+struct OnLabels {
+    auc: f64,
+    counts: Counts,
+}
+
+fn on_labels(scored: &[(f32, bool)]) -> OnLabels {
+    OnLabels {
+        auc: train::auc(scored),
+        counts: Counts::at(scored.iter().copied(), 0.5),
+    }
+}
+
+pub async fn run(settings: Settings, a: &TrainArgs) -> anyhow::Result<ExitCode> {
+    let store = SqlStore::connect(settings.database_url.expose())
+        .await
+        .context("opening the database (COMMENTGUARD_DATABASE_URL)")?;
+    let labels = store
+        .list_labels(&LabelFilter {
+            since_ms: None,
+            account: a.account.clone(),
+        })
+        .await?;
+    // The latest label of each comment stands (oldest first in the list).
+    let mut latest: HashMap<(String, String), (String, bool, Option<String>)> = HashMap::new();
+    let mut without_text = 0;
+    for l in &labels {
+        let Some(text) = l.text.clone().filter(|t| !t.trim().is_empty()) else {
+            without_text += 1;
+            continue;
+        };
+        latest.insert(
+            (l.comment_id.clone(), l.kind.clone()),
+            (text, l.label == Label::Spam, l.author.clone()),
+        );
+    }
+    let mut brand: Vec<(String, bool, Option<String>)> = latest.into_values().collect();
+    brand.sort_by(|x, y| x.0.cmp(&y.0));
+    let spam = brand.iter().filter(|b| b.1).count();
+    if brand.len() < MIN_LABELS || spam == 0 || spam == brand.len() {
+        eprintln!(
+            "{} labels with their text in the log ({spam} Spam){}: at least {MIN_LABELS}, of both kinds, are needed to retrain; mark comments Spam or Not spam on the review page",
+            brand.len(),
+            if without_text > 0 {
+                format!(", {without_text} without text")
+            } else {
+                String::new()
+            }
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+
+    // The current model: what the brand runs today, and the recipe of its base data.
+    let current_path = a.current.clone().unwrap_or_else(|| a.out.clone());
+    let current = match Model::load(&current_path) {
+        Ok(m) => Some(m),
+        Err(e) if current_path.exists() => anyhow::bail!("{e}"),
+        Err(_) => None,
+    };
+    let base = if !a.data.data.is_empty() || !a.data.group_file.is_empty() {
+        match a.data.load()? {
+            Some(ds) => ds,
+            None => return Ok(ExitCode::FAILURE),
+        }
+    } else {
+        let Some(m) = &current else {
+            anyhow::bail!(
+                "no base data: give --data FILE, or --current MODEL whose header names its training files"
+            );
+        };
+        let on = &m.header.trained_on;
+        let (data, groups): (Vec<&DataFile>, Vec<&DataFile>) =
+            on.files.iter().partition(|f| f.grouping != "file");
+        let paths = |fs: Vec<&DataFile>| -> Vec<PathBuf> {
+            fs.into_iter().map(|f| PathBuf::from(&f.path)).collect()
+        };
+        match train::load(&paths(data), &paths(groups), &on.options) {
+            Ok(ds) => ds,
+            Err(errors) => {
+                for e in errors.iter().take(20) {
+                    eprintln!("{e}");
+                }
+                anyhow::bail!(
+                    "the base data named in {}'s header do not load (run from the folder it was trained in, or give --data)",
+                    current_path.display()
+                );
+            }
+        }
+    };
+    let params = match (&current, a.data.data.is_empty()) {
+        // The current model's recipe, so that the labels are the only change.
+        (Some(m), true) => Params {
+            seed: a.seed,
+            ..m.header.trained_on.params.clone()
+        },
+        _ => Params {
+            epochs: a.epochs,
+            alpha: a.alpha,
+            beta: Params::default().beta,
+            l1: a.l1,
+            l2: a.l2,
+            hash_bits: a.hash_bits,
+            seed: a.seed,
+        },
+    };
+
+    // Base rows, then the brand's labels as one more "file".
+    let mut ds = Dataset {
+        examples: base.examples.clone(),
+        files: base.files.clone(),
+    };
+    let label_file = ds.files.len();
+    ds.files.push(DataFile {
+        path: format!(
+            "moderation log labels{}",
+            a.account
+                .as_deref()
+                .map(|x| format!(" of account {x}"))
+                .unwrap_or_default()
+        ),
+        rows: brand.len(),
+        positives: spam,
+        grouping: "handles".into(),
+    });
+    let first_label = ds.examples.len();
+    for (i, (text, is_spam, author)) in brand.iter().enumerate() {
+        ds.examples.push(Example {
+            text: text.clone(),
+            label: *is_spam,
+            weight: a.label_weight,
+            file: label_file,
+            line: i + 1,
+            group: author.clone(),
+        });
+    }
+    let xs = featurize_all(&ds, params.hash_bits);
+    let label_rows: Vec<usize> = (first_label..ds.examples.len()).collect();
+
+    // Grouped folds over the labels alone (an author's comments stay together).
+    let k = 5.min(brand.len() / 2).max(2);
+    let only_labels = Dataset {
+        examples: ds.examples[first_label..].to_vec(),
+        files: ds.files.clone(),
+    };
+    let fold_of = train::folds(&only_labels, k);
+    let bar = progress(k as u64 + 1, "retraining");
+    let mut new_scored: Vec<(f32, bool)> = Vec::new();
+    for f in 0..k {
+        let train_rows: Vec<usize> = (0..first_label)
+            .chain(
+                label_rows
+                    .iter()
+                    .copied()
+                    .filter(|r| fold_of[r - first_label] != f),
+            )
+            .collect();
+        let (w, b) = train::fit(&xs, &ds.examples, &train_rows, &params);
+        for r in label_rows
+            .iter()
+            .copied()
+            .filter(|r| fold_of[r - first_label] == f)
+        {
+            new_scored.push((train::predict(&w, b, &xs[r]), ds.examples[r].label));
+        }
+        bar.inc(1);
+    }
+    let new = on_labels(&new_scored);
+    let old = current.as_ref().map(|m| {
+        let scored: Vec<(f32, bool)> = brand
+            .iter()
+            .map(|(text, is_spam, _)| (m.score(&Normalized::new(text).text, text), *is_spam))
+            .collect();
+        on_labels(&scored)
+    });
+
+    let out = std::io::stdout();
+    let mut out = out.lock();
+    writeln!(
+        out,
+        "{} labels from the moderation log ({spam} Spam, {} Not spam), each weighing {} rows, on top of {} base rows",
+        brand.len(),
+        brand.len() - spam,
+        a.label_weight,
+        first_label
+    )?;
+    writeln!(out, "on the brand's labels (threshold 0.5):")?;
+    writeln!(
+        out,
+        "  {:<28} {:>6} {:>8} {:>10} {:>10}",
+        "", "AUC", "recall", "FPR", "precision"
+    )?;
+    let line = |out: &mut dyn Write, name: &str, f: &OnLabels| {
+        writeln!(
+            out,
+            "  {:<28} {:>6.3} {:>8.3} {:>10.3} {:>10.3}",
+            name,
+            f.auc,
+            f.counts.recall(),
+            f.counts.fpr(),
+            f.counts.precision()
+        )
+    };
+    if let Some(old) = &old {
+        line(
+            &mut out,
+            &format!("current ({})", current_path.display()),
+            old,
+        )?;
+    }
+    line(&mut out, "new (cross-validated)", &new)?;
+    if let Some(old) = &old {
+        if new.auc + 1e-9 < old.auc && !a.force {
+            bar.finish_and_clear();
+            writeln!(
+                out,
+                "the new model is worse on the brand's labels (AUC {:.3} < {:.3}): nothing written; --force writes it anyway",
+                new.auc, old.auc
+            )?;
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+
+    let rows: Vec<usize> = (0..ds.examples.len()).collect();
+    let (weights, bias) = train::fit(&xs, &ds.examples, &rows, &params);
+    bar.inc(1);
+    bar.finish_and_clear();
+    let labels_names = current
+        .as_ref()
+        .map(|m| m.header.labels.clone())
+        .unwrap_or_else(|| ["genuine".into(), "scam".into()]);
+    let positives = ds.examples.iter().filter(|e| e.label).count();
+    let mut model = Model::new(
+        weights,
+        bias,
+        labels_names,
+        train::TrainedOn {
+            files: ds.files.clone(),
+            rows: ds.examples.len(),
+            positives,
+            date: train::today(),
+            params: params.clone(),
+            options: current
+                .as_ref()
+                .map(|m| m.header.trained_on.options.clone())
+                .unwrap_or_else(|| a.data.options()),
+        },
+    );
+    if a.folds >= 2 {
+        let cv = train::cross_validate(&ds, &xs, a.folds, &params, &mut || {});
+        model.header.cross_validation = Some(cv.figures);
+    }
+    model.save(&a.out)?;
+    writeln!(
+        out,
+        "wrote {} ({} rows, {} of them the brand's labels)",
+        a.out.display(),
+        ds.examples.len(),
+        brand.len()
+    )?;
+    if let Some(cv) = &model.header.cross_validation {
+        print_cv(&mut out, cv)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
