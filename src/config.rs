@@ -67,6 +67,7 @@ pub struct FileConfig {
     pub sweep_interval: Option<String>,
     pub sweep_window: Option<String>,
     pub label_retention: Option<String>,
+    pub rules_next: Option<PathBuf>,
     #[serde(default)]
     pub accounts: BTreeMap<String, AccountFile>,
 }
@@ -142,6 +143,9 @@ pub struct Settings {
     pub sweep_window: Duration,
     /// Labels (and the texts kept with them) older than this are deleted.
     pub label_retention: Duration,
+    /// A rules folder to compare with the running rules on the review page (an edit before
+    /// it is copied in).
+    pub rules_next: Option<PathBuf>,
 }
 
 fn parse_file(text: &str, path: &str) -> Result<FileConfig, ConfigError> {
@@ -189,6 +193,7 @@ fn overlay(base: &mut FileConfig, top: FileConfig) {
         sweep_interval,
         sweep_window,
         label_retention,
+        rules_next,
         tls_key,
         tls_client_ca
     );
@@ -347,6 +352,9 @@ impl Settings {
         }
         if let Some(v) = var("COMMENTGUARD_LABEL_RETENTION") {
             cfg.label_retention = Some(v);
+        }
+        if let Some(v) = var("COMMENTGUARD_RULES_NEXT") {
+            cfg.rules_next = Some(PathBuf::from(v));
         }
         if let Some(v) = var("COMMENTGUARD_TRUSTED_PROXIES") {
             cfg.trusted_proxies = Some(split_list(&v));
@@ -528,6 +536,7 @@ impl Settings {
                 dur("COMMENTGUARD_SWEEP_WINDOW", cfg.sweep_window)?,
             )?,
             label_retention: dur("COMMENTGUARD_LABEL_RETENTION", cfg.label_retention)?,
+            rules_next: cfg.rules_next,
         })
     }
 

@@ -173,6 +173,15 @@ async fn brand_team_signs_in_sees_the_evidence_and_undoes_a_hide() {
         format!("sqlite:{}", dir.path().join("db.sqlite").display()),
     );
     env.insert("COMMENTGUARD_RULES", rules.display().to_string());
+    // The edit a brand team is about to copy in: hide "dress", and nothing else.
+    let next = dir.path().join("rules-next");
+    std::fs::create_dir_all(&next).unwrap();
+    std::fs::write(
+        next.join("next.toml"),
+        "[[rule]]\nid = \"dress-hide\"\ncategory = \"other\"\n[rule.when]\nwords = [\"dress\"]\n[rule.then]\nhide = true\n",
+    )
+    .unwrap();
+    env.insert("COMMENTGUARD_RULES_NEXT", next.display().to_string());
     let settings = Settings::load(None, &|k| env.get(k).cloned()).unwrap();
     let version = settings.graph_version.clone();
     let app = Application::build(settings).await.unwrap();
@@ -514,6 +523,46 @@ async fn brand_team_signs_in_sees_the_evidence_and_undoes_a_hide() {
     assert_eq!(missed["label"], 1);
     assert_eq!(missed["person"], "Dana");
     assert_eq!(missed["text"], "Love this <b>dress</b>!");
+
+    // Comparing the next rules with last week's comments, from the review page.
+    c.goto(&format!("{admin}/review")).await.unwrap();
+    c.find(Locator::Id("compare"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let summary = c
+        .wait()
+        .for_element(Locator::Id("replay-summary"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        summary.contains("2 would be decided differently"),
+        "{summary}"
+    );
+    let groups: Vec<String> = {
+        let mut out = Vec::new();
+        for g in c.find_all(Locator::Css(".replay-group h3")).await.unwrap() {
+            out.push(g.text().await.unwrap());
+        }
+        out
+    };
+    assert!(
+        groups
+            .iter()
+            .any(|g| g.contains("would now hide 1 comment") && g.contains("dress-hide")),
+        "{groups:?}"
+    );
+    assert!(
+        groups
+            .iter()
+            .any(|g| g.contains("would no longer hide 1 comment") && g.contains("investment-scam")),
+        "{groups:?}"
+    );
 
     c.close().await.unwrap();
     stop.cancel();

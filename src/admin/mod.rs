@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod labels;
+pub mod replay;
 pub mod review;
 pub mod undo;
 pub mod view;

@@ -30,6 +30,7 @@ pub fn router() -> Router<AdminState> {
         .route("/review/logout", post(logout))
         .route("/review/undo", post(undo))
         .route("/review/label", post(super::labels::label))
+        .route("/review/replay", get(super::replay::page))
 }
 
 /// Escapes text for HTML element content and quoted attribute values.
@@ -325,8 +326,12 @@ async fn page(
             esc(&url.finish())
         );
     }
-    let logout = "<form method=\"post\" action=\"/review/logout\"><button type=\"submit\">Sign out</button></form>";
-    respond(StatusCode::OK, html_page("Review", logout, &body))
+    let mut header = String::new();
+    if state.settings.rules_next.is_some() {
+        header.push_str("<a href=\"/review/replay\" id=\"compare\">Compare the next rules</a> ");
+    }
+    header.push_str("<form method=\"post\" action=\"/review/logout\"><button type=\"submit\">Sign out</button></form>");
+    respond(StatusCode::OK, html_page("Review", &header, &body))
 }
 
 /// What a brand team should know about delivery: an account whose webhook subscription is
