@@ -236,7 +236,7 @@ async fn brand_team_signs_in_sees_the_evidence_and_undoes_a_hide() {
                 media_id: Some("1790001".into()),
                 author: Some("forex_mark".into()),
                 text: Some(text.into()),
-                matched: json!([{"rule": "investment-scam", "mode": "enforce",
+                matched: json!([{"rule": "investment-scam", "mode": "enforce", "category": "scam",
                     "actions": [{"type": "hide"}],
                     "evidence": [{"condition": "words", "matched": "forex",
                                   "start": start, "end": start + 5}]}])
@@ -486,6 +486,19 @@ async fn brand_team_signs_in_sees_the_evidence_and_undoes_a_hide() {
         .is_ok());
     assert!(c
         .find(Locator::Css("article[data-comment-id='c-hidden']"))
+        .await
+        .is_err());
+
+    // Filtered by category: the scam rule's decision only.
+    c.goto(&format!("{admin}/review?category=scam"))
+        .await
+        .unwrap();
+    assert!(c
+        .find(Locator::Css("article[data-comment-id='c-hidden']"))
+        .await
+        .is_ok());
+    assert!(c
+        .find(Locator::Css("article[data-comment-id='c-webhook']"))
         .await
         .is_err());
 

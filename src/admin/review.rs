@@ -205,6 +205,9 @@ struct PageQuery {
     labelled: Option<String>,
     /// `spam`, `not_spam`, `none` (no label) or `any`.
     label: Option<String>,
+    /// Only decisions an enforced rule of this category (`scam`, `spam`, `abuse`,
+    /// `promotion`, `other`) matched.
+    category: Option<String>,
 }
 
 /// The admin token and the request's session, or the response for a visitor without one.
@@ -299,6 +302,18 @@ async fn page(
         if !super::labels::passes(label_filter, &mine) {
             continue;
         }
+        if let Some(cat) = q.category.as_deref().filter(|c| !c.is_empty()) {
+            let matched = d.matched.as_array().into_iter().flatten().any(|m| {
+                m.get("mode").and_then(|v| v.as_str()) == Some("enforce")
+                    && m.get("category")
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("other")
+                        == cat
+            });
+            if !matched {
+                continue;
+            }
+        }
         shown += 1;
         body.push_str(&decision_html(d, &mine, &csrf));
     }
@@ -314,6 +329,7 @@ async fn page(
             ("account", &q.decisions.account),
             ("outcome", &q.outcome),
             ("label", &q.label),
+            ("category", &q.category),
         ] {
             if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
                 url.append_pair(k, v);
@@ -385,7 +401,7 @@ fn filters_form(q: &PageQuery, outcome: Option<&str>) -> String {
     format!(
         "<form class=\"filters\" method=\"get\" action=\"/review\">{}\
          <label>rule<input name=\"rule\" value=\"{}\" size=\"16\"></label>{}\
-         <label>account<input name=\"account\" value=\"{}\" size=\"18\"></label>{}{}\
+         <label>account<input name=\"account\" value=\"{}\" size=\"18\"></label>{}{}{}\
          <button type=\"submit\">Filter</button></form>",
         select(
             "since",
@@ -420,6 +436,18 @@ fn filters_form(q: &PageQuery, outcome: Option<&str>) -> String {
                 ("failed", "failed"),
                 ("skipped", "skipped"),
                 ("none", "none")
+            ],
+        ),
+        select(
+            "category",
+            q.category.as_deref(),
+            &[
+                ("", "any category"),
+                ("scam", "scam"),
+                ("spam", "spam"),
+                ("abuse", "abuse"),
+                ("promotion", "promotion"),
+                ("other", "other")
             ],
         ),
         select(
