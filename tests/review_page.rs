@@ -257,6 +257,29 @@ async fn brand_team_signs_in_sees_the_evidence_and_undoes_a_hide() {
         .await
         .unwrap();
 
+    // A shadow rule matched and would have replied: the page says so.
+    store
+        .record_decision(
+            &NewDecision {
+                comment_id: "c-shadow".into(),
+                kind: "comment".into(),
+                account_id: ACCOUNT.into(),
+                author: Some("curious".into()),
+                text: Some("is this legit?".into()),
+                matched: json!([{"rule": "legit-question", "mode": "shadow", "category": "other",
+                    "actions": [{"type": "reply", "text": "Yes, we are the official account."}],
+                    "evidence": []}])
+                .to_string(),
+                rules: vec!["legit-question".into()],
+                received_at: now_ms(),
+                decided_at: now_ms(),
+                ..Default::default()
+            },
+            &[],
+        )
+        .await
+        .unwrap();
+
     // serve's last check of recent posts found 3 comments no webhook announced.
     let (run, _) = store
         .start_sweep(ACCOUNT, "reconcile", 2 * 86_400_000, i64::MAX, now_ms())
@@ -331,6 +354,17 @@ async fn brand_team_signs_in_sees_the_evidence_and_undoes_a_hide() {
         .await
         .unwrap();
     assert_eq!(c.current_url().await.unwrap().path(), "/review");
+    let would = c
+        .find(Locator::Css("article[data-comment-id='c-shadow'] .would"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        would.contains("would have: reply") && would.contains("official account"),
+        "{would}"
+    );
     let swept = c
         .find(Locator::Id("sweep-notice"))
         .await

@@ -516,12 +516,40 @@ fn decision_html(d: &DecisionRow, labels: &[&crate::store::LabelRow], csrf: &str
                     )
                 })
                 .collect();
+            // A shadow rule acts on nothing: say what it would have done, its reply included.
+            let would = if mode == "shadow" {
+                let acts: Vec<String> = m
+                    .get("actions")
+                    .and_then(|v| v.as_array())
+                    .into_iter()
+                    .flatten()
+                    .map(|a| match a.get("type").and_then(|t| t.as_str()) {
+                        Some("reply") => format!(
+                            "reply “{}”",
+                            a.get("text").and_then(|t| t.as_str()).unwrap_or("")
+                        ),
+                        Some(t) => t.to_string(),
+                        None => String::new(),
+                    })
+                    .collect();
+                if acts.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " <span class=\"would\">would have: {}</span>",
+                        esc(&acts.join(", "))
+                    )
+                }
+            } else {
+                String::new()
+            };
             let _ = write!(
                 out,
-                "<li>rule <strong class=\"rule\">{}</strong> <span class=\"badge\">{}</span> {}</li>",
+                "<li>rule <strong class=\"rule\">{}</strong> <span class=\"badge\">{}</span> {}{}</li>",
                 esc(rule),
                 esc(mode),
-                esc(&evidence.join(", "))
+                esc(&evidence.join(", ")),
+                would
             );
         }
         out.push_str("</ul>");

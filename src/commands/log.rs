@@ -127,10 +127,29 @@ fn cells(d: &DecisionRow) -> [String; 8] {
     if actions.is_empty() {
         actions = "-".into();
     }
+    // A shadow rule's match is marked: it was logged, not acted on.
+    let shadow: Vec<&str> = d
+        .matched
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m.get("mode").and_then(|v| v.as_str()) == Some("shadow"))
+        .filter_map(|m| m.get("rule").and_then(|v| v.as_str()))
+        .collect();
     let rules = if d.rules.is_empty() {
         "-".to_string()
     } else {
-        d.rules.join(",")
+        d.rules
+            .iter()
+            .map(|r| {
+                if shadow.contains(&r.as_str()) {
+                    format!("{r}(shadow)")
+                } else {
+                    r.clone()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(",")
     };
     [
         iso_time(d.decided_at),
@@ -375,5 +394,36 @@ mod tests {
         assert_eq!(parsed[0]["comment_id"], "c1");
         assert_eq!(parsed[0]["outcome"], "done");
         assert_eq!(parsed[1]["outcome"], "none");
+    }
+
+    #[tokio::test]
+    async fn a_shadow_rules_match_is_marked_in_the_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("db.sqlite").display());
+        let store = SqlStore::connect(&url).await.unwrap();
+        let d = NewDecision {
+            comment_id: "c-shadow".into(),
+            kind: "comment".into(),
+            account_id: "acct".into(),
+            text: Some("damn that is expensive".into()),
+            matched: serde_json::json!([
+                {"rule": "profanity-strong", "mode": "shadow", "actions": [{"type": "hide"}]},
+                {"rule": "scam-model", "mode": "enforce", "actions": [{"type": "hide"}]}
+            ])
+            .to_string(),
+            rules: vec!["profanity-strong".into(), "scam-model".into()],
+            received_at: now_ms(),
+            decided_at: now_ms(),
+            ..Default::default()
+        };
+        store.record_decision(&d, &[]).await.unwrap();
+        let rows = newest(&store, &args(&[])).await.unwrap();
+        let mut out = Vec::new();
+        print_rows(&mut out, &rows, false, &mut None).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("profanity-strong(shadow),scam-model"),
+            "{text}"
+        );
     }
 }
