@@ -611,6 +611,51 @@ async fn brand_team_signs_in_sees_the_evidence_and_undoes_a_hide() {
         "{groups:?}"
     );
 
+    // A comment the rules let through, hidden by hand: planned, carried out, counted as Spam.
+    c.goto(&format!("{admin}/review")).await.unwrap();
+    c.find(Locator::Css(
+        "article[data-comment-id='c-shadow'] button.hide",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    let notice = c.wait().for_element(Locator::Id("notice")).await.unwrap();
+    assert!(notice
+        .text()
+        .await
+        .unwrap()
+        .contains("Hide planned for comment c-shadow"));
+    wait_for("the hide by hand to reach the Graph API", async || {
+        let requests = seen.lock().unwrap().clone();
+        requests
+            .iter()
+            .any(|(m, uri, body)| {
+                m == "POST"
+                    && uri.contains("/c-shadow")
+                    && (uri.contains("hide=true") || body.contains("hide=true"))
+            })
+            .then_some(())
+    })
+    .await;
+    let label = c
+        .find(Locator::Css(
+            "article[data-comment-id='c-shadow'] .label-spam",
+        ))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(label.contains("Dana"), "{label}");
+    assert!(c
+        .find(Locator::Css(
+            "article[data-comment-id='c-shadow'] button.hide"
+        ))
+        .await
+        .is_err());
+
     c.close().await.unwrap();
     stop.cancel();
 }

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod by_hand;
 pub mod error;
 pub mod labels;
 pub mod replay;

@@ -30,6 +30,7 @@ pub fn router() -> Router<AdminState> {
         .route("/review/logout", post(logout))
         .route("/review/undo", post(undo))
         .route("/review/label", post(super::labels::label))
+        .route("/review/hide", post(hide))
         .route("/review/replay", get(super::replay::page))
 }
 
@@ -203,6 +204,8 @@ struct PageQuery {
     undone: Option<String>,
     /// The comment just labelled.
     labelled: Option<String>,
+    /// The comment just hidden by hand.
+    hidden: Option<String>,
     /// `spam`, `not_spam`, `none` (no label) or `any`.
     label: Option<String>,
     /// Only decisions an enforced rule of this category (`scam`, `spam`, `abuse`,
@@ -271,6 +274,13 @@ async fn page(
         let _ = write!(
             body,
             "<p class=\"notice\" role=\"status\" id=\"notice\">Unhide planned for comment {}. It is carried out in the background; its state shows below.</p>",
+            esc(c)
+        );
+    }
+    if let Some(c) = q.hidden.as_deref().filter(|c| !c.is_empty()) {
+        let _ = write!(
+            body,
+            "<p class=\"notice\" role=\"status\" id=\"notice\">Hide planned for comment {}; it counts as Spam. It is carried out in the background; its state shows below.</p>",
             esc(c)
         );
     }
@@ -590,9 +600,87 @@ fn decision_html(d: &DecisionRow, labels: &[&crate::store::LabelRow], csrf: &str
         };
         let _ = write!(out, "<p class=\"undone\">{what}</p>");
     }
+    if super::by_hand::can_hide(d) {
+        let _ = write!(
+            out,
+            "<form method=\"post\" action=\"/review/hide\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+             <input type=\"hidden\" name=\"comment_id\" value=\"{}\">\
+             <button type=\"submit\" class=\"hide\">Hide this comment</button></form>",
+            esc(csrf),
+            esc(&d.comment_id)
+        );
+    }
     out.push_str(&super::labels::labels_html(d, labels, csrf));
     out.push_str("</article>");
     out
+}
+
+/// Hides a comment by hand: planned for the executor, and a "Spam" label by this person.
+async fn hide(
+    State(state): State<AdminState>,
+    headers: HeaderMap,
+    Form(form): Form<UndoForm>,
+) -> Response {
+    let (key, session) = match session(&state, &headers) {
+        Ok(s) => s,
+        Err(resp) => return *resp,
+    };
+    let page = |status: StatusCode, msg: &str| {
+        respond(
+            status,
+            html_page(
+                "Review",
+                "",
+                &format!(
+                    "<p class=\"error\">{}</p><p><a href=\"/review\">Back to the review</a></p>",
+                    esc(msg)
+                ),
+            ),
+        )
+    };
+    if !csrf_valid(&key, &session, &form.csrf) {
+        return page(
+            StatusCode::FORBIDDEN,
+            "This form has expired or did not come from the review page. Reload and try again.",
+        );
+    }
+    let person = super::auth::session_person(&session);
+    match super::by_hand::plan_hide(
+        state.store.as_ref(),
+        &state.settings,
+        &form.comment_id,
+        &person,
+    )
+    .await
+    {
+        Ok(_) => {
+            state.actions_wake.notify_one();
+            if let Err(e) = super::labels::record(
+                state.store.as_ref(),
+                &form.comment_id,
+                "comment",
+                crate::store::Label::Spam,
+                &person,
+                "hide",
+            )
+            .await
+            {
+                tracing::warn!(error = %e, "the hide's label was not stored");
+            }
+            let q = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("hidden", &form.comment_id)
+                .finish();
+            Redirect::to(&format!("/review?{q}")).into_response()
+        }
+        Err(e @ super::by_hand::HideError::Store(_)) => {
+            tracing::error!(error = %e, "hide by hand failed");
+            page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The hide could not be recorded; try again.",
+            )
+        }
+        Err(e) => page(StatusCode::CONFLICT, &e.to_string()),
+    }
 }
 
 #[derive(Deserialize)]
