@@ -362,6 +362,17 @@ async fn brand_team_signs_in_sees_the_evidence_and_undoes_a_hide() {
         .await
         .unwrap();
     assert_eq!(c.current_url().await.unwrap().path(), "/review");
+    let counts = c
+        .find(Locator::Id("counts"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        counts.starts_with("3 decisions shown: 1 hidden"),
+        "{counts}"
+    );
     let would = c
         .find(Locator::Css("article[data-comment-id='c-shadow'] .would"))
         .await

@@ -301,6 +301,8 @@ async fn page(
     let labels = state.store.labels_for(&ids).await.unwrap_or_default();
     let label_filter = q.label.as_deref().filter(|l| !l.is_empty());
     let mut shown = 0;
+    let (mut hidden, mut replied, mut failed) = (0, 0, 0);
+    let mut list = String::new();
     for d in rows
         .iter()
         .filter(|d| outcome.is_none_or(|o| d.outcome() == o))
@@ -325,11 +327,32 @@ async fn page(
             }
         }
         shown += 1;
-        body.push_str(&decision_html(d, &mine, &csrf));
+        if super::by_hand::is_hidden(d) {
+            hidden += 1;
+        }
+        if d.actions.iter().any(|a| a == "reply") {
+            replied += 1;
+        }
+        if d.outcome() == "failed" {
+            failed += 1;
+        }
+        list.push_str(&decision_html(d, &mine, &csrf));
     }
     if shown == 0 {
         body.push_str("<p>No decisions match these filters.</p>");
+    } else {
+        let _ = write!(
+            body,
+            "<p class=\"counts\" id=\"counts\">{shown} decision{} shown: {hidden} hidden, {replied} answered{}.</p>",
+            if shown == 1 { "" } else { "s" },
+            if failed > 0 {
+                format!(", <strong>{failed} with a failed Graph call</strong>")
+            } else {
+                String::new()
+            }
+        );
     }
+    body.push_str(&list);
     if let Some(cursor) = next_cursor {
         let mut url = url::form_urlencoded::Serializer::new(String::new());
         for (k, v) in [
