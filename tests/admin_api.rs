@@ -513,4 +513,37 @@ async fn the_review_page_shows_nothing_and_undoes_nothing_without_a_session() {
         .unwrap();
     assert_eq!(r.status(), 403);
     assert_eq!(action_kinds(app.store.as_ref(), "h-2").await, ["hide"]);
+    // The same for a label and a hide by hand: refused, nothing stored or planned.
+    seed(app.store.as_ref(), "v-1", "", None).await;
+    for (path, form) in [
+        (
+            "/review/label",
+            vec![
+                ("comment_id", "h-2"),
+                ("kind", "comment"),
+                ("label", "spam"),
+                ("csrf", "guessed"),
+            ],
+        ),
+        (
+            "/review/hide",
+            vec![("comment_id", "v-1"), ("csrf", "guessed")],
+        ),
+    ] {
+        let r = c
+            .post(format!("{}{path}", app.admin))
+            .header("cookie", &cookie)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{path}");
+    }
+    assert!(app
+        .store
+        .labels_for(&["h-2".into(), "v-1".into()])
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(action_kinds(app.store.as_ref(), "v-1").await.is_empty());
 }

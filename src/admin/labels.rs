@@ -13,8 +13,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-use super::auth::{csrf_valid, session_person};
-use super::review::{esc, html_page, respond, session};
+use super::auth::session_person;
+use super::review::{error_page, esc, form_session};
 use super::view::iso_time;
 use super::AdminState;
 use crate::store::{
@@ -82,29 +82,11 @@ pub async fn label(
     headers: HeaderMap,
     Form(form): Form<LabelForm>,
 ) -> Response {
-    let (key, session) = match session(&state, &headers) {
+    let session = match form_session(&state, &headers, &form.csrf) {
         Ok(s) => s,
         Err(resp) => return *resp,
     };
-    let error = |status: StatusCode, msg: &str| {
-        respond(
-            status,
-            html_page(
-                "Review",
-                "",
-                &format!(
-                    "<p class=\"error\">{}</p><p><a href=\"/review\">Back to the review</a></p>",
-                    esc(msg)
-                ),
-            ),
-        )
-    };
-    if !csrf_valid(&key, &session, &form.csrf) {
-        return error(
-            StatusCode::FORBIDDEN,
-            "This form has expired or did not come from the review page. Reload and try again.",
-        );
-    }
+    let error = error_page;
     let Some(label) = Label::parse(&form.label) else {
         return error(StatusCode::BAD_REQUEST, "Unknown label.");
     };

@@ -638,35 +638,50 @@ fn decision_html(d: &DecisionRow, labels: &[&crate::store::LabelRow], csrf: &str
     out
 }
 
+/// A page with one error message and the way back.
+pub(super) fn error_page(status: StatusCode, msg: &str) -> Response {
+    respond(
+        status,
+        html_page(
+            "Review",
+            "",
+            &format!(
+                "<p class=\"error\">{}</p><p><a href=\"/review\">Back to the review</a></p>",
+                esc(msg)
+            ),
+        ),
+    )
+}
+
+/// The signed-in session of a form post whose CSRF token is this session's, or the page
+/// that says why not.
+pub(super) fn form_session(
+    state: &AdminState,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<String, Box<Response>> {
+    let (key, session) = session(state, headers)?;
+    if !csrf_valid(&key, &session, csrf) {
+        tracing::warn!("review form refused: bad CSRF token");
+        return Err(Box::new(error_page(
+            StatusCode::FORBIDDEN,
+            "This form has expired or did not come from the review page. Reload and try again.",
+        )));
+    }
+    Ok(session)
+}
+
 /// Hides a comment by hand: planned for the executor, and a "Spam" label by this person.
 async fn hide(
     State(state): State<AdminState>,
     headers: HeaderMap,
     Form(form): Form<UndoForm>,
 ) -> Response {
-    let (key, session) = match session(&state, &headers) {
+    let session = match form_session(&state, &headers, &form.csrf) {
         Ok(s) => s,
         Err(resp) => return *resp,
     };
-    let page = |status: StatusCode, msg: &str| {
-        respond(
-            status,
-            html_page(
-                "Review",
-                "",
-                &format!(
-                    "<p class=\"error\">{}</p><p><a href=\"/review\">Back to the review</a></p>",
-                    esc(msg)
-                ),
-            ),
-        )
-    };
-    if !csrf_valid(&key, &session, &form.csrf) {
-        return page(
-            StatusCode::FORBIDDEN,
-            "This form has expired or did not come from the review page. Reload and try again.",
-        );
-    }
+    let page = error_page;
     let person = super::auth::session_person(&session);
     match super::by_hand::plan_hide(
         state.store.as_ref(),
@@ -717,21 +732,10 @@ async fn undo(
     headers: HeaderMap,
     Form(form): Form<UndoForm>,
 ) -> Response {
-    let (key, session) = match session(&state, &headers) {
+    let session = match form_session(&state, &headers, &form.csrf) {
         Ok(s) => s,
         Err(resp) => return *resp,
     };
-    if !csrf_valid(&key, &session, &form.csrf) {
-        tracing::warn!(comment.id = %form.comment_id, "review undo refused: bad CSRF token");
-        return respond(
-            StatusCode::FORBIDDEN,
-            html_page(
-                "Review",
-                "",
-                "<p class=\"error\">This form has expired or did not come from the review page. <a href=\"/review\">Reload</a> and try again.</p>",
-            ),
-        );
-    }
     match plan_unhide(
         state.store.as_ref(),
         &state.settings,
@@ -776,17 +780,7 @@ async fn undo(
                 UndoError::Store(_) => "The undo could not be recorded; try again.".to_string(),
                 other => other.to_string(),
             };
-            respond(
-                status,
-                html_page(
-                    "Review",
-                    "",
-                    &format!(
-                        "<p class=\"error\">{}</p><p><a href=\"/review\">Back to the review</a></p>",
-                        esc(&msg)
-                    ),
-                ),
-            )
+            error_page(status, &msg)
         }
     }
 }
