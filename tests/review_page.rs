@@ -675,6 +675,82 @@ async fn brand_team_signs_in_sees_the_evidence_and_undoes_a_hide() {
         .await
         .is_err());
 
+    // A reply by hand to a customer, and a delete, confirmed.
+    c.find(Locator::Css(
+        "article[data-comment-id='c-webhook'] .reply-text",
+    ))
+    .await
+    .unwrap()
+    .send_keys("Thank you! It is back in stock on Friday.")
+    .await
+    .unwrap();
+    c.find(Locator::Css(
+        "article[data-comment-id='c-webhook'] button.reply",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    // The page before the click had a notice too: wait for the new page.
+    wait_for("the page after the click", async || {
+        let url = c.current_url().await.ok()?;
+        url.as_str().contains("replied=c-webhook").then_some(())
+    })
+    .await;
+    let notice = c.wait().for_element(Locator::Id("notice")).await.unwrap();
+    assert!(notice
+        .text()
+        .await
+        .unwrap()
+        .contains("Reply planned for comment c-webhook"));
+    wait_for("the reply by hand to reach the Graph API", async || {
+        let requests = seen.lock().unwrap().clone();
+        requests
+            .iter()
+            .any(|(m, uri, body)| {
+                m == "POST" && uri.contains("/c-webhook/replies") && body.contains("back+in+stock")
+            })
+            .then_some(())
+    })
+    .await;
+    c.find(Locator::Css(
+        "article[data-comment-id='c-shadow'] .delete-confirm",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    c.find(Locator::Css(
+        "article[data-comment-id='c-shadow'] button.delete",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    // The page before the click had a notice too: wait for the new page.
+    wait_for("the page after the click", async || {
+        let url = c.current_url().await.ok()?;
+        url.as_str().contains("deleted=c-shadow").then_some(())
+    })
+    .await;
+    let notice = c.wait().for_element(Locator::Id("notice")).await.unwrap();
+    assert!(notice
+        .text()
+        .await
+        .unwrap()
+        .contains("Delete planned for comment c-shadow"));
+    wait_for("the delete by hand to reach the Graph API", async || {
+        let requests = seen.lock().unwrap().clone();
+        requests
+            .iter()
+            .any(|(m, uri, _)| m == "DELETE" && uri.contains("/c-shadow"))
+            .then_some(())
+    })
+    .await;
+
     c.close().await.unwrap();
     stop.cancel();
 }

@@ -1,7 +1,8 @@
-//! Hiding a comment by hand from the review page: a comment the rules let through that a
-//! person sees is a scam. Like an undo, the hide is planned in the durable action log and the
-//! executor carries it out (with its retries and rate-limit handling); it counts as a "Spam"
-//! label by that person.
+//! Acting on a comment by hand from the review page: hiding one the rules let through (it
+//! counts as a "Spam" label by that person), deleting one, or replying to a customer. Like an
+//! undo, each is planned in the durable action log and the executor carries it out with its
+//! retries and rate-limit handling; a reply whose outcome is unknown is looked up among the
+//! comment's replies before it is posted again, as for the rules' replies.
 
 use crate::config::Settings;
 use crate::store::{
@@ -99,4 +100,238 @@ pub async fn plan_hide(
     metrics::counter!("commentguard_hides_by_hand_total").increment(1);
     tracing::info!(comment.id = %comment_id, action.id = id, person, "hide by hand planned");
     Ok((id, note))
+}
+
+/// What else a person can do by hand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ByHand {
+    Delete,
+    Reply(String),
+}
+
+/// Plans a delete or a reply by hand on the comment's decision.
+pub async fn plan(
+    store: &dyn Store,
+    settings: &Settings,
+    comment_id: &str,
+    person: &str,
+    what: ByHand,
+) -> Result<(i64, Option<String>), HideError> {
+    let decisions = store
+        .list_decisions(&DecisionFilter {
+            comment_id: Some(comment_id.to_string()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await?;
+    let Some(d) = decisions.iter().find(|d| d.kind == "comment") else {
+        return Err(if decisions.is_empty() {
+            HideError::UnknownComment(comment_id.to_string())
+        } else {
+            HideError::NotHideable(
+                comment_id.to_string(),
+                "only comments on the account's own media can be deleted or answered here",
+            )
+        });
+    };
+    let (kind, payload, name) = match &what {
+        ByHand::Delete => (
+            ActionKind::Delete,
+            serde_json::json!({ "requested_by": "review_page", "person": person }),
+            "delete",
+        ),
+        ByHand::Reply(text) => {
+            let text = text.trim();
+            if text.is_empty() || text.chars().count() > 2200 {
+                return Err(HideError::NotHideable(
+                    comment_id.to_string(),
+                    "a reply needs a text of at most 2,200 characters",
+                ));
+            }
+            (
+                ActionKind::Reply,
+                serde_json::json!({ "message": text, "requested_by": "review_page", "person": person }),
+                "reply",
+            )
+        }
+    };
+    if kind == ActionKind::Delete
+        && d.action_log
+            .iter()
+            .any(|a| a.kind == ActionKind::Delete && a.state != ActionState::Failed)
+    {
+        return Err(HideError::NotHideable(
+            comment_id.to_string(),
+            "it is deleted already (or about to be)",
+        ));
+    }
+    let note = if settings.dry_run {
+        Some("dry run: COMMENTGUARD_DRY_RUN is set".to_string())
+    } else if settings.token_for(&d.account_id).is_none() {
+        Some("dry run: no access token for this account".to_string())
+    } else {
+        None
+    };
+    let n = d.action_log.iter().filter(|a| a.kind == kind).count();
+    let action = NewAction {
+        kind,
+        payload,
+        state: if note.is_some() {
+            ActionState::Skipped
+        } else {
+            ActionState::Pending
+        },
+        note: note.clone(),
+    };
+    let key = format!("{}:{name}-by-hand:{n}", d.comment_id);
+    let id = store
+        .add_action(d.id, &key, &action, now_ms())
+        .await?
+        .unwrap_or(0);
+    metrics::counter!("commentguard_actions_by_hand_total", "action" => name).increment(1);
+    tracing::info!(comment.id = %comment_id, action.id = id, person, action = name, "action by hand planned");
+    Ok((id, note))
+}
+
+/// The review page's reply and delete forms for a decision.
+pub fn forms_html(d: &DecisionRow, csrf: &str) -> String {
+    use super::review::esc;
+    if d.kind != "comment" {
+        return String::new();
+    }
+    format!(
+        "<form method=\"post\" action=\"/review/act\" class=\"reply-form\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <input type=\"hidden\" name=\"comment_id\" value=\"{id}\">\
+         <input type=\"hidden\" name=\"what\" value=\"reply\">\
+         <label>Reply<input type=\"text\" name=\"text\" maxlength=\"2200\" required class=\"reply-text\"></label>\
+         <button type=\"submit\" class=\"reply\">Send reply</button></form>\
+         <form method=\"post\" action=\"/review/act\" class=\"delete-form\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <input type=\"hidden\" name=\"comment_id\" value=\"{id}\">\
+         <input type=\"hidden\" name=\"what\" value=\"delete\">\
+         <label><input type=\"checkbox\" name=\"confirm\" value=\"yes\" required class=\"delete-confirm\"> delete for good</label>\
+         <button type=\"submit\" class=\"delete\">Delete</button></form>",
+        csrf = esc(csrf),
+        id = esc(&d.comment_id)
+    )
+}
+
+#[derive(serde::Deserialize)]
+pub struct ActForm {
+    csrf: String,
+    comment_id: String,
+    what: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// `POST /review/act`: a reply or a delete by hand.
+pub async fn act(
+    axum::extract::State(state): axum::extract::State<super::AdminState>,
+    headers: axum::http::HeaderMap,
+    axum::extract::Form(form): axum::extract::Form<ActForm>,
+) -> axum::response::Response {
+    use axum::http::StatusCode;
+    use axum::response::{IntoResponse, Redirect};
+    let session = match super::review::form_session(&state, &headers, &form.csrf) {
+        Ok(s) => s,
+        Err(resp) => return *resp,
+    };
+    let what = match form.what.as_str() {
+        "reply" => ByHand::Reply(form.text.clone()),
+        "delete" if form.confirm == "yes" => ByHand::Delete,
+        "delete" => {
+            return super::review::error_page(
+                StatusCode::BAD_REQUEST,
+                "Tick \"delete for good\" to delete a comment: it cannot be undone.",
+            )
+        }
+        _ => return super::review::error_page(StatusCode::BAD_REQUEST, "Unknown action."),
+    };
+    let person = super::auth::session_person(&session);
+    match plan(
+        state.store.as_ref(),
+        &state.settings,
+        &form.comment_id,
+        &person,
+        what.clone(),
+    )
+    .await
+    {
+        Ok(_) => {
+            state.actions_wake.notify_one();
+            let key = if what == ByHand::Delete {
+                "deleted"
+            } else {
+                "replied"
+            };
+            let q = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair(key, &form.comment_id)
+                .finish();
+            Redirect::to(&format!("/review?{q}")).into_response()
+        }
+        Err(e @ HideError::Store(_)) => {
+            tracing::error!(error = %e, "action by hand failed");
+            super::review::error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "It could not be recorded; try again.",
+            )
+        }
+        Err(e) => super::review::error_page(StatusCode::CONFLICT, &e.to_string()),
+    }
+}
+
+/// Hides a comment by hand: planned for the executor, and a "Spam" label by this person.
+pub(super) async fn hide(
+    axum::extract::State(state): axum::extract::State<super::AdminState>,
+    headers: axum::http::HeaderMap,
+    axum::extract::Form(form): axum::extract::Form<super::review::UndoForm>,
+) -> axum::response::Response {
+    use axum::http::StatusCode;
+    use axum::response::{IntoResponse, Redirect};
+    let session = match super::review::form_session(&state, &headers, &form.csrf) {
+        Ok(s) => s,
+        Err(resp) => return *resp,
+    };
+    let page = super::review::error_page;
+    let person = super::auth::session_person(&session);
+    match plan_hide(
+        state.store.as_ref(),
+        &state.settings,
+        &form.comment_id,
+        &person,
+    )
+    .await
+    {
+        Ok(_) => {
+            state.actions_wake.notify_one();
+            if let Err(e) = super::labels::record(
+                state.store.as_ref(),
+                &form.comment_id,
+                "comment",
+                crate::store::Label::Spam,
+                &person,
+                "hide",
+            )
+            .await
+            {
+                tracing::warn!(error = %e, "the hide's label was not stored");
+            }
+            let q = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("hidden", &form.comment_id)
+                .finish();
+            Redirect::to(&format!("/review?{q}")).into_response()
+        }
+        Err(e @ HideError::Store(_)) => {
+            tracing::error!(error = %e, "hide by hand failed");
+            page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The hide could not be recorded; try again.",
+            )
+        }
+        Err(e) => page(StatusCode::CONFLICT, &e.to_string()),
+    }
 }

@@ -30,7 +30,8 @@ pub fn router() -> Router<AdminState> {
         .route("/review/logout", post(logout))
         .route("/review/undo", post(undo))
         .route("/review/label", post(super::labels::label))
-        .route("/review/hide", post(hide))
+        .route("/review/hide", post(super::by_hand::hide))
+        .route("/review/act", post(super::by_hand::act))
         .route("/review/replay", get(super::replay::page))
 }
 
@@ -204,8 +205,10 @@ struct PageQuery {
     undone: Option<String>,
     /// The comment just labelled.
     labelled: Option<String>,
-    /// The comment just hidden by hand.
+    /// The comment just hidden, answered or deleted by hand.
     hidden: Option<String>,
+    replied: Option<String>,
+    deleted: Option<String>,
     /// `spam`, `not_spam`, `none` (no label) or `any`.
     label: Option<String>,
     /// Only decisions an enforced rule of this category (`scam`, `spam`, `abuse`,
@@ -276,6 +279,15 @@ async fn page(
             "<p class=\"notice\" role=\"status\" id=\"notice\">Unhide planned for comment {}. It is carried out in the background; its state shows below.</p>",
             esc(c)
         );
+    }
+    for (c, what) in [(&q.replied, "Reply"), (&q.deleted, "Delete")] {
+        if let Some(c) = c.as_deref().filter(|c| !c.is_empty()) {
+            let _ = write!(
+                body,
+                "<p class=\"notice\" role=\"status\" id=\"notice\">{what} planned for comment {}. It is carried out in the background; its state shows below.</p>",
+                esc(c)
+            );
+        }
     }
     if let Some(c) = q.hidden.as_deref().filter(|c| !c.is_empty()) {
         let _ = write!(
@@ -633,6 +645,7 @@ fn decision_html(d: &DecisionRow, labels: &[&crate::store::LabelRow], csrf: &str
             esc(&d.comment_id)
         );
     }
+    out.push_str(&super::by_hand::forms_html(d, csrf));
     out.push_str(&super::labels::labels_html(d, labels, csrf));
     out.push_str("</article>");
     out
@@ -671,60 +684,10 @@ pub(super) fn form_session(
     Ok(session)
 }
 
-/// Hides a comment by hand: planned for the executor, and a "Spam" label by this person.
-async fn hide(
-    State(state): State<AdminState>,
-    headers: HeaderMap,
-    Form(form): Form<UndoForm>,
-) -> Response {
-    let session = match form_session(&state, &headers, &form.csrf) {
-        Ok(s) => s,
-        Err(resp) => return *resp,
-    };
-    let page = error_page;
-    let person = super::auth::session_person(&session);
-    match super::by_hand::plan_hide(
-        state.store.as_ref(),
-        &state.settings,
-        &form.comment_id,
-        &person,
-    )
-    .await
-    {
-        Ok(_) => {
-            state.actions_wake.notify_one();
-            if let Err(e) = super::labels::record(
-                state.store.as_ref(),
-                &form.comment_id,
-                "comment",
-                crate::store::Label::Spam,
-                &person,
-                "hide",
-            )
-            .await
-            {
-                tracing::warn!(error = %e, "the hide's label was not stored");
-            }
-            let q = url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("hidden", &form.comment_id)
-                .finish();
-            Redirect::to(&format!("/review?{q}")).into_response()
-        }
-        Err(e @ super::by_hand::HideError::Store(_)) => {
-            tracing::error!(error = %e, "hide by hand failed");
-            page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "The hide could not be recorded; try again.",
-            )
-        }
-        Err(e) => page(StatusCode::CONFLICT, &e.to_string()),
-    }
-}
-
 #[derive(Deserialize)]
-struct UndoForm {
-    csrf: String,
-    comment_id: String,
+pub(super) struct UndoForm {
+    pub(super) csrf: String,
+    pub(super) comment_id: String,
 }
 
 async fn undo(
