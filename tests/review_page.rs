@@ -190,6 +190,7 @@ async fn brand_team_signs_in_sees_the_evidence_and_undoes_a_hide() {
     )
     .unwrap();
     env.insert("COMMENTGUARD_RULES_NEXT", next.display().to_string());
+    env.insert("COMMENTGUARD_TIMEZONE", "Europe/Paris".into());
     let settings = Settings::load(None, &|k| env.get(k).cloned()).unwrap();
     let version = settings.graph_version.clone();
     let app = Application::build(settings).await.unwrap();
@@ -362,6 +363,15 @@ async fn brand_team_signs_in_sees_the_evidence_and_undoes_a_hide() {
         .await
         .unwrap();
     assert_eq!(c.current_url().await.unwrap().path(), "/review");
+    // Times in the brand team's zone, the exact UTC time kept for machines.
+    let time = c
+        .find(Locator::Css("article[data-comment-id='c-webhook'] time"))
+        .await
+        .unwrap();
+    let shown = time.text().await.unwrap();
+    assert!(shown.ends_with("CET") || shown.ends_with("CEST"), "{shown}");
+    let exact = time.attr("datetime").await.unwrap().unwrap();
+    assert!(exact.ends_with('Z'), "{exact}");
     let counts = c
         .find(Locator::Id("counts"))
         .await

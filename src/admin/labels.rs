@@ -15,7 +15,6 @@ use tokio_util::sync::CancellationToken;
 
 use super::auth::session_person;
 use super::review::{error_page, esc, form_session};
-use super::view::iso_time;
 use super::AdminState;
 use crate::store::{
     now_ms, DecisionFilter, DecisionRow, Label, LabelFilter, LabelRow, NewLabel, Store,
@@ -25,7 +24,12 @@ use crate::store::{
 pub const AGREEMENT_WINDOW: Duration = Duration::from_secs(7 * 86_400);
 
 /// The labels shown on a decision and its two buttons.
-pub fn labels_html(d: &DecisionRow, labels: &[&LabelRow], csrf: &str) -> String {
+pub fn labels_html(
+    d: &DecisionRow,
+    labels: &[&LabelRow],
+    csrf: &str,
+    tz: &jiff::tz::TimeZone,
+) -> String {
     let mut out = String::from("<div class=\"labels\">");
     for l in labels {
         let _ = write!(
@@ -34,7 +38,7 @@ pub fn labels_html(d: &DecisionRow, labels: &[&LabelRow], csrf: &str) -> String 
             l.label.as_str(),
             l.label.title(),
             esc(&l.person),
-            esc(&iso_time(l.labelled_at))
+            super::view::local_time_html(l.labelled_at, tz)
         );
     }
     for label in [Label::Spam, Label::NotSpam] {

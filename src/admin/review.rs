@@ -18,7 +18,7 @@ use serde::Deserialize;
 use super::api::DecisionQuery;
 use super::auth::{self, csrf_token, csrf_valid, session_of};
 use super::undo::{can_undo, plan_unhide, undo_of, UndoError, UndoSource};
-use super::view::{evidence_spans, highlight_segments, iso_time};
+use super::view::{evidence_spans, highlight_segments};
 use super::AdminState;
 use crate::secret::{constant_time_eq, Secret};
 use crate::store::{ActionState, DecisionRow};
@@ -348,7 +348,7 @@ async fn page(
         if d.outcome() == "failed" {
             failed += 1;
         }
-        list.push_str(&decision_html(d, &mine, &csrf));
+        list.push_str(&decision_html(d, &mine, &csrf, &state.settings.timezone));
     }
     if shown == 0 {
         body.push_str("<p>No decisions match these filters.</p>");
@@ -417,7 +417,7 @@ async fn health_html(state: &AdminState) -> String {
             let _ = write!(
                 out,
                 "<p class=\"notice\" id=\"sweep-notice\">The check of recent posts at {} found {} comment{} on account {} that Instagram never notified; {} moderated like the others.</p>",
-                esc(&super::view::iso_time(r.finished_at.unwrap_or(r.started_at))),
+                super::view::local_time_html(r.finished_at.unwrap_or(r.started_at), &state.settings.timezone),
                 r.queued,
                 if r.queued == 1 { "" } else { "s" },
                 esc(&r.account_id),
@@ -527,13 +527,18 @@ fn text_html(d: &DecisionRow) -> String {
     out
 }
 
-fn decision_html(d: &DecisionRow, labels: &[&crate::store::LabelRow], csrf: &str) -> String {
+fn decision_html(
+    d: &DecisionRow,
+    labels: &[&crate::store::LabelRow],
+    csrf: &str,
+    tz: &jiff::tz::TimeZone,
+) -> String {
     let mut out = format!(
         "<article class=\"decision\" data-comment-id=\"{}\"><div class=\"meta\"><span>{}</span><span>{}</span>\
          <span>account {}</span><span>@{}</span><span>comment {}</span>\
          <span class=\"badge outcome-{}\">{}</span></div>",
         esc(&d.comment_id),
-        esc(&iso_time(d.decided_at)),
+        super::view::local_time_html(d.decided_at, tz),
         esc(&d.kind),
         esc(&d.account_id),
         esc(d.author.as_deref().unwrap_or("unknown")),
@@ -646,7 +651,7 @@ fn decision_html(d: &DecisionRow, labels: &[&crate::store::LabelRow], csrf: &str
         );
     }
     out.push_str(&super::by_hand::forms_html(d, csrf));
-    out.push_str(&super::labels::labels_html(d, labels, csrf));
+    out.push_str(&super::labels::labels_html(d, labels, csrf, tz));
     out.push_str("</article>");
     out
 }

@@ -13,6 +13,19 @@ pub fn iso_time(ms: i64) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
 }
 
+/// A time as a person reads it in `tz`, with the exact UTC time for machines:
+/// `<time datetime="2026-12-02T01:58:52Z">2026-12-02 02:58 CET</time>`.
+pub fn local_time_html(ms: i64, tz: &jiff::tz::TimeZone) -> String {
+    let shown = jiff::Timestamp::from_millisecond(ms)
+        .map(|t| {
+            t.to_zoned(tz.clone())
+                .strftime("%Y-%m-%d %H:%M %Z")
+                .to_string()
+        })
+        .unwrap_or_else(|_| iso_time(ms));
+    format!("<time datetime=\"{}\">{}</time>", iso_time(ms), shown)
+}
+
 /// One decision as JSON: the stored fields, `time` in RFC 3339, the derived `outcome`, and
 /// `undo` (the state of a planned unhide) when there is one.
 pub fn decision_json(d: &DecisionRow) -> Value {
