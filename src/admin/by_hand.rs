@@ -42,6 +42,28 @@ pub fn can_hide(d: &DecisionRow) -> bool {
     d.kind == "comment" && !is_hidden(d)
 }
 
+/// The `comment` decision of `comment_id` (a mention's cannot be acted on from here: `why`).
+async fn comment_decision(
+    store: &dyn Store,
+    comment_id: &str,
+    why: &'static str,
+) -> Result<DecisionRow, HideError> {
+    let decisions = store
+        .list_decisions(&DecisionFilter {
+            comment_id: Some(comment_id.to_string()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await?;
+    if decisions.is_empty() {
+        return Err(HideError::UnknownComment(comment_id.to_string()));
+    }
+    decisions
+        .into_iter()
+        .find(|d| d.kind == "comment")
+        .ok_or_else(|| HideError::NotHideable(comment_id.to_string(), why))
+}
+
 /// Plans a hide of `comment_id` asked by `person`; returns the action id and the note when
 /// it will not be called (dry run).
 pub async fn plan_hide(
@@ -50,66 +72,18 @@ pub async fn plan_hide(
     comment_id: &str,
     person: &str,
 ) -> Result<(i64, Option<String>), HideError> {
-    let decisions = store
-        .list_decisions(&DecisionFilter {
-            comment_id: Some(comment_id.to_string()),
-            limit: 10,
-            ..Default::default()
-        })
-        .await?;
-    let Some(d) = decisions.iter().find(|d| d.kind == "comment") else {
-        return Err(if decisions.is_empty() {
-            HideError::UnknownComment(comment_id.to_string())
-        } else {
-            HideError::NotHideable(
-                comment_id.to_string(),
-                "only comments on the account's own media can be hidden",
-            )
-        });
-    };
-    if is_hidden(d) {
-        return Err(HideError::AlreadyHidden(comment_id.to_string()));
-    }
-    let note = if settings.dry_run {
-        Some("dry run: COMMENTGUARD_DRY_RUN is set".to_string())
-    } else if settings.token_for(&d.account_id).is_none() {
-        Some("dry run: no access token for this account".to_string())
-    } else {
-        None
-    };
-    let n = d
-        .action_log
-        .iter()
-        .filter(|a| a.kind == ActionKind::Hide)
-        .count();
-    let action = NewAction {
-        kind: ActionKind::Hide,
-        payload: serde_json::json!({ "requested_by": "review_page", "person": person }),
-        state: if note.is_some() {
-            ActionState::Skipped
-        } else {
-            ActionState::Pending
-        },
-        note: note.clone(),
-    };
-    let key = format!("{}:hide-by-hand:{n}", d.comment_id);
-    let id = store
-        .add_action(d.id, &key, &action, now_ms())
-        .await?
-        .unwrap_or(0);
-    metrics::counter!("commentguard_hides_by_hand_total").increment(1);
-    tracing::info!(comment.id = %comment_id, action.id = id, person, "hide by hand planned");
-    Ok((id, note))
+    plan(store, settings, comment_id, person, ByHand::Hide).await
 }
 
-/// What else a person can do by hand.
+/// What a person can do by hand.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ByHand {
+    Hide,
     Delete,
     Reply(String),
 }
 
-/// Plans a delete or a reply by hand on the comment's decision.
+/// Plans a hide, a delete or a reply by hand on the comment's decision.
 pub async fn plan(
     store: &dyn Store,
     settings: &Settings,
@@ -117,24 +91,23 @@ pub async fn plan(
     person: &str,
     what: ByHand,
 ) -> Result<(i64, Option<String>), HideError> {
-    let decisions = store
-        .list_decisions(&DecisionFilter {
-            comment_id: Some(comment_id.to_string()),
-            limit: 10,
-            ..Default::default()
-        })
-        .await?;
-    let Some(d) = decisions.iter().find(|d| d.kind == "comment") else {
-        return Err(if decisions.is_empty() {
-            HideError::UnknownComment(comment_id.to_string())
-        } else {
-            HideError::NotHideable(
-                comment_id.to_string(),
-                "only comments on the account's own media can be deleted or answered here",
-            )
-        });
-    };
+    let d = &comment_decision(
+        store,
+        comment_id,
+        "only comments on the account's own media can be hidden, deleted or answered here",
+    )
+    .await?;
     let (kind, payload, name) = match &what {
+        ByHand::Hide => {
+            if is_hidden(d) {
+                return Err(HideError::AlreadyHidden(comment_id.to_string()));
+            }
+            (
+                ActionKind::Hide,
+                serde_json::json!({ "requested_by": "review_page", "person": person }),
+                "hide",
+            )
+        }
         ByHand::Delete => (
             ActionKind::Delete,
             serde_json::json!({ "requested_by": "review_page", "person": person }),
@@ -165,13 +138,7 @@ pub async fn plan(
             "it is deleted already (or about to be)",
         ));
     }
-    let note = if settings.dry_run {
-        Some("dry run: COMMENTGUARD_DRY_RUN is set".to_string())
-    } else if settings.token_for(&d.account_id).is_none() {
-        Some("dry run: no access token for this account".to_string())
-    } else {
-        None
-    };
+    let note = super::undo::dry_run_note(settings, &d.account_id);
     let n = d.action_log.iter().filter(|a| a.kind == kind).count();
     let action = NewAction {
         kind,
@@ -188,6 +155,9 @@ pub async fn plan(
         .add_action(d.id, &key, &action, now_ms())
         .await?
         .unwrap_or(0);
+    if what == ByHand::Hide {
+        metrics::counter!("commentguard_hides_by_hand_total").increment(1);
+    }
     metrics::counter!("commentguard_actions_by_hand_total", "action" => name).increment(1);
     tracing::info!(comment.id = %comment_id, action.id = id, person, action = name, "action by hand planned");
     Ok((id, note))

@@ -194,12 +194,19 @@ pub async fn agreement(store: &dyn Store, since: i64) -> crate::store::Result<Ag
         labels: latest.len(),
         ..Default::default()
     };
-    let ids: BTreeSet<&String> = latest.keys().map(|(c, _)| c).collect();
-    for id in ids.into_iter().take(2000) {
+    let ids: Vec<String> = latest
+        .keys()
+        .map(|(c, _)| c.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .take(2000)
+        .collect();
+    // One query per 500 comments (a comment has at most a comment and a mention decision).
+    for chunk in ids.chunks(500) {
         let rows = store
             .list_decisions(&DecisionFilter {
-                comment_id: Some(id.clone()),
-                limit: 10,
+                comment_ids: chunk.to_vec(),
+                limit: 1000,
                 ..Default::default()
             })
             .await?;

@@ -85,6 +85,18 @@ pub fn undo_of(d: &DecisionRow) -> Option<&ActionRow> {
 }
 
 /// Plans an unhide of `comment_id`. Idempotent: asking twice returns the first plan.
+/// Why a call planned by hand for `account_id` will not be made, when it will not: the
+/// service runs dry, or the account has no token. Such an action is recorded as skipped.
+pub fn dry_run_note(settings: &Settings, account_id: &str) -> Option<String> {
+    if settings.dry_run {
+        Some("dry run: COMMENTGUARD_DRY_RUN is set".to_string())
+    } else if settings.token_for(account_id).is_none() {
+        Some("dry run: no access token for this account".to_string())
+    } else {
+        None
+    }
+}
+
 pub async fn plan_unhide(
     store: &dyn Store,
     settings: &Settings,
@@ -138,13 +150,7 @@ pub async fn plan_unhide(
             })
         }
     }
-    let note = if settings.dry_run {
-        Some("dry run: COMMENTGUARD_DRY_RUN is set".to_string())
-    } else if settings.token_for(&decision.account_id).is_none() {
-        Some("dry run: no access token for this account".to_string())
-    } else {
-        None
-    };
+    let note = dry_run_note(settings, &decision.account_id);
     let n = decision
         .action_log
         .iter()

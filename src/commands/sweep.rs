@@ -137,7 +137,10 @@ pub async fn run(settings: Settings, args: &SweepArgs) -> anyhow::Result<ExitCod
                 "sweeping account {account_id}: {}",
                 match &args.media {
                     Some(m) => format!("media {m}"),
-                    None => format!("media of the last {}", humantime(args.since)),
+                    None => format!(
+                        "media of the last {}",
+                        humantime::format_duration(args.since)
+                    ),
                 }
             );
         }
@@ -223,17 +226,6 @@ async fn settle(
             return Ok(pending);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn humantime(d: Duration) -> String {
-    let s = d.as_secs();
-    if s % 86_400 == 0 {
-        format!("{} days", s / 86_400)
-    } else if s % 3600 == 0 {
-        format!("{} hours", s / 3600)
-    } else {
-        format!("{s} seconds")
     }
 }
 

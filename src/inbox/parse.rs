@@ -42,14 +42,7 @@ pub fn split(body: &[u8]) -> Delivery {
                 .to_string();
             let value = change.get("value").unwrap_or(&Value::Null);
             let dedup_key = dedup_key(&field, &account_id, value);
-            let payload = serde_json::to_string(&Payload {
-                entry_id: &account_id,
-                field: &field,
-                object,
-                time: entry_time,
-                value,
-            })
-            .expect("a JSON value serializes");
+            let payload = payload(&account_id, &field, object, entry_time, value, None);
             events.push(NewEvent {
                 dedup_key,
                 account_id: account_id.clone(),
@@ -74,6 +67,30 @@ struct Payload<'a> {
     object: &'a str,
     time: Option<i64>,
     value: &'a Value,
+    /// `sweep` for a change a sweep found (no webhook announced it); absent for webhooks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<&'a str>,
+}
+
+/// The inbox payload of one change, the shape the pipeline reads: from a webhook, or with
+/// `source` from elsewhere (a sweep).
+pub fn payload(
+    entry_id: &str,
+    field: &str,
+    object: &str,
+    time: Option<i64>,
+    value: &Value,
+    source: Option<&str>,
+) -> String {
+    serde_json::to_string(&Payload {
+        entry_id,
+        field,
+        object,
+        time,
+        value,
+        source,
+    })
+    .expect("a JSON value serializes")
 }
 
 /// Ids arrive as strings, but be tolerant of numbers.

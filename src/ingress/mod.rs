@@ -92,15 +92,6 @@ async fn receive(
         return (StatusCode::UNAUTHORIZED, e.to_string()).into_response();
     }
     let delivery = inbox::split(&body);
-    // Which accounts Meta is delivering for: `commentguard_last_notification_timestamp_seconds`.
-    let mut accounts: Vec<String> = Vec::new();
-    if let crate::store::Delivery::Events(events) = &delivery {
-        for e in events {
-            if !accounts.contains(&e.account_id) {
-                accounts.push(e.account_id.clone());
-            }
-        }
-    }
     // Built only when the line below is written (its strings cost more than the line's check).
     let summary = tracing::enabled!(tracing::Level::INFO).then(|| summarize(&delivery));
     match state.writer.submit(delivery).await {
@@ -114,11 +105,6 @@ async fn receive(
             };
             metrics::counter!("commentguard_notifications_received_total", "outcome" => outcome_label)
                 .increment(1);
-            let now = crate::store::now_ms() as f64 / 1000.0;
-            for account in accounts {
-                metrics::gauge!("commentguard_last_notification_timestamp_seconds", "account" => account)
-                    .set(now);
-            }
             metrics::histogram!("commentguard_ack_duration_seconds")
                 .record(started.elapsed().as_secs_f64());
             if let Some(summary) = summary {

@@ -351,6 +351,13 @@ impl Pipeline {
     /// Everything up to the rule engine: fetches what a mention needs, routes other fields.
     async fn step(&self, event: &InboxEvent) -> Result<Step, ProcessError> {
         let payload: Value = serde_json::from_str(&event.payload).unwrap_or(Value::Null);
+        // When Meta last delivered for the account (a sweep's events are not deliveries). Set
+        // here, off the acknowledgement's path, from the time the event was stored.
+        if payload.get("source").is_none() {
+            metrics::gauge!("commentguard_last_notification_timestamp_seconds",
+                "account" => event.account_id.clone())
+            .set(event.received_at as f64 / 1000.0);
+        }
         let value = payload.get("value").cloned().unwrap_or(Value::Null);
         match event.field.as_str() {
             "comments" | "live_comments" => self.comment(event, &value).await,

@@ -13,7 +13,7 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::db::{values_list, Dialect, SqlStore, ROW_CHUNK};
+use super::db::{placeholders, values_list, Dialect, SqlStore, ROW_CHUNK};
 use super::work::{WorkChannel, WorkSignals};
 use super::{Result, StoreError};
 
@@ -265,10 +265,7 @@ impl ActionStore for SqlStore {
     async fn pending_for_comments(&self, comment_ids: &[String]) -> Result<i64> {
         let mut n = 0;
         for chunk in comment_ids.chunks(500) {
-            let list = (1..=chunk.len())
-                .map(|i| format!("${i}"))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let list = placeholders(1, chunk.len());
             let sql = format!(
                 "SELECT COUNT(*) AS n FROM actions WHERE state = 'pending' AND comment_id IN ({list})"
             );

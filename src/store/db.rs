@@ -287,6 +287,15 @@ pub(super) fn values_list(dialect: Dialect, rows: usize, width: usize) -> String
     sql
 }
 
+/// `$first, $first+1, ...`: `n` numbered placeholders for an `IN (...)` list of values bound
+/// in order (text values, unlike [`id_list`]'s integers, are never written into the SQL).
+pub(super) fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Row ids for an `IN (...)` list. Ids are integers, so they are written into the statement
 /// itself: one statement for a whole batch, whatever its size.
 pub(super) fn id_list(ids: &[i64]) -> String {

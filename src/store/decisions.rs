@@ -15,7 +15,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::actions::{self, action_from_row, ActionRow, ActionState, NewAction, ACTION_COLUMNS};
-use super::db::{id_list, join_list, split_list, values_list, Dialect, SqlStore};
+use super::db::{id_list, join_list, placeholders, split_list, values_list, Dialect, SqlStore};
 use super::rule_state::{self, RuleEvent};
 use super::work::WorkChannel;
 use super::Result;
@@ -97,6 +97,8 @@ pub struct DecisionFilter {
     pub action: Option<String>,
     pub account: Option<String>,
     pub comment_id: Option<String>,
+    /// Only decisions of these comments (empty: no such condition).
+    pub comment_ids: Vec<String>,
     /// Cursor: only decisions with a smaller id (older), for paging back.
     pub before_id: Option<i64>,
     /// Only decisions with a larger id (newer), for following.
@@ -209,6 +211,13 @@ impl DecisionStore for SqlStore {
         if let Some(c) = &f.comment_id {
             push_str(&mut sql, " AND comment_id = ?", c.clone());
         }
+        if !f.comment_ids.is_empty() {
+            sql.push_str(&format!(
+                " AND comment_id IN ({})",
+                placeholders(binds.len() + 1, f.comment_ids.len())
+            ));
+            binds.extend(f.comment_ids.iter().cloned());
+        }
         let mut k = binds.len();
         let mut push_int = |sql: &mut String, clause: &str, v: i64| {
             k += 1;
@@ -282,10 +291,7 @@ impl DecisionStore for SqlStore {
     async fn decided_among(&self, kind: &str, comment_ids: &[String]) -> Result<Vec<String>> {
         let mut found = Vec::new();
         for chunk in comment_ids.chunks(500) {
-            let list = (0..chunk.len())
-                .map(|i| format!("${}", i + 2))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let list = placeholders(2, chunk.len());
             let sql = format!(
                 "SELECT comment_id FROM decisions WHERE kind = $1 AND comment_id IN ({list})"
             );

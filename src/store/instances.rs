@@ -200,7 +200,14 @@ impl InstanceStore for SqlStore {
     }
 
     async fn unregister_instance(&self) -> Result<()> {
-        self.unregister().await
+        let (Dialect::Postgres, Some(owner)) = (self.dialect, self.owner.get()) else {
+            return Ok(());
+        };
+        sqlx::query("DELETE FROM instances WHERE owner = $1")
+            .bind(&owner.key)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
     }
 }
 
@@ -232,17 +239,6 @@ async fn fresh_twins(
 }
 
 impl SqlStore {
-    async fn unregister(&self) -> Result<()> {
-        let (Dialect::Postgres, Some(owner)) = (self.dialect, self.owner.get()) else {
-            return Ok(());
-        };
-        sqlx::query("DELETE FROM instances WHERE owner = $1")
-            .bind(&owner.key)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
-    }
-
     /// The `claimed_by = '...'` assignment of a claim, with a leading comma; empty when this
     /// store has not registered an instance, or on SQLite (one instance: no names needed).
     /// The name is the validated instance id and a number, quoted for SQL all the same.

@@ -10,7 +10,7 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::db::SqlStore;
+use super::db::{placeholders, SqlStore};
 use super::Result;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -142,10 +142,7 @@ impl LabelStore for SqlStore {
     async fn labels_for(&self, comment_ids: &[String]) -> Result<Vec<LabelRow>> {
         let mut out = Vec::new();
         for chunk in comment_ids.chunks(500) {
-            let list = (1..=chunk.len())
-                .map(|i| format!("${i}"))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let list = placeholders(1, chunk.len());
             let sql = format!(
                 "SELECT {LABEL_COLUMNS} FROM labels WHERE comment_id IN ({list}) ORDER BY labelled_at"
             );

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 use sqlx::Row;
 
-use super::db::{split_list, values_list, Dialect, SqlStore, ROW_CHUNK};
+use super::db::{placeholders, split_list, values_list, Dialect, SqlStore, ROW_CHUNK};
 use super::Result;
 
 /// One evaluated comment as flood, wave and repeat-offender conditions count it.
@@ -216,12 +216,7 @@ impl RuleStateStore for SqlStore {
         since: i64,
     ) -> Result<RuleStateRows> {
         let mut out = RuleStateRows::default();
-        let list = |n: usize| {
-            (0..n)
-                .map(|i| format!("${}", i + 3))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let list = |n: usize| placeholders(3, n);
         if !authors.is_empty() {
             let sql = format!(
                 "SELECT author, time, enforced FROM rule_events \

@@ -442,20 +442,20 @@ fn event(account_id: &str, item: &MediaItem, f: &Found<'_>) -> NewEvent {
     if let Some(p) = &c.parent_id {
         value["parent_id"] = Value::String(p.clone());
     }
-    let payload = json!({
-        "entry_id": account_id,
-        "field": f.field,
-        "object": "instagram",
-        "time": c.timestamp,
-        "value": value,
-        "source": "sweep",
-    });
+    let payload = crate::inbox::parse::payload(
+        account_id,
+        f.field,
+        "instagram",
+        c.timestamp,
+        &value,
+        Some("sweep"),
+    );
     NewEvent {
         dedup_key: format!("{}:{}", f.field, c.id),
         account_id: account_id.to_string(),
         field: f.field.to_string(),
         entry_time: c.timestamp,
-        payload: payload.to_string(),
+        payload,
     }
 }
 
