@@ -51,7 +51,7 @@ fn build_pack(dir: &std::path::Path, rng: &mut Lcg) -> Pack {
     let mut phrases = Vec::new();
     // Distinct phrases of one or two words of 3 or 4 syllables (a space of ~350,000 words).
     while phrases.len() < 10_000 {
-        let p = if rng.next() % 2 == 0 {
+        let p = if rng.next().is_multiple_of(2) {
             rng.word(3)
         } else {
             format!("{} {}", rng.word(3), rng.word(3))
@@ -96,11 +96,11 @@ fn comments(rng: &mut Lcg, pack: &Pack) -> Vec<(Input, bool)> {
         .map(|i| {
             let target = 100 + (rng.next() % 201) as usize;
             let mut planted = Vec::new();
-            if rng.next() % PHRASE_EVERY == 0 {
+            if rng.next().is_multiple_of(PHRASE_EVERY) {
                 planted
                     .push(pack.phrases[(rng.next() % pack.phrases.len() as u64) as usize].clone());
             }
-            if rng.next() % REGEX_EVERY == 0 {
+            if rng.next().is_multiple_of(REGEX_EVERY) {
                 let w = &pack.regex_words[(rng.next() % 100) as usize];
                 planted.push(format!("{w} {}", 10 + rng.next() % 990));
             }

@@ -129,6 +129,7 @@ conformance!(
     old_rule_events_are_pruned,
     a_restarted_instance_takes_back_its_previous_runs_claims,
     the_claims_of_an_instance_whose_heartbeat_stopped_are_taken_over,
+    an_instance_started_beside_a_running_one_leaves_its_claims_alone,
     a_persons_latest_label_stands_and_labels_keep_their_text,
 );
 
@@ -1600,7 +1601,7 @@ async fn a_restarted_instance_takes_back_its_previous_runs_claims(db: Db) {
         .register_instance("web-1", t1, DEAD_AFTER, t1)
         .await
         .unwrap();
-    // One instance per SQLite file: every old claim was its own. On PostgreSQL the previous
+    // SQLite: no other instance holds the file, so every old claim was its own. On PostgreSQL the previous
     // run of the same id beat 2 s ago, but not again while the new one watched: gone.
     assert_eq!((taken.events, taken.actions), (1, 1));
     let long = Duration::from_secs(120);
@@ -1646,6 +1647,47 @@ async fn a_restarted_instance_takes_back_its_previous_runs_claims(db: Db) {
         );
         beats.abort();
     }
+}
+
+/// A rolling deploy, or two services on one SQLite file: the new instance starts while the
+/// old one is still at work. What the old one holds may be in flight (a reply being posted);
+/// the new one must not take it, on either engine.
+async fn an_instance_started_beside_a_running_one_leaves_its_claims_alone(db: Db) {
+    let t0 = now_ms();
+    let old = db.store().await;
+    old.register_instance("old", t0, DEAD_AFTER, t0)
+        .await
+        .unwrap();
+    claim_one_of_each(&*old, t0).await;
+    let t1 = t0 + 1_000;
+    old.heartbeat(t1).await.unwrap();
+    let new = db.store().await;
+    let taken = new
+        .register_instance("new", t1, DEAD_AFTER, t1)
+        .await
+        .unwrap();
+    assert_eq!(taken, TakenBack::default());
+    let long = Duration::from_secs(120);
+    assert!(new.claim_events(10, long, t1).await.unwrap().is_empty());
+    assert!(new.claim_actions(10, long, t1).await.unwrap().is_empty());
+
+    // A sweep from the command line works beside a serve the same way.
+    let sweep = db.store().await;
+    sweep.attend().await.unwrap();
+    sweep
+        .insert_deliveries(&[events_of("comments:swept")])
+        .await
+        .unwrap();
+    assert_eq!(sweep.claim_events(10, long, t1).await.unwrap().len(), 1);
+    let third = db.store().await;
+    let t2 = t1 + 1_000;
+    old.heartbeat(t2).await.unwrap();
+    new.heartbeat(t2).await.unwrap();
+    third
+        .register_instance("third", t2, DEAD_AFTER, t2)
+        .await
+        .unwrap();
+    assert!(third.claim_events(10, long, t2).await.unwrap().is_empty());
 }
 
 fn events_of(key: &str) -> Delivery {

@@ -80,6 +80,12 @@ pub async fn run(settings: Settings, args: &SweepArgs) -> anyhow::Result<ExitCod
     };
     // The same moderation as serve's, in this process, for what the sweep finds. It does not
     // register as an instance: its claims are plain leases, and a running serve's stay its own.
+    // On SQLite it holds the instances lock, so a serve starting meanwhile leaves its claims
+    // alone too.
+    store
+        .attend()
+        .await
+        .context("marking this sweep as running on the database")?;
     let workers_stop = CancellationToken::new();
     let mut workers = tokio::task::JoinSet::new();
     if !args.dry_run {

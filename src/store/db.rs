@@ -47,6 +47,9 @@ pub struct SqlStore {
     pub(super) inbox: Option<SqliteInbox>,
     /// This run's name in its claims, once it registered ([`super::InstanceStore`]).
     pub(super) owner: Arc<OnceLock<Owner>>,
+    /// SQLite: the instances lock this process holds shared while it works on the file
+    /// ([`super::InstanceStore`]); released by the operating system when the process ends.
+    pub(super) running_lock: Arc<OnceLock<std::fs::File>>,
 }
 
 /// Connects the SQLite writer pool and lowers the worker thread sqlx starts for its
@@ -153,6 +156,7 @@ impl SqlStore {
             work: Arc::new(WorkHub::new(pg_url)),
             inbox: None,
             owner: Arc::new(OnceLock::new()),
+            running_lock: Arc::new(OnceLock::new()),
         };
         match dialect {
             Dialect::Sqlite => store.migrate_sqlite().await?,

@@ -3,8 +3,12 @@
 //! PostgreSQL a heartbeat. A claim is then not only a lease that runs out: the claims of a run
 //! that is gone are taken over at once.
 //!
-//! - On start, an instance takes back the claims of its own previous run. On SQLite (one
-//!   instance per file) every old claim is its own, so all of them come back at once. On
+//! - On start, an instance takes back the claims of its own previous run. On SQLite every
+//!   instance on a file holds a shared lock on `NAME-inbox.db.instances` while it runs (the
+//!   operating system lets go of it when the process dies, SIGKILL included); an instance that
+//!   finds no other holder is alone, so every old claim is its own and all of them come back
+//!   at once. One that finds another instance running (a rolling deploy, two services on one
+//!   file) leaves the claims alone: they may be in flight, a reply among them. On
 //!   PostgreSQL the rows of earlier runs with the same instance id that stopped beating are
 //!   removed, which makes their claims free; a run killed moments ago frees its claims when
 //!   its heartbeat is `dead_after` old (two processes given one id by mistake must not take
@@ -16,13 +20,14 @@
 //! Owns the `instances` table (PostgreSQL) and the `claimed_by` columns' meaning; the rooms
 //! write `claimed_by` in their claims.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::Row;
 
 use super::db::{Dialect, SqlStore};
-use super::Result;
+use super::{Result, StoreError};
 
 /// This run's name in claims: `INSTANCE_ID@BOOT_MS`.
 #[derive(Debug, Clone)]
@@ -58,6 +63,11 @@ pub trait InstanceStore: Send + Sync + 'static {
     /// Tells the other instances this run is alive (PostgreSQL; nothing to do on SQLite).
     async fn heartbeat(&self, now: i64) -> Result<()>;
 
+    /// Says this process works on the store without registering as an instance (a sweep from
+    /// the command line): on SQLite an instance starting meanwhile then leaves its claims
+    /// alone. Its claims are plain leases; nothing to do on PostgreSQL.
+    async fn attend(&self) -> Result<()>;
+
     /// A clean stop: this run's row goes, so nothing waits for its heartbeat to age.
     async fn unregister_instance(&self) -> Result<()>;
 }
@@ -72,34 +82,48 @@ impl InstanceStore for SqlStore {
         now: i64,
     ) -> Result<TakenBack> {
         let key = format!("{instance_id}@{boot_ms}");
-        let _ = self.owner.set(Owner {
+        let owner = Owner {
             key: key.clone(),
             instance_id: instance_id.to_string(),
             boot_ms,
             dead_after_ms: dead_after.as_millis() as i64,
-        });
+        };
         match self.dialect {
             Dialect::Sqlite => {
-                let events = match &self.inbox {
-                    Some(inbox) => inbox.take_back_claims(now).await?,
-                    None => 0,
+                let Some(inbox) = &self.inbox else {
+                    return Err(StoreError::Invalid(
+                        "a SQLite store without its inbox".into(),
+                    ));
                 };
-                let actions = sqlx::query(
-                    "UPDATE actions SET lease_until = 0 WHERE state = 'pending' AND lease_until > $1",
-                )
-                .bind(now)
-                .execute(&self.writer)
-                .await?
-                .rows_affected();
-                Ok(TakenBack {
-                    events,
-                    actions,
+                let lock = open_lock(&lock_path(inbox.path()))?;
+                // Exclusive only if no other instance holds its shared lock: then every claim
+                // in the file is this instance's previous run's, and it is taken back while
+                // the exclusive lock keeps a second starting instance waiting.
+                let alone = try_exclusive(&lock)?;
+                let mut taken = TakenBack::default();
+                if alone {
+                    taken.events = inbox.take_back_claims(now).await?;
+                    taken.actions = sqlx::query(
+                        "UPDATE actions SET lease_until = 0 WHERE state = 'pending' AND lease_until > $1",
+                    )
+                    .bind(now)
+                    .execute(&self.writer)
+                    .await?
+                    .rows_affected();
                     // Story claims move the schedule itself; on SQLite they return after
                     // their lease (the poller's, two minutes).
-                    stories: 0,
-                })
+                } else {
+                    tracing::info!(
+                        "another instance runs on this SQLite file: the claims it holds stay its own \
+                         (they come back after their lease if it stops without finishing them)"
+                    );
+                }
+                let _ = self.running_lock.set(hold_shared(lock, alone).await?);
+                let _ = self.owner.set(owner);
+                Ok(taken)
             }
             Dialect::Postgres => {
+                let _ = self.owner.set(owner);
                 let dead_after_ms = dead_after.as_millis() as i64;
                 // A run of this id that beat within `dead_after` is either this instance's
                 // previous run, killed moments ago, or a second process given the same id by
@@ -199,6 +223,14 @@ impl InstanceStore for SqlStore {
         Ok(())
     }
 
+    async fn attend(&self) -> Result<()> {
+        if let (Dialect::Sqlite, Some(inbox)) = (self.dialect, &self.inbox) {
+            let lock = open_lock(&lock_path(inbox.path()))?;
+            let _ = self.running_lock.set(hold_shared(lock, false).await?);
+        }
+        Ok(())
+    }
+
     async fn unregister_instance(&self) -> Result<()> {
         let (Dialect::Postgres, Some(owner)) = (self.dialect, self.owner.get()) else {
             return Ok(());
@@ -272,4 +304,50 @@ impl SqlStore {
             _ => String::new(),
         }
     }
+}
+
+/// The lock file of the SQLite store whose inbox is `inbox`: held shared by every instance
+/// running on that file.
+fn lock_path(inbox: &Path) -> PathBuf {
+    let mut name = inbox.as_os_str().to_owned();
+    name.push(".instances");
+    PathBuf::from(name)
+}
+
+fn open_lock(path: &Path) -> Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| StoreError::Invalid(format!("cannot open {}: {e}", path.display())))
+}
+
+/// Whether no other instance holds the file: the exclusive lock taken if so.
+fn try_exclusive(lock: &std::fs::File) -> Result<bool> {
+    match lock.try_lock() {
+        Ok(()) => Ok(true),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(false),
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Invalid(format!(
+            "cannot lock the instances file: {e}"
+        ))),
+    }
+}
+
+/// Holds `lock` shared for the rest of this run, giving up the exclusive lock first if it was
+/// taken (nothing is claimed yet, so a moment without a lock loses nothing). Waits while an
+/// instance that is starting holds it exclusively to take back its previous run's claims.
+async fn hold_shared(lock: std::fs::File, exclusive: bool) -> Result<std::fs::File> {
+    tokio::task::spawn_blocking(move || {
+        if exclusive {
+            lock.unlock()?;
+        }
+        lock.lock_shared()?;
+        Ok(lock)
+    })
+    .await
+    .map_err(|e| StoreError::Invalid(format!("locking the instances file: {e}")))?
+    .map_err(|e: std::io::Error| {
+        StoreError::Invalid(format!("cannot lock the instances file: {e}"))
+    })
 }

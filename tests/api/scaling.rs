@@ -46,7 +46,7 @@ async fn two_instances_act_once(db: String) {
     let b = instance(&fake, &db).await;
     let n = 30;
     let body = |i: usize| {
-        let text = if i % 3 == 0 {
+        let text = if i.is_multiple_of(3) {
             "free giveaway"
         } else {
             "forex profits"

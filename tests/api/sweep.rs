@@ -24,7 +24,7 @@ const PER_MEDIA: usize = 250;
 
 /// Comment `n` of a media: every third is a scam.
 fn text_of(n: usize) -> &'static str {
-    if n % 3 == 0 {
+    if n.is_multiple_of(3) {
         SCAM
     } else {
         "love this colour, where can I buy it?"

@@ -393,8 +393,9 @@ impl SqliteInbox {
     }
 
     /// Deletes processed events received before `before` (their payloads hold comment texts).
-    /// Makes every pending event claimable at once: at start, every claim in this file was
-    /// taken by this instance's previous run (one instance per SQLite file). An event waiting
+    /// Makes every pending event claimable at once: called at start when no other instance
+    /// runs on the file, so every claim in it was taken by this instance's previous run
+    /// ([`crate::store::InstanceStore`]). An event waiting
     /// for its retry is tried once sooner. Returns how many were taken back.
     pub async fn take_back_claims(&self, now: i64) -> Result<u64> {
         self.call(move |c| {
