@@ -283,6 +283,18 @@ fn decancer_options() -> decancer::Options {
         .retain_braille()
 }
 
+/// The letters in black circles and squares (🅐, 🅿): emoji to decancer, which keeps emoji, but
+/// letters to a reader ("🅿aying 5 200 to 15 people"). Unicode gives them no decomposition, so
+/// NFKC leaves them too (the white-squared 🄰 it folds itself).
+fn enclosed_letter(c: char) -> Option<char> {
+    let base = match c as u32 {
+        0x1F150..=0x1F169 => 0x1F150,
+        0x1F170..=0x1F189 => 0x1F170,
+        _ => return None,
+    };
+    char::from_u32('a' as u32 + (c as u32 - base))
+}
+
 /// Currency signs (Unicode block Currency Symbols, and the older ones in Latin-1).
 fn is_currency(c: char) -> bool {
     matches!(c, '\u{20A0}'..='\u{20CF}' | '£' | '¥' | '¢' | '¤')
@@ -313,6 +325,10 @@ fn fold_char(c: char, out: &mut String, depth: u8) {
             continue;
         }
         if is_invisible(d) {
+            continue;
+        }
+        if let Some(letter) = enclosed_letter(d) {
+            out.push(letter);
             continue;
         }
         if is_currency(d) {
@@ -365,9 +381,14 @@ pub fn has_confusables(text: &str) -> bool {
         }
         let mut latin = false;
         let mut foreign_lookalike = false;
+        let mut enclosed = false;
         for c in word.chars() {
             if c.is_ascii_alphabetic() {
                 latin = true;
+                continue;
+            }
+            if enclosed_letter(c).is_some() {
+                enclosed = true; // 🅿aying, with a Latin letter somewhere in the word
                 continue;
             }
             if c.is_ascii() || !c.is_alphabetic() {
@@ -378,6 +399,7 @@ pub fn has_confusables(text: &str) -> bool {
             if first != Some(c) && first.is_some_and(|d| d.is_ascii_alphanumeric()) {
                 return true; // fancy font: 𝐟, ｆ, ⓕ
             }
+
             if let decancer::Translation::Character(e) = decancer::cure_char(c, decancer_options())
             {
                 if e.is_ascii_alphabetic() && is_small_cap_or_greek_cyrillic(c) {
@@ -385,7 +407,7 @@ pub fn has_confusables(text: &str) -> bool {
                 }
             }
         }
-        if latin && foreign_lookalike {
+        if latin && (foreign_lookalike || enclosed) {
             return true;
         }
         // A word written entirely in small capitals is fancy text too.
@@ -430,6 +452,11 @@ mod tests {
         assert_eq!(normalize("ꜰʀᴇᴇ"), "free");
         assert_eq!(normalize("  FREE \t\n  Money  "), "free money");
         assert_eq!(normalize("Ｆｒｅｅ\u{202E} Мoney"), "free money");
+        // Letters in black squares and circles, as scammers write "paying" (issue 13).
+        assert_eq!(normalize("i’m 🅿️aying 5 200"), "i'm paying 5 200");
+        assert_eq!(normalize("🅵🆁🅴🅴 🅜🅞🅝🅔🅨"), "free money");
+        assert!(has_confusables("🅿️aying you"));
+        assert!(!has_confusables("blood type 🅰️"));
     }
 
     #[test]
