@@ -761,6 +761,66 @@ async fn brand_team_signs_in_sees_the_evidence_and_undoes_a_hide() {
     })
     .await;
 
+    // "Try a comment": a brand-team member types a comment and sees which rule would act.
+    c.goto(&format!("{admin}/review")).await.unwrap();
+    c.find(Locator::Id("try"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let field = c.wait().for_element(Locator::Id("try-text")).await.unwrap();
+    field
+        .send_keys("I doubled my money with forex, thanks @mark")
+        .await
+        .unwrap();
+    c.find(Locator::Id("try-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let verdict = c
+        .wait()
+        .for_element(Locator::Id("try-verdict"))
+        .await
+        .unwrap();
+    assert_eq!(verdict.text().await.unwrap(), "The rules would: hide.");
+    let matched = c.find(Locator::Id("try-rules")).await.unwrap();
+    assert!(matched
+        .text()
+        .await
+        .unwrap()
+        .contains("test-forex (enforce)"));
+    let report = c.find(Locator::Id("try-report")).await.unwrap();
+    assert!(report.text().await.unwrap().contains("\"forex\""));
+    // A comment nothing matches, and nothing about either reached Instagram or the log.
+    let field = c.find(Locator::Id("try-text")).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys("where can I buy this?").await.unwrap();
+    c.find(Locator::Id("try-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for("the answer for the second comment", async || {
+        let v = c.find(Locator::Id("try-verdict")).await.ok()?;
+        let t = v.text().await.ok()?;
+        t.starts_with("Nothing").then_some(())
+    })
+    .await;
+    let logged = store
+        .list_decisions(&DecisionFilter {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(logged
+        .iter()
+        .all(|d| !d.text.as_deref().unwrap_or("").contains("doubled my money")));
+
     c.close().await.unwrap();
     stop.cancel();
 }

@@ -28,6 +28,7 @@ use crate::pipeline::{RuleMonitor, RulesRegistry};
 use crate::store::Store;
 
 pub mod stories;
+pub mod try_comment;
 
 #[derive(Clone)]
 pub struct AdminState {

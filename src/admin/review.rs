@@ -33,6 +33,7 @@ pub fn router() -> Router<AdminState> {
         .route("/review/hide", post(super::by_hand::hide))
         .route("/review/act", post(super::by_hand::act))
         .route("/review/replay", get(super::replay::page))
+        .route("/review/try", get(super::try_comment::page))
 }
 
 /// Escapes text for HTML element content and quoted attribute values.
@@ -387,7 +388,7 @@ async fn page(
             esc(&url.finish())
         );
     }
-    let mut header = String::new();
+    let mut header = String::from("<a href=\"/review/try\" id=\"try\">Try a comment</a> ");
     if state.settings.rules_next.is_some() {
         header.push_str("<a href=\"/review/replay\" id=\"compare\">Compare the next rules</a> ");
     }

@@ -201,7 +201,8 @@ fn describe(a: &Action) -> String {
     }
 }
 
-fn explain_text(
+/// The report of `rules explain`, also shown by the review page's "Try a comment".
+pub fn explain_text(
     out: &mut impl Write,
     set: &RuleSet,
     input: &Input,
