@@ -45,6 +45,8 @@ pub enum Command {
     Sweep(commands::sweep::SweepArgs),
     /// What people said on the review page (Spam / Not spam), as training data.
     Labels(commands::labels::LabelsArgs),
+    /// The people who sign in to the review page, with their own passwords and roles.
+    Users(commands::users::UsersArgs),
 }
 
 impl Cli {
@@ -91,6 +93,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Insights(args) => commands::insights::run(cli.load_settings()?, args).await,
         Command::Sweep(args) => commands::sweep::run(cli.load_settings()?, args).await,
         Command::Labels(args) => commands::labels::run(cli.load_settings()?, args).await,
+        Command::Users(args) => commands::users::run(cli.load_settings()?, args).await,
     }
 }
 

@@ -126,6 +126,7 @@ impl Application {
             metrics,
             actions_wake: actions_wake.clone(),
             subscriptions: subscriptions.clone(),
+            sign_ins: Default::default(),
         });
 
         // Before the first comment is evaluated: rules another instance (or an earlier run)

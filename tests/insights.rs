@@ -553,6 +553,7 @@ async fn the_admin_api_lists_stories_with_their_latest_snapshot_and_final_counts
         metrics: commentguard::telemetry::metrics_handle(),
         actions_wake: Default::default(),
         subscriptions: Default::default(),
+        sign_ins: Default::default(),
     };
     let app = axum::Router::new()
         .route(

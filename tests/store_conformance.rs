@@ -131,7 +131,76 @@ conformance!(
     the_claims_of_an_instance_whose_heartbeat_stopped_are_taken_over,
     an_instance_started_beside_a_running_one_leaves_its_claims_alone,
     a_persons_latest_label_stands_and_labels_keep_their_text,
+    rule_matches_are_counted_per_rule_and_day,
+    people_are_added_once_replaced_on_request_and_removed,
 );
+
+async fn rule_matches_are_counted_per_rule_and_day(db: Db) {
+    let store = db.store().await;
+    const DAY: i64 = 86_400_000;
+    let now = 100 * DAY;
+    for (id, at, rules) in [
+        ("d1", now - 10, vec!["spam", "scam"]),
+        ("d2", now - DAY - 10, vec!["spam"]),
+        ("d3", now - 6 * DAY - 10, vec!["spam"]),
+        ("d4", now - 8 * DAY, vec!["spam"]), // outside the week
+        ("d5", now - 20, vec![]),
+    ] {
+        let mut d = decision(id, at);
+        d.rules = rules.into_iter().map(String::from).collect();
+        store.record_decision(&d, &[]).await.unwrap();
+    }
+    let mut got: Vec<(String, i64, i64)> = store
+        .rule_matches_by_day(now, 7, DAY)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.rule, c.day, c.count))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("scam".to_string(), 6, 1),
+            ("spam".to_string(), 0, 1),
+            ("spam".to_string(), 5, 1),
+            ("spam".to_string(), 6, 1),
+        ]
+    );
+}
+
+async fn people_are_added_once_replaced_on_request_and_removed(db: Db) {
+    let store = db.store().await;
+    let p = |role, hash: &str| Person {
+        name: "Robin".into(),
+        role,
+        password_hash: hash.into(),
+        created_at: 1,
+    };
+    store
+        .put_person(&p(Role::Reviewer, "h1"), false)
+        .await
+        .unwrap();
+    assert!(store
+        .put_person(&p(Role::Admin, "h2"), false)
+        .await
+        .is_err());
+    assert_eq!(
+        store.person("Robin").await.unwrap().unwrap().role,
+        Role::Reviewer
+    );
+    store.put_person(&p(Role::Admin, "h2"), true).await.unwrap();
+    let got = store.person("Robin").await.unwrap().unwrap();
+    assert_eq!((got.role, got.password_hash.as_str()), (Role::Admin, "h2"));
+    assert!(
+        !format!("{got:?}").contains("h2"),
+        "Debug leaves the hash out"
+    );
+    assert_eq!(store.list_people().await.unwrap().len(), 1);
+    assert!(store.remove_person("Robin").await.unwrap());
+    assert!(!store.remove_person("Robin").await.unwrap());
+    assert!(store.person("Robin").await.unwrap().is_none());
+}
 
 // ---------------------------------------------------------------------------------------
 // Fixtures

@@ -139,6 +139,7 @@ async fn unhide(
         &state.settings,
         &comment_id,
         UndoSource::Api,
+        None,
     )
     .await?;
     if !planned.already_planned {

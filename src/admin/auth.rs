@@ -1,7 +1,8 @@
 //! Who may use the admin listener: the admin API wants `Authorization: Bearer
 //! $COMMENTGUARD_ADMIN_TOKEN`; the review page exchanges that token once for a session cookie.
 //!
-//! Sessions are stateless: the cookie is `EXPIRY.NONCE.MAC`, the MAC an HMAC-SHA256 keyed with
+//! Sessions are stateless: the cookie is `EXPIRY.NONCE.PERSON.VIA.MAC` (VIA: `t` the admin
+//! token, `p` a person's password), the MAC an HMAC-SHA256 keyed with
 //! the admin token. Every replica accepts every session, a restart keeps them, and rotating
 //! the admin token ends them all. The CSRF token of a session's forms is another HMAC of the
 //! cookie, so a form works only with the session it was rendered for.
@@ -59,15 +60,36 @@ fn mac(key: &Secret, purpose: &str, data: &str) -> HmacSha256 {
     m
 }
 
+/// How a session was signed in: with a person's own password, or with the admin token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Token,
+    Password,
+}
+
+impl Via {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::Token => "admin token",
+            Via::Password => "password",
+        }
+    }
+}
+
 /// A new session cookie value, valid for [`SESSION_TTL_SECS`], for `person` (the name given
-/// at sign-in: it goes with the labels and undos they give; covered by the MAC).
-pub fn new_session(key: &Secret, person: &str) -> String {
+/// at sign-in: it goes with everything they do) signed in `via` a password or the token; both
+/// are covered by the MAC.
+pub fn new_session(key: &Secret, person: &str, via: Via) -> String {
     let expiry = now_ms() / 1000 + SESSION_TTL_SECS;
     let nonce: [u8; 16] = rand::random();
     let body = format!(
-        "{expiry}.{}.{}",
+        "{expiry}.{}.{}.{}",
         hex::encode(nonce),
-        hex::encode(person.as_bytes())
+        hex::encode(person.as_bytes()),
+        match via {
+            Via::Token => "t",
+            Via::Password => "p",
+        }
     );
     let tag = hex::encode(mac(key, "session", &body).finalize().into_bytes());
     format!("{body}.{tag}")
@@ -89,14 +111,26 @@ pub fn session_valid(key: &Secret, cookie: &str) -> bool {
 
 /// Who signed in with this (valid) session: the name given at sign-in, or `admin`.
 pub fn session_person(session: &str) -> String {
+    let parts = session.split('.').count();
     session
         .split('.')
         .nth(2)
-        .filter(|_| session.split('.').count() == 4)
+        .filter(|_| parts == 4 || parts == 5)
         .and_then(|h| hex::decode(h).ok())
         .and_then(|b| String::from_utf8(b).ok())
         .filter(|p| !p.is_empty())
         .unwrap_or_else(|| "admin".to_string())
+}
+
+/// How this (valid) session was signed in. Sessions made before people had passwords were
+/// all made with the admin token.
+pub fn session_via(session: &str) -> Via {
+    let parts: Vec<&str> = session.split('.').collect();
+    if parts.len() == 5 && parts[3] == "p" {
+        Via::Password
+    } else {
+        Via::Token
+    }
 }
 
 /// The CSRF token of a session's forms.
@@ -147,17 +181,22 @@ mod tests {
     #[test]
     fn a_session_is_valid_only_with_its_key_and_untouched() {
         let key = Secret::new("admin-token");
-        let s = new_session(&key, "Dana");
+        let s = new_session(&key, "Dana", Via::Password);
         assert!(session_valid(&key, &s));
         assert_eq!(session_person(&s), "Dana");
+        assert_eq!(session_via(&s), Via::Password);
+        // Claiming the token's standing for a password session breaks the MAC.
+        let as_token = s.replacen(".p.", ".t.", 1);
+        assert!(!session_valid(&key, &as_token));
         // Another name under the same MAC is refused.
         let parts: Vec<&str> = s.split('.').collect();
         let renamed = format!(
-            "{}.{}.{}.{}",
+            "{}.{}.{}.{}.{}",
             parts[0],
             parts[1],
             hex::encode("Mallory"),
-            parts[3]
+            parts[3],
+            parts[4]
         );
         assert!(!session_valid(&key, &renamed));
         assert!(!session_valid(&Secret::new("rotated"), &s));
@@ -169,8 +208,8 @@ mod tests {
     #[test]
     fn csrf_token_is_bound_to_the_session() {
         let key = Secret::new("admin-token");
-        let a = new_session(&key, "admin");
-        let b = new_session(&key, "admin");
+        let a = new_session(&key, "admin", Via::Token);
+        let b = new_session(&key, "admin", Via::Token);
         let t = csrf_token(&key, &a);
         assert!(csrf_valid(&key, &a, &t));
         assert!(!csrf_valid(&key, &b, &t));

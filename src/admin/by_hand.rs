@@ -206,7 +206,7 @@ pub async fn act(
 ) -> axum::response::Response {
     use axum::http::StatusCode;
     use axum::response::{IntoResponse, Redirect};
-    let session = match super::review::form_session(&state, &headers, &form.csrf) {
+    let signed = match super::sign_in::form_session(&state, &headers, &form.csrf).await {
         Ok(s) => s,
         Err(resp) => return *resp,
     };
@@ -221,7 +221,7 @@ pub async fn act(
         }
         _ => return super::review::error_page(StatusCode::BAD_REQUEST, "Unknown action."),
     };
-    let person = super::auth::session_person(&session);
+    let person = signed.person.clone();
     match plan(
         state.store.as_ref(),
         &state.settings,
@@ -262,12 +262,12 @@ pub(super) async fn hide(
 ) -> axum::response::Response {
     use axum::http::StatusCode;
     use axum::response::{IntoResponse, Redirect};
-    let session = match super::review::form_session(&state, &headers, &form.csrf) {
+    let signed = match super::sign_in::form_session(&state, &headers, &form.csrf).await {
         Ok(s) => s,
         Err(resp) => return *resp,
     };
     let page = super::review::error_page;
-    let person = super::auth::session_person(&session);
+    let person = signed.person.clone();
     match plan_hide(
         state.store.as_ref(),
         &state.settings,

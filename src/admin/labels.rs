@@ -13,8 +13,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-use super::auth::session_person;
-use super::review::{error_page, esc, form_session};
+use super::review::{error_page, esc};
+use super::sign_in::form_session;
 use super::AdminState;
 use crate::store::{
     now_ms, DecisionFilter, DecisionRow, Label, LabelFilter, LabelRow, NewLabel, Store,
@@ -86,7 +86,7 @@ pub async fn label(
     headers: HeaderMap,
     Form(form): Form<LabelForm>,
 ) -> Response {
-    let session = match form_session(&state, &headers, &form.csrf) {
+    let signed = match form_session(&state, &headers, &form.csrf).await {
         Ok(s) => s,
         Err(resp) => return *resp,
     };
@@ -94,7 +94,7 @@ pub async fn label(
     let Some(label) = Label::parse(&form.label) else {
         return error(StatusCode::BAD_REQUEST, "Unknown label.");
     };
-    let person = session_person(&session);
+    let person = signed.person.clone();
     match record(
         state.store.as_ref(),
         &form.comment_id,

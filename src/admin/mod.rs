@@ -8,8 +8,11 @@ pub mod auth;
 pub mod by_hand;
 pub mod error;
 pub mod labels;
+pub mod people;
 pub mod replay;
 pub mod review;
+pub mod rules_view;
+pub mod sign_in;
 pub mod undo;
 pub mod view;
 
@@ -43,6 +46,8 @@ pub struct AdminState {
     pub actions_wake: Arc<tokio::sync::Notify>,
     /// The accounts' webhook subscriptions as last checked.
     pub subscriptions: Arc<crate::subscriptions::SubscriptionWatch>,
+    /// Failed review-page sign-ins per name ([`people::SignInLimiter`]).
+    pub sign_ins: Arc<people::SignInLimiter>,
 }
 
 pub fn router(state: AdminState) -> Router {

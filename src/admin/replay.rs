@@ -9,7 +9,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::review::{esc, html_page, respond, session};
+use super::review::{esc, html_page, respond};
+use super::sign_in::session;
 use super::AdminState;
 use crate::commands::replay::{replay, Change};
 use crate::config::parse_duration;
@@ -26,7 +27,7 @@ pub async fn page(
     headers: HeaderMap,
     Query(q): Query<ReplayQuery>,
 ) -> Response {
-    if let Err(resp) = session(&state, &headers) {
+    if let Err(resp) = session(&state, &headers).await {
         return *resp;
     }
     let back = "<p><a href=\"/review\">Back to the review</a></p>";

@@ -16,24 +16,29 @@ use axum::Router;
 use serde::Deserialize;
 
 use super::api::DecisionQuery;
-use super::auth::{self, csrf_token, csrf_valid, session_of};
+use super::auth::csrf_token;
 use super::undo::{can_undo, plan_unhide, undo_of, UndoError, UndoSource};
 use super::view::{evidence_spans, highlight_segments};
 use super::AdminState;
-use crate::secret::{constant_time_eq, Secret};
 use crate::store::{ActionState, DecisionRow};
 
 pub fn router() -> Router<AdminState> {
     Router::new()
         .route("/review", get(page))
-        .route("/review/login", get(login_form).post(login))
-        .route("/review/logout", post(logout))
+        .route(
+            "/review/login",
+            get(super::sign_in::login_form).post(super::sign_in::login),
+        )
+        .route("/review/logout", post(super::sign_in::logout))
         .route("/review/undo", post(undo))
         .route("/review/label", post(super::labels::label))
         .route("/review/hide", post(super::by_hand::hide))
         .route("/review/act", post(super::by_hand::act))
         .route("/review/replay", get(super::replay::page))
         .route("/review/try", get(super::try_comment::page))
+        .route("/review/rules", get(super::rules_view::page))
+        .route("/review/rules/clear", post(super::rules_view::clear))
+        .route("/review/dead-letters", get(super::rules_view::dead_letters))
 }
 
 /// Escapes text for HTML element content and quoted attribute values.
@@ -65,7 +70,8 @@ mark{background:#ffd54f;padding:0 .1em;border-radius:2px}.purged{color:#999;font
 .outcome-done{background:#c8e6c9}.outcome-failed{background:#ffcdd2}.outcome-pending{background:#fff9c4}\
 .notice{background:#e3f2fd;border:1px solid #90caf9;padding:.5em 1em;border-radius:4px}\
 .error{background:#ffebee;border:1px solid #ef9a9a;padding:.5em 1em;border-radius:4px}\
-button{cursor:pointer}ul{margin:.3em 0;padding-left:1.2em}";
+button{cursor:pointer}ul{margin:.3em 0;padding-left:1.2em}\
+table.rules{border-collapse:collapse;width:100%;background:#fff}table.rules td,table.rules th{border-bottom:1px solid #ddd;padding:.3em .5em;text-align:left;vertical-align:top}";
 
 pub(super) fn html_page(title: &str, header_right: &str, body: &str) -> String {
     format!(
@@ -106,97 +112,6 @@ pub(super) fn respond(status: StatusCode, html: String) -> Response {
     resp
 }
 
-fn disabled() -> Response {
-    respond(
-        StatusCode::FORBIDDEN,
-        html_page(
-            "Review is off",
-            "",
-            "<p class=\"error\">The review page is off: COMMENTGUARD_ADMIN_TOKEN is not set.</p>",
-        ),
-    )
-}
-
-fn login_page(status: StatusCode, message: Option<&str>) -> Response {
-    let msg = message
-        .map(|m| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(m)))
-        .unwrap_or_default();
-    respond(
-        status,
-        html_page(
-            "Sign in",
-            "",
-            &format!(
-                "<h2>Sign in</h2>{msg}<form method=\"post\" action=\"/review/login\">\
-                 <label>Your name<input type=\"text\" name=\"name\" id=\"name\" autocomplete=\"name\" maxlength=\"60\" placeholder=\"shown with your labels and undos\"></label>\
-                 <label>Admin token<input type=\"password\" name=\"token\" id=\"token\" autocomplete=\"current-password\" required></label>\
-                 <p><button type=\"submit\" id=\"sign-in\">Sign in</button></p></form>"
-            ),
-        ),
-    )
-}
-
-async fn login_form(State(state): State<AdminState>) -> Response {
-    if state.settings.admin_token.is_none() {
-        return disabled();
-    }
-    login_page(StatusCode::OK, None)
-}
-
-#[derive(Deserialize)]
-struct LoginForm {
-    token: String,
-    #[serde(default)]
-    name: String,
-}
-
-/// A person's name as given at sign-in: trimmed, one line, 60 characters at most.
-fn person_name(raw: &str) -> String {
-    let name: String = raw
-        .trim()
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(60)
-        .collect();
-    if name.is_empty() {
-        "admin".into()
-    } else {
-        name
-    }
-}
-
-async fn login(
-    State(state): State<AdminState>,
-    headers: HeaderMap,
-    Form(form): Form<LoginForm>,
-) -> Response {
-    let Some(key) = state.settings.admin_token.as_ref() else {
-        return disabled();
-    };
-    if !constant_time_eq(form.token.trim().as_bytes(), key) {
-        metrics::counter!("commentguard_admin_auth_failures_total", "surface" => "review")
-            .increment(1);
-        tracing::warn!("review page sign-in refused: wrong token");
-        // Slows down guessing; the token is long anyway.
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        return login_page(StatusCode::UNAUTHORIZED, Some("That token is not right."));
-    }
-    let session = auth::new_session(key, &person_name(&form.name));
-    let mut resp = Redirect::to("/review").into_response();
-    if let Ok(v) = HeaderValue::from_str(&auth::session_cookie(&session, &headers)) {
-        resp.headers_mut().insert(header::SET_COOKIE, v);
-    }
-    resp
-}
-
-async fn logout() -> Response {
-    let mut resp = Redirect::to("/review/login").into_response();
-    if let Ok(v) = HeaderValue::from_str(&auth::clear_cookie()) {
-        resp.headers_mut().insert(header::SET_COOKIE, v);
-    }
-    resp
-}
-
 #[derive(Debug, Default, Deserialize)]
 struct PageQuery {
     #[serde(flatten)]
@@ -217,27 +132,13 @@ struct PageQuery {
     category: Option<String>,
 }
 
-/// The admin token and the request's session, or the response for a visitor without one.
-pub(super) fn session(
-    state: &AdminState,
-    headers: &HeaderMap,
-) -> Result<(Secret, String), Box<Response>> {
-    let Some(key) = state.settings.admin_token.clone() else {
-        return Err(Box::new(disabled()));
-    };
-    match session_of(headers, &key) {
-        Some(s) => Ok((key, s)),
-        None => Err(Box::new(Redirect::to("/review/login").into_response())),
-    }
-}
-
 async fn page(
     State(state): State<AdminState>,
     headers: HeaderMap,
     Query(q): Query<PageQuery>,
 ) -> Response {
-    let (key, session) = match session(&state, &headers) {
-        Ok(s) => s,
+    let (key, session, signed) = match super::sign_in::session(&state, &headers).await {
+        Ok(s) => (s.key.clone(), s.session.clone(), s),
         Err(resp) => return *resp,
     };
     let filter = match q.decisions.filter(50) {
@@ -388,7 +289,14 @@ async fn page(
             esc(&url.finish())
         );
     }
-    let mut header = String::from("<a href=\"/review/try\" id=\"try\">Try a comment</a> ");
+    let mut header = format!(
+        "<span id=\"signed-in\">{} ({})</span> <a href=\"/review/try\" id=\"try\">Try a comment</a> <a href=\"/review/rules\" id=\"rules-view\">Rules</a> ",
+        esc(&signed.person),
+        signed.role.as_str()
+    );
+    if signed.role == crate::store::Role::Admin {
+        header.push_str("<a href=\"/review/dead-letters\" id=\"dead-letters\">Dead letters</a> ");
+    }
     if state.settings.rules_next.is_some() {
         header.push_str("<a href=\"/review/replay\" id=\"compare\">Compare the next rules</a> ");
     }
@@ -610,10 +518,15 @@ fn decision_html(
         for a in &d.action_log {
             let _ = write!(
                 out,
-                "<li class=\"action-{}\">{}: <span class=\"state\">{}</span>{}</li>",
+                "<li class=\"action-{}\">{}: <span class=\"state\">{}</span>{}{}</li>",
                 a.kind.as_str(),
                 a.kind.as_str(),
                 a.state.as_str(),
+                a.payload
+                    .get("person")
+                    .and_then(|p| p.as_str())
+                    .map(|p| format!(" <span class=\"by\">by {}</span>", esc(p)))
+                    .unwrap_or_default(),
                 a.last_error
                     .as_deref()
                     .map(|e| format!(" ({})", esc(e)))
@@ -674,22 +587,6 @@ pub(super) fn error_page(status: StatusCode, msg: &str) -> Response {
 
 /// The signed-in session of a form post whose CSRF token is this session's, or the page
 /// that says why not.
-pub(super) fn form_session(
-    state: &AdminState,
-    headers: &HeaderMap,
-    csrf: &str,
-) -> Result<String, Box<Response>> {
-    let (key, session) = session(state, headers)?;
-    if !csrf_valid(&key, &session, csrf) {
-        tracing::warn!("review form refused: bad CSRF token");
-        return Err(Box::new(error_page(
-            StatusCode::FORBIDDEN,
-            "This form has expired or did not come from the review page. Reload and try again.",
-        )));
-    }
-    Ok(session)
-}
-
 #[derive(Deserialize)]
 pub(super) struct UndoForm {
     pub(super) csrf: String,
@@ -701,7 +598,7 @@ async fn undo(
     headers: HeaderMap,
     Form(form): Form<UndoForm>,
 ) -> Response {
-    let session = match form_session(&state, &headers, &form.csrf) {
+    let signed = match super::sign_in::form_session(&state, &headers, &form.csrf).await {
         Ok(s) => s,
         Err(resp) => return *resp,
     };
@@ -710,6 +607,7 @@ async fn undo(
         &state.settings,
         &form.comment_id,
         UndoSource::ReviewPage,
+        Some(&signed.person),
     )
     .await
     {
@@ -718,7 +616,7 @@ async fn undo(
                 state.actions_wake.notify_one();
             }
             // An undo says the comment was fine: it counts as "Not spam" by this person.
-            let person = super::auth::session_person(&session);
+            let person = signed.person.clone();
             if let Err(e) = super::labels::record(
                 state.store.as_ref(),
                 &form.comment_id,

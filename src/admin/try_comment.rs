@@ -8,7 +8,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::review::{esc, html_page, respond, session};
+use super::review::{esc, html_page, respond};
+use super::sign_in::session;
 use super::AdminState;
 use crate::rules::{Input, Kind, MemoryState};
 
@@ -26,7 +27,7 @@ pub async fn page(
     headers: HeaderMap,
     Query(q): Query<TryQuery>,
 ) -> Response {
-    if let Err(resp) = session(&state, &headers) {
+    if let Err(resp) = session(&state, &headers).await {
         return *resp;
     }
     let text = q.text.clone().unwrap_or_default();

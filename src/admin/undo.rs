@@ -102,6 +102,7 @@ pub async fn plan_unhide(
     settings: &Settings,
     comment_id: &str,
     source: UndoSource,
+    person: Option<&str>,
 ) -> Result<UndoPlanned, UndoError> {
     let decisions = store
         .list_decisions(&DecisionFilter {
@@ -159,7 +160,10 @@ pub async fn plan_unhide(
     let key = format!("{}:unhide:{n}", decision.comment_id);
     let action = NewAction {
         kind: ActionKind::Unhide,
-        payload: serde_json::json!({ "requested_by": source.as_str() }),
+        payload: match person {
+            Some(p) => serde_json::json!({ "requested_by": source.as_str(), "person": p }),
+            None => serde_json::json!({ "requested_by": source.as_str() }),
+        },
         state: if note.is_some() {
             ActionState::Skipped
         } else {

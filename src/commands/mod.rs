@@ -10,3 +10,4 @@ pub mod serve;
 pub mod simulate;
 pub mod sweep;
 pub mod undo;
+pub mod users;

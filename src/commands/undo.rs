@@ -31,14 +31,15 @@ pub async fn run(settings: Settings, args: &UndoArgs) -> anyhow::Result<ExitCode
     let store = SqlStore::connect(settings.database_url.expose())
         .await
         .context("opening the database (COMMENTGUARD_DATABASE_URL)")?;
-    let planned = match plan_unhide(&store, &settings, &args.comment_id, UndoSource::Cli).await {
-        Ok(p) => p,
-        Err(e @ (UndoError::UnknownComment(_) | UndoError::NotHidden { .. })) => {
-            eprintln!("{e}");
-            return Ok(ExitCode::FAILURE);
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let planned =
+        match plan_unhide(&store, &settings, &args.comment_id, UndoSource::Cli, None).await {
+            Ok(p) => p,
+            Err(e @ (UndoError::UnknownComment(_) | UndoError::NotHidden { .. })) => {
+                eprintln!("{e}");
+                return Ok(ExitCode::FAILURE);
+            }
+            Err(e) => return Err(e.into()),
+        };
     // An undo says the comment was fine: it counts as "Not spam".
     let person = std::env::var("USER").unwrap_or_else(|_| "cli".into());
     crate::admin::labels::record(

@@ -9,6 +9,7 @@
 //! - [`stories`]: stories, their snapshots and final counts.
 //! - [`sweeps`]: where each account's sweep of its media stands.
 //! - [`labels`]: people's "spam" / "not spam" on comments, with the texts they label.
+//! - [`people`]: who signs in to the review page, in which role, with a password hash.
 //! - [`instances`]: who holds a claim, and taking back the claims of a run that is gone.
 //! - [`work`]: waking workers when work was stored ([`WorkSignal`]).
 //! - [`db`]: connecting, migrating, transactions, and the one place where the two engines'
@@ -29,6 +30,7 @@ pub mod decisions;
 pub mod inbox;
 pub mod instances;
 pub mod labels;
+pub mod people;
 pub mod rule_state;
 pub mod stories;
 pub mod sweeps;
@@ -42,8 +44,10 @@ pub use inbox::{
 };
 pub use instances::{InstanceStore, TakenBack};
 pub use labels::{Label, LabelFilter, LabelRow, LabelStore, NewLabel};
+pub use people::{PeopleStore, Person, Role};
 pub use rule_state::{
-    AutoShadow, AutoShadowState, RuleEvent, RuleMatchGroup, RuleStateRows, RuleStateStore,
+    AutoShadow, AutoShadowState, RuleDayCount, RuleEvent, RuleMatchGroup, RuleStateRows,
+    RuleStateStore,
 };
 pub use stories::{
     NewSnapshot, NewStory, NewStoryFinal, SnapshotRow, StoryFilter, StoryFinalRow, StoryRow,
@@ -86,6 +90,7 @@ pub trait Store:
     + InstanceStore
     + SweepStore
     + LabelStore
+    + PeopleStore
     + WorkSignals
 {
     fn dialect(&self) -> Dialect;

@@ -49,6 +49,16 @@ pub struct RuleMatchGroup {
     pub recent: i64,
 }
 
+/// Decisions of one account that matched one rule on one day ([`RuleStateStore::rule_matches_by_day`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleDayCount {
+    pub account_id: String,
+    pub rule: String,
+    /// 0 is the oldest day of the window.
+    pub day: i64,
+    pub count: i64,
+}
+
 /// A rule switched to shadow automatically (or cleared by an operator).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AutoShadow {
@@ -90,6 +100,15 @@ pub trait RuleStateStore: Send + Sync + 'static {
     /// also counting those at or after `recent`: one indexed range scan however many rules.
     async fn rule_match_counts(&self, since: i64, recent: i64) -> Result<Vec<RuleMatchGroup>>;
 
+    /// How many decisions each rule matched on each of the `days` days of `day_ms` ending at
+    /// `now`: `(account, rule, day)` with day 0 the oldest. For the review page's rules view.
+    async fn rule_matches_by_day(
+        &self,
+        now: i64,
+        days: i64,
+        day_ms: i64,
+    ) -> Result<Vec<RuleDayCount>>;
+
     /// Every auto-shadow row, shadowed and cleared.
     async fn auto_shadows(&self) -> Result<Vec<AutoShadow>>;
 
@@ -120,6 +139,45 @@ pub trait RuleStateStore: Send + Sync + 'static {
 
 #[async_trait]
 impl RuleStateStore for SqlStore {
+    async fn rule_matches_by_day(
+        &self,
+        now: i64,
+        days: i64,
+        day_ms: i64,
+    ) -> Result<Vec<RuleDayCount>> {
+        let since = now - days * day_ms;
+        // Grouped by the matched-rule list, as rule_match_counts is: the lists are split here.
+        let rows = sqlx::query(
+            "SELECT account_id, rules, (decided_at - $1) / $2 AS day, COUNT(*) AS n \
+             FROM decisions WHERE decided_at >= $1 AND rules <> '' GROUP BY account_id, rules, day",
+        )
+        .bind(since)
+        .bind(day_ms.max(1))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut sums: std::collections::BTreeMap<(String, String, i64), i64> = Default::default();
+        for r in &rows {
+            let account: String = r.try_get("account_id")?;
+            let rules: String = r.try_get("rules")?;
+            let day: i64 = r.try_get("day")?;
+            let n: i64 = r.try_get("n")?;
+            for rule in split_list(&rules) {
+                *sums
+                    .entry((account.clone(), rule, day.clamp(0, days - 1)))
+                    .or_default() += n;
+            }
+        }
+        Ok(sums
+            .into_iter()
+            .map(|((account_id, rule, day), count)| RuleDayCount {
+                account_id,
+                rule,
+                day,
+                count,
+            })
+            .collect())
+    }
+
     async fn rule_match_counts(&self, since: i64, recent: i64) -> Result<Vec<RuleMatchGroup>> {
         let rows = sqlx::query(
             "SELECT account_id, rules, COUNT(*) AS n, \

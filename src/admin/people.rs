@@ -1,0 +1,126 @@
+//! Signing in as a person: passwords hashed with argon2 (the `argon2` crate, RustCrypto's
+//! implementation, with its default Argon2id parameters), and failed sign-ins rate-limited per
+//! name so a password cannot be guessed quickly.
+//!
+//! The admin token still signs in (as an admin, under the name given), and still works as the
+//! bearer token of the API for tools.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+
+/// A PHC string (`$argon2id$v=19$...`) for `password`, with a fresh random salt.
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("hashing the password: {e}"))
+}
+
+/// True when `password` is the one `hash` was made from. A hash that does not parse is false.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A password to hand out: 20 letters and digits (about 119 bits).
+pub fn generate_password() -> String {
+    use rand::Rng;
+    const CHARS: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..20)
+        .map(|_| CHARS[rng.random_range(0..CHARS.len())] as char)
+        .collect()
+}
+
+/// Failed sign-ins per name within a window: after [`SignInLimiter::MAX_FAILURES`], the name
+/// is refused until the window has passed, whatever the password. Kept in memory, per
+/// instance (a restart forgets it; with several instances each counts its own).
+#[derive(Debug, Default)]
+pub struct SignInLimiter {
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+impl SignInLimiter {
+    pub const MAX_FAILURES: u32 = 5;
+    pub const WINDOW: Duration = Duration::from_secs(15 * 60);
+
+    /// `Err(wait)` when this name has failed too often lately.
+    pub fn check(&self, name: &str) -> Result<(), Duration> {
+        let map = self.failures.lock().expect("limiter lock");
+        match map.get(&name.to_lowercase()) {
+            Some((n, since)) if *n >= Self::MAX_FAILURES && since.elapsed() < Self::WINDOW => {
+                Err(Self::WINDOW - since.elapsed())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    pub fn failed(&self, name: &str) {
+        let mut map = self.failures.lock().expect("limiter lock");
+        if map.len() > 10_000 {
+            // Names are chosen by whoever signs in: keep the map from growing without end.
+            map.retain(|_, (_, since)| since.elapsed() < Self::WINDOW);
+        }
+        let entry = map
+            .entry(name.to_lowercase())
+            .or_insert((0, Instant::now()));
+        if entry.1.elapsed() >= Self::WINDOW {
+            *entry = (0, Instant::now());
+        }
+        entry.0 += 1;
+    }
+
+    pub fn succeeded(&self, name: &str) {
+        self.failures
+            .lock()
+            .expect("limiter lock")
+            .remove(&name.to_lowercase());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_verifies_against_its_own_hash_only() {
+        let h = hash_password("correct horse").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(!h.contains("correct horse"));
+        assert!(verify_password("correct horse", &h));
+        assert!(!verify_password("Correct horse", &h));
+        assert!(!verify_password("correct horse", "not a hash"));
+        assert_ne!(h, hash_password("correct horse").unwrap(), "salted");
+    }
+
+    #[test]
+    fn five_failures_lock_the_name_and_a_success_clears_it() {
+        let l = SignInLimiter::default();
+        for _ in 0..SignInLimiter::MAX_FAILURES {
+            assert!(l.check("Dana").is_ok());
+            l.failed("Dana");
+        }
+        assert!(l.check("dana").is_err(), "names compare without case");
+        assert!(l.check("Sam").is_ok());
+        l.succeeded("Dana");
+        assert!(l.check("Dana").is_ok());
+    }
+
+    #[test]
+    fn generated_passwords_differ() {
+        let a = generate_password();
+        assert_eq!(a.len(), 20);
+        assert_ne!(a, generate_password());
+    }
+}

@@ -1,0 +1,234 @@
+//! Signing in to the review page and who is signed in: a person with their own password
+//! (`commentguard users add`, [`super::people`]), or anyone holding the admin token (an admin,
+//! under the name they give). Every review handler asks [`session`] or [`form_session`]; a
+//! person removed since they signed in is signed out at their next request, and their role
+//! is read at every request, so a change of role applies at once.
+
+use axum::extract::{Form, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::auth::{self, csrf_valid, session_of, Via};
+use super::people::verify_password;
+use super::review::{error_page, esc, html_page, respond};
+use super::AdminState;
+use crate::secret::{constant_time_eq, Secret};
+use crate::store::Role;
+
+pub(super) fn disabled() -> Response {
+    respond(
+        StatusCode::FORBIDDEN,
+        html_page(
+            "Review is off",
+            "",
+            "<p class=\"error\">The review page is off: COMMENTGUARD_ADMIN_TOKEN is not set.</p>",
+        ),
+    )
+}
+
+fn login_page(status: StatusCode, message: Option<&str>) -> Response {
+    let msg = message
+        .map(|m| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(m)))
+        .unwrap_or_default();
+    respond(
+        status,
+        html_page(
+            "Sign in",
+            "",
+            &format!(
+                "<h2>Sign in</h2>{msg}<form method=\"post\" action=\"/review/login\">\
+                 <label>Your name<input type=\"text\" name=\"name\" id=\"name\" autocomplete=\"username\" maxlength=\"60\" placeholder=\"shown with everything you do here\"></label>\
+                 <label>Your password (or the admin token)<input type=\"password\" name=\"token\" id=\"token\" autocomplete=\"current-password\" required></label>\
+                 <p><button type=\"submit\" id=\"sign-in\">Sign in</button></p></form>"
+            ),
+        ),
+    )
+}
+
+pub(super) async fn login_form(State(state): State<AdminState>) -> Response {
+    if state.settings.admin_token.is_none() {
+        return disabled();
+    }
+    login_page(StatusCode::OK, None)
+}
+
+#[derive(Deserialize)]
+pub(super) struct LoginForm {
+    token: String,
+    #[serde(default)]
+    name: String,
+}
+
+/// A person's name as given at sign-in: trimmed, one line, 60 characters at most.
+pub fn person_name(raw: &str) -> String {
+    let name: String = raw
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(60)
+        .collect();
+    if name.is_empty() {
+        "admin".into()
+    } else {
+        name
+    }
+}
+
+pub(super) async fn login(
+    State(state): State<AdminState>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let Some(key) = state.settings.admin_token.clone() else {
+        return disabled();
+    };
+    let name = person_name(&form.name);
+    if let Err(wait) = state.sign_ins.check(&name) {
+        metrics::counter!("commentguard_admin_auth_failures_total", "surface" => "review")
+            .increment(1);
+        return login_page(
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(&format!(
+                "Too many failed sign-ins for this name. Try again in {} minutes.",
+                wait.as_secs().div_ceil(60).max(1)
+            )),
+        );
+    }
+    let password = form.token.trim().to_string();
+    let person = match state.store.person(&name).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(error = %e, "review sign-in: the people table did not answer");
+            None
+        }
+    };
+    let password_ok = match person {
+        Some(p) => {
+            let password = password.clone();
+            tokio::task::spawn_blocking(move || verify_password(&password, &p.password_hash))
+                .await
+                .unwrap_or(false)
+        }
+        None => false,
+    };
+    let via = if password_ok {
+        Some(Via::Password)
+    } else if constant_time_eq(password.as_bytes(), &key) {
+        Some(Via::Token)
+    } else {
+        None
+    };
+    let Some(via) = via else {
+        state.sign_ins.failed(&name);
+        metrics::counter!("commentguard_admin_auth_failures_total", "surface" => "review")
+            .increment(1);
+        tracing::warn!(person = %name, "review page sign-in refused: wrong password or token");
+        // Slows down guessing; the limiter stops it after a few tries.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        return login_page(
+            StatusCode::UNAUTHORIZED,
+            Some("That name and password (or token) do not match."),
+        );
+    };
+    state.sign_ins.succeeded(&name);
+    tracing::info!(person = %name, via = via.as_str(), "review page sign-in");
+    let session = auth::new_session(&key, &name, via);
+    let mut resp = Redirect::to("/review").into_response();
+    if let Ok(v) = HeaderValue::from_str(&auth::session_cookie(&session, &headers)) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+pub(super) async fn logout() -> Response {
+    let mut resp = Redirect::to("/review/login").into_response();
+    if let Ok(v) = HeaderValue::from_str(&auth::clear_cookie()) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+/// Who is signed in, and with what key their forms are signed.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub key: Secret,
+    pub session: String,
+    pub person: String,
+    pub role: Role,
+}
+
+/// The request's session, or the response for a visitor without a valid one (the sign-in
+/// page; a person removed since is sent there too).
+pub(super) async fn session(
+    state: &AdminState,
+    headers: &HeaderMap,
+) -> Result<SignedIn, Box<Response>> {
+    let Some(key) = state.settings.admin_token.clone() else {
+        return Err(Box::new(disabled()));
+    };
+    let to_sign_in = || {
+        let mut resp = Redirect::to("/review/login").into_response();
+        if let Ok(v) = HeaderValue::from_str(&auth::clear_cookie()) {
+            resp.headers_mut().insert(header::SET_COOKIE, v);
+        }
+        Box::new(resp)
+    };
+    let Some(session) = session_of(headers, &key) else {
+        return Err(to_sign_in());
+    };
+    let person = auth::session_person(&session);
+    let role = match auth::session_via(&session) {
+        Via::Token => Role::Admin,
+        Via::Password => match state.store.person(&person).await {
+            Ok(Some(p)) => p.role,
+            Ok(None) => return Err(to_sign_in()),
+            Err(e) => {
+                tracing::warn!(error = %e, "review page: the people table did not answer");
+                return Err(Box::new(error_page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The database does not answer. Try again in a moment.",
+                )));
+            }
+        },
+    };
+    Ok(SignedIn {
+        key,
+        session,
+        person,
+        role,
+    })
+}
+
+/// [`session`] for a form post: its CSRF token must have been made for this session.
+pub(super) async fn form_session(
+    state: &AdminState,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<SignedIn, Box<Response>> {
+    let signed = session(state, headers).await?;
+    if !csrf_valid(&signed.key, &signed.session, csrf) {
+        tracing::warn!("review form refused: bad CSRF token");
+        return Err(Box::new(error_page(
+            StatusCode::FORBIDDEN,
+            "This form has expired or did not come from the review page. Reload and try again.",
+        )));
+    }
+    Ok(signed)
+}
+
+/// [`session`] for a page only admins may see: a reviewer gets a plain 403 page.
+pub(super) async fn admin_session(
+    state: &AdminState,
+    headers: &HeaderMap,
+) -> Result<SignedIn, Box<Response>> {
+    let signed = session(state, headers).await?;
+    if signed.role != Role::Admin {
+        tracing::info!(person = %signed.person, "review page: a reviewer asked for an admin page");
+        return Err(Box::new(error_page(
+            StatusCode::FORBIDDEN,
+            "This page is for admins. Ask an admin to run `commentguard users add YOUR-NAME --role admin --replace`.",
+        )));
+    }
+    Ok(signed)
+}
