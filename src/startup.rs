@@ -127,6 +127,7 @@ impl Application {
             actions_wake: actions_wake.clone(),
             subscriptions: subscriptions.clone(),
             sign_ins: Default::default(),
+            links: Default::default(),
         });
 
         // Before the first comment is evaluated: rules another instance (or an earlier run)

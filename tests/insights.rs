@@ -554,6 +554,7 @@ async fn the_admin_api_lists_stories_with_their_latest_snapshot_and_final_counts
         actions_wake: Default::default(),
         subscriptions: Default::default(),
         sign_ins: Default::default(),
+        links: Default::default(),
     };
     let app = axum::Router::new()
         .route(

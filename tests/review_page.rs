@@ -32,7 +32,8 @@ const ACCOUNT: &str = "17841400000000000";
 /// One request the fake Graph API received: method, path and query, body.
 type Seen = Arc<Mutex<Vec<(String, String, String)>>>;
 
-/// A tiny stand-in for the Graph API that records every request and answers `{"success":true}`.
+/// A tiny stand-in for the Graph API that records every request and answers `{"success":true}`
+/// (a permalink or a username when those fields are asked for).
 /// (To be replaced by the shared fake in tests/api/support/fake_graph.rs.)
 async fn fake_graph() -> (String, Seen) {
     async fn record(State(seen): State<Seen>, req: Request) -> axum::Json<serde_json::Value> {
@@ -41,10 +42,17 @@ async fn fake_graph() -> (String, Seen) {
         let body = axum::body::to_bytes(req.into_body(), 1 << 20)
             .await
             .unwrap_or_default();
+        let answer = if uri.contains("fields=permalink") {
+            json!({"permalink": "https://www.instagram.com/p/POST1/", "id": "1790001"})
+        } else if uri.contains("fields=username") {
+            json!({"username": "brand_account", "id": ACCOUNT})
+        } else {
+            json!({"success": true})
+        };
         seen.lock()
             .unwrap()
             .push((method, uri, String::from_utf8_lossy(&body).into_owned()));
-        axum::Json(json!({"success": true}))
+        axum::Json(answer)
     }
     let seen: Seen = Arc::default();
     let app = Router::new().fallback(record).with_state(seen.clone());
@@ -972,6 +980,28 @@ async fn a_reviewer_signs_in_with_a_password_acts_under_their_name_and_stays_out
         c.find(Locator::Id("dead-letters")).await.is_err(),
         "no admin link for a reviewer"
     );
+    // The account by its @username and a link to the post, asked of the Graph API once.
+    let meta = c
+        .find(Locator::Css("article[data-comment-id='c-missed'] .meta"))
+        .await
+        .unwrap();
+    assert!(meta.text().await.unwrap().contains("on @brand_account"));
+    let post = c
+        .find(Locator::Css("article[data-comment-id='c-missed'] a.post"))
+        .await
+        .unwrap();
+    assert_eq!(
+        post.attr("href").await.unwrap().as_deref(),
+        Some("https://www.instagram.com/p/POST1/")
+    );
+    let counts = c
+        .find(Locator::Id("counts"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(counts.contains("0 in shadow, 0 undone"), "{counts}");
 
     // Hide by hand: it reaches the Graph API, and the log says who asked.
     c.find(Locator::Css(

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod by_hand;
 pub mod error;
 pub mod labels;
+pub mod links;
 pub mod people;
 pub mod replay;
 pub mod review;
@@ -48,6 +49,8 @@ pub struct AdminState {
     pub subscriptions: Arc<crate::subscriptions::SubscriptionWatch>,
     /// Failed review-page sign-ins per name ([`people::SignInLimiter`]).
     pub sign_ins: Arc<people::SignInLimiter>,
+    /// Accounts' usernames and posts' permalinks, asked of the Graph API once.
+    pub links: Arc<links::Links>,
 }
 
 pub fn router(state: AdminState) -> Router {

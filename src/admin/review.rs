@@ -213,9 +213,14 @@ async fn page(
     body.push_str(&filters_form(&q, outcome));
     let ids: Vec<String> = rows.iter().map(|d| d.comment_id.clone()).collect();
     let labels = state.store.labels_for(&ids).await.unwrap_or_default();
+    let links = state
+        .links
+        .for_page(&state.graph, &state.settings, &rows)
+        .await;
     let label_filter = q.label.as_deref().filter(|l| !l.is_empty());
     let mut shown = 0;
-    let (mut hidden, mut replied, mut failed) = (0, 0, 0);
+    let (mut hidden, mut replied, mut failed, mut shadow, mut undone) = (0, 0, 0, 0, 0);
+    let mut per_category: std::collections::BTreeMap<String, usize> = Default::default();
     let mut list = String::new();
     for d in rows
         .iter()
@@ -250,15 +255,56 @@ async fn page(
         if d.outcome() == "failed" {
             failed += 1;
         }
-        list.push_str(&decision_html(d, &mine, &csrf, &state.settings.timezone));
+        let matches = d.matched.as_array().cloned().unwrap_or_default();
+        let mode = |m: &serde_json::Value, want: &str| {
+            m.get("mode").and_then(|v| v.as_str()) == Some(want)
+        };
+        if matches.iter().any(|m| mode(m, "shadow")) {
+            shadow += 1;
+        }
+        if undo_of(d).is_some() {
+            undone += 1;
+        }
+        let cats: std::collections::BTreeSet<String> = matches
+            .iter()
+            .filter(|m| mode(m, "enforce"))
+            .map(|m| {
+                m.get("category")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("other")
+                    .to_string()
+            })
+            .collect();
+        for c in cats {
+            *per_category.entry(c).or_default() += 1;
+        }
+        list.push_str(&decision_html(
+            d,
+            &mine,
+            &csrf,
+            &state.settings.timezone,
+            &links,
+        ));
     }
     if shown == 0 {
         body.push_str("<p>No decisions match these filters.</p>");
     } else {
         let _ = write!(
             body,
-            "<p class=\"counts\" id=\"counts\">{shown} decision{} shown: {hidden} hidden, {replied} answered{}.</p>",
+            "<p class=\"counts\" id=\"counts\">{shown} decision{} shown: {hidden} hidden, {replied} answered, {shadow} in shadow, {undone} undone{}{}.</p>",
             if shown == 1 { "" } else { "s" },
+            if per_category.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; by category: {}",
+                    per_category
+                        .iter()
+                        .map(|(c, n)| format!("{} {n}", esc(c)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            },
             if failed > 0 {
                 format!(", <strong>{failed} with a failed Graph call</strong>")
             } else {
@@ -441,15 +487,32 @@ fn decision_html(
     labels: &[&crate::store::LabelRow],
     csrf: &str,
     tz: &jiff::tz::TimeZone,
+    links: &super::links::PageLinks,
 ) -> String {
+    let account = match links.usernames.get(&d.account_id) {
+        Some(u) => format!(
+            "<span class=\"account\" title=\"account {}\">on @{}</span>",
+            esc(&d.account_id),
+            esc(u)
+        ),
+        None => format!(
+            "<span class=\"account\">account {}</span>",
+            esc(&d.account_id)
+        ),
+    };
+    let post = d
+        .media_id
+        .as_ref()
+        .and_then(|m| links.permalinks.get(m))
+        .map(|p| format!("<a class=\"post\" href=\"{}\" rel=\"noopener noreferrer\" target=\"_blank\">the post</a>", esc(p)))
+        .unwrap_or_default();
     let mut out = format!(
         "<article class=\"decision\" data-comment-id=\"{}\"><div class=\"meta\"><span>{}</span><span>{}</span>\
-         <span>account {}</span><span>@{}</span><span>comment {}</span>\
+         {account}{post}<span>@{}</span><span>comment {}</span>\
          <span class=\"badge outcome-{}\">{}</span></div>",
         esc(&d.comment_id),
         super::view::local_time_html(d.decided_at, tz),
         esc(&d.kind),
-        esc(&d.account_id),
         esc(d.author.as_deref().unwrap_or("unknown")),
         esc(&d.comment_id),
         d.outcome(),

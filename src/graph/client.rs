@@ -40,10 +40,12 @@ pub enum Endpoint {
     LiveMedia,
     Comments,
     SubscribedApps,
+    /// One field of an object: a media's permalink, an account's username.
+    Object,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 14] = [
+    pub const ALL: [Endpoint; 15] = [
         Endpoint::Hide,
         Endpoint::Unhide,
         Endpoint::Delete,
@@ -58,6 +60,7 @@ impl Endpoint {
         Endpoint::LiveMedia,
         Endpoint::Comments,
         Endpoint::SubscribedApps,
+        Endpoint::Object,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -76,6 +79,7 @@ impl Endpoint {
             Endpoint::LiveMedia => "live_media",
             Endpoint::Comments => "comments",
             Endpoint::SubscribedApps => "subscribed_apps",
+            Endpoint::Object => "object",
         }
     }
 }
@@ -482,6 +486,27 @@ impl GraphClient {
             timestamp: c.timestamp,
             media_id: c.media.map(|m| m.id),
         })
+    }
+
+    /// One text field of a Graph object (`GET /{id}?fields=FIELD`): a media's `permalink`, an
+    /// account's `username`. `None` when the object has no such field.
+    pub async fn object_field(
+        &self,
+        ctx: &AccountCtx,
+        id: &str,
+        field: &'static str,
+    ) -> Result<Option<String>, GraphError> {
+        check_id("object id", id)?;
+        let v = self
+            .call(
+                ctx,
+                Endpoint::Object,
+                Method::GET,
+                &[id],
+                vec![("fields", field.to_string())],
+            )
+            .await?;
+        Ok(v.get(field).and_then(Value::as_str).map(str::to_string))
     }
 
     /// The caption of a media that @mentions the account.
