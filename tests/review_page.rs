@@ -153,6 +153,102 @@ async fn wait_for<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
     }
 }
 
+/// The service on a fresh SQLite file with one rule (`test-forex`) and the admin token set,
+/// talking to [`fake_graph`]; `extra` adds settings (it may write files in the folder).
+struct Service {
+    _dir: tempfile::TempDir,
+    public: String,
+    admin: String,
+    db: String,
+    version: String,
+    store: Arc<dyn Store>,
+    seen: Seen,
+    stop: CancellationToken,
+}
+
+async fn start_service(
+    extra: impl FnOnce(&std::path::Path) -> Vec<(&'static str, String)>,
+) -> Service {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(
+        rules.join("test.toml"),
+        "[[rule]]\nid = \"test-forex\"\n[rule.when]\nwords = [\"forex\"]\n[rule.then]\nhide = true\n",
+    )
+    .unwrap();
+    let (graph_url, seen) = fake_graph().await;
+    let db = format!("sqlite:{}", dir.path().join("db.sqlite").display());
+    let mut env: HashMap<&str, String> = HashMap::new();
+    env.insert("COMMENTGUARD_LISTEN", "127.0.0.1:0".into());
+    env.insert("COMMENTGUARD_ADMIN_LISTEN", "127.0.0.1:0".into());
+    env.insert("COMMENTGUARD_APP_SECRET", SECRET.into());
+    env.insert("COMMENTGUARD_VERIFY_TOKEN", "verify".into());
+    env.insert("COMMENTGUARD_ACCESS_TOKEN", "graph-token".into());
+    env.insert("COMMENTGUARD_ADMIN_TOKEN", ADMIN.into());
+    env.insert("COMMENTGUARD_GRAPH_URL", graph_url);
+    env.insert("COMMENTGUARD_DATABASE_URL", db.clone());
+    env.insert("COMMENTGUARD_RULES", rules.display().to_string());
+    for (k, v) in extra(dir.path()) {
+        env.insert(k, v);
+    }
+    let settings = Settings::load(None, &|k| env.get(k).cloned()).unwrap();
+    let version = settings.graph_version.clone();
+    let app = Application::build(settings).await.unwrap();
+    let public = format!("http://127.0.0.1:{}", app.port());
+    let admin = format!("http://127.0.0.1:{}", app.admin_port());
+    let store: Arc<dyn Store> = app.store.clone();
+    let stop = CancellationToken::new();
+    let s = stop.clone();
+    tokio::spawn(app.run_until(async move { s.cancelled().await }));
+    Service {
+        _dir: dir,
+        public,
+        admin,
+        db,
+        version,
+        store,
+        seen,
+        stop,
+    }
+}
+
+impl Service {
+    /// A signed `comments` notification; returns once the pipeline has decided it.
+    async fn comment(&self, id: &str, username: &str, text: &str) {
+        let body = json!({"object": "instagram", "entry": [{"id": ACCOUNT, "time": now_ms() / 1000,
+            "changes": [{"field": "comments", "value": {
+                "from": {"id": "555", "username": username},
+                "media": {"id": "1790001", "media_product_type": "FEED"},
+                "id": id, "text": text}}]}]})
+        .to_string();
+        let r = reqwest::Client::new()
+            .post(format!("{}/webhook", self.public))
+            .header(
+                "x-hub-signature-256",
+                sign(body.as_bytes(), &Secret::new(SECRET)),
+            )
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        wait_for("the pipeline to decide the comment", async || {
+            let rows = self
+                .store
+                .list_decisions(&DecisionFilter {
+                    comment_id: Some(id.into()),
+                    limit: 1,
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            (!rows.is_empty()).then_some(())
+        })
+        .await;
+    }
+}
+
 /// False (after saying NOT RUN) when Chromium or its driver is missing; under `.ci/test`
 /// (COMMENTGUARD_TEST_REQUIRE_ALL=1) a missing browser fails the test instead.
 fn browser_available(test: &str) -> bool {
@@ -176,78 +272,31 @@ async fn brand_team_signs_in_sees_the_evidence_and_undoes_a_hide() {
     if !browser_available("brand_team_signs_in_sees_the_evidence_and_undoes_a_hide") {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("rules");
-    std::fs::create_dir_all(&rules).unwrap();
-    std::fs::write(
-        rules.join("test.toml"),
-        "[[rule]]\nid = \"test-forex\"\n[rule.when]\nwords = [\"forex\"]\n[rule.then]\nhide = true\n",
-    )
-    .unwrap();
-    let (graph_url, seen) = fake_graph().await;
-    let mut env: HashMap<&str, String> = HashMap::new();
-    env.insert("COMMENTGUARD_LISTEN", "127.0.0.1:0".into());
-    env.insert("COMMENTGUARD_ADMIN_LISTEN", "127.0.0.1:0".into());
-    env.insert("COMMENTGUARD_APP_SECRET", SECRET.into());
-    env.insert("COMMENTGUARD_VERIFY_TOKEN", "verify".into());
-    env.insert("COMMENTGUARD_ACCESS_TOKEN", "graph-token".into());
-    env.insert("COMMENTGUARD_ADMIN_TOKEN", ADMIN.into());
-    env.insert("COMMENTGUARD_GRAPH_URL", graph_url);
-    env.insert(
-        "COMMENTGUARD_DATABASE_URL",
-        format!("sqlite:{}", dir.path().join("db.sqlite").display()),
-    );
-    env.insert("COMMENTGUARD_RULES", rules.display().to_string());
     // The edit a brand team is about to copy in: hide "dress", and nothing else.
-    let next = dir.path().join("rules-next");
-    std::fs::create_dir_all(&next).unwrap();
-    std::fs::write(
-        next.join("next.toml"),
-        "[[rule]]\nid = \"dress-hide\"\ncategory = \"other\"\n[rule.when]\nwords = [\"dress\"]\n[rule.then]\nhide = true\n",
-    )
-    .unwrap();
-    env.insert("COMMENTGUARD_RULES_NEXT", next.display().to_string());
-    env.insert("COMMENTGUARD_TIMEZONE", "Europe/Paris".into());
-    let settings = Settings::load(None, &|k| env.get(k).cloned()).unwrap();
-    let version = settings.graph_version.clone();
-    let app = Application::build(settings).await.unwrap();
-    let public = format!("http://127.0.0.1:{}", app.port());
-    let admin = format!("http://127.0.0.1:{}", app.admin_port());
-    let store: Arc<dyn Store> = app.store.clone();
-    let stop = CancellationToken::new();
-    let s = stop.clone();
-    tokio::spawn(app.run_until(async move { s.cancelled().await }));
-
-    // A real signed notification goes through ingress, the inbox and the pipeline.
-    let body = json!({"object": "instagram", "entry": [{"id": ACCOUNT, "time": now_ms() / 1000,
-        "changes": [{"field": "comments", "value": {
-            "from": {"id": "555", "username": "happy_customer"},
-            "media": {"id": "1790001", "media_product_type": "FEED"},
-            "id": "c-webhook", "text": "Love this <b>dress</b>!"}}]}]})
-    .to_string();
-    let r = reqwest::Client::new()
-        .post(format!("{public}/webhook"))
-        .header(
-            "x-hub-signature-256",
-            sign(body.as_bytes(), &Secret::new(SECRET)),
+    let svc = start_service(|dir| {
+        let next = dir.join("rules-next");
+        std::fs::create_dir_all(&next).unwrap();
+        std::fs::write(
+            next.join("next.toml"),
+            "[[rule]]\nid = \"dress-hide\"\ncategory = \"other\"\n[rule.when]\nwords = [\"dress\"]\n[rule.then]\nhide = true\n",
         )
-        .body(body)
-        .send()
-        .await
         .unwrap();
-    assert_eq!(r.status(), 200);
-    wait_for("the pipeline to decide the webhook's comment", async || {
-        let rows = store
-            .list_decisions(&DecisionFilter {
-                comment_id: Some("c-webhook".into()),
-                limit: 1,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        (!rows.is_empty()).then_some(())
+        vec![
+            ("COMMENTGUARD_RULES_NEXT", next.display().to_string()),
+            ("COMMENTGUARD_TIMEZONE", "Europe/Paris".into()),
+        ]
     })
     .await;
+    let (version, admin, store, seen, stop) = (
+        svc.version.clone(),
+        svc.admin.clone(),
+        svc.store.clone(),
+        svc.seen.clone(),
+        svc.stop.clone(),
+    );
+    // A real signed notification goes through ingress, the inbox and the pipeline.
+    svc.comment("c-webhook", "happy_customer", "Love this <b>dress</b>!")
+        .await;
 
     // The rule engine is still a placeholder that matches nothing, so the hidden comment is
     // recorded directly, as the pipeline records a hide.
@@ -586,10 +635,7 @@ async fn brand_team_signs_in_sees_the_evidence_and_undoes_a_hide() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_commentguard"))
         .args(["labels", "export"])
         .env_clear()
-        .env(
-            "COMMENTGUARD_DATABASE_URL",
-            format!("sqlite:{}", dir.path().join("db.sqlite").display()),
-        )
+        .env("COMMENTGUARD_DATABASE_URL", &svc.db)
         .output()
         .unwrap();
     assert!(
@@ -888,34 +934,14 @@ async fn a_reviewer_signs_in_with_a_password_acts_under_their_name_and_stays_out
     if !browser_available("a_reviewer_signs_in_with_a_password_...") {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("rules");
-    std::fs::create_dir_all(&rules).unwrap();
-    std::fs::write(
-        rules.join("test.toml"),
-        "[[rule]]\nid = \"test-forex\"\n[rule.when]\nwords = [\"forex\"]\n[rule.then]\nhide = true\n",
-    )
-    .unwrap();
-    let (graph_url, seen) = fake_graph().await;
-    let db = format!("sqlite:{}", dir.path().join("db.sqlite").display());
-    let mut env: HashMap<&str, String> = HashMap::new();
-    env.insert("COMMENTGUARD_LISTEN", "127.0.0.1:0".into());
-    env.insert("COMMENTGUARD_ADMIN_LISTEN", "127.0.0.1:0".into());
-    env.insert("COMMENTGUARD_APP_SECRET", SECRET.into());
-    env.insert("COMMENTGUARD_VERIFY_TOKEN", "verify".into());
-    env.insert("COMMENTGUARD_ACCESS_TOKEN", "graph-token".into());
-    env.insert("COMMENTGUARD_ADMIN_TOKEN", ADMIN.into());
-    env.insert("COMMENTGUARD_GRAPH_URL", graph_url);
-    env.insert("COMMENTGUARD_DATABASE_URL", db.clone());
-    env.insert("COMMENTGUARD_RULES", rules.display().to_string());
-    let settings = Settings::load(None, &|k| env.get(k).cloned()).unwrap();
-    let app = Application::build(settings).await.unwrap();
-    let public = format!("http://127.0.0.1:{}", app.port());
-    let admin = format!("http://127.0.0.1:{}", app.admin_port());
-    let store: Arc<dyn Store> = app.store.clone();
-    let stop = CancellationToken::new();
-    let s = stop.clone();
-    tokio::spawn(app.run_until(async move { s.cancelled().await }));
+    let svc = start_service(|_| Vec::new()).await;
+    let (db, admin, store, seen, stop) = (
+        svc.db.clone(),
+        svc.admin.clone(),
+        svc.store.clone(),
+        svc.seen.clone(),
+        svc.stop.clone(),
+    );
 
     let out = users_add(&db, "Robin", "reviewer", "robin-password-123");
     assert!(
@@ -936,35 +962,8 @@ async fn a_reviewer_signs_in_with_a_password_acts_under_their_name_and_stays_out
     assert!(!stored.password_hash.contains("robin-password-123"));
 
     // A comment the rules let through, from a real signed notification.
-    let body = json!({"object": "instagram", "entry": [{"id": ACCOUNT, "time": now_ms() / 1000,
-        "changes": [{"field": "comments", "value": {
-            "from": {"id": "556", "username": "sly_seller"},
-            "media": {"id": "1790001", "media_product_type": "FEED"},
-            "id": "c-missed", "text": "great offer in my bio"}}]}]})
-    .to_string();
-    let r = reqwest::Client::new()
-        .post(format!("{public}/webhook"))
-        .header(
-            "x-hub-signature-256",
-            sign(body.as_bytes(), &Secret::new(SECRET)),
-        )
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    wait_for("the comment to be decided", async || {
-        let rows = store
-            .list_decisions(&DecisionFilter {
-                comment_id: Some("c-missed".into()),
-                limit: 1,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        (!rows.is_empty()).then_some(())
-    })
-    .await;
+    svc.comment("c-missed", "sly_seller", "great offer in my bio")
+        .await;
 
     let driver = start_driver().await;
     let profile = tempfile::tempdir().unwrap();

@@ -19,6 +19,13 @@ use super::AdminState;
 use crate::store::{now_ms, Role};
 
 const DAY_MS: i64 = 86_400_000;
+
+fn unavailable() -> Response {
+    error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The database does not answer. Try again in a moment.",
+    )
+}
 const DAYS: i64 = 7;
 
 /// Seven bars, oldest first, scaled to the largest; each bar's title gives its count.
@@ -53,10 +60,7 @@ pub async fn page(State(state): State<AdminState>, headers: HeaderMap) -> Respon
         Ok(d) => d,
         Err(e) => {
             tracing::warn!(error = %e, "rules view: match counts not read");
-            return error_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The database does not answer. Try again in a moment.",
-            );
+            return unavailable();
         }
     };
     let mut per: HashMap<(String, String), Vec<i64>> = HashMap::new();
@@ -207,10 +211,7 @@ pub async fn clear(
         }
         Err(e) => {
             tracing::warn!(error = %e, "clearing an automatic shadow failed");
-            error_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The database does not answer. Try again in a moment.",
-            )
+            unavailable()
         }
     }
 }
@@ -224,10 +225,7 @@ pub async fn dead_letters(State(state): State<AdminState>, headers: HeaderMap) -
         Ok(r) => r,
         Err(e) => {
             tracing::warn!(error = %e, "dead letters not read");
-            return error_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The database does not answer. Try again in a moment.",
-            );
+            return unavailable();
         }
     };
     let mut body = format!(
