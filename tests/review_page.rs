@@ -406,24 +406,7 @@ async fn brand_team_signs_in_sees_the_evidence_and_undoes_a_hide() {
         .unwrap();
     assert!(alert.text().await.unwrap().contains("do not match"));
 
-    c.find(Locator::Id("name"))
-        .await
-        .unwrap()
-        .send_keys("Dana")
-        .await
-        .unwrap();
-    c.find(Locator::Id("token"))
-        .await
-        .unwrap()
-        .send_keys(ADMIN)
-        .await
-        .unwrap();
-    c.find(Locator::Id("sign-in"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    sign_in(&c, &admin, "Dana", ADMIN).await;
     c.wait()
         .for_element(Locator::Css("form.filters"))
         .await
