@@ -562,14 +562,7 @@ async fn brand_team_signs_in_sees_the_evidence_and_undoes_a_hide() {
         label.contains("Not spam") && label.contains("Dana"),
         "{label}"
     );
-    c.find(Locator::Css(
-        "article[data-comment-id='c-webhook'] button.mark-spam",
-    ))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
+    click(&c, "article[data-comment-id='c-webhook'] button.mark-spam").await;
     let notice = c.wait().for_element(Locator::Id("notice")).await.unwrap();
     assert!(notice.text().await.unwrap().contains("Label saved"));
     let label = c
@@ -688,14 +681,7 @@ async fn brand_team_signs_in_sees_the_evidence_and_undoes_a_hide() {
 
     // A comment the rules let through, hidden by hand: planned, carried out, counted as Spam.
     c.goto(&format!("{admin}/review")).await.unwrap();
-    c.find(Locator::Css(
-        "article[data-comment-id='c-shadow'] button.hide",
-    ))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
+    click(&c, "article[data-comment-id='c-shadow'] button.hide").await;
     let notice = c.wait().for_element(Locator::Id("notice")).await.unwrap();
     assert!(notice
         .text()
@@ -740,25 +726,9 @@ async fn brand_team_signs_in_sees_the_evidence_and_undoes_a_hide() {
     .send_keys("Thank you! It is back in stock on Friday.")
     .await
     .unwrap();
-    c.find(Locator::Css(
-        "article[data-comment-id='c-webhook'] button.reply",
-    ))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
-    // The page before the click had a notice too: wait for the new page.
-    wait_for("the page after the click", async || {
-        let url = c.current_url().await.ok()?;
-        url.as_str().contains("replied=c-webhook").then_some(())
-    })
-    .await;
-    let notice = c.wait().for_element(Locator::Id("notice")).await.unwrap();
-    assert!(notice
-        .text()
+    click(&c, "article[data-comment-id='c-webhook'] button.reply").await;
+    assert!(notice_after(&c, "replied=c-webhook")
         .await
-        .unwrap()
         .contains("Reply planned for comment c-webhook"));
     wait_for("the reply by hand to reach the Graph API", async || {
         let requests = seen.lock().unwrap().clone();
@@ -770,33 +740,10 @@ async fn brand_team_signs_in_sees_the_evidence_and_undoes_a_hide() {
             .then_some(())
     })
     .await;
-    c.find(Locator::Css(
-        "article[data-comment-id='c-shadow'] .delete-confirm",
-    ))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
-    c.find(Locator::Css(
-        "article[data-comment-id='c-shadow'] button.delete",
-    ))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
-    // The page before the click had a notice too: wait for the new page.
-    wait_for("the page after the click", async || {
-        let url = c.current_url().await.ok()?;
-        url.as_str().contains("deleted=c-shadow").then_some(())
-    })
-    .await;
-    let notice = c.wait().for_element(Locator::Id("notice")).await.unwrap();
-    assert!(notice
-        .text()
+    click(&c, "article[data-comment-id='c-shadow'] .delete-confirm").await;
+    click(&c, "article[data-comment-id='c-shadow'] button.delete").await;
+    assert!(notice_after(&c, "deleted=c-shadow")
         .await
-        .unwrap()
         .contains("Delete planned for comment c-shadow"));
     wait_for("the delete by hand to reach the Graph API", async || {
         let requests = seen.lock().unwrap().clone();
@@ -884,6 +831,33 @@ fn users_add(db: &str, name: &str, role: &str, password: &str) -> std::process::
         .unwrap();
     writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
     child.wait_with_output().unwrap()
+}
+
+/// Clicks the element `css` selects.
+async fn click(c: &fantoccini::Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// The notice of the page a form post led to, once the address says `marker`: the page before
+/// the click had a notice too.
+async fn notice_after(c: &fantoccini::Client, marker: &str) -> String {
+    wait_for("the page after the click", async || {
+        let url = c.current_url().await.ok()?;
+        url.as_str().contains(marker).then_some(())
+    })
+    .await;
+    c.wait()
+        .for_element(Locator::Id("notice"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
 
 async fn sign_in(c: &fantoccini::Client, admin: &str, name: &str, password: &str) {
@@ -986,14 +960,7 @@ async fn a_reviewer_signs_in_with_a_password_acts_under_their_name_and_stays_out
     assert!(counts.contains("0 in shadow, 0 undone"), "{counts}");
 
     // Hide by hand: it reaches the Graph API, and the log says who asked.
-    c.find(Locator::Css(
-        "article[data-comment-id='c-missed'] button.hide",
-    ))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
+    click(&c, "article[data-comment-id='c-missed'] button.hide").await;
     wait_for("the hide by hand to reach the Graph API", async || {
         let requests = seen.lock().unwrap().clone();
         requests

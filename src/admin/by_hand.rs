@@ -5,9 +5,7 @@
 //! comment's replies before it is posted again, as for the rules' replies.
 
 use crate::config::Settings;
-use crate::store::{
-    now_ms, ActionKind, ActionState, DecisionFilter, DecisionRow, NewAction, Store,
-};
+use crate::store::{now_ms, ActionKind, ActionState, DecisionRow, NewAction, Store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HideError {
@@ -48,13 +46,7 @@ async fn comment_decision(
     comment_id: &str,
     why: &'static str,
 ) -> Result<DecisionRow, HideError> {
-    let decisions = store
-        .list_decisions(&DecisionFilter {
-            comment_id: Some(comment_id.to_string()),
-            limit: 10,
-            ..Default::default()
-        })
-        .await?;
+    let decisions = super::undo::decisions_of(store, comment_id).await?;
     if decisions.is_empty() {
         return Err(HideError::UnknownComment(comment_id.to_string()));
     }

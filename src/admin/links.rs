@@ -30,6 +30,16 @@ pub struct PageLinks {
     pub usernames: HashMap<String, String>,
 }
 
+impl PageLinks {
+    fn put(&mut self, is_media: bool, id: String, value: String) {
+        if is_media {
+            self.permalinks.insert(id, value);
+        } else {
+            self.usernames.insert(id, value);
+        }
+    }
+}
+
 fn known(
     map: &Mutex<HashMap<String, (Option<String>, Instant)>>,
     id: &str,
@@ -43,6 +53,14 @@ fn known(
 }
 
 impl Links {
+    fn cache(&self, is_media: bool) -> &Mutex<HashMap<String, (Option<String>, Instant)>> {
+        if is_media {
+            &self.permalinks
+        } else {
+            &self.usernames
+        }
+    }
+
     /// The usernames and permalinks for these decisions: the cached ones, plus up to
     /// [`PER_PAGE`] asked now (skipped for accounts without a token, and in dry-run mode: a
     /// dry run calls nothing).
@@ -64,19 +82,8 @@ impl Links {
                 if !seen.insert((is_media, id.clone())) {
                     continue;
                 }
-                let map = if is_media {
-                    &self.permalinks
-                } else {
-                    &self.usernames
-                };
-                match known(map, &id) {
-                    Some(Some(v)) => {
-                        if is_media {
-                            out.permalinks.insert(id, v);
-                        } else {
-                            out.usernames.insert(id, v);
-                        }
-                    }
+                match known(self.cache(is_media), &id) {
+                    Some(Some(v)) => out.put(is_media, id, v),
                     Some(None) => {}
                     None => ask.push((is_media, id, d.account_id.clone())),
                 }
@@ -105,20 +112,12 @@ impl Links {
             })
         });
         for (is_media, id, answer) in futures_util::future::join_all(calls).await {
-            let map = if is_media {
-                &self.permalinks
-            } else {
-                &self.usernames
-            };
-            map.lock()
+            self.cache(is_media)
+                .lock()
                 .expect("links lock")
                 .insert(id.clone(), (answer.clone(), Instant::now()));
             if let Some(v) = answer {
-                if is_media {
-                    out.permalinks.insert(id, v);
-                } else {
-                    out.usernames.insert(id, v);
-                }
+                out.put(is_media, id, v);
             }
         }
         out

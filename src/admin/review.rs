@@ -634,6 +634,14 @@ fn decision_html(
 }
 
 /// A page with one error message and the way back.
+/// The page for a request the database could not answer.
+pub(super) fn unavailable() -> Response {
+    error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The database does not answer. Try again in a moment.",
+    )
+}
+
 pub(super) fn error_page(status: StatusCode, msg: &str) -> Response {
     respond(
         status,

@@ -13,19 +13,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::auth::csrf_token;
-use super::review::{error_page, esc, html_page, respond};
+use super::review::{error_page, esc, html_page, respond, unavailable};
 use super::sign_in::{admin_session, form_session, session};
 use super::AdminState;
 use crate::store::{now_ms, Role};
 
 const DAY_MS: i64 = 86_400_000;
 
-fn unavailable() -> Response {
-    error_page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "The database does not answer. Try again in a moment.",
-    )
-}
 const DAYS: i64 = 7;
 
 /// Seven bars, oldest first, scaled to the largest; each bar's title gives its count.

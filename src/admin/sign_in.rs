@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::auth::{self, csrf_valid, session_of, Via};
 use super::people::verify_password;
-use super::review::{error_page, esc, html_page, respond};
+use super::review::{error_page, esc, html_page, respond, unavailable};
 use super::AdminState;
 use crate::secret::{constant_time_eq, Secret};
 use crate::store::Role;
@@ -185,10 +185,7 @@ pub(super) async fn session(
             Ok(None) => return Err(to_sign_in()),
             Err(e) => {
                 tracing::warn!(error = %e, "review page: the people table did not answer");
-                return Err(Box::new(error_page(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "The database does not answer. Try again in a moment.",
-                )));
+                return Err(Box::new(unavailable()));
             }
         },
     };

@@ -97,6 +97,21 @@ pub fn dry_run_note(settings: &Settings, account_id: &str) -> Option<String> {
     }
 }
 
+/// Every decision about `comment_id` (a comment and a mention share ids at most), for undo and
+/// the actions by hand; empty when the log does not know it.
+pub(super) async fn decisions_of(
+    store: &dyn Store,
+    comment_id: &str,
+) -> Result<Vec<DecisionRow>, crate::store::StoreError> {
+    store
+        .list_decisions(&DecisionFilter {
+            comment_id: Some(comment_id.to_string()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+}
+
 pub async fn plan_unhide(
     store: &dyn Store,
     settings: &Settings,
@@ -104,13 +119,7 @@ pub async fn plan_unhide(
     source: UndoSource,
     person: Option<&str>,
 ) -> Result<UndoPlanned, UndoError> {
-    let decisions = store
-        .list_decisions(&DecisionFilter {
-            comment_id: Some(comment_id.to_string()),
-            limit: 10,
-            ..Default::default()
-        })
-        .await?;
+    let decisions = decisions_of(store, comment_id).await?;
     if decisions.is_empty() {
         return Err(UndoError::UnknownComment(comment_id.to_string()));
     }
