@@ -6,6 +6,8 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
+use super::ascii_words::Forms;
+
 /// A found link: byte span in the normalized text and its lowercase host.
 #[derive(Debug, Clone)]
 pub struct Link {
@@ -14,14 +16,12 @@ pub struct Link {
     pub host: String,
 }
 
-fn dot_com_re() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(
-            r"\b([a-z0-9][a-z0-9-]{1,62})(?:\s*[\(\[\{<]\s*(?:dot|d0t|\.)\s*[\)\]\}>]\s*|\s+(?:dot|d0t)\s+|(?:dot|d0t)|\s\.\s?)(com|net|org|io|co|me|ly|info|biz|xyz|ru|us|uk|de|in|link|site|online|shop|store|top|club|live|tv|gg)\b",
-        )
-        .expect("static regex")
-    })
+/// Spelled-out links: "mysite dot com", "mysite (dot) com".
+pub(crate) const DOT_COM: &str = r"\b([a-z0-9][a-z0-9-]{1,62})(?:\s*[\(\[\{<]\s*(?:dot|d0t|\.)\s*[\)\]\}>]\s*|\s+(?:dot|d0t)\s+|(?:dot|d0t)|\s\.\s?)(com|net|org|io|co|me|ly|info|biz|xyz|ru|us|uk|de|in|link|site|online|shop|store|top|club|live|tv|gg)\b";
+
+fn dot_com_re() -> &'static Forms<Regex> {
+    static RE: OnceLock<Forms<Regex>> = OnceLock::new();
+    RE.get_or_init(|| Forms::new(DOT_COM, Regex::new).expect("static regex"))
 }
 
 /// Links in normalized text: URLs with or without a scheme (`linkify`), plus spelled-out forms
@@ -39,7 +39,7 @@ pub fn find_links(text: &str) -> Vec<Link> {
             host: host_of(l.as_str()),
         })
         .collect();
-    for c in dot_com_re().captures_iter(text) {
+    for c in dot_com_re().on(text).captures_iter(text) {
         let m = c.get(0).expect("group 0");
         if links.iter().any(|l| l.start < m.end() && m.start() < l.end) {
             continue;
@@ -92,30 +92,32 @@ pub const CONTACT_KINDS: &[&str] = &[
     "phone", "email", "whatsapp", "telegram", "signal", "snapchat",
 ];
 
-fn contact_res() -> &'static [Regex] {
-    static RES: OnceLock<Vec<Regex>> = OnceLock::new();
+/// The patterns of [`CONTACT_KINDS`], in order.
+pub(crate) const CONTACT_PATTERNS: [&str; 6] = [
+    // phone: an international number (+ and 9-15 digits), a North American 3-3-4 number, or
+    // a national number starting with 0; bare digit runs such as view counts and order
+    // numbers are not phone numbers.
+    r"(?:^|[^\d.])(\+\d(?:[\s().-]{0,2}\d){8,14}|\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}|0\d{3,4}[\s-]?\d{3}[\s-]?\d{3,4})(?:$|[^\d.])",
+    r"\b[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b",
+    r"\b(?:whats\s*app|whatsap+|watsapp|wats\s*app|wa\.me|whtsapp)\b",
+    r"\b(?:telegram|telegrm|tele\s+gram|t\.me/\S+)\b|\btg\s*[:@]",
+    r"\bsignal\s*(?:app|me|messenger|:|\+)",
+    r"\b(?:snapchat|snap\s*[:@]|sc\s*[:@])",
+];
+
+fn contact_res() -> &'static [Forms<Regex>] {
+    static RES: OnceLock<Vec<Forms<Regex>>> = OnceLock::new();
     RES.get_or_init(|| {
-        [
-            // phone: 9+ digits, optional +, separators between groups
-            // phone: an international number (+ and 9-15 digits), a North American
-            // 3-3-4 number, or a national number starting with 0; bare digit runs such as
-            // view counts and order numbers are not phone numbers.
-            r"(?:^|[^\d.])(\+\d(?:[\s().-]{0,2}\d){8,14}|\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}|0\d{3,4}[\s-]?\d{3}[\s-]?\d{3,4})(?:$|[^\d.])",
-            r"\b[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b",
-            r"\b(?:whats\s*app|whatsap+|watsapp|wats\s*app|wa\.me|whtsapp)\b",
-            r"\b(?:telegram|telegrm|tele\s+gram|t\.me/\S+)\b|\btg\s*[:@]",
-            r"\bsignal\s*(?:app|me|messenger|:|\+)",
-            r"\b(?:snapchat|snap\s*[:@]|sc\s*[:@])",
-        ]
-        .iter()
-        .map(|p| Regex::new(p).expect("static regex"))
-        .collect()
+        CONTACT_PATTERNS
+            .iter()
+            .map(|p| Forms::new(p, Regex::new).expect("static regex"))
+            .collect()
     })
 }
 
 /// The first contact detail of kind number `kind` (index in [`CONTACT_KINDS`]) in normalized text.
 pub fn find_contact(text: &str, kind: usize) -> Option<(usize, usize)> {
-    let re = &contact_res()[kind];
+    let re = contact_res()[kind].on(text);
     if kind == 0 {
         return re
             .captures(text)

@@ -11,6 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
+mod ascii_words;
 pub mod cli;
 mod engine;
 mod features;

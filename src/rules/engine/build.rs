@@ -3,6 +3,7 @@
 //! run only where their literal hit.
 
 use super::*;
+use crate::rules::ascii_words::Forms;
 
 /// One words/contains condition: which views of the text it may match in.
 #[derive(Debug, Clone)]
@@ -21,7 +22,7 @@ pub(crate) struct Builder {
     pattern_leaves: Vec<Vec<u32>>,
     pub leaves: Vec<AcLeaf>,
     regex_sources: Vec<String>,
-    regexes: Vec<Regex>,
+    regexes: Vec<Forms<Regex>>,
     /// Per regex: the literals every match starts with, or `None` when it has none usable.
     regex_prefixes: Vec<Option<Vec<Vec<u8>>>>,
     /// The models rules name, by name, each loaded once.
@@ -58,25 +59,40 @@ pub(super) const REGEX_SET_ABOVE: usize = 16;
 /// ASCII-lowercased and deduplicated: normalized text has no ASCII capitals, so the lowercase
 /// form of a literal covers every occurrence of it. `None` when the regex has no such finite
 /// set (or it contains the empty string).
+///
+/// The literals are read off the pattern as written, then lowercased: asked to fold case, the
+/// extractor also spells `s` and `k` as `ſ` and `K` (letters NFKC turns into `s` and `K`, so
+/// normalized text never has them) and gives up on long alternations. A pattern whose
+/// literals are not all ASCII is read case-insensitively, as before.
 fn regex_prefixes(source: &str) -> Option<Vec<Vec<u8>>> {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
-    let hir = regex_syntax::ParserBuilder::new()
-        .case_insensitive(true)
-        .build()
-        .parse(source)
-        .ok()?;
-    let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
-    let mut out: Vec<Vec<u8>> = Vec::new();
-    for lit in seq.literals()? {
-        if lit.as_bytes().is_empty() {
-            return None;
+    let literals = |case_insensitive: bool| -> Option<Vec<Vec<u8>>> {
+        let hir = regex_syntax::ParserBuilder::new()
+            .case_insensitive(case_insensitive)
+            .build()
+            .parse(source)
+            .ok()?;
+        let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+        let mut out: Vec<Vec<u8>> = Vec::new();
+        for lit in seq.literals()? {
+            if lit.as_bytes().is_empty() {
+                return None;
+            }
+            let lower = lit.as_bytes().to_ascii_lowercase();
+            if !out.contains(&lower) {
+                out.push(lower);
+            }
         }
-        let lower = lit.as_bytes().to_ascii_lowercase();
-        if !out.contains(&lower) {
-            out.push(lower);
-        }
-    }
-    (!out.is_empty()).then_some(out)
+        (!out.is_empty()).then_some(out)
+    };
+    let mut out = match literals(false) {
+        Some(l) if l.iter().all(|l| l.is_ascii()) => l,
+        _ => literals(true)?,
+    };
+    // "profit" covers "profits".
+    let all = out.clone();
+    out.retain(|l| !all.iter().any(|p| p.len() < l.len() && l.starts_with(p)));
+    Some(out)
 }
 
 /// A regex syntax error as the regex crate draws it (the pattern, a caret line under the
@@ -92,6 +108,23 @@ pub(crate) fn regex_error(e: &regex::Error) -> String {
 
 /// Regexes are compiled with this size limit so one rule cannot exhaust memory.
 pub(crate) const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+/// A rule regex as the engine compiles it: case-insensitive (it runs on normalized text).
+pub(crate) fn compile(source: &str) -> Result<Regex, regex::Error> {
+    regex::RegexBuilder::new(source)
+        .case_insensitive(true)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_SIZE_LIMIT)
+        .build()
+}
+
+fn compile_set(sources: &[String]) -> Result<RegexSet, regex::Error> {
+    regex::RegexSetBuilder::new(sources)
+        .case_insensitive(true)
+        .size_limit(REGEX_SIZE_LIMIT * 64)
+        .dfa_size_limit(REGEX_SIZE_LIMIT * 16)
+        .build()
+}
 
 impl Builder {
     fn pattern_id(&mut self, p: &[u8]) -> u32 {
@@ -122,17 +155,12 @@ impl Builder {
 
     /// Compiles a regex (case-insensitive: it runs on normalized text) and returns its index.
     pub fn add_regex(&mut self, source: &str) -> Result<u32, String> {
-        let re = regex::RegexBuilder::new(source)
-            .case_insensitive(true)
-            .size_limit(REGEX_SIZE_LIMIT)
-            .dfa_size_limit(REGEX_SIZE_LIMIT)
-            .build()
-            .map_err(|e| match e {
-                regex::Error::CompiledTooBig(limit) => format!(
-                    "regex is too large once compiled (limit {limit} bytes); split it or use words"
-                ),
-                e => regex_error(&e),
-            })?;
+        let re = Forms::new(source, compile).map_err(|e| match e {
+            regex::Error::CompiledTooBig(limit) => format!(
+                "regex is too large once compiled (limit {limit} bytes); split it or use words"
+            ),
+            e => regex_error(&e),
+        })?;
         self.regex_sources.push(source.to_string());
         self.regexes.push(re);
         self.regex_prefixes.push(regex_prefixes(source));
@@ -180,11 +208,7 @@ impl Builder {
             None
         } else {
             Some(
-                regex::RegexSetBuilder::new(&self.regex_sources)
-                    .case_insensitive(true)
-                    .size_limit(REGEX_SIZE_LIMIT * 64)
-                    .dfa_size_limit(REGEX_SIZE_LIMIT * 16)
-                    .build()
+                Forms::set(&self.regex_sources, compile_set)
                     .map_err(|e| format!("regex set: {e}"))?,
             )
         };
@@ -251,5 +275,46 @@ impl Builder {
             dir,
             tests,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::regex_prefixes;
+
+    fn prefixes(source: &str) -> Option<Vec<String>> {
+        regex_prefixes(source).map(|ps| {
+            let mut ps: Vec<String> = ps
+                .into_iter()
+                .map(|p| String::from_utf8(p).unwrap())
+                .collect();
+            ps.sort();
+            ps
+        })
+    }
+
+    #[test]
+    fn regex_prefixes_are_the_lowercase_literals_a_match_starts_with() {
+        // A long alternation of words with `\w*` tails: one literal each.
+        assert_eq!(
+            prefixes(r"\b(earn\w*|profits?|income|make money|invest\w*)\b").unwrap(),
+            ["earn", "income", "invest", "make money", "profit"]
+        );
+        // Capitals in the pattern match lowercase normalized text.
+        assert_eq!(prefixes(r"Bitcoin\s*\d+").unwrap(), ["bitcoin"]);
+        // No `ſ` or `K` spellings of s and k.
+        assert!(prefixes(r"\bask me how")
+            .unwrap()
+            .iter()
+            .all(|p| p.is_ascii()));
+        // A non-ASCII literal is read case-insensitively, so `É` also covers `é`.
+        let accented = regex_prefixes("École").unwrap();
+        assert!(
+            accented.iter().any(|p| p.starts_with("é".as_bytes())),
+            "{accented:?}"
+        );
+        // Nothing a match must start with.
+        assert_eq!(prefixes(r"\w+@"), None);
+        assert_eq!(prefixes(r"(a|)b?"), None);
     }
 }

@@ -9,6 +9,9 @@ pub(super) struct Ctx<'a> {
     pub(super) norm: &'a Normalized,
     pub(super) ac_hits: &'a [Option<(u32, u32)>],
     pub(super) regex_hits: &'a [bool],
+    /// No non-ASCII character of the text is a word character: regexes may run in their
+    /// ASCII-boundary form.
+    pub(super) ascii_words: bool,
     pub(super) set: &'a RuleSet,
     pub(super) state: &'a dyn RuleState,
     pub(super) now: i64,
@@ -108,7 +111,7 @@ pub(super) fn eval(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool {
         Cond::Regex(ids) => {
             for &i in ids {
                 if ctx.regex_hits[i as usize] {
-                    if let Some(m) = ctx.set.regexes[i as usize].find(text) {
+                    if let Some(m) = ctx.set.regexes[i as usize].pick(ctx.ascii_words).find(text) {
                         ev.push(ctx.norm_evidence("regex", m.start(), m.end()));
                         return true;
                     }

@@ -20,9 +20,12 @@ use super::testing::TestCase;
 mod build;
 mod eval;
 
+use super::ascii_words::{self, Forms};
 use super::{
     Action, Category, Decision, Evidence, Input, Kind, Mode, ModelScore, RuleMatch, RuleState,
 };
+#[cfg(test)]
+pub(crate) use build::compile;
 use build::REGEX_SET_ABOVE;
 pub(crate) use build::{regex_error, AcLeaf, Builder, REGEX_SIZE_LIMIT};
 use eval::{eval, Ctx};
@@ -191,8 +194,10 @@ pub struct RuleSet {
     /// Per pattern: (starts with a letter or digit, ends with one), for word boundaries.
     pattern_edges: Vec<(bool, bool)>,
     leaves: Vec<AcLeaf>,
-    regexes: Vec<Regex>,
-    regex_set: Option<RegexSet>,
+    /// Each regex, and all of them as one set, in their Unicode and ASCII forms (see
+    /// `ascii_words`).
+    regexes: Vec<Forms<Regex>>,
+    regex_set: Option<Forms<RegexSet>>,
     stateful: bool,
     /// Bitset of the rules (priority order) whose `when` has no trigger: evaluated always.
     untriggered: Vec<u64>,
@@ -301,6 +306,7 @@ impl RuleSet {
         only: Option<usize>,
     ) -> Decision {
         let norm = Normalized::new(&input.text);
+        let ascii_words = ascii_words::suffices(&norm.text);
         let mut regex_hits = vec![false; self.regexes.len()];
         let ac_hits = self.ac_hits(&norm, &mut regex_hits);
         // `regex_hits[i]`: regex i may match (its rule runs it to find the span). Many
@@ -313,7 +319,7 @@ impl RuleSet {
             }
             let candidates = regex_hits.iter().filter(|&&c| c).count();
             if candidates > REGEX_SET_ABOVE {
-                if let Some(set) = &self.regex_set {
+                if let Some(set) = self.regex_set.as_ref().map(|s| s.pick(ascii_words)) {
                     regex_hits.fill(false);
                     for i in set.matches(&norm.text).iter() {
                         regex_hits[i] = true;
@@ -326,6 +332,7 @@ impl RuleSet {
             norm: &norm,
             ac_hits: &ac_hits,
             regex_hits: &regex_hits,
+            ascii_words,
             set: self,
             state,
             // Only stateful conditions read the clock.

@@ -10,7 +10,7 @@ use clap::{Args, Subcommand};
 
 use super::train::{self, DataOptions, Dataset, Params};
 use super::Model;
-use crate::rules::{Action, Input, NoState, RuleSet};
+use crate::rules::{Action, Input, Mode, NoState, RuleSet};
 
 #[derive(Debug, Args)]
 pub struct ModelArgs {
@@ -326,6 +326,7 @@ fn evaluate_cmd(a: EvaluateArgs) -> anyhow::Result<ExitCode> {
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
+    let mut hidden_by: Option<Vec<String>> = None;
     let (scores, folds) = if a.cv {
         let params = model.header.trained_on.params.clone();
         let xs = featurize_all(&ds, params.hash_bits);
@@ -348,7 +349,9 @@ fn evaluate_cmd(a: EvaluateArgs) -> anyhow::Result<ExitCode> {
         writeln!(out, "out-of-fold scores:")?;
         table(&mut out, &scored, &fprs)?;
         if let Some(rules) = &a.rules {
-            pack_cv(&mut out, &ds, &xs, &cv, &params, &model, &a.model, rules)?;
+            hidden_by = Some(pack_cv(
+                &mut out, &ds, &xs, &cv, &params, &model, &a.model, rules,
+            )?);
         }
         (cv.scores, Some(cv.folds))
     } else {
@@ -397,16 +400,27 @@ fn evaluate_cmd(a: EvaluateArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &a.predictions {
         let mut w =
             csv::Writer::from_path(path).with_context(|| format!("writing {}", path.display()))?;
-        w.write_record(["file", "line", "label", "fold", "score", "text"])?;
+        let mut head = vec!["file", "line", "label", "fold", "score", "text"];
+        if hidden_by.is_some() {
+            head.push("hidden_by");
+        }
+        w.write_record(&head)?;
         for (i, e) in ds.examples.iter().enumerate() {
-            w.write_record([
+            let line = e.line.to_string();
+            let fold = folds.as_ref().map_or(String::new(), |f| f[i].to_string());
+            let score = format!("{:.5}", scores[i]);
+            let mut record = vec![
                 ds.files[e.file].path.as_str(),
-                &e.line.to_string(),
+                &line,
                 if e.label { "1" } else { "0" },
-                &folds.as_ref().map_or(String::new(), |f| f[i].to_string()),
-                &format!("{:.5}", scores[i]),
+                &fold,
+                &score,
                 &e.text,
-            ])?;
+            ];
+            if let Some(by) = &hidden_by {
+                record.push(&by[i]);
+            }
+            w.write_record(&record)?;
         }
         w.flush()?;
         writeln!(out, "wrote {}", path.display())?;
@@ -423,7 +437,8 @@ fn hides(actions: &[Action]) -> bool {
 
 /// The rules folder alone (its rules that use a model forced to shadow), the model alone (at
 /// thresholds chosen on the training folds) and the whole folder with the model retrained per
-/// fold, all on the held-out folds.
+/// fold, all on the held-out folds. Returns, per row, the ids of the rules that hid it on its
+/// held-out fold (`;`-separated, empty when the pack left it visible).
 #[allow(clippy::too_many_arguments)]
 fn pack_cv(
     out: &mut impl Write,
@@ -434,7 +449,7 @@ fn pack_cv(
     model: &Model,
     model_path: &Path,
     rules: &Path,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<String>> {
     let name = model_path
         .file_stem()
         .and_then(|s| s.to_str())
@@ -450,6 +465,7 @@ fn pack_cv(
     let n = ds.examples.len();
     let mut rules_alone = vec![false; n];
     let mut pack = vec![false; n];
+    let mut hidden_by = vec![String::new(); n];
     let bar = progress(cv.figures.folds as u64, "rules per fold");
     for fold in 0..cv.figures.folds {
         let rows: Vec<usize> = (0..n).filter(|&i| cv.folds[i] != fold).collect();
@@ -477,7 +493,17 @@ fn pack_cv(
                 text: ds.examples[i].text.clone(),
                 ..Input::default()
             };
-            pack[i] = hides(&set.evaluate(&input, &NoState).actions);
+            let decision = set.evaluate(&input, &NoState);
+            pack[i] = hides(&decision.actions);
+            if pack[i] {
+                hidden_by[i] = decision
+                    .matched
+                    .iter()
+                    .filter(|m| m.mode == Mode::Enforce && hides(&m.actions))
+                    .map(|m| m.rule.as_str())
+                    .collect::<Vec<_>>()
+                    .join(";");
+            }
             rules_alone[i] = hides(
                 &set.evaluate_with(&input, &NoState, &|id| model_rules.iter().any(|r| r == id))
                     .actions,
@@ -519,7 +545,7 @@ fn pack_cv(
             .collect();
         writeln!(out, "  {what:<34} {r:<8.3} {f:<10.4} {}", per.join(", "))?;
     }
-    Ok(())
+    Ok(hidden_by)
 }
 
 fn short(path: &str) -> &str {
