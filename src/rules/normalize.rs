@@ -181,13 +181,12 @@ impl Normalized {
                 && (k + 1 == chars.len() || !chars[k + 1].1.is_alphanumeric())
         };
         let is_sep = |c: char| matches!(c, ' ' | '.' | '-' | '_' | '*' | '/' | '|');
-        let mut out = String::new();
-        let mut map = Vec::new();
-        let mut changed = false;
+        // First the runs (letter (sep{1,2} letter)*, three letters or more), so that the
+        // view is built only for the few texts that have one.
+        let mut runs: Vec<(usize, Vec<usize>)> = Vec::new();
         let mut k = 0;
         while k < chars.len() {
             if single(k) {
-                // Collect a run: letter (sep{1,2} letter)*
                 let mut letters = vec![k];
                 let mut j = k + 1;
                 loop {
@@ -203,26 +202,41 @@ impl Normalized {
                     }
                 }
                 if letters.len() >= 3 {
-                    changed = true;
-                    for &l in &letters {
-                        let (pos, c) = chars[l];
-                        out.push(c);
-                        for b in 0..c.len_utf8() {
-                            map.push((pos + b) as u32);
-                        }
-                    }
+                    runs.push((j, letters));
                     k = j;
                     continue;
                 }
             }
+            k += 1;
+        }
+        if runs.is_empty() {
+            return None;
+        }
+        let mut out = String::with_capacity(self.text.len());
+        let mut map = Vec::with_capacity(self.text.len());
+        let mut push = |k: usize| {
             let (pos, c) = chars[k];
             out.push(c);
             for b in 0..c.len_utf8() {
                 map.push((pos + b) as u32);
             }
+        };
+        let mut k = 0;
+        for (end, letters) in runs {
+            while k < letters[0] {
+                push(k);
+                k += 1;
+            }
+            for &l in &letters {
+                push(l);
+            }
+            k = end;
+        }
+        while k < chars.len() {
+            push(k);
             k += 1;
         }
-        changed.then_some((out, map))
+        Some((out, map))
     }
 }
 
