@@ -74,8 +74,8 @@ pub(crate) fn suffices(text: &str) -> bool {
             .any(|c| !c.is_ascii() && regex_syntax::is_word_character(c))
 }
 
-/// `source` with its word classes and word boundaries made ASCII (`\\w` as `[[:word:]]`,
-/// `\\d` as `[[:digit:]]`, `\\b` as `(?-u:\\b)`, and their negations and forms inside
+/// `source` with its word classes and word boundaries made ASCII (`\w` as `[[:word:]]`,
+/// `\d` as `[[:digit:]]`, `\b` as `(?-u:\b)`, and their negations and forms inside
 /// brackets), or `None` when it has none of them (or does not parse).
 ///
 /// On a text none of whose non-ASCII characters is a word character (emoji, curly quotes,
@@ -83,7 +83,7 @@ pub(crate) fn suffices(text: &str) -> bool {
 /// every character of such a text is a word character, or a digit, under both definitions or
 /// under neither. On the scamspot comments the ASCII forms run about six times faster: the
 /// regex crate's lazy DFA stops at the first non-ASCII byte when it meets a Unicode boundary
-/// (and falls back to a much slower engine), and a Unicode `\\w*` inside a long alternation
+/// (and falls back to a much slower engine), and a Unicode `\w*` inside a long alternation
 /// makes a DFA too large for its cache.
 pub(crate) fn rewrite(source: &str) -> Option<String> {
     use regex_syntax::ast::{self, AssertionKind, Ast, ClassPerlKind, ClassSetItem, Visitor};

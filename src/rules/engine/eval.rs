@@ -10,7 +10,7 @@ pub(super) struct Ctx<'a> {
     pub(super) ac_hits: &'a [Option<(u32, u32)>],
     pub(super) regex_hits: &'a [bool],
     /// No non-ASCII character of the text is a word character: regexes may run in their
-    /// ASCII-boundary form.
+    /// ASCII form (word classes and boundaries; see `ascii_words`).
     pub(super) ascii_words: bool,
     pub(super) set: &'a RuleSet,
     pub(super) state: &'a dyn RuleState,
