@@ -373,3 +373,95 @@ fn a_broken_model_file_is_a_clear_error_and_the_running_rules_keep_the_last_good
     std::fs::write(&model, &good).unwrap();
     assert_eq!(handle.reload().unwrap(), 1);
 }
+
+/// `fpr = 0.01` takes the threshold from the model file's own cross-validation: the score
+/// above which it flagged 1% of the label-0 rows it was tested on. A threshold the header
+/// does not have, a model trained without cross-validation, or `fpr` beside `above` is an
+/// error of `rules check` with the file and line.
+#[test]
+fn a_threshold_given_as_a_false_positive_rate_comes_from_the_models_cross_validation() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = training_file(dir.path());
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    let rule = |threshold: &str| RULE.replace("above = 0.8", threshold);
+    std::fs::write(rules.join("10-casino.toml"), rule("fpr = 0.01")).unwrap();
+    let model = rules.join("models/casino.model");
+    let train = |folds: &str| {
+        let out = run(
+            &[
+                "model",
+                "train",
+                "--data",
+                data.to_str().unwrap(),
+                "--out",
+                model.to_str().unwrap(),
+                "--folds",
+                folds,
+            ],
+            None,
+        );
+        assert!(out.status.success(), "{}", text(&out));
+    };
+    train("5");
+    let file = std::fs::read(&model).unwrap();
+    let header_line = file.split(|&b| b == b'\n').nth(1).unwrap();
+    let header: serde_json::Value = serde_json::from_slice(header_line).unwrap();
+    let threshold = header["cross_validation"]["at_fpr"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["target_fpr"] == 0.01)
+        .unwrap()["pooled_threshold"]
+        .as_f64()
+        .unwrap();
+
+    let input = [
+        r#"{"comment_id": "a", "text": "free bonus spin at royalspin tonight"}"#,
+        r#"{"comment_id": "b", "text": "does this dress come in blue?"}"#,
+    ]
+    .join("\n");
+    let out = run(
+        &["rules", "eval", "--rules", rules.to_str().unwrap()],
+        Some(&input),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for line in &lines {
+        let hidden = line["actions"] == serde_json::json!(["hide"]);
+        let score = line["scores"]["casino"].as_f64().unwrap();
+        assert_eq!(hidden, score > threshold, "threshold {threshold}: {line}");
+    }
+    assert_eq!(
+        lines[0]["actions"],
+        serde_json::json!(["hide"]),
+        "{lines:?}"
+    );
+
+    let check = |body: &str| {
+        std::fs::write(rules.join("10-casino.toml"), body).unwrap();
+        let out = run(
+            &["rules", "check", "--rules", rules.to_str().unwrap()],
+            None,
+        );
+        assert!(!out.status.success(), "{body} was accepted");
+        text(&out)
+    };
+    let said = check(&rule("fpr = 0.007"));
+    assert!(said.contains("10-casino.toml:8:"), "{said}");
+    assert!(
+        said.contains("thresholds for fpr = 0.005, 0.01, 0.02, 0.05 only, not 0.007"),
+        "{said}"
+    );
+    let said = check(&rule("above = 0.8, fpr = 0.01"));
+    assert!(said.contains("`above` or `fpr`, not both"), "{said}");
+    train("0");
+    let said = check(&rule("fpr = 0.01"));
+    assert!(
+        said.contains("model `casino`") && said.contains("--folds 0"),
+        "{said}"
+    );
+}

@@ -280,6 +280,9 @@ pub async fn run(settings: Settings, a: &TrainArgs) -> anyhow::Result<ExitCode> 
         model.header.cross_validation = Some(cv.figures);
     }
     model.save(&a.out)?;
+    if model.header.cross_validation.is_none() {
+        eprintln!("note: trained without cross-validation (--folds 0): no thresholds in the header, so rules that give this model `fpr = ...` will refuse it");
+    }
     writeln!(
         out,
         "wrote {} ({} rows, {} of them the brand's labels)",

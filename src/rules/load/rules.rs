@@ -602,8 +602,9 @@ impl Loader {
         )
     }
 
-    /// `model = { name = "scam", above = 0.9 }`: the model file is `models/NAME.model` in the
-    /// rules folder, read once however many rules name it.
+    /// `model = { name = "scam", above = 0.9 }` (or `fpr = 0.005`, the threshold from the
+    /// model's cross-validation): the model file is `models/NAME.model` in the rules folder,
+    /// read once however many rules name it.
     fn model_condition(&mut self, f: &File<'_>, item: &Item) -> Option<Cond> {
         let span = item_span(item);
         let Some(sub) = item.as_table_like() else {
@@ -614,7 +615,7 @@ impl Loader {
             );
             return None;
         };
-        self.check_keys(f, sub, &["name", "above", "below"], "model");
+        self.check_keys(f, sub, &["name", "above", "below", "fpr"], "model");
         let before = self.errors.len();
         let name = self.string(f, sub, "name");
         if sub.get("name").is_none() {
@@ -626,11 +627,18 @@ impl Loader {
         }
         let above = self.ratio(f, sub, "above").map(|v| v as f32);
         let below = self.ratio(f, sub, "below").map(|v| v as f32);
-        if above.is_none() && below.is_none() && self.errors.len() == before {
+        // `fpr = 0.005`: above the threshold at which the model's cross-validation flagged
+        // that share of label-0 comments (from the model file's header).
+        let fpr = self.ratio(f, sub, "fpr");
+        let fpr_span = sub.get("fpr").map(item_span);
+        if let (Some(_), Some(s)) = (above, &fpr_span) {
+            self.err(f, s.clone(), "`model` takes `above` or `fpr`, not both");
+        }
+        if above.is_none() && below.is_none() && fpr.is_none() && self.errors.len() == before {
             self.err(
                 f,
                 span,
-                "`model` needs a threshold: above = 0.9 (or below = 0.1)",
+                "`model` needs a threshold: above = 0.9, fpr = 0.005 (or below = 0.1)",
             );
         }
         if self.errors.len() > before {
@@ -676,11 +684,29 @@ impl Loader {
             }
         });
         match entry.clone() {
-            Ok(model) => Some(Cond::Model {
-                model,
-                above,
-                below,
-            }),
+            Ok(model) => {
+                let above = match fpr {
+                    None => above,
+                    Some(rate) => {
+                        match self.builder.models[model as usize].1.threshold_at_fpr(rate) {
+                            Ok(t) => Some(t),
+                            Err(msg) => {
+                                self.err(
+                                    f,
+                                    fpr_span.unwrap_or(name_span),
+                                    format!("model `{name}`: {msg}"),
+                                );
+                                return None;
+                            }
+                        }
+                    }
+                };
+                Some(Cond::Model {
+                    model,
+                    above,
+                    below,
+                })
+            }
             Err(msg) => {
                 self.err(f, name_span, msg);
                 None

@@ -232,6 +232,9 @@ fn train_cmd(a: TrainArgs) -> anyhow::Result<ExitCode> {
     }
     bar.finish_and_clear();
     model.save(&a.out)?;
+    if model.header.cross_validation.is_none() {
+        eprintln!("note: trained without cross-validation (--folds 0): no thresholds in the header, so rules that give this model `fpr = ...` will refuse it");
+    }
     let out = std::io::stdout();
     let mut out = out.lock();
     writeln!(
@@ -470,12 +473,32 @@ fn pack_cv(
     for fold in 0..cv.figures.folds {
         let rows: Vec<usize> = (0..n).filter(|&i| cv.folds[i] != fold).collect();
         let (w, b) = train::fit(xs, &ds.examples, &rows, params);
-        let m = Model::new(
+        let mut m = Model::new(
             w,
             b,
             model.header.labels.clone(),
             model.header.trained_on.clone(),
         );
+        // This fold's thresholds for `fpr = ...` conditions, chosen on the other folds alone
+        // (the nested ones). Only the thresholds are read from this scratch model's figures.
+        m.header.cross_validation = Some(train::CvFigures {
+            folds: cv.figures.folds - 1,
+            auc: 0.0,
+            at_fpr: train::TARGET_FPRS
+                .iter()
+                .zip(&cv.fold_thresholds[fold])
+                .map(|(&f, &t)| train::CvPoint {
+                    target_fpr: f,
+                    pooled_threshold: f64::from(t),
+                    pooled_recall: 0.0,
+                    pooled_precision: 0.0,
+                    nested_recall: 0.0,
+                    nested_fpr: 0.0,
+                    nested_precision: 0.0,
+                    per_file: Vec::new(),
+                })
+                .collect(),
+        });
         m.save(&scratch.join("models").join(format!("{name}.model")))?;
         let set = match RuleSet::load(&scratch) {
             Ok(s) => s,

@@ -96,6 +96,25 @@ fn sigmoid(x: f32) -> f32 {
 }
 
 impl Model {
+    /// The threshold above which the model's cross-validation (in its header) flagged the
+    /// share `fpr` of label-0 comments, on the pooled out-of-fold scores.
+    pub fn threshold_at_fpr(&self, fpr: f64) -> Result<f32, String> {
+        let Some(cv) = &self.header.cross_validation else {
+            return Err("its header has no cross-validated thresholds (trained with --folds 0), so `fpr` cannot be used: give `above`, or train with --folds 5".into());
+        };
+        match cv.at_fpr.iter().find(|p| (p.target_fpr - fpr).abs() < 1e-9) {
+            Some(p) => Ok(p.pooled_threshold as f32),
+            None => {
+                let have: Vec<String> =
+                    cv.at_fpr.iter().map(|p| p.target_fpr.to_string()).collect();
+                Err(format!(
+                    "its header has thresholds for fpr = {} only, not {fpr}",
+                    have.join(", ")
+                ))
+            }
+        }
+    }
+
     /// A model from trained weights (`weights.len()` must be a power of two).
     pub fn new(
         weights: Vec<f32>,

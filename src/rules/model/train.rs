@@ -629,6 +629,8 @@ pub struct CvResult {
     pub folds: Vec<usize>,
     /// Per target FPR, per row: flagged at the nested threshold of its fold.
     pub nested_flags: Vec<Vec<bool>>,
+    /// Per fold, per target FPR: the nested threshold (chosen on the other folds alone).
+    pub fold_thresholds: Vec<Vec<f32>>,
 }
 
 /// Grouped k-fold cross-validation with nested threshold choice. `tick` is called after each
@@ -646,6 +648,7 @@ pub fn cross_validate(
         |out: &[usize]| -> Vec<usize> { (0..n).filter(|&i| !out.contains(&fold[i])).collect() };
     let mut scores = vec![0f32; n];
     let mut nested_flags = vec![vec![false; n]; TARGET_FPRS.len()];
+    let mut fold_thresholds = Vec::with_capacity(k);
     for outer in 0..k {
         let (w, b) = fit(xs, &ds.examples, &rows_except(&[outer]), p);
         tick();
@@ -668,6 +671,7 @@ pub fn cross_validate(
                 flags[i] = scores[i] > *t;
             }
         }
+        fold_thresholds.push(thresholds);
     }
     let scored: Vec<(f32, bool)> = scores
         .iter()
@@ -726,6 +730,7 @@ pub fn cross_validate(
         scores,
         folds: fold,
         nested_flags,
+        fold_thresholds,
     }
 }
 
