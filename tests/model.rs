@@ -83,6 +83,24 @@ fn training_file(dir: &Path) -> std::path::PathBuf {
     path
 }
 
+/// `rules eval` on a casino pitch (line 0) and a customer's question (line 1).
+fn eval_two_comments(rules: &Path) -> Vec<serde_json::Value> {
+    let input = [
+        r#"{"comment_id": "a", "text": "free bonus spin at royalspin tonight"}"#,
+        r#"{"comment_id": "b", "text": "does this dress come in blue?"}"#,
+    ]
+    .join("\n");
+    let out = run(
+        &["rules", "eval", "--rules", rules.to_str().unwrap()],
+        Some(&input),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 const RULE: &str = r#"
 [[rule]]
 id = "casino-model"
@@ -120,20 +138,7 @@ fn a_trained_model_hides_what_its_file_taught_and_leaves_the_rest() {
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("cross-validation"), "{}", text(&out));
 
-    let input = [
-        r#"{"comment_id": "a", "text": "free bonus spin at royalspin tonight"}"#,
-        r#"{"comment_id": "b", "text": "does this dress come in blue?"}"#,
-    ]
-    .join("\n");
-    let out = run(
-        &["rules", "eval", "--rules", rules.to_str().unwrap()],
-        Some(&input),
-    );
-    assert!(out.status.success(), "{}", text(&out));
-    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = eval_two_comments(&rules);
     assert_eq!(
         lines[0]["actions"],
         serde_json::json!(["hide"]),
@@ -416,20 +421,7 @@ fn a_threshold_given_as_a_false_positive_rate_comes_from_the_models_cross_valida
         .as_f64()
         .unwrap();
 
-    let input = [
-        r#"{"comment_id": "a", "text": "free bonus spin at royalspin tonight"}"#,
-        r#"{"comment_id": "b", "text": "does this dress come in blue?"}"#,
-    ]
-    .join("\n");
-    let out = run(
-        &["rules", "eval", "--rules", rules.to_str().unwrap()],
-        Some(&input),
-    );
-    assert!(out.status.success(), "{}", text(&out));
-    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = eval_two_comments(&rules);
     for line in &lines {
         let hidden = line["actions"] == serde_json::json!(["hide"]);
         let score = line["scores"]["casino"].as_f64().unwrap();
