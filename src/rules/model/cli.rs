@@ -158,7 +158,8 @@ pub struct EvaluateArgs {
     /// Also report the threshold for this false-positive rate (repeatable).
     #[arg(long, value_name = "RATE")]
     pub fpr: Vec<f64>,
-    /// Write every row's score as CSV (file, line, label, fold, score, text).
+    /// Write every row's score as CSV (file, line, label, fold, score, text; with --rules also
+    /// hidden_by, the rules that hid the row on its held-out fold).
     #[arg(long, value_name = "FILE")]
     pub predictions: Option<PathBuf>,
 }
