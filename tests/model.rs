@@ -33,6 +33,20 @@ fn run(args: &[&str], stdin: Option<&str>) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// `commentguard model train --data DATA --out OUT EXTRA...`.
+fn train(data: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "model",
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    run(&args, None)
+}
+
 fn text(o: &Output) -> String {
     format!(
         "{}{}",
@@ -122,19 +136,7 @@ fn a_trained_model_hides_what_its_file_taught_and_leaves_the_rest() {
     std::fs::create_dir_all(&rules).unwrap();
     std::fs::write(rules.join("10-casino.toml"), RULE).unwrap();
     let model = rules.join("models/casino.model");
-    let out = run(
-        &[
-            "model",
-            "train",
-            "--data",
-            data.to_str().unwrap(),
-            "--out",
-            model.to_str().unwrap(),
-            "--seed",
-            "7",
-        ],
-        None,
-    );
+    let out = train(&data, &model, &["--seed", "7"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("cross-validation"), "{}", text(&out));
 
@@ -167,19 +169,7 @@ fn a_trained_model_hides_what_its_file_taught_and_leaves_the_rest() {
     // The same data and seed give the same file, byte for byte (apart from the date line,
     // which is the same today).
     let again = dir.path().join("again.model");
-    let out = run(
-        &[
-            "model",
-            "train",
-            "--data",
-            data.to_str().unwrap(),
-            "--out",
-            again.to_str().unwrap(),
-            "--seed",
-            "7",
-        ],
-        None,
-    );
+    let out = train(&data, &again, &["--seed", "7"]);
     assert!(out.status.success());
     let (a, b) = (
         std::fs::read(&model).unwrap(),
@@ -208,19 +198,7 @@ fn bad_training_rows_are_reported_by_line_and_nothing_is_written() {
     )
     .unwrap();
     let out_path = dir.path().join("m.model");
-    let out = run(
-        &[
-            "model",
-            "train",
-            "--data",
-            csv.to_str().unwrap(),
-            "--text-column",
-            "comment",
-            "--out",
-            out_path.to_str().unwrap(),
-        ],
-        None,
-    );
+    let out = train(&csv, &out_path, &["--text-column", "comment"]);
     let shown = text(&out);
     assert!(!out.status.success(), "{shown}");
     assert!(shown.contains("bad.csv:3: empty text"), "{shown}");
@@ -238,36 +216,14 @@ fn bad_training_rows_are_reported_by_line_and_nothing_is_written() {
         "comment,label\r\nfine text,0\r\n,1\r\nscam text,2\r\n",
     )
     .unwrap();
-    let out = run(
-        &[
-            "model",
-            "train",
-            "--data",
-            crlf.to_str().unwrap(),
-            "--text-column",
-            "comment",
-            "--out",
-            out_path.to_str().unwrap(),
-        ],
-        None,
-    );
+    let out = train(&crlf, &out_path, &["--text-column", "comment"]);
     let shown = text(&out);
     assert!(shown.contains("crlf.csv:3: empty text"), "{shown}");
     assert!(shown.contains("crlf.csv:4: label `2`"), "{shown}");
     assert!(!out_path.exists());
 
     // A missing column names the columns the file has.
-    let out = run(
-        &[
-            "model",
-            "train",
-            "--data",
-            csv.to_str().unwrap(),
-            "--out",
-            out_path.to_str().unwrap(),
-        ],
-        None,
-    );
+    let out = train(&csv, &out_path, &[]);
     let shown = text(&out);
     assert!(!out.status.success());
     assert!(
@@ -283,19 +239,7 @@ fn trained_rules(dir: &Path) -> std::path::PathBuf {
     let rules = dir.join("rules");
     std::fs::create_dir_all(&rules).unwrap();
     std::fs::write(rules.join("10-casino.toml"), RULE).unwrap();
-    let out = run(
-        &[
-            "model",
-            "train",
-            "--data",
-            data.to_str().unwrap(),
-            "--out",
-            rules.join("models/casino.model").to_str().unwrap(),
-            "--folds",
-            "0",
-        ],
-        None,
-    );
+    let out = train(&data, &rules.join("models/casino.model"), &["--folds", "0"]);
     assert!(out.status.success(), "{}", text(&out));
     rules
 }
@@ -393,19 +337,7 @@ fn a_threshold_given_as_a_false_positive_rate_comes_from_the_models_cross_valida
     std::fs::write(rules.join("10-casino.toml"), rule("fpr = 0.01")).unwrap();
     let model = rules.join("models/casino.model");
     let train = |folds: &str| {
-        let out = run(
-            &[
-                "model",
-                "train",
-                "--data",
-                data.to_str().unwrap(),
-                "--out",
-                model.to_str().unwrap(),
-                "--folds",
-                folds,
-            ],
-            None,
-        );
+        let out = train(&data, &model, &["--folds", folds]);
         assert!(out.status.success(), "{}", text(&out));
     };
     train("5");

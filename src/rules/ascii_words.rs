@@ -25,11 +25,6 @@ impl Forms<Regex> {
         let ascii = rewrite(source).and_then(|a| compile(&a).ok());
         Ok(Forms { unicode, ascii })
     }
-
-    /// The form to run on `text`.
-    pub(crate) fn on(&self, text: &str) -> &Regex {
-        self.pick(suffices(text))
-    }
 }
 
 impl Forms<regex::RegexSet> {

@@ -26,7 +26,10 @@ fn dot_com_re() -> &'static Forms<Regex> {
 
 /// Links in normalized text: URLs with or without a scheme (`linkify`), plus spelled-out forms
 /// such as "mysite dot com" and "mysite (dot) com".
-pub fn find_links(text: &str) -> Vec<Link> {
+///
+/// `ascii_words`: [`super::ascii_words::suffices`] holds for `text` (the engine computes it
+/// once per comment).
+pub fn find_links(text: &str, ascii_words: bool) -> Vec<Link> {
     let mut finder = linkify::LinkFinder::new();
     finder.url_must_have_scheme(false);
     finder.kinds(&[linkify::LinkKind::Url]);
@@ -39,7 +42,7 @@ pub fn find_links(text: &str) -> Vec<Link> {
             host: host_of(l.as_str()),
         })
         .collect();
-    for c in dot_com_re().on(text).captures_iter(text) {
+    for c in dot_com_re().pick(ascii_words).captures_iter(text) {
         let m = c.get(0).expect("group 0");
         if links.iter().any(|l| l.start < m.end() && m.start() < l.end) {
             continue;
@@ -116,8 +119,9 @@ fn contact_res() -> &'static [Forms<Regex>] {
 }
 
 /// The first contact detail of kind number `kind` (index in [`CONTACT_KINDS`]) in normalized text.
-pub fn find_contact(text: &str, kind: usize) -> Option<(usize, usize)> {
-    let re = contact_res()[kind].on(text);
+/// `ascii_words` as for [`find_links`].
+pub fn find_contact(text: &str, kind: usize, ascii_words: bool) -> Option<(usize, usize)> {
+    let re = contact_res()[kind].pick(ascii_words);
     if kind == 0 {
         return re
             .captures(text)
@@ -284,28 +288,28 @@ mod tests {
 
     #[test]
     fn links_with_and_without_scheme_and_spelled_out() {
-        let l = find_links("visit https://bit.ly/abc or shop.example.com/x now");
+        let l = find_links("visit https://bit.ly/abc or shop.example.com/x now", true);
         let hosts: Vec<_> = l.iter().map(|l| l.host.as_str()).collect();
         assert_eq!(hosts, ["bit.ly", "shop.example.com"]);
-        let l = find_links("go to mysite dot com and cheap (dot) net");
+        let l = find_links("go to mysite dot com and cheap (dot) net", true);
         let hosts: Vec<_> = l.iter().map(|l| l.host.as_str()).collect();
         assert_eq!(hosts, ["mysite.com", "cheap.net"]);
-        assert!(find_links("i love this. so pretty").is_empty());
-        assert!(find_links("great.this is a song, ha.ha.ha, 2.124.821.694 views").is_empty());
+        assert!(find_links("i love this. so pretty", true).is_empty());
+        assert!(find_links("great.this is a song, ha.ha.ha, 2.124.821.694 views", true).is_empty());
         assert!(host_matches("m.bit.ly", "bit.ly"));
         assert!(!host_matches("notbit.ly", "bit.ly"));
     }
 
     #[test]
     fn contact_details() {
-        assert!(find_contact("call +1 (555) 123-4567 now", 0).is_some());
-        assert!(find_contact("i was born in 1990", 0).is_none());
-        assert!(find_contact("2.124.821.694 views, 1000000000 views", 0).is_none());
-        assert!(find_contact("call me 07700 900123", 0).is_some());
-        assert!(find_contact("555-123-4567", 0).is_some());
-        assert!(find_contact("mail me: joe.doe@gmail.com", 1).is_some());
-        assert!(find_contact("text me on whats app", 2).is_some());
-        assert!(find_contact("my telegram is x", 3).is_some());
+        assert!(find_contact("call +1 (555) 123-4567 now", 0, true).is_some());
+        assert!(find_contact("i was born in 1990", 0, true).is_none());
+        assert!(find_contact("2.124.821.694 views, 1000000000 views", 0, true).is_none());
+        assert!(find_contact("call me 07700 900123", 0, true).is_some());
+        assert!(find_contact("555-123-4567", 0, true).is_some());
+        assert!(find_contact("mail me: joe.doe@gmail.com", 1, true).is_some());
+        assert!(find_contact("text me on whats app", 2, true).is_some());
+        assert!(find_contact("my telegram is x", 3, true).is_some());
     }
 
     #[test]

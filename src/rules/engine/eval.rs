@@ -52,7 +52,7 @@ impl Ctx<'_> {
 
     fn links(&self) -> &[Link] {
         self.links
-            .get_or_init(|| features::find_links(&self.norm.text))
+            .get_or_init(|| features::find_links(&self.norm.text, self.ascii_words))
     }
 
     fn score(&self, model: u32) -> f32 {
@@ -163,7 +163,7 @@ pub(super) fn eval(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool {
         }
         Cond::Contact(kinds) => {
             for &k in kinds {
-                if let Some((s, e)) = features::find_contact(text, k) {
+                if let Some((s, e)) = features::find_contact(text, k, ctx.ascii_words) {
                     ev.push(ctx.norm_evidence("contact", s, e));
                     return true;
                 }
