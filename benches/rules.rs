@@ -175,31 +175,6 @@ fn bench(c: &mut Criterion) {
     }
     let inputs: Vec<Input> = cases.into_iter().map(|(i, _)| i).collect();
 
-    // `RULES_BENCH_PASSES=N` evaluates the comments N times and stops, without criterion: for
-    // instruction counts under `valgrind --tool=callgrind --toggle-collect='*evaluate*'`.
-    if let Some(passes) = std::env::var("RULES_BENCH_PASSES")
-        .ok()
-        .and_then(|p| p.parse::<usize>().ok())
-    {
-        for _ in 0..passes {
-            for input in &inputs {
-                black_box(set.evaluate(black_box(input), &NoState));
-            }
-        }
-        return;
-    }
-
-    let mut g = c.benchmark_group("rules");
-    g.throughput(Throughput::Elements(inputs.len() as u64));
-    g.sample_size(20);
-    g.bench_function("evaluate_10k_phrases_100_regexes", |b| {
-        b.iter(|| {
-            for input in &inputs {
-                black_box(set.evaluate(black_box(input), &NoState));
-            }
-        })
-    });
-
     // The same pack and comments with the shipped scam model (rules/models/scam.model) in one
     // more rule: the model scores every comment. Its threshold is high so the decisions stay
     // those of the pack; the cost measured is the model's features and sum.
@@ -222,6 +197,37 @@ fn bench(c: &mut Criterion) {
         .filter(|i| !with_model.evaluate(i, &NoState).scores.is_empty())
         .count();
     assert_eq!(scored, inputs.len(), "the model scores every comment");
+
+    // `RULES_BENCH_PASSES=N` evaluates the comments N times and stops, without criterion: for
+    // instruction counts under `valgrind --tool=callgrind --toggle-collect='*evaluate*'`, or
+    // cycles under `perf stat`. With `RULES_BENCH_MODEL=1`, the pack with the model.
+    if let Some(passes) = std::env::var("RULES_BENCH_PASSES")
+        .ok()
+        .and_then(|p| p.parse::<usize>().ok())
+    {
+        let set = match std::env::var_os("RULES_BENCH_MODEL") {
+            Some(_) => &with_model,
+            None => &set,
+        };
+        for _ in 0..passes {
+            for input in &inputs {
+                black_box(set.evaluate(black_box(input), &NoState));
+            }
+        }
+        return;
+    }
+
+    let mut g = c.benchmark_group("rules");
+    g.throughput(Throughput::Elements(inputs.len() as u64));
+    g.sample_size(20);
+    g.bench_function("evaluate_10k_phrases_100_regexes", |b| {
+        b.iter(|| {
+            for input in &inputs {
+                black_box(set.evaluate(black_box(input), &NoState));
+            }
+        })
+    });
+
     g.bench_function("evaluate_10k_phrases_100_regexes_with_model", |b| {
         b.iter(|| {
             for input in &inputs {

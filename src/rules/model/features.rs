@@ -60,11 +60,12 @@ pub fn extract(norm: &str, original: &str, sink: &mut impl Sink) {
     let mut prev: Option<(usize, usize)> = None;
     let mut shape = [0u8; 64];
     let mut tokens = 0usize;
+    let mut handles = 0usize;
     let mut money = false;
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        if !is_word_byte(b) {
+        if WORD_STEP[b as usize] == 0 {
             if matches!(b, b'$') || norm[i..].starts_with('€') || norm[i..].starts_with('£') {
                 let next = norm[i..].chars().nth(1);
                 if next.is_some_and(|c| c.is_ascii_digit())
@@ -74,6 +75,7 @@ pub fn extract(norm: &str, original: &str, sink: &mut impl Sink) {
                 }
             }
             if b == b'@' || b == b'#' {
+                handles += 1;
                 let end = handle_end(bytes, i + 1);
                 if end > i + 1 {
                     handle(norm, i, end, sink);
@@ -83,13 +85,19 @@ pub fn extract(norm: &str, original: &str, sink: &mut impl Sink) {
             continue;
         }
         let start = i;
-        while i < bytes.len() && is_word_byte(bytes[i]) {
-            i += utf8_len(bytes[i]);
+        let mut digits = false;
+        while let Some(&c) = bytes.get(i) {
+            let step = WORD_STEP[c as usize];
+            if step == 0 {
+                break;
+            }
+            digits |= c.is_ascii_digit();
+            i += step as usize;
         }
         let word = &norm[start..i];
         tokens += 1;
         // Digits read as their shape; runs longer than four collapse to four zeros and a +.
-        let w: &[u8] = if word.bytes().any(|c| c.is_ascii_digit()) {
+        let w: &[u8] = if digits {
             let mut n = 0;
             let mut run = 0;
             for c in word.bytes() {
@@ -129,7 +137,6 @@ pub fn extract(norm: &str, original: &str, sink: &mut impl Sink) {
         prev = Some((start, i));
         char_grams(Tag::Chars, w, unit, sink);
     }
-    let handles = norm.bytes().filter(|&b| b == b'@' || b == b'#').count();
     if money {
         signal(sink, "a money amount");
     }
@@ -183,13 +190,27 @@ fn signal(sink: &mut impl Sink, name: &'static str) {
     sink.emit(hash(Tag::Signal, name.as_bytes()), Unit::Signal(name));
 }
 
-fn is_word_byte(b: u8) -> bool {
+/// For each byte: 0 when it is not part of a word (`is_word_byte`), else how far the word
+/// goes on from it (`utf8_len`), so the word scan reads one table entry a byte.
+const WORD_STEP: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        if is_word_byte(b as u8) {
+            t[b] = utf8_len(b as u8) as u8;
+        }
+        b += 1;
+    }
+    t
+};
+
+const fn is_word_byte(b: u8) -> bool {
     // Non-ASCII bytes belong to tokens: letters normalization did not fold, and emoji, whose
     // runs ("🔥🔥") are telling features of their own.
     b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
 }
 
-fn utf8_len(b: u8) -> usize {
+const fn utf8_len(b: u8) -> usize {
     match b {
         0xF0..=0xFF => 4,
         0xE0..=0xEF => 3,
