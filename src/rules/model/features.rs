@@ -81,7 +81,8 @@ pub fn extract(norm: &str, original: &str, sink: &mut impl Sink) {
                     handle(norm, i, end, sink);
                 }
             }
-            i += utf8_len(b);
+            // Every byte of 0x80 and up is a word byte, so this one is ASCII.
+            i += 1;
             continue;
         }
         let start = i;
@@ -262,22 +263,17 @@ fn char_grams(tag: Tag, word: &[u8], unit: Unit, sink: &mut impl Sink) {
     let seed = (tag as u64).wrapping_mul(K);
     let mut window = (b'<' as u64) << 24;
     let mut seen = 1usize;
-    let mut step = |b: u8, sink: &mut _| {
+    let mut step = |b: u8| {
         window = (window >> 8) | ((b as u64) << 24);
         seen += 1;
         if seen >= 4 {
-            gram(seed, window, unit, sink);
+            sink.emit(finish((seed ^ window).rotate_left(7) ^ (4u64 << 56)), unit);
         }
     };
     for &b in &word[..word.len().min(64)] {
-        step(b, sink);
+        step(b);
     }
-    step(b'>', sink);
-}
-
-#[inline]
-fn gram(seed: u64, window: u64, unit: Unit, sink: &mut impl Sink) {
-    sink.emit(finish((seed ^ window).rotate_left(7) ^ (4u64 << 56)), unit);
+    step(b'>');
 }
 
 // A small multiply-rotate hash, written here because the bucket a feature falls in is part of
