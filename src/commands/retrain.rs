@@ -87,7 +87,10 @@ pub async fn run(settings: Settings, a: &TrainArgs) -> anyhow::Result<ExitCode> 
         Err(e) if current_path.exists() => anyhow::bail!("{e}"),
         Err(_) => None,
     };
-    let base = if !a.data.data.is_empty() || !a.data.group_file.is_empty() {
+    let base = if !a.data.data.is_empty()
+        || !a.data.group_file.is_empty()
+        || !a.data.site_file.is_empty()
+    {
         match a.data.load()? {
             Some(ds) => ds,
             None => return Ok(ExitCode::FAILURE),
@@ -99,12 +102,12 @@ pub async fn run(settings: Settings, a: &TrainArgs) -> anyhow::Result<ExitCode> 
             );
         };
         let on = &m.header.trained_on;
-        let (data, groups): (Vec<&DataFile>, Vec<&DataFile>) =
-            on.files.iter().partition(|f| f.grouping != "file");
-        let paths = |fs: Vec<&DataFile>| -> Vec<PathBuf> {
-            fs.into_iter().map(|f| PathBuf::from(&f.path)).collect()
-        };
-        match train::load(&paths(data), &paths(groups), &on.options) {
+        let files: Vec<(PathBuf, &str)> = on
+            .files
+            .iter()
+            .map(|f| (PathBuf::from(&f.path), f.grouping.as_str()))
+            .collect();
+        match train::load_files(&files, &on.options) {
             Ok(ds) => ds,
             Err(errors) => {
                 for e in errors.iter().take(20) {

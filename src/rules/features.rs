@@ -172,6 +172,195 @@ fn tagged(text: &str, sigil: char) -> Vec<(usize, usize)> {
     out
 }
 
+/// Names shaped like the sites that gambling and other promotion campaigns advertise, in three
+/// disguises: a word of three letters or more followed by two digits or more, or by digits and
+/// one letter (`visi4d`, `berkah99`, `t0gel62`), in the normalized text (so `𝐕𝐈𝐒𝐈𝟒𝐃` counts) or
+/// in its spaced-letters view (`A L E X I S 1 7` reads `alexis17`); and a word written in fancy
+/// or look-alike letters among words written plainly (`main di A𝙂𝘜𝐒𝘛𝐎𝙏О`: a comment written
+/// all in a fancy font is a style, not a disguise). Words inside @handles, #hashtags and links
+/// do not count. Byte spans in the normalized text, in order.
+pub fn site_names(norm: &super::normalize::Normalized, original: &str) -> Vec<(usize, usize)> {
+    site_names_as(norm, original, false)
+}
+
+/// The [`site_names`] written in disguise: in fancy, look-alike, underlined or spaced letters
+/// (`𝐁𝐄𝐑𝐊𝐀𝐇𝟗𝟗`, `A L E X I S 1 7`, `P͟U͟L͟A͟U͟W͟I͟N`), not plainly (`berkah99`).
+pub fn disguised_site_names(
+    norm: &super::normalize::Normalized,
+    original: &str,
+) -> Vec<(usize, usize)> {
+    site_names_as(norm, original, true)
+}
+
+fn site_names_as(
+    norm: &super::normalize::Normalized,
+    original: &str,
+    disguised_only: bool,
+) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let text = norm.text.as_str();
+    let tagged: Vec<(usize, usize)> = mentions(text).into_iter().chain(hashtags(text)).collect();
+    site_words(text, |s, e| {
+        let in_tag = tagged.iter().any(|&(a, b)| a <= s && e <= b);
+        let ts = text[..s].rfind(' ').map_or(0, |k| k + 1);
+        let te = text[e..].find(' ').map_or(text.len(), |k| e + k);
+        let token = text[ts..te].as_bytes();
+        let in_link = token.contains(&b'/')
+            || token
+                .windows(2)
+                .any(|p| p[0] == b'.' && p[1].is_ascii_alphabetic());
+        // Written plainly: the original characters are the normalized ones.
+        let plain = || {
+            let (a, b) = norm.original_span(s, e);
+            original
+                .get(a..b)
+                .is_some_and(|o| o.eq_ignore_ascii_case(&text[s..e]))
+        };
+        if !in_tag && !in_link && !(disguised_only && plain()) {
+            out.push((s, e));
+        }
+    });
+    if !original.is_ascii() {
+        disguised_words(norm, original, &mut out);
+    }
+    if let Some((spaced, map)) = norm.spaced() {
+        site_words(&spaced, |s, e| {
+            let a = map[s] as usize;
+            let last = map[e - 1] as usize;
+            let b = last + norm.text[last..].chars().next().map_or(1, char::len_utf8);
+            if !out.iter().any(|&(x, y)| x <= a && b <= y) {
+                out.push((a, b));
+            }
+        });
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Adds the normalized spans of words written in fancy or look-alike letters, when at least two
+/// other words of the comment are written in plain letters.
+fn disguised_words(
+    norm: &super::normalize::Normalized,
+    original: &str,
+    out: &mut Vec<(usize, usize)>,
+) {
+    let mut fancy: Vec<(usize, usize)> = Vec::new();
+    let mut plain = 0;
+    for (start, word) in original
+        .split_whitespace()
+        .map(|w| (w.as_ptr() as usize - original.as_ptr() as usize, w))
+    {
+        if super::normalize::has_confusables(word) || underlined(word) {
+            if word.chars().filter(|c| c.is_alphanumeric()).count() >= 3 {
+                fancy.push((start, start + word.len()));
+            }
+        } else if word.chars().filter(|c| c.is_alphabetic()).count() >= 2 {
+            plain += 1;
+        }
+    }
+    if fancy.is_empty() || plain < 2 {
+        return;
+    }
+    let text = norm.text.as_str();
+    for (a, b) in fancy {
+        // The normalized bytes whose original character lies inside the word.
+        let mut span: Option<(usize, usize)> = None;
+        for (i, c) in text.char_indices() {
+            let (s, _) = norm.original_span(i, i + c.len_utf8());
+            if s >= a && s < b && c.is_alphanumeric() {
+                let end = i + c.len_utf8();
+                span = Some(span.map_or((i, end), |(x, _)| (x, end)));
+            }
+        }
+        if let Some(s) = span {
+            out.push(s);
+        }
+    }
+}
+
+/// True when most letters of the word carry a combining mark ("P͟U͟L͟A͟U͟W͟I͟N", "A͎R͎W͎A͎N͎A͎"),
+/// which normalization drops: a way to write a name that word filters miss.
+fn underlined(word: &str) -> bool {
+    if word.is_ascii() {
+        return false;
+    }
+    let letters = word.chars().filter(|c| c.is_alphabetic()).count();
+    let marks = word
+        .chars()
+        .filter(|&c| matches!(c as u32, 0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x20D0..=0x20FF))
+        .count();
+    letters >= 3 && marks * 2 >= letters
+}
+
+/// Calls `found(start, end)` for every site-shaped word (see [`site_names`]) of `text`.
+fn site_words(text: &str, mut found: impl FnMut(usize, usize)) {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_alphanumeric() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
+            i += 1;
+        }
+        // A word glued to non-ASCII letters ("café2") is not a name of this shape.
+        let glued = |k: usize| text[k..].chars().next().is_some_and(char::is_alphanumeric);
+        if (start > 0
+            && text[..start]
+                .chars()
+                .next_back()
+                .is_some_and(char::is_alphanumeric))
+            || (i < bytes.len() && glued(i))
+        {
+            continue;
+        }
+        if is_site_word(&bytes[start..i]) {
+            found(start, i);
+        }
+    }
+}
+
+/// `[a-z]` first, three letters or more, one to four digits, ending in two digits (`berkah99`)
+/// or a digit and one letter (`visi4d`), 4 to 24 bytes. One digit at the end is not enough:
+/// Indonesian writes a doubled word that way (`orang2`, "people").
+fn is_site_word(w: &[u8]) -> bool {
+    if w.len() < 4 || w.len() > 24 || !w[0].is_ascii_alphabetic() {
+        return false;
+    }
+    let letters = w.iter().filter(|b| b.is_ascii_alphabetic()).count();
+    let digits = w.len() - letters;
+    let n = w.len();
+    let tail_ok = (w[n - 1].is_ascii_digit() && w[n - 2].is_ascii_digit())
+        || (w[n - 1].is_ascii_alphabetic() && w[n - 2].is_ascii_digit());
+    letters >= 3 && (1..=4).contains(&digits) && tail_ok
+}
+
+/// Keys that tie together the rows of a training file that advertise the same site, for
+/// grouped cross-validation: its [`site_names`], and every word written in fancy or look-alike
+/// letters (`𝘼𝐆𝘜𝙎𝑇𝘖𝙏𝙊`), as plain lowercase letters and digits.
+pub fn site_keys(original: &str) -> Vec<String> {
+    let norm = super::normalize::Normalized::new(original);
+    let plain = |s: &str| -> String { s.chars().filter(|c| c.is_ascii_alphanumeric()).collect() };
+    let mut keys: Vec<String> = site_names(&norm, original)
+        .into_iter()
+        .map(|(s, e)| plain(&norm.text[s..e]))
+        .collect();
+    for word in original.split_whitespace() {
+        if !word.is_ascii() && super::normalize::has_confusables(word) {
+            let k = plain(&super::normalize::normalize(word));
+            if k.len() >= 4 {
+                keys.push(k);
+            }
+        }
+    }
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
 /// True for pictographic emoji and their common symbol blocks.
 pub fn is_emoji(c: char) -> bool {
     matches!(c as u32,
@@ -284,6 +473,40 @@ pub fn is_known_language(want: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn site_names_in_every_disguise() {
+        use crate::rules::normalize::Normalized;
+        let names = |t: &str| -> Vec<String> {
+            let n = Normalized::new(t);
+            site_names(&n, t)
+                .into_iter()
+                .map(|(s, e)| n.text[s..e].to_string())
+                .collect()
+        };
+        assert_eq!(names("main di visi4d gampang"), ["visi4d"]);
+        assert_eq!(names("dapet cuan dari 𝐁𝐄𝐑𝐊𝐀𝐇𝟗𝟗 hari ini"), ["berkah99"]);
+        assert_eq!(
+            names("info link ⭐ A L E X I S 1 7 ⭐ kakak"),
+            ["a l e x i s 1 7"]
+        );
+        assert_eq!(names("T0GEL62 emang beda"), ["t0gel62"]);
+        assert!(names("I paid $50 for 2 of them in 2024").is_empty());
+        assert!(names("ps5 and mp3 and 4k and 50rb, orang2 jilid2").is_empty());
+        assert!(names("thanks @martin28a, see example99.com/page12").is_empty());
+        assert_eq!(names("Main bareng di A𝙂𝘜𝐒𝘛𝐎𝙏О makin seru"), ["agustoto"]);
+        // A whole comment in a fancy font is a style, not a disguised name.
+        assert!(names("𝐩𝐞𝐫𝐭𝐚𝐦𝐚 𝐛𝐚𝐧𝐠𝐠𝐠 𝐬𝐚𝐦𝐩𝐚𝐡").is_empty());
+        assert_eq!(names("Cuan real di P͟U͟L͟A͟U͟W͟I͟N mantap"), ["pulauwin"]);
+        assert_eq!(
+            names("udah cobain 【H】【o】【k】【i】【7】【7】【7】 manteb"),
+            ["h】【o】【k】【i】【7】【7】【7"]
+        );
+        assert_eq!(
+            site_keys("main di 𝘼𝐆𝘜𝙎𝑇𝘖𝙏𝙊 dan ❄️𝗝 𝗨 𝗡 𝗜 𝗢 𝗥 𝟴 𝟴❄️"),
+            ["agustoto", "junior88"]
+        );
+    }
+
     use super::*;
 
     #[test]

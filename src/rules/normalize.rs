@@ -169,8 +169,8 @@ impl Normalized {
         Some(self.text.chars().map(leet_char).collect())
     }
 
-    /// The spaced-letters view: runs of three or more single letters separated by spaces or
-    /// dots ("f r e e", "f.r.e.e") joined into one word. Returns the text and, for each of
+    /// The spaced-letters view: runs of three or more single letters separated by spaces,
+    /// dots or symbols ("f r e e", "f.r.e.e", "♥f♥r♥e♥e") joined into one word. Returns the text and, for each of
     /// its bytes, the byte offset in the normalized text it came from.
     pub fn spaced(&self) -> Option<(String, Vec<u32>)> {
         let chars: Vec<(usize, char)> = self.text.char_indices().collect();
@@ -180,7 +180,12 @@ impl Normalized {
                 && (k == 0 || !chars[k - 1].1.is_alphanumeric())
                 && (k + 1 == chars.len() || !chars[k + 1].1.is_alphanumeric())
         };
-        let is_sep = |c: char| matches!(c, ' ' | '.' | '-' | '_' | '*' | '/' | '|');
+        // Also any symbol outside ASCII between the letters: "♥J♥U♥R♥", "【H】【o】【k】",
+        // "░A░░L░░E░".
+        let is_sep = |c: char| {
+            matches!(c, ' ' | '.' | '-' | '_' | '*' | '/' | '|')
+                || (!c.is_ascii() && !c.is_alphanumeric() && !c.is_whitespace())
+        };
         // First the runs (letter (sep{1,2} letter)*, three letters or more), so that the
         // view is built only for the few texts that have one.
         let mut runs: Vec<(usize, Vec<usize>)> = Vec::new();
@@ -345,6 +350,20 @@ fn fold_char(c: char, out: &mut String, depth: u8) {
             out.push(letter);
             continue;
         }
+        // An accented Latin letter loses its accent ("ó" reads "o", "ç" reads "c"): decancer
+        // alone reads some of them as other letters ("ó" as "p", "ô" as "q", "õ" as "r"), which
+        // turned Portuguese and Spanish into nonsense ("dólares" read "dplares").
+        {
+            let mut parts = std::iter::once(d).nfd();
+            if let Some(base) = parts.next() {
+                if base.is_ascii_alphabetic()
+                    && parts.all(unicode_normalization::char::is_combining_mark)
+                {
+                    out.push(base.to_ascii_lowercase());
+                    continue;
+                }
+            }
+        }
         if is_currency(d) {
             // decancer reads "€" as "e" and "£" as "l": "€2000" would become a word. Money
             // amounts are a scam signal, so currency signs stay as they are.
@@ -405,7 +424,9 @@ pub fn has_confusables(text: &str) -> bool {
                 enclosed = true; // 🅿aying, with a Latin letter somewhere in the word
                 continue;
             }
-            if c.is_ascii() || !c.is_alphabetic() {
+            // The ordinal indicators of Portuguese, Spanish and Italian ("2ª", "5º") fold to
+            // letters but are ordinary writing.
+            if c.is_ascii() || !c.is_alphabetic() || matches!(c, 'ª' | 'º') {
                 continue;
             }
             let mut nfkc = std::iter::once(c).nfkc();
@@ -508,6 +529,11 @@ mod tests {
         assert!(!has_confusables("free money"));
         assert!(!has_confusables("привет как дела"));
         assert!(!has_confusables("café crème"));
+        assert_eq!(
+            normalize("Dólares, você, não, pôr, Ñandú, Über"),
+            "dolares, voce, nao, por, nandu, uber"
+        );
+        assert!(!has_confusables("a 14ª a deixar o canal, o 5º set"));
     }
 
     /// The ASCII fast path gives the same text and the same spans as the general path.

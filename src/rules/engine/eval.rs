@@ -209,6 +209,20 @@ pub(super) fn eval(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool {
             ok
         }
         Cond::HasConfusables(want) => normalize::has_confusables(&ctx.input.text) == *want,
+        Cond::SiteName(want) => {
+            let names = if *want == SiteName::Disguised {
+                features::disguised_site_names(ctx.norm, &ctx.input.text)
+            } else {
+                features::site_names(ctx.norm, &ctx.input.text)
+            };
+            if *want == SiteName::None {
+                return names.is_empty();
+            }
+            if let Some(&(s, e)) = names.first() {
+                ev.push(ctx.norm_evidence("site_name", s, e));
+            }
+            !names.is_empty()
+        }
         Cond::Language(langs) => {
             let lang = ctx
                 .language

@@ -92,6 +92,9 @@ pub(crate) enum Cond {
     MinEmojiRatio(f64),
     MinCapsRatio(f64),
     HasConfusables(bool),
+    /// The comment names a site-shaped word ("visi4d", "A L E X I S 1 7"): see
+    /// [`features::site_names`].
+    SiteName(SiteName),
     Language(Vec<String>),
     Author(Vec<String>),
     AuthorRegex(Box<Regex>),
@@ -110,6 +113,14 @@ pub(crate) enum Cond {
     HandleWords(Box<AhoCorasick>),
     /// The comment names an @handle or #handle that is none of these (normalized, no sigil).
     HandlesExcept(Vec<String>),
+}
+
+/// `site_name = true | false | "disguised"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SiteName {
+    Any,
+    None,
+    Disguised,
 }
 
 /// What a condition cannot hold without: one of these words/contains leaves hit, or one of

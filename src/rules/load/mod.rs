@@ -53,6 +53,7 @@ const CONDITION_KEYS: &[&str] = &[
     "min_emoji_ratio",
     "min_caps_ratio",
     "has_confusables",
+    "site_name",
     "language",
     "author",
     "author_regex",

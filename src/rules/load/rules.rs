@@ -465,6 +465,25 @@ impl Loader {
             }
             "links" => Cond::Links(self.boolean(f, t, key)?),
             "has_confusables" => Cond::HasConfusables(self.boolean(f, t, key)?),
+            "site_name" => {
+                use crate::rules::engine::SiteName;
+                match item.as_value() {
+                    Some(v) if v.as_str() == Some("disguised") => {
+                        Cond::SiteName(SiteName::Disguised)
+                    }
+                    Some(v) if v.as_bool().is_some() => {
+                        if self.boolean(f, t, key)? {
+                            Cond::SiteName(SiteName::Any)
+                        } else {
+                            Cond::SiteName(SiteName::None)
+                        }
+                    }
+                    _ => {
+                        self.err(f, span, "`site_name` must be true, false or \"disguised\"");
+                        return None;
+                    }
+                }
+            }
             "is_reply" => Cond::IsReply(self.boolean(f, t, key)?),
             "min_mentions" => Cond::MinMentions(self.count(f, t, key)? as usize),
             "max_mentions" => Cond::MaxMentions(self.count(f, t, key)? as usize),

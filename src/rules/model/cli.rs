@@ -37,6 +37,12 @@ pub struct DataArgs {
     /// comments), so no fold trains on the file it is tested on.
     #[arg(long, num_args = 1.., value_name = "FILE")]
     pub group_file: Vec<PathBuf>,
+    /// Like --data, and rows naming the same site also stay in one fold: a name with digits
+    /// ("visi4d", "berkah99") or written in fancy or spaced letters, and the same name where
+    /// another row writes it plainly. For promotion campaigns (gambling sites), whose name is
+    /// what a new campaign changes.
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    pub site_file: Vec<PathBuf>,
     /// CSV column with the text; several names, comma-separated: the first a file has.
     #[arg(long, default_value = "text", value_name = "NAMES")]
     pub text_column: String,
@@ -64,10 +70,17 @@ impl DataArgs {
     }
 
     pub fn load(&self) -> anyhow::Result<Option<Dataset>> {
-        if self.data.is_empty() && self.group_file.is_empty() {
-            anyhow::bail!("no training data: give --data FILE (or --group-file FILE)");
+        if self.data.is_empty() && self.group_file.is_empty() && self.site_file.is_empty() {
+            anyhow::bail!("no training data: give --data FILE (or --group-file, --site-file FILE)");
         }
-        match train::load(&self.data, &self.group_file, &self.options()) {
+        let files: Vec<(PathBuf, &str)> = self
+            .data
+            .iter()
+            .map(|p| (p.clone(), "handles"))
+            .chain(self.site_file.iter().map(|p| (p.clone(), "sites")))
+            .chain(self.group_file.iter().map(|p| (p.clone(), "file")))
+            .collect();
+        match train::load_files(&files, &self.options()) {
             Ok(ds) => Ok(Some(ds)),
             Err(errors) => {
                 for e in errors.iter().take(50) {

@@ -71,7 +71,8 @@ pub struct DataFile {
     pub path: String,
     pub rows: usize,
     pub positives: usize,
-    /// `handles`: rows naming the same handle stay in one fold; `file`: the whole file does.
+    /// `handles`: rows naming the same handle stay in one fold; `sites`: so do rows naming
+    /// the same site (a name with digits or in disguised letters); `file`: the whole file does.
     pub grouping: String,
 }
 
@@ -112,13 +113,21 @@ pub fn load(
     group_files: &[PathBuf],
     opts: &DataOptions,
 ) -> Result<Dataset, Vec<String>> {
+    let all: Vec<(PathBuf, &str)> = files
+        .iter()
+        .map(|p| (p.clone(), "handles"))
+        .chain(group_files.iter().map(|p| (p.clone(), "file")))
+        .collect();
+    load_files(&all, opts)
+}
+
+/// Like [`load`], for files each with its own grouping (`handles`, `sites` or `file`, as a
+/// model header's `trained_on.files` records them), in this order.
+pub fn load_files(all: &[(PathBuf, &str)], opts: &DataOptions) -> Result<Dataset, Vec<String>> {
     let mut ds = Dataset::default();
     let mut errors = Vec::new();
-    let all = files
-        .iter()
-        .map(|p| (p, "handles"))
-        .chain(group_files.iter().map(|p| (p, "file")));
     for (path, grouping) in all {
+        let grouping: &str = grouping;
         let index = ds.files.len();
         let before = ds.examples.len();
         let name = path.display().to_string();
@@ -424,6 +433,24 @@ pub fn folds(ds: &Dataset, k: usize) -> Vec<usize> {
     }
     let mut owner: HashMap<String, usize> = HashMap::new();
     let mut keys: Vec<String> = vec![String::new(); n];
+    // Sites named in disguise or with digits somewhere in a `sites` file; a row naming one of
+    // them in plain letters ("agustoto") joins the rows that disguise it.
+    let sites = |i: usize| ds.files[ds.examples[i].file].grouping == "sites";
+    let site_keys: Vec<Vec<String>> = (0..n)
+        .map(|i| {
+            if sites(i) {
+                crate::rules::features::site_keys(&ds.examples[i].text)
+            } else {
+                Vec::new()
+            }
+        })
+        .collect();
+    let known_sites: std::collections::HashSet<&str> = site_keys
+        .iter()
+        .flatten()
+        .filter(|k| k.len() >= 5)
+        .map(String::as_str)
+        .collect();
     for (i, ex) in ds.examples.iter().enumerate() {
         let mut names: Vec<String> = Vec::new();
         if ds.files[ex.file].grouping == "file" {
@@ -435,6 +462,16 @@ pub fn folds(ds: &Dataset, k: usize) -> Vec<usize> {
                 .chain(crate::rules::features::hashtags(&norm))
             {
                 names.push(norm[s..e].to_string());
+            }
+            if sites(i) {
+                for k in &site_keys[i] {
+                    names.push(format!("site:{k}"));
+                }
+                for w in norm.split(|c: char| !c.is_ascii_alphanumeric()) {
+                    if known_sites.contains(w) {
+                        names.push(format!("site:{w}"));
+                    }
+                }
             }
             if let Some(g) = &ex.group {
                 names.push(format!("group:{g}"));
