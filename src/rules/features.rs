@@ -204,7 +204,7 @@ fn site_names_as(
         let in_tag = tagged.iter().any(|&(a, b)| a <= s && e <= b);
         let ts = text[..s].rfind(' ').map_or(0, |k| k + 1);
         let te = text[e..].find(' ').map_or(text.len(), |k| e + k);
-        let token = text[ts..te].as_bytes();
+        let token = &text.as_bytes()[ts..te];
         let in_link = token.contains(&b'/')
             || token
                 .windows(2)
@@ -216,7 +216,7 @@ fn site_names_as(
                 .get(a..b)
                 .is_some_and(|o| o.eq_ignore_ascii_case(&text[s..e]))
         };
-        if !in_tag && !in_link && !(disguised_only && plain()) {
+        if !(in_tag || in_link || (disguised_only && plain())) {
             out.push((s, e));
         }
     });
