@@ -25,6 +25,7 @@ use sha2::{Digest, Sha256};
 
 pub mod cli;
 pub mod features;
+pub mod folds;
 pub mod train;
 
 use features::{Sink, Unit};
