@@ -87,13 +87,8 @@ fn score(set: &RuleSet, file: &Path) -> Score {
             username: Some(row[1].to_string()),
             ..Input::default()
         };
-        // The corpus labels spam, not abuse: the profanity rule is left out of the count.
-        let flagged = !set
-            .evaluate_with(&input, &MemoryState::default(), &|id| {
-                id == "profanity-severe" || id == "abuse-at-people"
-            })
-            .actions
-            .is_empty();
+        // The corpus labels spam, not abuse: the abuse rules are left out of the count.
+        let flagged = hidden_as_spam(set, &input);
         match (spam, flagged) {
             (true, true) => s.tp += 1,
             (false, true) => s.fp += 1,
@@ -188,7 +183,7 @@ fn reproduce(name: &str) {
         .iter()
         .map(|f| (root.join(&f.path), f.grouping.as_str()))
         .collect();
-    let mut ds = train::load_files(&files, &on.options).expect("training data in the repository");
+    let mut ds = train::load(&files, &on.options).expect("training data in the repository");
     // The header names the files as the training command saw them (from the repository root).
     for (f, named) in ds.files.iter_mut().zip(&on.files) {
         f.path = named.path.clone();
@@ -283,19 +278,23 @@ fn rows(file: &str, text: &str, label: &str) -> Vec<(String, String)> {
 }
 
 /// Hidden by a scam, spam or promotion rule (the abuse rules are another question).
-fn hidden_as_spam(set: &RuleSet, text: &str) -> bool {
-    let input = Input {
-        text: text.to_string(),
-        ..Input::default()
-    };
-    !set.evaluate_with(&input, &MemoryState::default(), &|id| {
+fn hidden_as_spam(set: &RuleSet, input: &Input) -> bool {
+    let abuse = |id: &str| {
         matches!(
             id,
             "profanity-severe" | "abuse-at-people" | "profanity-strong"
         )
-    })
-    .actions
-    .is_empty()
+    };
+    !set.evaluate_with(input, &MemoryState::default(), &abuse)
+        .actions
+        .is_empty()
+}
+
+fn comment(text: &str) -> Input {
+    Input {
+        text: text.to_string(),
+        ..Input::default()
+    }
 }
 
 /// Indonesian gambling promotions (corpora/judol-dev, MIT): the pack hides most of them and
@@ -308,7 +307,7 @@ fn pack_hides_indonesian_gambling_promotions_and_leaves_ordinary_indonesian_alon
     let set = pack();
     let (mut pos, mut caught, mut neg, mut hidden) = (0, 0, 0, 0);
     for (text, label) in rows("corpora/judol-dev/comments.csv", "text", "label") {
-        let h = hidden_as_spam(&set, &text);
+        let h = hidden_as_spam(&set, &comment(&text));
         if label == "1" {
             pos += 1;
             caught += h as usize;
@@ -349,7 +348,7 @@ fn scam_and_spam_rules_leave_ordinary_comments_in_three_languages_alone() {
                 continue;
             }
             n += 1;
-            if hidden_as_spam(&set, &text) {
+            if hidden_as_spam(&set, &comment(&text)) {
                 hidden += 1;
                 shown.push(text);
             }
@@ -378,12 +377,12 @@ fn disguised_gambling_names_are_caught_as_their_plain_form() {
         "mantap main di b3rk4h99 gacor terus",
         "mantap main di P͟U͟L͟A͟U͟W͟I͟N gacor terus",
     ] {
-        assert!(hidden_as_spam(&set, text), "not hidden: {text}");
+        assert!(hidden_as_spam(&set, &comment(text)), "not hidden: {text}");
     }
     for text in [
         "mantap videonya bang, makan di warung terus",
         "orang2 pada main bola di lapangan",
     ] {
-        assert!(!hidden_as_spam(&set, text), "hidden: {text}");
+        assert!(!hidden_as_spam(&set, &comment(text)), "hidden: {text}");
     }
 }

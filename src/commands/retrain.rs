@@ -107,7 +107,7 @@ pub async fn run(settings: Settings, a: &TrainArgs) -> anyhow::Result<ExitCode> 
             .iter()
             .map(|f| (PathBuf::from(&f.path), f.grouping.as_str()))
             .collect();
-        match train::load_files(&files, &on.options) {
+        match train::load(&files, &on.options) {
             Ok(ds) => ds,
             Err(errors) => {
                 for e in errors.iter().take(20) {

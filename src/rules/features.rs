@@ -172,36 +172,33 @@ fn tagged(text: &str, sigil: char) -> Vec<(usize, usize)> {
     out
 }
 
+/// A site-shaped name in a comment (see [`site_names`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SiteSpan {
+    /// Byte span in the normalized text.
+    pub start: usize,
+    pub end: usize,
+    /// Written in fancy, look-alike, underlined or spaced letters (`𝐁𝐄𝐑𝐊𝐀𝐇𝟗𝟗`,
+    /// `A L E X I S 1 7`, `P͟U͟L͟A͟U͟W͟I͟N`), not plainly (`berkah99`).
+    pub disguised: bool,
+}
+
 /// Names shaped like the sites that gambling and other promotion campaigns advertise, in three
 /// disguises: a word of three letters or more followed by two digits or more, or by digits and
 /// one letter (`visi4d`, `berkah99`, `t0gel62`), in the normalized text (so `𝐕𝐈𝐒𝐈𝟒𝐃` counts) or
 /// in its spaced-letters view (`A L E X I S 1 7` reads `alexis17`); and a word written in fancy
 /// or look-alike letters among words written plainly (`main di A𝙂𝘜𝐒𝘛𝐎𝙏О`: a comment written
-/// all in a fancy font is a style, not a disguise). Words inside @handles, #hashtags and links
-/// do not count. Byte spans in the normalized text, in order.
-pub fn site_names(norm: &super::normalize::Normalized, original: &str) -> Vec<(usize, usize)> {
-    site_names_as(norm, original, false)
-}
-
-/// The [`site_names`] written in disguise: in fancy, look-alike, underlined or spaced letters
-/// (`𝐁𝐄𝐑𝐊𝐀𝐇𝟗𝟗`, `A L E X I S 1 7`, `P͟U͟L͟A͟U͟W͟I͟N`), not plainly (`berkah99`).
-pub fn disguised_site_names(
+/// all in a fancy font is a style, not a disguise). Words inside `handles` (the spans of the
+/// @handles and #hashtags of the normalized text) and links do not count. In order.
+pub fn site_names(
     norm: &super::normalize::Normalized,
     original: &str,
-) -> Vec<(usize, usize)> {
-    site_names_as(norm, original, true)
-}
-
-fn site_names_as(
-    norm: &super::normalize::Normalized,
-    original: &str,
-    disguised_only: bool,
-) -> Vec<(usize, usize)> {
+    handles: &[(usize, usize)],
+) -> Vec<SiteSpan> {
     let mut out = Vec::new();
     let text = norm.text.as_str();
-    let tagged: Vec<(usize, usize)> = mentions(text).into_iter().chain(hashtags(text)).collect();
     site_words(text, |s, e| {
-        let in_tag = tagged.iter().any(|&(a, b)| a <= s && e <= b);
+        let in_tag = handles.iter().any(|&(a, b)| a <= s && e <= b);
         let ts = text[..s].rfind(' ').map_or(0, |k| k + 1);
         let te = text[e..].find(' ').map_or(text.len(), |k| e + k);
         let token = &text.as_bytes()[ts..te];
@@ -209,42 +206,60 @@ fn site_names_as(
             || token
                 .windows(2)
                 .any(|p| p[0] == b'.' && p[1].is_ascii_alphabetic());
-        // Written plainly: the original characters are the normalized ones.
-        let plain = || {
+        if !(in_tag || in_link) {
+            // Written plainly: the original characters are the normalized ones.
             let (a, b) = norm.original_span(s, e);
-            original
+            let plain = original
                 .get(a..b)
-                .is_some_and(|o| o.eq_ignore_ascii_case(&text[s..e]))
-        };
-        if !(in_tag || in_link || (disguised_only && plain())) {
-            out.push((s, e));
+                .is_some_and(|o| o.eq_ignore_ascii_case(&text[s..e]));
+            out.push(SiteSpan {
+                start: s,
+                end: e,
+                disguised: !plain,
+            });
         }
     });
-    if !original.is_ascii() {
-        disguised_words(norm, original, &mut out);
+    for (start, end) in disguised_words(norm, original, 2) {
+        out.push(SiteSpan {
+            start,
+            end,
+            disguised: true,
+        });
     }
     if let Some((spaced, map)) = norm.spaced() {
         site_words(&spaced, |s, e| {
             let a = map[s] as usize;
             let last = map[e - 1] as usize;
-            let b = last + norm.text[last..].chars().next().map_or(1, char::len_utf8);
-            if !out.iter().any(|&(x, y)| x <= a && b <= y) {
-                out.push((a, b));
+            let b = last + text[last..].chars().next().map_or(1, char::len_utf8);
+            if !out
+                .iter()
+                .any(|n| n.disguised && n.start <= a && b <= n.end)
+            {
+                out.push(SiteSpan {
+                    start: a,
+                    end: b,
+                    disguised: true,
+                });
             }
         });
     }
-    out.sort_unstable();
-    out.dedup();
+    // A span found twice is disguised when either finding says so.
+    out.sort_unstable_by_key(|n| (n.start, n.end, !n.disguised));
+    out.dedup_by_key(|n| (n.start, n.end));
     out
 }
 
-/// Adds the normalized spans of words written in fancy or look-alike letters, when at least two
-/// other words of the comment are written in plain letters.
+/// The normalized spans of the words written in fancy, look-alike or underlined letters (three
+/// letters or digits at least), when at least `min_plain` other words of the comment are
+/// written in plain letters.
 fn disguised_words(
     norm: &super::normalize::Normalized,
     original: &str,
-    out: &mut Vec<(usize, usize)>,
-) {
+    min_plain: usize,
+) -> Vec<(usize, usize)> {
+    if original.is_ascii() {
+        return Vec::new();
+    }
     let mut fancy: Vec<(usize, usize)> = Vec::new();
     let mut plain = 0;
     for (start, word) in original
@@ -259,24 +274,25 @@ fn disguised_words(
             plain += 1;
         }
     }
-    if fancy.is_empty() || plain < 2 {
-        return;
+    if fancy.is_empty() || plain < min_plain {
+        return Vec::new();
     }
-    let text = norm.text.as_str();
-    for (a, b) in fancy {
-        // The normalized bytes whose original character lies inside the word.
-        let mut span: Option<(usize, usize)> = None;
-        for (i, c) in text.char_indices() {
-            let (s, _) = norm.original_span(i, i + c.len_utf8());
-            if s >= a && s < b && c.is_alphanumeric() {
-                let end = i + c.len_utf8();
-                span = Some(span.map_or((i, end), |(x, _)| (x, end)));
-            }
+    // One pass over the normalized text: each letter or digit joins the span of the word its
+    // original character lies in (`fancy` is in text order).
+    let mut spans: Vec<Option<(usize, usize)>> = vec![None; fancy.len()];
+    for (i, c) in norm.text.char_indices() {
+        if !c.is_alphanumeric() {
+            continue;
         }
-        if let Some(s) = span {
-            out.push(s);
+        let (s, _) = norm.original_span(i, i + c.len_utf8());
+        let k = fancy.partition_point(|&(a, _)| a <= s);
+        if k > 0 && s < fancy[k - 1].1 {
+            let end = i + c.len_utf8();
+            let span = &mut spans[k - 1];
+            *span = Some(span.map_or((i, end), |(x, _)| (x, end)));
         }
     }
+    spans.into_iter().flatten().collect()
 }
 
 /// True when most letters of the word carry a combining mark ("P͟U͟L͟A͟U͟W͟I͟N", "A͎R͎W͎A͎N͎A͎"),
@@ -340,22 +356,22 @@ fn is_site_word(w: &[u8]) -> bool {
 
 /// Keys that tie together the rows of a training file that advertise the same site, for
 /// grouped cross-validation: its [`site_names`], and every word written in fancy or look-alike
-/// letters (`𝘼𝐆𝘜𝙎𝑇𝘖𝙏𝙊`), as plain lowercase letters and digits.
-pub fn site_keys(original: &str) -> Vec<String> {
-    let norm = super::normalize::Normalized::new(original);
+/// letters (`𝘼𝐆𝘜𝙎𝑇𝘖𝙏𝙊`) even in a comment written all that way, as plain lowercase letters
+/// and digits, four at least.
+pub fn site_keys(norm: &super::normalize::Normalized, original: &str) -> Vec<String> {
+    let text = norm.text.as_str();
+    let handles: Vec<(usize, usize)> = mentions(text).into_iter().chain(hashtags(text)).collect();
     let plain = |s: &str| -> String { s.chars().filter(|c| c.is_ascii_alphanumeric()).collect() };
-    let mut keys: Vec<String> = site_names(&norm, original)
+    let mut keys: Vec<String> = site_names(norm, original, &handles)
         .into_iter()
-        .map(|(s, e)| plain(&norm.text[s..e]))
+        .map(|n| plain(&text[n.start..n.end]))
+        .chain(
+            disguised_words(norm, original, 0)
+                .into_iter()
+                .map(|(s, e)| plain(&text[s..e]))
+                .filter(|k| k.len() >= 4),
+        )
         .collect();
-    for word in original.split_whitespace() {
-        if !word.is_ascii() && super::normalize::has_confusables(word) {
-            let k = plain(&super::normalize::normalize(word));
-            if k.len() >= 4 {
-                keys.push(k);
-            }
-        }
-    }
     keys.sort();
     keys.dedup();
     keys
@@ -478,9 +494,13 @@ mod tests {
         use crate::rules::normalize::Normalized;
         let names = |t: &str| -> Vec<String> {
             let n = Normalized::new(t);
-            site_names(&n, t)
+            let handles: Vec<_> = mentions(&n.text)
                 .into_iter()
-                .map(|(s, e)| n.text[s..e].to_string())
+                .chain(hashtags(&n.text))
+                .collect();
+            site_names(&n, t, &handles)
+                .into_iter()
+                .map(|x| n.text[x.start..x.end].to_string())
                 .collect()
         };
         assert_eq!(names("main di visi4d gampang"), ["visi4d"]);
@@ -501,10 +521,8 @@ mod tests {
             names("udah cobain 【H】【o】【k】【i】【7】【7】【7】 manteb"),
             ["h】【o】【k】【i】【7】【7】【7"]
         );
-        assert_eq!(
-            site_keys("main di 𝘼𝐆𝘜𝙎𝑇𝘖𝙏𝙊 dan ❄️𝗝 𝗨 𝗡 𝗜 𝗢 𝗥 𝟴 𝟴❄️"),
-            ["agustoto", "junior88"]
-        );
+        let t = "main di 𝘼𝐆𝘜𝙎𝑇𝘖𝙏𝙊 dan ❄️𝗝 𝗨 𝗡 𝗜 𝗢 𝗥 𝟴 𝟴❄️";
+        assert_eq!(site_keys(&Normalized::new(t), t), ["agustoto", "junior88"]);
     }
 
     use super::*;

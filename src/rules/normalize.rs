@@ -353,7 +353,7 @@ fn fold_char(c: char, out: &mut String, depth: u8) {
         // An accented Latin letter loses its accent ("ó" reads "o", "ç" reads "c"): decancer
         // alone reads some of them as other letters ("ó" as "p", "ô" as "q", "õ" as "r"), which
         // turned Portuguese and Spanish into nonsense ("dólares" read "dplares").
-        {
+        if matches!(d as u32, 0xC0..=0x24F | 0x1E00..=0x1EFF) {
             let mut parts = std::iter::once(d).nfd();
             if let Some(base) = parts.next() {
                 if base.is_ascii_alphabetic()

@@ -20,6 +20,7 @@ pub(super) struct Ctx<'a> {
     pub(super) links: OnceCell<Vec<Link>>,
     pub(super) mentions: OnceCell<Vec<(usize, usize)>>,
     pub(super) hashtags: OnceCell<Vec<(usize, usize)>>,
+    pub(super) sites: OnceCell<Vec<features::SiteSpan>>,
     pub(super) language: OnceCell<Option<whatlang::Lang>>,
     pub(super) text_key: OnceCell<String>,
     /// Per model: its score, computed when a condition first asks.
@@ -60,6 +61,13 @@ impl Ctx<'_> {
             self.set.models[model as usize]
                 .1
                 .score(&self.norm.text, &self.input.text)
+        })
+    }
+
+    fn sites(&self) -> &[features::SiteSpan] {
+        self.sites.get_or_init(|| {
+            let handles: Vec<(usize, usize)> = self.handles().collect();
+            features::site_names(self.norm, &self.input.text, &handles)
         })
     }
 
@@ -210,18 +218,18 @@ pub(super) fn eval(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool {
         }
         Cond::HasConfusables(want) => normalize::has_confusables(&ctx.input.text) == *want,
         Cond::SiteName(want) => {
-            let names = if *want == SiteName::Disguised {
-                features::disguised_site_names(ctx.norm, &ctx.input.text)
-            } else {
-                features::site_names(ctx.norm, &ctx.input.text)
-            };
-            if *want == SiteName::None {
-                return names.is_empty();
+            let found = ctx
+                .sites()
+                .iter()
+                .find(|n| *want != SiteName::Disguised || n.disguised);
+            match (want, found) {
+                (SiteName::None, found) => found.is_none(),
+                (_, Some(n)) => {
+                    ev.push(ctx.norm_evidence("site_name", n.start, n.end));
+                    true
+                }
+                (_, None) => false,
             }
-            if let Some(&(s, e)) = names.first() {
-                ev.push(ctx.norm_evidence("site_name", s, e));
-            }
-            !names.is_empty()
         }
         Cond::Language(langs) => {
             let lang = ctx

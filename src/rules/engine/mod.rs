@@ -356,6 +356,7 @@ impl RuleSet {
             links: OnceCell::new(),
             mentions: OnceCell::new(),
             hashtags: OnceCell::new(),
+            sites: OnceCell::new(),
             language: OnceCell::new(),
             text_key: OnceCell::new(),
             scores: self.models.iter().map(|_| OnceCell::new()).collect(),

@@ -467,17 +467,11 @@ impl Loader {
             "has_confusables" => Cond::HasConfusables(self.boolean(f, t, key)?),
             "site_name" => {
                 use crate::rules::engine::SiteName;
-                match item.as_value() {
-                    Some(v) if v.as_str() == Some("disguised") => {
-                        Cond::SiteName(SiteName::Disguised)
-                    }
-                    Some(v) if v.as_bool().is_some() => {
-                        if self.boolean(f, t, key)? {
-                            Cond::SiteName(SiteName::Any)
-                        } else {
-                            Cond::SiteName(SiteName::None)
-                        }
-                    }
+                let v = item.as_value();
+                match (v.and_then(|v| v.as_bool()), v.and_then(|v| v.as_str())) {
+                    (Some(true), _) => Cond::SiteName(SiteName::Any),
+                    (Some(false), _) => Cond::SiteName(SiteName::None),
+                    (_, Some("disguised")) => Cond::SiteName(SiteName::Disguised),
                     _ => {
                         self.err(f, span, "`site_name` must be true, false or \"disguised\"");
                         return None;

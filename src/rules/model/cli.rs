@@ -80,7 +80,7 @@ impl DataArgs {
             .chain(self.site_file.iter().map(|p| (p.clone(), "sites")))
             .chain(self.group_file.iter().map(|p| (p.clone(), "file")))
             .collect();
-        match train::load_files(&files, &self.options()) {
+        match train::load(&files, &self.options()) {
             Ok(ds) => Ok(Some(ds)),
             Err(errors) => {
                 for e in errors.iter().take(50) {

@@ -7,7 +7,8 @@ use super::train::Dataset;
 use crate::rules::normalize::Normalized;
 
 /// The fold of every example: comments naming the same handle (and rows of the same
-/// `--group-file`, or the same JSON Lines `group`) share a fold. Groups are dealt out largest
+/// `--group-file`, or the same JSON Lines `group`; in a `--site-file`, rows naming the same
+/// site) share a fold. Groups are dealt out largest
 /// first to the fold with the fewest rows, per file (the `--group-file` files together), so
 /// every file is spread evenly over the folds.
 pub fn folds(ds: &Dataset, k: usize) -> Vec<usize> {
@@ -22,16 +23,18 @@ pub fn folds(ds: &Dataset, k: usize) -> Vec<usize> {
     }
     let mut owner: HashMap<String, usize> = HashMap::new();
     let mut keys: Vec<String> = vec![String::new(); n];
+    let grouping = |i: usize| ds.files[ds.examples[i].file].grouping.as_str();
+    let norms: Vec<Option<Normalized>> = (0..n)
+        .map(|i| (grouping(i) != "file").then(|| Normalized::new(&ds.examples[i].text)))
+        .collect();
     // Sites named in disguise or with digits somewhere in a `sites` file; a row naming one of
     // them in plain letters ("agustoto") joins the rows that disguise it.
-    let sites = |i: usize| ds.files[ds.examples[i].file].grouping == "sites";
     let site_keys: Vec<Vec<String>> = (0..n)
-        .map(|i| {
-            if sites(i) {
-                crate::rules::features::site_keys(&ds.examples[i].text)
-            } else {
-                Vec::new()
+        .map(|i| match &norms[i] {
+            Some(norm) if grouping(i) == "sites" => {
+                crate::rules::features::site_keys(norm, &ds.examples[i].text)
             }
+            _ => Vec::new(),
         })
         .collect();
     let known_sites: std::collections::HashSet<&str> = site_keys
@@ -42,17 +45,15 @@ pub fn folds(ds: &Dataset, k: usize) -> Vec<usize> {
         .collect();
     for (i, ex) in ds.examples.iter().enumerate() {
         let mut names: Vec<String> = Vec::new();
-        if ds.files[ex.file].grouping == "file" {
-            names.push(format!("file:{}", ex.file));
-        } else {
-            let norm = Normalized::new(&ex.text).text;
-            for (s, e) in crate::rules::features::mentions(&norm)
+        if let Some(norm) = &norms[i] {
+            let norm = norm.text.as_str();
+            for (s, e) in crate::rules::features::mentions(norm)
                 .into_iter()
-                .chain(crate::rules::features::hashtags(&norm))
+                .chain(crate::rules::features::hashtags(norm))
             {
                 names.push(norm[s..e].to_string());
             }
-            if sites(i) {
+            if grouping(i) == "sites" {
                 for k in &site_keys[i] {
                     names.push(format!("site:{k}"));
                 }
@@ -68,6 +69,8 @@ pub fn folds(ds: &Dataset, k: usize) -> Vec<usize> {
             if names.is_empty() {
                 names.push(format!("text:{}", norm));
             }
+        } else {
+            names.push(format!("file:{}", ex.file));
         }
         names.sort();
         keys[i] = names[0].clone();

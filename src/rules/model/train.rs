@@ -107,26 +107,12 @@ pub struct Dataset {
 /// Reads training files: CSV (with a header row) or JSON Lines (`.jsonl`, `.json`:
 /// `{"text": ..., "label": 0|1, "weight"?: number, "group"?: string}`). Every problem is
 /// reported as `FILE:LINE: message`; nothing is returned unless every row is good.
-pub fn load(
-    files: &[PathBuf],
-    group_files: &[PathBuf],
-    opts: &DataOptions,
-) -> Result<Dataset, Vec<String>> {
-    let all: Vec<(PathBuf, &str)> = files
-        .iter()
-        .map(|p| (p.clone(), "handles"))
-        .chain(group_files.iter().map(|p| (p.clone(), "file")))
-        .collect();
-    load_files(&all, opts)
-}
-
-/// Like [`load`], for files each with its own grouping (`handles`, `sites` or `file`, as a
-/// model header's `trained_on.files` records them), in this order.
-pub fn load_files(all: &[(PathBuf, &str)], opts: &DataOptions) -> Result<Dataset, Vec<String>> {
+/// Each file comes with its grouping (`handles`, `sites` or `file`, as a model header's
+/// `trained_on.files` records them); files are read in this order.
+pub fn load(all: &[(PathBuf, &str)], opts: &DataOptions) -> Result<Dataset, Vec<String>> {
     let mut ds = Dataset::default();
     let mut errors = Vec::new();
-    for (path, grouping) in all {
-        let grouping: &str = grouping;
+    for &(ref path, grouping) in all {
         let index = ds.files.len();
         let before = ds.examples.len();
         let name = path.display().to_string();
