@@ -227,25 +227,84 @@ pub fn site_names(
         });
     }
     if let Some((spaced, map)) = norm.spaced() {
-        site_words(&spaced, |s, e| {
-            let a = map[s] as usize;
+        let span = |s: usize, e: usize| {
             let last = map[e - 1] as usize;
-            let b = last + text[last..].chars().next().map_or(1, char::len_utf8);
-            if !out
-                .iter()
-                .any(|n| n.disguised && n.start <= a && b <= n.end)
-            {
+            (
+                map[s] as usize,
+                last + text[last..].chars().next().map_or(1, char::len_utf8),
+            )
+        };
+        // A site-shaped word made of spaced letters (`A L E X I S 1 7`) is disguised; a word
+        // already found in the text itself keeps what was found there (`cu4n` beside spaced
+        // letters is still written plainly).
+        let mut found = Vec::new();
+        site_words(&spaced, |s, e| found.push(span(s, e)));
+        for (a, b) in found {
+            if !out.iter().any(|n| n.start <= a && b <= n.end) {
                 out.push(SiteSpan {
                     start: a,
                     end: b,
                     disguised: true,
                 });
             }
-        });
+        }
+        // Five spaced letters and digits or more, three of them letters, with a digit among
+        // them or written in fancy letters (`𝑩 0 𝑺 𝑺 𝑾 𝑫`, `𝗞 𝑶 𝗜 𝗦 𝗟 𝑶 𝗧`), read as a name,
+        // but not as a disguise on their own: a rule needs a second sign with it. Plain spaced
+        // letters are left out: people space words for emphasis (`o d e i o`, `P E A C E`).
+        for (s, e, letters, digits) in spaced_runs(&spaced, &map) {
+            let (a, b) = span(s, e);
+            let (oa, ob) = norm.original_span(a, b);
+            let fancy = original
+                .get(oa..ob)
+                .is_some_and(super::normalize::has_confusables);
+            if letters < 3 || !(digits > 0 || fancy) {
+                continue;
+            }
+            if !out.iter().any(|n| n.start <= a && b <= n.end) {
+                out.push(SiteSpan {
+                    start: a,
+                    end: b,
+                    disguised: false,
+                });
+            }
+        }
     }
     // A span found twice is disguised when either finding says so.
     out.sort_unstable_by_key(|n| (n.start, n.end, !n.disguised));
     out.dedup_by_key(|n| (n.start, n.end));
+    out
+}
+
+/// The words of the spaced-letters view made by joining five single letters or digits or
+/// more (their bytes come from places in the text that are not next to each other), as spans
+/// of the view with their counts of letters and of digits.
+fn spaced_runs(spaced: &str, map: &[u32]) -> Vec<(usize, usize, usize, usize)> {
+    let mut out = Vec::new();
+    // start, letters, digits, joined; the text byte just after the last char.
+    let mut word: Option<(usize, usize, usize, bool)> = None;
+    let mut after = 0;
+    let chars = spaced
+        .char_indices()
+        .chain(std::iter::once((spaced.len(), ' ')));
+    for (i, c) in chars {
+        if c.is_alphanumeric() {
+            let at = map[i] as usize;
+            let digit = usize::from(c.is_numeric());
+            word = Some(match word {
+                Some((s, l, d, j)) => (s, l + 1 - digit, d + digit, j || after != at),
+                None => (i, 1 - digit, digit, false),
+            });
+            after = at + c.len_utf8();
+        } else {
+            if let Some((s, l, d, true)) = word {
+                if l + d >= 5 {
+                    out.push((s, i, l, d));
+                }
+            }
+            word = None;
+        }
+    }
     out
 }
 
@@ -521,6 +580,33 @@ mod tests {
             names("udah cobain 【H】【o】【k】【i】【7】【7】【7】 manteb"),
             ["h】【o】【k】【i】【7】【7】【7"]
         );
+        // Which of them are disguised on their own: spaced letters alone are a name (a rule
+        // wants a second sign with them), and a plain word beside them stays plain.
+        let disguised = |t: &str| -> Vec<(String, bool)> {
+            let n = Normalized::new(t);
+            site_names(&n, t, &[])
+                .into_iter()
+                .map(|x| (n.text[x.start..x.end].to_string(), x.disguised))
+                .collect()
+        };
+        assert_eq!(
+            disguised("gas main di 𝑩 0 𝑺 𝑺 𝑾 𝑫 cu4n terus"),
+            [
+                ("b 0 s s w d".to_string(), false),
+                ("cu4n".to_string(), false)
+            ]
+        );
+        assert_eq!(
+            disguised("info ⭐ A L E X I S 1 7 ⭐ kak"),
+            [("a l e x i s 1 7".to_string(), true)]
+        );
+        assert_eq!(
+            disguised("udah 𝗞 𝑶 𝗜 𝗦 𝗟 𝑶 𝗧 makin gacor"),
+            [("k o i s l o t".to_string(), false)]
+        );
+        assert!(disguised("P E A C E to all").is_empty());
+        assert!(disguised("eu o d e i o mentiras, M E U  D E U S").is_empty());
+        assert!(disguised("in the 4 0 6 0 i am").is_empty());
         let t = "main di 𝘼𝐆𝘜𝙎𝑇𝘖𝙏𝙊 dan ❄️𝗝 𝗨 𝗡 𝗜 𝗢 𝗥 𝟴 𝟴❄️";
         assert_eq!(site_keys(&Normalized::new(t), t), ["agustoto", "junior88"]);
     }
