@@ -365,6 +365,7 @@ impl Stages {
             graph: graph.clone(),
             settings: settings.clone(),
             actions_wake: actions_wake.clone(),
+            own_usernames: Default::default(),
         });
         let executor = Arc::new(Executor {
             store: store.clone(),

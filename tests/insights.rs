@@ -372,6 +372,7 @@ fn pipeline(store: Arc<dyn Store>, rules: &std::path::Path) -> Pipeline {
         })),
         settings: Arc::new(settings),
         actions_wake: Default::default(),
+        own_usernames: Default::default(),
     }
 }
 

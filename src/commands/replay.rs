@@ -152,6 +152,9 @@ fn input_of(d: &DecisionRow, text: &str) -> Input {
         comment_id: Some(d.comment_id.clone()),
         media_id: d.media_id.clone(),
         account_id: Some(d.account_id.clone()),
+        // The log does not keep it: a replayed impersonation rule compares with the names it
+        // lists only.
+        account_username: None,
         media_product_type: None,
         parent_id: None,
         kind: if d.kind == "mention" {

@@ -78,6 +78,7 @@ pub struct FileConfig {
 pub struct AccountFile {
     pub access_token: Option<Secret>,
     pub rules: Option<PathBuf>,
+    pub username: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +92,9 @@ pub enum LogFormat {
 pub struct AccountSettings {
     pub access_token: Option<Secret>,
     pub rules_dir: Option<PathBuf>,
+    /// The account's own @username (without the @), for rules that look for impersonators;
+    /// asked of the Graph API when not set.
+    pub username: Option<String>,
 }
 
 /// Validated runtime settings.
@@ -529,6 +533,10 @@ impl Settings {
                         AccountSettings {
                             access_token: a.access_token.filter(|t| !t.is_empty()),
                             rules_dir: a.rules,
+                            username: a
+                                .username
+                                .map(|u| u.trim().trim_start_matches('@').to_string())
+                                .filter(|u| !u.is_empty()),
                         },
                     )
                 })

@@ -22,6 +22,7 @@ use crate::store::{
 };
 
 pub mod monitor;
+pub mod own_names;
 pub mod registry;
 pub mod state;
 
@@ -62,6 +63,8 @@ pub struct Pipeline {
     pub settings: Arc<crate::config::Settings>,
     /// Notified when actions are planned.
     pub actions_wake: Arc<Notify>,
+    /// The accounts' own usernames, for rules that look for impersonators.
+    pub own_usernames: own_names::OwnUsernames,
 }
 
 impl Pipeline {
@@ -410,6 +413,7 @@ impl Pipeline {
             .and_then(Value::as_str)
             .map(str::to_string);
         let live = event.field == "live_comments" || media_type.as_deref() == Some("LIVE");
+        let account_username = self.account_username(&event.account_id).await;
         let input = Input {
             text: v
                 .get("text")
@@ -424,6 +428,7 @@ impl Pipeline {
             comment_id: Some(cid.clone()),
             media_id: id_string(media.get("id")),
             account_id: Some(event.account_id.clone()),
+            account_username,
             media_product_type: media_type,
             parent_id: id_string(v.get("parent_id")),
             kind: Kind::Comment,
@@ -437,6 +442,16 @@ impl Pipeline {
         let not_callable =
             live.then_some("live media: comments cannot be hidden or answered through the API");
         Ok(Step::evaluate(event, &cid, kind, input, not_callable))
+    }
+
+    /// The account's own username when its rules look for impersonators (see [`own_names`]).
+    async fn account_username(&self, account: &str) -> Option<String> {
+        if !self.rules.for_account(account).uses_impersonation() {
+            return None;
+        }
+        self.own_usernames
+            .get(&self.settings, &self.graph, account)
+            .await
     }
 
     async fn mention(&self, event: &InboxEvent, v: &Value) -> Result<Step, ProcessError> {
@@ -489,9 +504,11 @@ impl Pipeline {
                 (m.caption.unwrap_or_default(), m.username, media_id.clone())
             }
         };
+        let account_username = self.account_username(&event.account_id).await;
         let input = Input {
             text,
             username,
+            account_username,
             comment_id: mention_comment.clone(),
             media_id: Some(media_id),
             account_id: Some(event.account_id.clone()),

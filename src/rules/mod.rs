@@ -43,6 +43,10 @@ pub struct Input {
     pub media_id: Option<String>,
     #[serde(default)]
     pub account_id: Option<String>,
+    /// The account's own @username, when known: what the `impersonates` condition compares
+    /// authors and named handles with.
+    #[serde(default)]
+    pub account_username: Option<String>,
     #[serde(default)]
     pub media_product_type: Option<String>,
     #[serde(default)]

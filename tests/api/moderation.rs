@@ -396,3 +396,64 @@ async fn a_restart_in_the_middle_of_retries_resumes_the_schedule() {
     assert_eq!(d.action_log[0].attempts, 2);
     assert_eq!(fake.calls_to("hide").len(), 2);
 }
+
+/// The shipped pack's impersonation rule, with the account's own username read from the Graph
+/// API: an account named like the brand that answers a complaint is hidden, a fan account and a
+/// customer tagging the brand are not, and the username is asked once, not per comment.
+#[tokio::test]
+async fn an_impersonator_of_the_account_is_hidden_and_its_fans_are_not() {
+    let fake = FakeGraph::start().await;
+    fake.set_own_username("acme");
+    fake.set_app_secret(APP_SECRET);
+    let app = spawn_app_with(AppOptions {
+        env: vec![
+            ("COMMENTGUARD_GRAPH_URL".to_string(), fake.url()),
+            ("COMMENTGUARD_ACCESS_TOKEN".to_string(), TOKEN.to_string()),
+            ("COMMENTGUARD_RETRY_BASE".to_string(), "100ms".to_string()),
+        ],
+        rules: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")),
+        dir: None,
+    })
+    .await;
+    let comments = [
+        (
+            "c-fan",
+            "obsessed with this drop, need it in every colour",
+            "acme.fanclub",
+        ),
+        (
+            "c-customer",
+            "@acme my parcel never arrived, can you help?",
+            "anna_b",
+        ),
+        (
+            "c-imp",
+            "Sorry for the trouble! Please DM us your order number for a full refund",
+            "acme.support.help",
+        ),
+    ];
+    for (id, text, user) in comments {
+        assert_eq!(
+            app.post_signed(&comment_body(ACCOUNT, id, text, user))
+                .await
+                .status(),
+            200
+        );
+    }
+    let hides = fake.wait_for_calls("hide", 1, WAIT).await;
+    assert_eq!(hides[0].object_id, "c-imp");
+    let d = wait_decision(&app, "c-imp", settled).await;
+    assert!(d.rules.iter().any(|r| r == "impersonator"), "{:?}", d.rules);
+    for id in ["c-fan", "c-customer"] {
+        let d = wait_decision(&app, id, settled).await;
+        assert!(
+            d.rules.iter().all(|r| r != "impersonator"),
+            "{id}: {:?}",
+            d.rules
+        );
+    }
+    assert!(fake.calls_to("hide").iter().all(|h| h.object_id == "c-imp"));
+    let asked = fake.calls_to("username");
+    assert_eq!(asked.len(), 1, "the username is cached per account");
+    assert_eq!(asked[0].object_id, ACCOUNT);
+}

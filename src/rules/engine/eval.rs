@@ -330,6 +330,46 @@ pub(super) fn eval(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool {
             }
             false
         }
+        Cond::Impersonates(names) => {
+            let own = ctx
+                .input
+                .account_username
+                .as_deref()
+                .map(|u| normalize::normalize(u.trim().trim_start_matches('@')))
+                .filter(|u| !u.is_empty());
+            let names: Vec<&str> = names
+                .iter()
+                .map(String::as_str)
+                .chain(own.as_deref())
+                .collect();
+            if names.is_empty() {
+                return false;
+            }
+            let is_own = |h: &str| names.contains(&h);
+            let author = ctx.input.username.as_deref().map(|_| ctx.author());
+            if let Some(a) = author.filter(|a| !is_own(a)) {
+                if names.iter().any(|n| features::imitates(a, n)) {
+                    ev.push(Evidence {
+                        condition: "impersonates (author)".to_string(),
+                        matched: a.to_string(),
+                        start: 0,
+                        end: 0,
+                        score: None,
+                    });
+                    return true;
+                }
+            }
+            let text = ctx.norm.text.as_str();
+            let mentions = ctx.mentions.get_or_init(|| features::mentions(text));
+            for &(s, e) in mentions {
+                let h = &text[s + 1..e];
+                if !is_own(h) && names.iter().any(|n| features::imitates(h, n)) {
+                    ev.push(ctx.norm_evidence("impersonates", s, e));
+                    return true;
+                }
+            }
+            false
+        }
         Cond::HandleWords(ac) => {
             let text = ctx.norm.text.as_str();
             for (s, e) in ctx.handles() {

@@ -113,6 +113,9 @@ pub(crate) enum Cond {
     HandleWords(Box<AhoCorasick>),
     /// The comment names an @handle or #handle that is none of these (normalized, no sigil).
     HandlesExcept(Vec<String>),
+    /// The author, or an @handle the comment names, imitates the account's own username or
+    /// one of these names (normalized, no sigil): see [`features::imitates`].
+    Impersonates(Vec<String>),
 }
 
 /// `site_name = true | false | "disguised"`.
@@ -172,6 +175,15 @@ impl Cond {
             Cond::State(_) => true,
             Cond::All(v) | Cond::Any(v) => v.iter().any(Cond::is_stateful),
             Cond::Not(c) => c.is_stateful(),
+            _ => false,
+        }
+    }
+
+    fn uses_impersonation(&self) -> bool {
+        match self {
+            Cond::Impersonates(_) => true,
+            Cond::All(v) | Cond::Any(v) => v.iter().any(Cond::uses_impersonation),
+            Cond::Not(c) => c.uses_impersonation(),
             _ => false,
         }
     }
@@ -256,6 +268,14 @@ impl RuleSet {
     /// evaluation ask (and tell) its [`RuleState`] anything.
     pub fn uses_state(&self) -> bool {
         self.stateful
+    }
+
+    /// Whether any rule has an `impersonates` condition: only then is the account's own
+    /// username needed ([`Input::account_username`]).
+    pub fn uses_impersonation(&self) -> bool {
+        self.rules.iter().any(|r| {
+            r.when.uses_impersonation() || r.unless.as_ref().is_some_and(Cond::uses_impersonation)
+        })
     }
 
     /// How far back (seconds) the stateful conditions look: the state older than this is

@@ -92,6 +92,7 @@ impl Loader {
                 comment_id: opt(self, "comment_id"),
                 media_id: opt(self, "media_id"),
                 account_id: opt(self, "account_id"),
+                account_username: opt(self, "account_username"),
                 media_product_type: opt(self, "media_product_type"),
                 parent_id: opt(self, "parent_id"),
                 kind,

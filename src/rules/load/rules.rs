@@ -535,6 +535,20 @@ impl Loader {
             }
             "model" => self.model_condition(f, item)?,
             "handles_except" => Cond::HandlesExcept(self.handle_entries(f, t, key)?),
+            // `impersonates = true`: the account's own username; or a list of names (and
+            // lists) that are the brand's, which the account's username joins when known.
+            "impersonates" => match item.as_bool() {
+                Some(true) => Cond::Impersonates(Vec::new()),
+                Some(false) => {
+                    self.err(
+                        f,
+                        span,
+                        "`impersonates` is true or a list of the brand's names; to test that nobody impersonates, use not = { impersonates = true }",
+                    );
+                    return None;
+                }
+                None => Cond::Impersonates(self.handle_entries(f, t, key)?),
+            },
             "handle_words" => {
                 let words = self.handle_entries(f, t, key)?;
                 if words.is_empty() {

@@ -864,6 +864,7 @@ fn endpoint_of(
         ("GET", [_]) => match params("fields") {
             Some(f) if f.starts_with("mentioned_comment.") => "mentioned_comment",
             Some(f) if f.starts_with("mentioned_media.") => "mentioned_media",
+            Some(f) if f == "username" => "username",
             _ => "unknown",
         },
         _ => "unknown",
@@ -1104,6 +1105,11 @@ fn answer(shared: &Shared, r: &RecordedRequest) -> (u16, String) {
             }
             (200, page(&s, r, all).to_string())
         }
+        // The account's own username (GET /{ig-user-id}?fields=username).
+        "username" => (
+            200,
+            json!({ "username": s.own_username, "id": id }).to_string(),
+        ),
         "mention_reply" => {
             let (Some(media_id), Some(message)) = (param("media_id"), param("message")) else {
                 return error(400, 100, "(#100) media_id and message are required");
