@@ -125,6 +125,7 @@ conformance!(
     stored_work_wakes_a_subscribed_worker,
     rule_matches_are_grouped_by_account_and_rule_list_in_both_windows,
     an_auto_shadow_is_switched_once_per_rule_version_and_cleared,
+    a_rule_version_keeps_its_first_time_until_it_changes,
     rule_events_are_written_once_with_their_decision_and_answer_state_questions,
     old_rule_events_are_pruned,
     a_restarted_instance_takes_back_its_previous_runs_claims,
@@ -1448,6 +1449,37 @@ fn shadow(rule: &str, scope: &str, file_mtime: i64, at: i64) -> AutoShadow {
         file_mtime,
         at,
     }
+}
+
+async fn a_rule_version_keeps_its_first_time_until_it_changes(db: Db) {
+    use commentguard::store::RuleVersion;
+    let a = db.store().await;
+    let b = db.store().await;
+    let v = |rule: &str, version: &str, since: i64| RuleVersion {
+        scope: String::new(),
+        rule_id: rule.into(),
+        version: version.into(),
+        since,
+    };
+    assert!(a.rule_versions().await.unwrap().is_empty());
+    a.note_rule_versions(&[v("scam", "v1", 0), v("greedy", "g1", 0)])
+        .await
+        .unwrap();
+    // The same version noted again (a redeploy, or another instance) keeps its time.
+    b.note_rule_versions(&[v("scam", "v1", 5_000)])
+        .await
+        .unwrap();
+    // A new version takes the time it was first noted; the second instance's later noting of
+    // the same version does not move it.
+    a.note_rule_versions(&[v("greedy", "g2", 7_000)])
+        .await
+        .unwrap();
+    b.note_rule_versions(&[v("greedy", "g2", 9_000)])
+        .await
+        .unwrap();
+    let mut rows = b.rule_versions().await.unwrap();
+    rows.sort_by(|x, y| x.rule_id.cmp(&y.rule_id));
+    assert_eq!(rows, vec![v("greedy", "g2", 7_000), v("scam", "v1", 0)]);
 }
 
 async fn an_auto_shadow_is_switched_once_per_rule_version_and_cleared(db: Db) {

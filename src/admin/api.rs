@@ -259,14 +259,16 @@ fn auto_shadow_json(a: &AutoShadow) -> Value {
     };
     json!({
         "reason": format!(
-            "edited rule matched {} of {} comments ({:.1}%) in {} min; shadowed until its file changes or an operator clears it",
+            "edited rule matched {} of {} comments ({:.1}%) in {} min; shadowed until it is edited again or an operator clears it",
             a.matches, a.decisions, share * 100.0, a.window_ms / 60_000
         ),
         "share": share,
         "matches": a.matches,
         "decisions": a.decisions,
         "window_ms": a.window_ms,
+        // When this version of the rule was first seen (the old name is kept for scripts).
         "file_mtime_ms": a.file_mtime,
+        "edited_at_ms": a.file_mtime,
         "at_ms": a.at,
     })
 }
@@ -278,7 +280,7 @@ struct ScopeQuery {
 }
 
 /// Puts an auto-shadowed rule back into enforcement: the operator vouches for the rule's
-/// current version, which is not switched again until its file changes.
+/// current version, which is not switched again until it is edited.
 async fn clear_auto_shadow(
     State(state): State<AdminState>,
     Path(rule_id): Path<String>,

@@ -2,19 +2,24 @@
 //!
 //! Every `rule_stats_interval` the monitor reads the moderation log's match counts (one grouped
 //! query per window, never per comment) and the auto-shadow rows every instance shares. A rule
-//! whose file was modified within the last day and that matches more than `auto_shadow_share`
-//! of the comments decided since the edit (looking back at most an hour, and only once
+//! edited within the last day that matches more than `auto_shadow_share` of the comments
+//! decided since the edit (looking back at most an hour, and only once
 //! `auto_shadow_min_comments` were decided) is switched to shadow: recorded in the store so
 //! every instance and a restart agree, logged once (by the instance that switched it) and
-//! counted. It stays shadowed until its file changes again or an operator clears it.
+//! counted. It stays shadowed until it is edited again or an operator clears it.
+//!
+//! "Edited" means that what the rule says changed: its version (a hash of its conditions,
+//! actions, lists and models; see `rules::load::version`) differs from the one noted in the
+//! store, which keeps since when each version is known. Rewriting the files with the same rules
+//! (a redeploy, a checkout, a ConfigMap) edits nothing; the versions found at the very first
+//! start count as old.
 //!
 //! The pipeline asks [`MonitorView::is_shadowed`] of the last computed view: reading it costs
 //! a pointer load.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use serde::Serialize;
@@ -24,7 +29,7 @@ use super::RulesRegistry;
 use crate::config::Settings;
 use crate::rules::Mode;
 use crate::store::{
-    now_ms, AutoShadow, AutoShadowState, RuleMatchGroup, RuleStateStore, StoreError,
+    now_ms, AutoShadow, AutoShadowState, RuleMatchGroup, RuleStateStore, RuleVersion, StoreError,
 };
 
 const HOUR_MS: i64 = 3_600_000;
@@ -103,13 +108,9 @@ pub struct RuleMonitor {
 struct Candidate {
     scope: String,
     rule_id: String,
-    file_mtime: i64,
+    /// When its current version was first seen.
+    edited_at: i64,
     window_start: i64,
-}
-
-fn mtime_ms(path: &Path) -> Option<i64> {
-    let modified = std::fs::metadata(path).ok()?.modified().ok()?;
-    Some(modified.duration_since(UNIX_EPOCH).ok()?.as_millis() as i64)
 }
 
 impl RuleMonitor {
@@ -148,6 +149,56 @@ impl RuleMonitor {
         }
     }
 
+    /// Notes the loaded rules' versions (see the module documentation) and returns since when
+    /// each loaded rule says what it says, by scope and rule id.
+    async fn note_versions(&self, now: i64) -> Result<HashMap<(String, String), i64>, StoreError> {
+        let known: HashMap<(String, String), RuleVersion> = self
+            .store
+            .rule_versions()
+            .await?
+            .into_iter()
+            .map(|v| ((v.scope.clone(), v.rule_id.clone()), v))
+            .collect();
+        let first_start = known.is_empty();
+        let mut since = HashMap::new();
+        let mut changed = Vec::new();
+        for (account, handle) in self.rules.handles() {
+            let scope = account.unwrap_or("").to_string();
+            for info in handle.current().rules() {
+                let key = (scope.clone(), info.id.clone());
+                match known.get(&key) {
+                    Some(v) if v.version == info.version => {
+                        since.insert(key, v.since);
+                    }
+                    _ => {
+                        let at = if first_start { 0 } else { now };
+                        changed.push(RuleVersion {
+                            scope: key.0.clone(),
+                            rule_id: key.1.clone(),
+                            version: info.version.clone(),
+                            since: at,
+                        });
+                        since.insert(key, at);
+                    }
+                }
+            }
+        }
+        if !changed.is_empty() {
+            self.store.note_rule_versions(&changed).await?;
+            // Another instance may have noted the same edit first: its time stands.
+            for v in self.store.rule_versions().await? {
+                if let Some(s) = since.get_mut(&(v.scope.clone(), v.rule_id.clone())) {
+                    if changed.iter().any(|c| {
+                        c.scope == v.scope && c.rule_id == v.rule_id && c.version == v.version
+                    }) {
+                        *s = v.since;
+                    }
+                }
+            }
+        }
+        Ok(since)
+    }
+
     /// Recomputes the statistics, switches rules that trip, and publishes the new view.
     pub async fn refresh(&self) -> Result<(), StoreError> {
         let now = now_ms();
@@ -158,6 +209,7 @@ impl RuleMonitor {
             .into_iter()
             .map(|r| ((r.scope.clone(), r.rule_id.clone()), r))
             .collect();
+        let edited = self.note_versions(now).await?;
         let mut shadowed: HashMap<String, HashMap<String, AutoShadow>> = HashMap::new();
         let mut candidates = Vec::new();
         for (account, handle) in self.rules.handles() {
@@ -168,10 +220,13 @@ impl RuleMonitor {
                 if info.mode == Mode::Shadow || !seen.insert(info.id.clone()) {
                     continue;
                 }
-                let mtime = mtime_ms(&handle.dir().join(&info.file));
                 let key = (scope.to_string(), info.id.clone());
-                // A row written at or after the file's modification is about this version.
-                if let Some(row) = rows.get(&key).filter(|r| mtime.is_none_or(|m| r.at >= m)) {
+                let edited_at = edited.get(&key).copied();
+                // A row written at or after this version was first seen is about this version.
+                if let Some(row) = rows
+                    .get(&key)
+                    .filter(|r| edited_at.is_none_or(|m| r.at >= m))
+                {
                     if row.state == AutoShadowState::Shadowed {
                         shadowed
                             .entry(key.0)
@@ -180,11 +235,11 @@ impl RuleMonitor {
                     }
                     continue;
                 }
-                match mtime {
+                match edited_at {
                     Some(m) if self.share > 0.0 && now - m < DAY_MS => candidates.push(Candidate {
                         scope: key.0,
                         rule_id: key.1,
-                        file_mtime: m,
+                        edited_at: m,
                         window_start: m.max(now - HOUR_MS),
                     }),
                     _ => {}
@@ -228,7 +283,7 @@ impl RuleMonitor {
                 matches,
                 decisions,
                 window_ms: now - c.window_start,
-                file_mtime: c.file_mtime,
+                file_mtime: c.edited_at,
                 at: now,
             };
             // Another instance may have switched it (or an operator cleared it) meanwhile:

@@ -47,7 +47,7 @@ pub use labels::{Label, LabelFilter, LabelRow, LabelStore, NewLabel};
 pub use people::{PeopleStore, Person, Role};
 pub use rule_state::{
     AutoShadow, AutoShadowState, RuleDayCount, RuleEvent, RuleMatchGroup, RuleStateRows,
-    RuleStateStore,
+    RuleStateStore, RuleVersion,
 };
 pub use stories::{
     NewSnapshot, NewStory, NewStoryFinal, SnapshotRow, StoryFilter, StoryFinalRow, StoryRow,

@@ -59,6 +59,17 @@ pub struct RuleDayCount {
     pub count: i64,
 }
 
+/// What a rule says (a hash of its definition) and since when (unix milliseconds; 0: found at
+/// the first start, so not a fresh edit).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleVersion {
+    /// `""` for the default rules folder, else the account whose folder holds the rule.
+    pub scope: String,
+    pub rule_id: String,
+    pub version: String,
+    pub since: i64,
+}
+
 /// A rule switched to shadow automatically (or cleared by an operator).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AutoShadow {
@@ -69,7 +80,9 @@ pub struct AutoShadow {
     pub matches: i64,
     pub decisions: i64,
     pub window_ms: i64,
-    /// The rule file's modification time when it was switched (unix milliseconds).
+    /// When the version of the rule that was switched was first seen (unix milliseconds; see
+    /// [`RuleVersion`]). Named after the column, from when an edit was told by the file's
+    /// modification time.
     pub file_mtime: i64,
     /// When it was switched or cleared (unix milliseconds).
     pub at: i64,
@@ -112,9 +125,19 @@ pub trait RuleStateStore: Send + Sync + 'static {
     /// Every auto-shadow row, shadowed and cleared.
     async fn auto_shadows(&self) -> Result<Vec<AutoShadow>>;
 
-    /// Switches a rule to shadow, unless a row for it already applies to the file's current
-    /// version (its `at` is at or after `s.file_mtime`): another instance switched it, or an
-    /// operator cleared it. Returns `true` when this call made the switch.
+    /// Every rule version noted (see [`RuleVersion`]).
+    async fn rule_versions(&self) -> Result<Vec<RuleVersion>>;
+
+    /// Notes the rules' current versions in one transaction: a rule not noted before, or whose
+    /// version differs from the one noted, gets the `since` given; a rule noted with the same
+    /// version keeps its own (so a redeploy of the same rules changes nothing, and of two
+    /// instances noting one edit the first one's time stands).
+    async fn note_rule_versions(&self, versions: &[RuleVersion]) -> Result<()>;
+
+    /// Switches a rule to shadow, unless a row for it already applies to the rule's current
+    /// version (its `at` is at or after `s.file_mtime`, when that version was first seen):
+    /// another instance switched it, or an operator cleared it. Returns `true` when this call
+    /// made the switch.
     async fn set_auto_shadow(&self, s: &AutoShadow) -> Result<bool>;
 
     /// Clears a shadowed rule (in `scope`, or in every scope when `None`): an operator vouches
@@ -226,6 +249,44 @@ impl RuleStateStore for SqlStore {
                 })
             })
             .collect()
+    }
+
+    async fn rule_versions(&self) -> Result<Vec<RuleVersion>> {
+        let rows = sqlx::query("SELECT scope, rule_id, version, since FROM rule_versions")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(RuleVersion {
+                    scope: r.try_get("scope")?,
+                    rule_id: r.try_get("rule_id")?,
+                    version: r.try_get("version")?,
+                    since: r.try_get("since")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn note_rule_versions(&self, versions: &[RuleVersion]) -> Result<()> {
+        if versions.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin_write().await?;
+        for v in versions {
+            sqlx::query(
+                "INSERT INTO rule_versions (scope, rule_id, version, since) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (scope, rule_id) DO UPDATE SET version = excluded.version, since = excluded.since \
+                 WHERE rule_versions.version <> excluded.version",
+            )
+            .bind(&v.scope)
+            .bind(&v.rule_id)
+            .bind(&v.version)
+            .bind(v.since)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn set_auto_shadow(&self, a: &AutoShadow) -> Result<bool> {

@@ -76,8 +76,8 @@ pub async fn spawn_app_with(opts: AppOptions) -> TestApp {
     env.insert("COMMENTGUARD_RULES".into(), rules_dir.display().to_string());
     // Nothing in a test may reach the real Graph API.
     env.insert("COMMENTGUARD_GRAPH_URL".into(), "http://127.0.0.1:9".into());
-    // Test rules are copied fresh, so every rule looks just edited: tests about other things
-    // must not see their rules switched to shadow. Tests of that switch turn it on.
+    // Tests that edit their rules while running must not see them switched to shadow by the
+    // safety net for careless edits. Tests of that switch turn it on.
     env.insert("COMMENTGUARD_AUTO_SHADOW_SHARE".into(), "0".into());
     for (k, v) in opts.env {
         env.insert(k, v);

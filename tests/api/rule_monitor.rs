@@ -90,8 +90,31 @@ fn greedy(rules: &serde_json::Value) -> serde_json::Value {
     rules["rule_sets"][0]["loaded"][0].clone()
 }
 
+/// The greedy rule's version as the store noted it (None until the monitor noted it).
+async fn noted_version(app: &TestApp) -> Option<String> {
+    app.store
+        .rule_versions()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|v| v.rule_id == "greedy")
+        .map(|v| v.version)
+}
+
+async fn wait_version(app: &TestApp, not: Option<&str>) -> String {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        if let Some(v) = noted_version(app).await.filter(|v| Some(v.as_str()) != not) {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "version never noted");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test]
-async fn a_freshly_edited_rule_that_matches_everything_is_switched_to_shadow_and_stops_hiding() {
+async fn a_redeploy_keeps_a_rule_enforced_and_an_edit_that_matches_everything_is_switched_to_shadow(
+) {
     let fake = FakeGraph::start().await;
     let mut env = graph_env(&fake);
     for (k, v) in [
@@ -102,15 +125,34 @@ async fn a_freshly_edited_rule_that_matches_everything_is_switched_to_shadow_and
     ] {
         env.push((k.into(), v.into()));
     }
-    // The rules folder is copied just now: the rule file is fresh.
+    // First start: the rules found then count as old.
     let app = spawn_app_with(AppOptions {
         env: env.clone(),
         rules: Some(fixture("greedy-rules")),
         dir: None,
     })
     .await;
+    let first = wait_version(&app, None).await;
+    let dir = app.stop().await;
 
-    // Below the minimum number of comments nothing is switched: every one is hidden.
+    // A redeploy: every rule file rewritten (new modification time), the same rule with a new
+    // comment and description, and the service restarted during a wave it matches entirely.
+    let file = dir.path().join("rules/greedy.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        format!(
+            "# redeployed\n{}",
+            text.replace("Meant to catch one word", "Reworded")
+        ),
+    )
+    .unwrap();
+    let app = spawn_app_with(AppOptions {
+        env: env.clone(),
+        rules: None,
+        dir: Some(dir),
+    })
+    .await;
     for i in 1..=20 {
         let body = comment_body(ACCOUNT, &format!("g-{i}"), &format!("hello {i}"), "fan");
         assert_eq!(app.post_signed(&body).await.status(), 200);
@@ -120,8 +162,42 @@ async fn a_freshly_edited_rule_that_matches_everything_is_switched_to_shadow_and
         assert_eq!(d.actions, ["hide"]);
     }
     assert_eq!(fake.wait_for_calls("hide", 20, WAIT).await.len(), 20);
+    // Statistics computed after all 20 (100% of comments) still leave it enforced.
+    let seen_all = app
+        .store
+        .list_decisions(&commentguard::store::DecisionFilter {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.decided_at)
+        .max()
+        .unwrap();
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let rules = rules_json(&app).await;
+        if rules["stats_computed_at_ms"].as_i64().unwrap() > seen_all + 200 {
+            assert_eq!(greedy(&rules)["auto_shadowed"], false, "{rules:#}");
+            assert_eq!(greedy(&rules)["matches_last_hour"], 20);
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "stats never computed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(noted_version(&app).await.as_deref(), Some(first.as_str()));
 
-    // 20 of 20 comments is far above 5%: the rule is switched to shadow, and says why.
+    // An edit to what the rule does arms the net for it.
+    std::fs::write(&file, text.replace("min_length = 1", "min_length = 2")).unwrap();
+    wait_version(&app, Some(&first)).await;
+    for i in 21..=40 {
+        let body = comment_body(ACCOUNT, &format!("g-{i}"), &format!("hello {i}"), "fan");
+        assert_eq!(app.post_signed(&body).await.status(), 200);
+    }
+
+    // 20 of the 20 comments since the edit is far above 5%: the rule is switched to shadow,
+    // and says why.
     let deadline = std::time::Instant::now() + WAIT;
     let rule = loop {
         let rule = greedy(&rules_json(&app).await);
@@ -143,11 +219,11 @@ async fn a_freshly_edited_rule_that_matches_everything_is_switched_to_shadow_and
         .as_str()
         .unwrap()
         .contains("20 of 20"));
-    assert_eq!(rule["matches_last_hour"], 20);
+    assert_eq!(rule["matches_last_hour"], 40);
     assert_eq!(rule["share_last_hour"], 1.0);
 
     // Later comments still match, in shadow: logged, never hidden.
-    for i in 21..=25 {
+    for i in 41..=45 {
         app.post_signed(&comment_body(
             ACCOUNT,
             &format!("g-{i}"),
@@ -156,14 +232,14 @@ async fn a_freshly_edited_rule_that_matches_everything_is_switched_to_shadow_and
         ))
         .await;
     }
-    for i in 21..=25 {
+    for i in 41..=45 {
         let d = settled_decision(app.store.as_ref(), &format!("g-{i}")).await;
         assert_eq!(d.rules, ["greedy"]);
         assert!(d.actions.is_empty(), "{d:#?}");
         assert_eq!(d.matched[0]["mode"], "shadow");
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(fake.calls_to("hide").len(), 20);
+    assert_eq!(fake.calls_to("hide").len(), 40);
 
     let metrics = app
         .client
@@ -195,9 +271,9 @@ async fn a_freshly_edited_rule_that_matches_everything_is_switched_to_shadow_and
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    app.post_signed(&comment_body(ACCOUNT, "g-26", "hello once more", "fan"))
+    app.post_signed(&comment_body(ACCOUNT, "g-46", "hello once more", "fan"))
         .await;
-    let d = settled_decision(app.store.as_ref(), "g-26").await;
+    let d = settled_decision(app.store.as_ref(), "g-46").await;
     assert_eq!(d.actions, ["hide"]);
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(greedy(&rules_json(&app).await)["auto_shadowed"], false);

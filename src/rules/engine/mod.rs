@@ -42,6 +42,9 @@ pub struct RuleInfo {
     /// The file it was loaded from, relative to the rules folder.
     pub file: String,
     pub line: usize,
+    /// A hash of what the rule says (its conditions and actions, the lists and models it
+    /// uses; not its description or examples): a rewrite of the same rule keeps it.
+    pub version: String,
 }
 
 #[derive(Debug, Clone, Default)]

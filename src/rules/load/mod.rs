@@ -12,6 +12,7 @@ use toml_edit::{ImDocument, Item, TableLike, Value};
 
 mod cases;
 mod rules;
+mod version;
 
 use super::engine::{AcLeaf, Builder, Cond, Rule, RuleInfo, Stateful, Then};
 use super::features;

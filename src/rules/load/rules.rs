@@ -176,6 +176,13 @@ impl Loader {
             return;
         };
         let (line, _) = f.location(span);
+        let version = super::version::rule_version(t, &self.lists, &|name| {
+            self.builder
+                .models
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, m)| m.header.weights_sha256.clone())
+        });
         let file = Path::new(&f.name)
             .strip_prefix(&self.dir)
             .map_or(f.name.clone(), |p| p.display().to_string());
@@ -189,6 +196,7 @@ impl Loader {
                 on,
                 file,
                 line,
+                version,
             },
             when,
             unless,
