@@ -57,6 +57,37 @@ pub fn find_links(text: &str, ascii_words: bool) -> Vec<Link> {
     links
 }
 
+/// True when a link found without a scheme or `www.` is two sentences run together: its
+/// top-level domain was written as a capitalized word after a letter or a space
+/// (`rechts.Es geht`, `Merkel-System.In der DDR`, `drüber . In den`), which a typed address
+/// never is. `norm` is
+/// the text `link` was found in, `original` the comment as written.
+pub fn sentence_break(link: &Link, norm: &super::normalize::Normalized, original: &str) -> bool {
+    let Some(txt) = norm.text.get(link.start..link.end) else {
+        return false;
+    };
+    if txt.contains("://") || txt.starts_with("www.") {
+        return false;
+    }
+    let host_end = txt.find(['/', '?', '#', ':']).unwrap_or(txt.len());
+    let Some(dot) = txt[..host_end].rfind('.') else {
+        return false;
+    };
+    // Spelled-out forms have spaces around the dot (`drüber . In`).
+    let tld_start =
+        dot + 1 + (txt[dot + 1..host_end].len() - txt[dot + 1..host_end].trim_start().len());
+    let (a, b) = norm.original_span(link.start + tld_start, link.start + host_end);
+    let (at_dot, _) = norm.original_span(link.start + dot, link.start + dot + 1);
+    let prev = original.get(..at_dot).and_then(|s| s.chars().next_back());
+    let (Some(tld), Some(prev)) = (original.get(a..b), prev) else {
+        return false;
+    };
+    let mut chars = tld.trim().chars();
+    chars.next().is_some_and(char::is_uppercase)
+        && chars.all(char::is_lowercase)
+        && (prev.is_alphabetic() || prev.is_whitespace())
+}
+
 /// Top-level domains accepted in links written without a scheme, so that "great.this" or
 /// "ha.ha.ha" in ordinary sentences are not links.
 const COMMON_TLDS: &[&str] = &[
@@ -682,6 +713,30 @@ mod tests {
         // A brand whose name holds a service word is not impersonated by itself.
         assert!(!imitates("helpscout", "helpscout"));
         assert!(imitates("helpscout.support", "helpscout"));
+    }
+
+    #[test]
+    fn two_sentences_run_together_are_not_a_link() {
+        use crate::rules::normalize::Normalized;
+        let links = |t: &str| -> Vec<String> {
+            let n = Normalized::new(t);
+            find_links(&n.text, false)
+                .into_iter()
+                .filter(|l| !sentence_break(l, &n, t))
+                .map(|l| l.host)
+                .collect()
+        };
+        assert!(links("egal ob links oder rechts.Es geht um unsere Heimat").is_empty());
+        assert!(links("dieses Merkel-System.In der DDR wusste man").is_empty());
+        assert!(links("Da redet keine Sau drüber . In den Medien").is_empty());
+        assert!(links("beginnt die #EuroPrideAGM.In Kürze").is_empty());
+        assert_eq!(
+            links("mehr auf hamburg-pride.de, bis bald"),
+            ["hamburg-pride.de"]
+        );
+        assert_eq!(links("Shop at Amazon.com today"), ["amazon.com"]);
+        assert_eq!(links("Visit CHEAPBAGS.COM now"), ["cheapbags.com"]);
+        assert_eq!(links("see https://rechts.Es/x"), ["rechts.es"]);
     }
 
     #[test]

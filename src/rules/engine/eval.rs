@@ -52,8 +52,11 @@ impl Ctx<'_> {
     }
 
     fn links(&self) -> &[Link] {
-        self.links
-            .get_or_init(|| features::find_links(&self.norm.text, self.ascii_words))
+        self.links.get_or_init(|| {
+            let mut links = features::find_links(&self.norm.text, self.ascii_words);
+            links.retain(|l| !features::sentence_break(l, self.norm, &self.input.text));
+            links
+        })
     }
 
     fn score(&self, model: u32) -> f32 {
