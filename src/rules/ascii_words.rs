@@ -27,29 +27,6 @@ impl Forms<Regex> {
     }
 }
 
-impl Forms<regex::RegexSet> {
-    /// A set in both forms: the ASCII one holds every pattern's ASCII form (or the pattern
-    /// itself when it has none), so that pattern numbers agree.
-    pub(crate) fn set<E>(
-        sources: &[String],
-        compile: impl Fn(&[String]) -> Result<regex::RegexSet, E>,
-    ) -> Result<Self, E> {
-        let unicode = compile(sources)?;
-        let rewritten: Vec<Option<String>> = sources.iter().map(|s| rewrite(s)).collect();
-        let ascii = if rewritten.iter().any(Option::is_some) {
-            let ascii: Vec<String> = rewritten
-                .into_iter()
-                .zip(sources)
-                .map(|(a, s)| a.unwrap_or_else(|| s.clone()))
-                .collect();
-            compile(&ascii).ok()
-        } else {
-            None
-        };
-        Ok(Forms { unicode, ascii })
-    }
-}
-
 impl<R> Forms<R> {
     /// The ASCII form when `ascii_suffices` (see [`suffices`]) and there is one.
     pub(crate) fn pick(&self, ascii_suffices: bool) -> &R {

@@ -371,8 +371,8 @@ fn hostile_input_evaluates_without_panic() {
     }
 }
 
-/// Regexes run only where one of their prefix literals occurs (or always, without one); with
-/// many candidates the RegexSet decides. Either way a regex holds exactly where it matches.
+/// Regexes run only where one of their literals occurs (or always, without one), however many
+/// are candidates at once: a regex holds exactly where it matches.
 #[test]
 fn regex_prefilter_never_changes_what_matches() {
     let mut body = String::new();
@@ -389,7 +389,7 @@ fn regex_prefilter_never_changes_what_matches() {
             "[[rule]]\nid = \"r{i}\"\n[rule.when]\nregex = ['{re}']\n[rule.then]\nhide = true\n\n"
         ));
     }
-    // Enough rules sharing one literal to take the RegexSet path.
+    // Many rules sharing one literal: all candidates for one comment.
     for i in 0..20 {
         body.push_str(&format!(
             "[[rule]]\nid = \"many{i}\"\n[rule.when]\nregex = ['giveaway\\s*{i}\\b']\n[rule.then]\nhide = true\n\n"

@@ -1,6 +1,11 @@
 //! Compiling a rule set: every word and substring of every rule into one aho-corasick
-//! automaton, every regex into one `RegexSet`, with the prefix literals that let most regexes
-//! run only where their literal hit.
+//! automaton, with the literals that let most regexes run only where one of them occurs.
+//!
+//! Regexes are not also compiled into one `RegexSet`: on the shipped pack (59 regexes, many
+//! with `.{0,40}` gaps) the set's lazy DFA kept clearing its cache and fell back to the
+//! PikeVM, and narrowing the candidates with it made evaluation 6 times slower (interleaved
+//! criterion, scamspot comments: 6,100 against 38,000-41,000 a second) and the synthetic
+//! 10,000-phrase pack no faster (311,000 against 331,000-351,000).
 
 use super::*;
 use crate::rules::ascii_words::Forms;
@@ -51,14 +56,13 @@ fn ac_kind(patterns: &[Vec<u8>]) -> aho_corasick::AhoCorasickKind {
 /// 10,000 phrases of about 11 bytes over 40 distinct bytes need about 18 MB.
 const AC_DFA_MAX_BYTES: usize = 64 << 20;
 
-/// When more regexes than this are candidates for one comment, the `RegexSet` decides which
-/// match in one pass; below it, each candidate regex runs only if its rule is reached.
-pub(super) const REGEX_SET_ABOVE: usize = 16;
-
-/// The literals every match of `source` (case-insensitive, as rules compile it) starts with,
-/// ASCII-lowercased and deduplicated: normalized text has no ASCII capitals, so the lowercase
+/// Literals one of which every match of `source` (case-insensitive, as rules compile it)
+/// contains, ASCII-lowercased and deduplicated: the literals it starts with, else those it
+/// ends with (`\b[a-z]{3,}(toto|slot)\b` has no prefix, but every match ends in `toto` or
+/// `slot`). A comment in which the word automaton finds none of them cannot match, so the
+/// regex runs only when one is found. Normalized text has no ASCII capitals, so the lowercase
 /// form of a literal covers every occurrence of it. `None` when the regex has no such finite
-/// set (or it contains the empty string).
+/// set either way (or one contains the empty string): it then runs on every comment.
 ///
 /// The literals are read off the pattern as written, then lowercased: asked to fold case, the
 /// extractor also spells `s` and `k` as `ſ` and `K` (letters NFKC turns into `s` and `K`, so
@@ -66,13 +70,15 @@ pub(super) const REGEX_SET_ABOVE: usize = 16;
 /// literals are not all ASCII is read case-insensitively, as before.
 fn regex_prefixes(source: &str) -> Option<Vec<Vec<u8>>> {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
-    let literals = |case_insensitive: bool| -> Option<Vec<Vec<u8>>> {
+    let literals = |case_insensitive: bool, kind: ExtractKind| -> Option<Vec<Vec<u8>>> {
         let hir = regex_syntax::ParserBuilder::new()
             .case_insensitive(case_insensitive)
             .build()
             .parse(source)
             .ok()?;
-        let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+        let mut extractor = Extractor::new();
+        extractor.kind(kind).limit_total(1000);
+        let seq = extractor.extract(&hir);
         let mut out: Vec<Vec<u8>> = Vec::new();
         for lit in seq.literals()? {
             if lit.as_bytes().is_empty() {
@@ -85,13 +91,18 @@ fn regex_prefixes(source: &str) -> Option<Vec<Vec<u8>>> {
         }
         (!out.is_empty()).then_some(out)
     };
-    let mut out = match literals(false) {
-        Some(l) if l.iter().all(|l| l.is_ascii()) => l,
-        _ => literals(true)?,
+    let either = |kind: ExtractKind| match literals(false, kind.clone()) {
+        Some(l) if l.iter().all(|l| l.is_ascii()) => Some(l),
+        _ => literals(true, kind),
     };
-    // "profit" covers "profits".
+    let mut out = either(ExtractKind::Prefix).or_else(|| either(ExtractKind::Suffix))?;
+    // "profit" covers "profits", and "win" covers "twin": any literal that contains a shorter
+    // one is found wherever that one is.
     let all = out.clone();
-    out.retain(|l| !all.iter().any(|p| p.len() < l.len() && l.starts_with(p)));
+    out.retain(|l| {
+        !all.iter()
+            .any(|p| p.len() < l.len() && l.windows(p.len()).any(|w| w == p.as_slice()))
+    });
     Some(out)
 }
 
@@ -115,14 +126,6 @@ pub(crate) fn compile(source: &str) -> Result<Regex, regex::Error> {
         .case_insensitive(true)
         .size_limit(REGEX_SIZE_LIMIT)
         .dfa_size_limit(REGEX_SIZE_LIMIT)
-        .build()
-}
-
-fn compile_set(sources: &[String]) -> Result<RegexSet, regex::Error> {
-    regex::RegexSetBuilder::new(sources)
-        .case_insensitive(true)
-        .size_limit(REGEX_SIZE_LIMIT * 64)
-        .dfa_size_limit(REGEX_SIZE_LIMIT * 16)
         .build()
 }
 
@@ -204,14 +207,6 @@ impl Builder {
                     .map_err(|e| format!("word automaton: {e}"))?,
             )
         };
-        let regex_set = if self.regex_sources.is_empty() {
-            None
-        } else {
-            Some(
-                Forms::set(&self.regex_sources, compile_set)
-                    .map_err(|e| format!("regex set: {e}"))?,
-            )
-        };
         let pattern_edges = self
             .patterns
             .iter()
@@ -264,7 +259,6 @@ impl Builder {
             pattern_edges,
             leaves: self.leaves,
             regexes: self.regexes,
-            regex_set,
             stateful,
             untriggered,
             leaf_rules,
@@ -294,7 +288,7 @@ mod tests {
     }
 
     #[test]
-    fn regex_prefixes_are_the_lowercase_literals_a_match_starts_with() {
+    fn regex_literals_are_the_lowercase_literals_a_match_starts_or_ends_with() {
         // A long alternation of words with `\w*` tails: one literal each.
         assert_eq!(
             prefixes(r"\b(earn\w*|profits?|income|make money|invest\w*)\b").unwrap(),
@@ -313,8 +307,14 @@ mod tests {
             accented.iter().any(|p| p.starts_with("é".as_bytes())),
             "{accented:?}"
         );
-        // Nothing a match must start with.
-        assert_eq!(prefixes(r"\w+@"), None);
+        // Nothing a match must start with, but something it must end with.
+        assert_eq!(prefixes(r"\w+@").unwrap(), ["@"]);
+        assert_eq!(
+            prefixes(r"\b[a-z]{3,}(toto|slot|win|twin)\b").unwrap(),
+            ["slot", "toto", "win"]
+        );
+        // Neither.
         assert_eq!(prefixes(r"(a|)b?"), None);
+        assert_eq!(prefixes(r"\d+\w*"), None);
     }
 }

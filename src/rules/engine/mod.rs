@@ -1,15 +1,15 @@
 //! The compiled rule set and its evaluation.
 //!
 //! Every word and substring of every rule is compiled once per load into one aho-corasick
-//! automaton over normalized text, every regex into one `RegexSet`; evaluation runs each
-//! once, then walks the rules by priority and checks their condition trees against those
-//! hits and against facts computed on demand.
+//! automaton over normalized text; evaluation runs it once, then walks the rules by priority
+//! and checks their condition trees against its hits (a regex runs only when its rule is
+//! reached and one of its literals occurred) and against facts computed on demand.
 
 use std::cell::OnceCell;
 use std::path::PathBuf;
 
 use aho_corasick::AhoCorasick;
-use regex::{Regex, RegexSet};
+use regex::Regex;
 use serde::Serialize;
 
 use super::features::{self, Link};
@@ -26,7 +26,6 @@ use super::{
 };
 #[cfg(test)]
 pub(crate) use build::compile;
-use build::REGEX_SET_ABOVE;
 pub(crate) use build::{regex_error, AcLeaf, Builder, REGEX_SIZE_LIMIT};
 use eval::{eval, Ctx};
 
@@ -220,10 +219,8 @@ pub struct RuleSet {
     /// Per pattern: (starts with a letter or digit, ends with one), for word boundaries.
     pattern_edges: Vec<(bool, bool)>,
     leaves: Vec<AcLeaf>,
-    /// Each regex, and all of them as one set, in their Unicode and ASCII forms (see
-    /// `ascii_words`).
+    /// Each regex in its Unicode and ASCII forms (see `ascii_words`).
     regexes: Vec<Forms<Regex>>,
-    regex_set: Option<Forms<RegexSet>>,
     stateful: bool,
     /// Bitset of the rules (priority order) whose `when` has no trigger: evaluated always.
     untriggered: Vec<u64>,
@@ -343,22 +340,12 @@ impl RuleSet {
         let ascii_words = ascii_words::suffices(&norm.text);
         let mut regex_hits = vec![false; self.regexes.len()];
         let ac_hits = self.ac_hits(&norm, &mut regex_hits);
-        // `regex_hits[i]`: regex i may match (its rule runs it to find the span). Many
-        // candidates at once are narrowed down by the RegexSet in one pass.
+        // `regex_hits[i]`: regex i may match (its rule runs it, when reached, to find out).
         if norm.text.is_empty() {
             regex_hits.fill(false);
-        } else if !regex_hits.is_empty() {
+        } else {
             for &i in &self.regex_always {
                 regex_hits[i as usize] = true;
-            }
-            let candidates = regex_hits.iter().filter(|&&c| c).count();
-            if candidates > REGEX_SET_ABOVE {
-                if let Some(set) = self.regex_set.as_ref().map(|s| s.pick(ascii_words)) {
-                    regex_hits.fill(false);
-                    for i in set.matches(&norm.text).iter() {
-                        regex_hits[i] = true;
-                    }
-                }
             }
         }
         let ctx = Ctx {
