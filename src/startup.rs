@@ -117,7 +117,17 @@ impl Application {
             actions_wake.clone(),
         );
         let subscriptions = Arc::new(crate::subscriptions::SubscriptionWatch::default());
+        // The key that signs review-page sessions: made at the first start, then read back
+        // (the first instance's key stands when several start together).
+        let fresh: [u8; 32] = rand::random();
+        let session_key = crate::secret::Secret::new(
+            self.store
+                .session_key(&hex::encode(fresh))
+                .await
+                .context("reading the review page's session key from the database")?,
+        );
         let admin_app = admin::router(AdminState {
+            session_key,
             monitor: monitor.clone(),
             store: self.store.clone(),
             settings: self.settings.clone(),
@@ -262,7 +272,7 @@ impl Application {
         }
         if self.settings.admin_token.is_none() {
             tracing::warn!(
-                "COMMENTGUARD_ADMIN_TOKEN is not set: the admin API and the review page answer 403 until it is"
+                "COMMENTGUARD_ADMIN_TOKEN is not set: the admin API answers 403 until it is; people added with `commentguard users add` can still sign in to the review page"
             );
         }
 

@@ -556,6 +556,7 @@ async fn the_admin_api_lists_stories_with_their_latest_snapshot_and_final_counts
         subscriptions: Default::default(),
         sign_ins: Default::default(),
         links: Default::default(),
+        session_key: commentguard::secret::Secret::new("a session key for tests"),
     };
     let app = axum::Router::new()
         .route(

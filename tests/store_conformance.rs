@@ -134,6 +134,7 @@ conformance!(
     a_persons_latest_label_stands_and_labels_keep_their_text,
     rule_matches_are_counted_per_rule_and_day,
     people_are_added_once_replaced_on_request_and_removed,
+    the_session_key_is_made_once_and_shared,
 );
 
 async fn rule_matches_are_counted_per_rule_and_day(db: Db) {
@@ -168,6 +169,15 @@ async fn rule_matches_are_counted_per_rule_and_day(db: Db) {
             ("spam".to_string(), 6, 1),
         ]
     );
+}
+
+async fn the_session_key_is_made_once_and_shared(db: Db) {
+    let a = db.store().await;
+    let b = db.store().await;
+    assert_eq!(a.session_key("first").await.unwrap(), "first");
+    // Another instance (or a restart) with a key of its own gets the one stored first.
+    assert_eq!(b.session_key("second").await.unwrap(), "first");
+    assert_eq!(a.session_key("third").await.unwrap(), "first");
 }
 
 async fn people_are_added_once_replaced_on_request_and_removed(db: Db) {

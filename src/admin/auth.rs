@@ -2,9 +2,10 @@
 //! $COMMENTGUARD_ADMIN_TOKEN`; the review page exchanges that token once for a session cookie.
 //!
 //! Sessions are stateless: the cookie is `EXPIRY.NONCE.PERSON.VIA.MAC` (VIA: `t` the admin
-//! token, `p` a person's password), the MAC an HMAC-SHA256 keyed with
-//! the admin token. Every replica accepts every session, a restart keeps them, and rotating
-//! the admin token ends them all. The CSRF token of a session's forms is another HMAC of the
+//! token, `p` a person's password), the MAC an HMAC-SHA256 keyed with the service's session
+//! key (made at the first start and kept in the database), joined with the admin token for a
+//! session signed in with the token. Every replica accepts every session and a restart keeps
+//! them; changing or removing the admin token ends the sessions signed in with it. The CSRF token of a session's forms is another HMAC of the
 //! cookie, so a form works only with the session it was rendered for.
 
 use axum::extract::{Request, State};
@@ -145,16 +146,23 @@ pub fn csrf_valid(key: &Secret, session: &str, presented: &str) -> bool {
     }
 }
 
-/// The session cookie of a request, when it carries a valid one.
-pub fn session_of(headers: &HeaderMap, key: &Secret) -> Option<String> {
+/// The session cookie of a request, when it carries a valid one, with the key that signed it:
+/// `key_for` gives the key for sessions signed in each way (`None`: that way is closed).
+pub fn session_of(
+    headers: &HeaderMap,
+    key_for: impl Fn(Via) -> Option<Secret>,
+) -> Option<(String, Secret)> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, v)| *k == SESSION_COOKIE && session_valid(key, v))
-        .map(|(_, v)| v.to_string())
+        .filter(|(k, _)| *k == SESSION_COOKIE)
+        .find_map(|(_, v)| {
+            let key = key_for(session_via(v))?;
+            session_valid(&key, v).then(|| (v.to_string(), key))
+        })
 }
 
 /// `Set-Cookie` for a session: HttpOnly (no script reads it), SameSite=Strict (no other site

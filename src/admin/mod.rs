@@ -51,6 +51,9 @@ pub struct AdminState {
     pub sign_ins: Arc<people::SignInLimiter>,
     /// Accounts' usernames and posts' permalinks, asked of the Graph API once.
     pub links: Arc<links::Links>,
+    /// Signs review-page sessions: made at the first start and kept in the database
+    /// ([`crate::store::PeopleStore::session_key`]), so it is the same on every instance.
+    pub session_key: crate::secret::Secret,
 }
 
 pub fn router(state: AdminState) -> Router {

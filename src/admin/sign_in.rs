@@ -1,6 +1,6 @@
 //! Signing in to the review page and who is signed in: a person with their own password
-//! (`commentguard users add`, [`super::people`]), or anyone holding the admin token (an admin,
-//! under the name they give). Every review handler asks [`session`] or [`form_session`]; a
+//! (`commentguard users add`, [`super::people`]; no admin token needed), or anyone holding the
+//! admin token when one is set (an admin, under the name they give). Every review handler asks [`session`] or [`form_session`]; a
 //! person removed since they signed in is signed out at their next request, and their role
 //! is read at every request, so a change of role applies at once.
 
@@ -16,15 +16,18 @@ use super::AdminState;
 use crate::secret::{constant_time_eq, Secret};
 use crate::store::Role;
 
-pub(super) fn disabled() -> Response {
-    respond(
-        StatusCode::FORBIDDEN,
-        html_page(
-            "Review is off",
-            "",
-            "<p class=\"error\">The review page is off: COMMENTGUARD_ADMIN_TOKEN is not set.</p>",
-        ),
-    )
+/// The key that signs sessions made `via` a password or the admin token: the service's own
+/// session key, joined for token sessions with the admin token, so that changing or removing
+/// the token ends them. `None`: no admin token, so nobody signs in with one.
+pub(super) fn signing_key(state: &AdminState, via: Via) -> Option<Secret> {
+    match via {
+        Via::Password => Some(state.session_key.clone()),
+        Via::Token => state
+            .settings
+            .admin_token
+            .as_ref()
+            .map(|t| Secret::new(format!("{}\0{}", state.session_key.expose(), t.expose()))),
+    }
 }
 
 fn login_page(status: StatusCode, message: Option<&str>) -> Response {
@@ -39,17 +42,14 @@ fn login_page(status: StatusCode, message: Option<&str>) -> Response {
             &format!(
                 "<h2>Sign in</h2>{msg}<form method=\"post\" action=\"/review/login\">\
                  <label>Your name<input type=\"text\" name=\"name\" id=\"name\" autocomplete=\"username\" maxlength=\"60\" placeholder=\"shown with everything you do here\"></label>\
-                 <label>Your password (or the admin token)<input type=\"password\" name=\"token\" id=\"token\" autocomplete=\"current-password\" required></label>\
+                 <label>Your password<input type=\"password\" name=\"token\" id=\"token\" autocomplete=\"current-password\" required></label>\
                  <p><button type=\"submit\" id=\"sign-in\">Sign in</button></p></form>"
             ),
         ),
     )
 }
 
-pub(super) async fn login_form(State(state): State<AdminState>) -> Response {
-    if state.settings.admin_token.is_none() {
-        return disabled();
-    }
+pub(super) async fn login_form() -> Response {
     login_page(StatusCode::OK, None)
 }
 
@@ -80,9 +80,6 @@ pub(super) async fn login(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    let Some(key) = state.settings.admin_token.clone() else {
-        return disabled();
-    };
     let name = person_name(&form.name);
     if let Err(wait) = state.sign_ins.check(&name) {
         metrics::counter!("commentguard_admin_auth_failures_total", "surface" => "review")
@@ -112,9 +109,14 @@ pub(super) async fn login(
         }
         None => false,
     };
+    let token_ok = state
+        .settings
+        .admin_token
+        .as_ref()
+        .is_some_and(|t| constant_time_eq(password.as_bytes(), t));
     let via = if password_ok {
         Some(Via::Password)
-    } else if constant_time_eq(password.as_bytes(), &key) {
+    } else if token_ok {
         Some(Via::Token)
     } else {
         None
@@ -126,9 +128,18 @@ pub(super) async fn login(
         tracing::warn!(person = %name, "review page sign-in refused: wrong password or token");
         // Slows down guessing; the limiter stops it after a few tries.
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let nobody = matches!(state.store.list_people().await, Ok(p) if p.is_empty());
+        let message = if nobody && state.settings.admin_token.is_none() {
+            "Nobody can sign in yet: add yourself with `commentguard users add YOUR-NAME` (it asks for a password), then sign in here."
+        } else {
+            "That name and password do not match."
+        };
+        return login_page(StatusCode::UNAUTHORIZED, Some(message));
+    };
+    let Some(key) = signing_key(&state, via) else {
         return login_page(
             StatusCode::UNAUTHORIZED,
-            Some("That name and password (or token) do not match."),
+            Some("That name and password do not match."),
         );
     };
     state.sign_ins.succeeded(&name);
@@ -164,9 +175,6 @@ pub(super) async fn session(
     state: &AdminState,
     headers: &HeaderMap,
 ) -> Result<SignedIn, Box<Response>> {
-    let Some(key) = state.settings.admin_token.clone() else {
-        return Err(Box::new(disabled()));
-    };
     let to_sign_in = || {
         let mut resp = Redirect::to("/review/login").into_response();
         if let Ok(v) = HeaderValue::from_str(&auth::clear_cookie()) {
@@ -174,7 +182,7 @@ pub(super) async fn session(
         }
         Box::new(resp)
     };
-    let Some(session) = session_of(headers, &key) else {
+    let Some((session, key)) = session_of(headers, |via| signing_key(state, via)) else {
         return Err(to_sign_in());
     };
     let person = auth::session_person(&session);

@@ -69,6 +69,10 @@ pub trait PeopleStore: Send + Sync + 'static {
 
     /// Removes a person; their sessions end at their next request. True if they existed.
     async fn remove_person(&self, name: &str) -> Result<bool>;
+
+    /// The key that signs review-page sessions: `fresh` is stored the first time, and every
+    /// later call (from any instance) returns what was stored first.
+    async fn session_key(&self, fresh: &str) -> Result<String>;
 }
 
 fn person_from_row(r: &AnyRow) -> Result<Person> {
@@ -126,6 +130,19 @@ impl PeopleStore for SqlStore {
             .iter()
             .map(person_from_row)
             .collect()
+    }
+
+    async fn session_key(&self, fresh: &str) -> Result<String> {
+        sqlx::query(
+            "INSERT INTO service_keys (name, value) VALUES ('session', $1) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(fresh)
+        .execute(&self.writer)
+        .await?;
+        let row = sqlx::query("SELECT value FROM service_keys WHERE name = 'session'")
+            .fetch_one(&self.writer)
+            .await?;
+        Ok(row.try_get("value")?)
     }
 
     async fn remove_person(&self, name: &str) -> Result<bool> {
