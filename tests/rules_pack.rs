@@ -279,12 +279,14 @@ fn rows(file: &str, text: &str, label: &str) -> Vec<(String, String)> {
 
 /// Hidden by a scam, spam or promotion rule (the abuse rules are another question).
 fn hidden_as_spam(set: &RuleSet, input: &Input) -> bool {
-    let abuse = |id: &str| {
-        matches!(
-            id,
-            "profanity-severe" | "abuse-at-people" | "profanity-strong"
-        )
-    };
+    // The abuse rules (issue 29's measure) run as shadow rules here.
+    let abuse: Vec<String> = set
+        .rules()
+        .iter()
+        .filter(|r| r.category == commentguard::rules::Category::Abuse)
+        .map(|r| r.id.clone())
+        .collect();
+    let abuse = |id: &str| abuse.iter().any(|a| a == id);
     !set.evaluate_with(input, &MemoryState::default(), &abuse)
         .actions
         .is_empty()
