@@ -47,6 +47,9 @@ pub enum Command {
     Labels(commands::labels::LabelsArgs),
     /// The people who sign in to the review page, with their own passwords and roles.
     Users(commands::users::UsersArgs),
+    /// Copy the embedded SQLite database (both files) consistently while serve runs, and
+    /// check the copies. On PostgreSQL: use pg_dump (exit 2).
+    Backup(commands::backup::BackupArgs),
 }
 
 impl Cli {
@@ -94,6 +97,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sweep(args) => commands::sweep::run(cli.load_settings()?, args).await,
         Command::Labels(args) => commands::labels::run(cli.load_settings()?, args).await,
         Command::Users(args) => commands::users::run(cli.load_settings()?, args).await,
+        Command::Backup(args) => commands::backup::run(cli.load_settings()?, args).await,
     }
 }
 

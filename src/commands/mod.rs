@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod backup;
 pub mod insights;
 pub mod labels;
 pub mod log;

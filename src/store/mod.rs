@@ -25,6 +25,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 
 pub mod actions;
+pub mod backup;
 pub mod db;
 pub mod decisions;
 pub mod inbox;

@@ -1,6 +1,7 @@
 //! Integration tests in one binary (zero2prod style): the real service on port 0 with a real
 //! SQLite file, a fake Graph API that is a real HTTP server, driven over HTTP.
 
+mod backup;
 mod crash;
 mod faults;
 mod front_door;
