@@ -155,10 +155,22 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
+        let addr = ClientAddr {
+            peer: peer.ip(),
+            via_trusted_proxy: client.is_none(),
+        };
+        // Every request of the connection carries who sent it.
+        let app = tower::ServiceExt::map_request(
+            app.clone(),
+            move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(addr);
+                req
+            },
+        );
         tracker.spawn(connection(
             stream,
             peer,
-            app.clone(),
+            app,
             limits.header_timeout,
             tls.clone(),
             cancel.clone(),
@@ -177,15 +189,51 @@ pub async fn serve(
     Ok(())
 }
 
-async fn connection(
+/// Who is on the other end of a request's connection, as a request extension: its address,
+/// and whether that address is one of `trusted_proxies` (then the client is the last address
+/// the proxy appended to `X-Forwarded-For`; see [`ClientAddr::client`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr {
+    pub peer: std::net::IpAddr,
+    pub via_trusted_proxy: bool,
+}
+
+impl ClientAddr {
+    /// The client's address: the peer, or behind a trusted proxy the last `X-Forwarded-For`
+    /// entry (the one the proxy added; earlier ones are whatever the client sent).
+    pub fn client(&self, headers: &axum::http::HeaderMap) -> std::net::IpAddr {
+        if !self.via_trusted_proxy {
+            return self.peer;
+        }
+        headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|a| a.trim().parse().ok())
+            .next_back()
+            .unwrap_or(self.peer)
+    }
+}
+
+async fn connection<S>(
     stream: TcpStream,
     peer: SocketAddr,
-    app: Router,
+    app: S,
     header_timeout: Duration,
     tls: Option<axum_server::tls_rustls::RustlsConfig>,
     cancel: CancellationToken,
     _ticket: Ticket,
-) {
+) where
+    S: tower::Service<
+            hyper::Request<hyper::body::Incoming>,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
     match tls {
         None => http(TokioIo::new(stream), peer, app, header_timeout, cancel).await,
         Some(config) => {
@@ -199,14 +247,22 @@ async fn connection(
     }
 }
 
-async fn http<I>(
+async fn http<I, S>(
     io: TokioIo<I>,
     peer: SocketAddr,
-    app: Router,
+    app: S,
     header_timeout: Duration,
     cancel: CancellationToken,
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: tower::Service<
+            hyper::Request<hyper::body::Incoming>,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
 {
     let service = TowerToHyperService::new(app);
     let conn = hyper::server::conn::http1::Builder::new()

@@ -597,3 +597,41 @@ async fn the_review_page_shows_nothing_and_undoes_nothing_without_a_session() {
         .is_empty());
     assert!(action_kinds(app.store.as_ref(), "v-1").await.is_empty());
 }
+
+/// One address trying many names is stopped, not only one name tried many times: after 20
+/// failures from 127.0.0.1 even a right password from there waits out the window.
+#[tokio::test]
+async fn one_address_guessing_many_names_is_refused() {
+    let app = spawn_app(&[("COMMENTGUARD_DRY_RUN", "true")]).await;
+    app.store
+        .put_person(
+            &commentguard::store::Person {
+                name: "Robin".into(),
+                role: commentguard::store::Role::Reviewer,
+                password_hash: commentguard::admin::people::hash_password("robin-pass-2468")
+                    .unwrap(),
+                created_at: 0,
+            },
+            false,
+        )
+        .await
+        .unwrap();
+    let c = no_redirects();
+    let try_sign_in = |name: String, password: &'static str| {
+        let c = c.clone();
+        let url = format!("{}/review/login", app.admin);
+        async move {
+            c.post(url)
+                .form(&[("name", name.as_str()), ("token", password)])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    for i in 0..20 {
+        assert_eq!(try_sign_in(format!("guess-{i}"), "wrong").await, 401);
+    }
+    assert_eq!(try_sign_in("Robin".into(), "robin-pass-2468").await, 429);
+}

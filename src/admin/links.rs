@@ -2,7 +2,9 @@
 //! post (its permalink), each asked of the Graph API once and kept in memory. A page load asks
 //! for at most [`PER_PAGE`] new ones, each with a short timeout, so a slow or failing Graph API
 //! never makes the page slow; an id the Graph API did not answer for is asked again after
-//! [`RETRY_AFTER`].
+//! [`RETRY_AFTER`]. Each cache holds at most [`MAX_ENTRIES`]: beyond that the least recently
+//! shown entry goes (ids come from the log, which anyone can fill with comments on many
+//! posts); the metric `commentguard_link_cache_entries` says how full they are.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -15,12 +17,24 @@ use crate::store::DecisionRow;
 const PER_PAGE: usize = 25;
 const TIMEOUT: Duration = Duration::from_secs(2);
 const RETRY_AFTER: Duration = Duration::from_secs(600);
+/// Entries per cache (usernames, permalinks).
+pub const MAX_ENTRIES: usize = 5_000;
+
+/// A cached answer: the value (`None`: asked, no answer), when it was asked, when last shown.
+#[derive(Debug, Clone)]
+struct Entry {
+    value: Option<String>,
+    asked: Instant,
+    used: Instant,
+}
+
+type Cache = Mutex<HashMap<String, Entry>>;
 
 #[derive(Debug, Default)]
 pub struct Links {
     /// Media id -> permalink; account id -> username. `None`: asked, no answer (at that time).
-    permalinks: Mutex<HashMap<String, (Option<String>, Instant)>>,
-    usernames: Mutex<HashMap<String, (Option<String>, Instant)>>,
+    permalinks: Cache,
+    usernames: Cache,
 }
 
 /// What one page shows.
@@ -40,20 +54,40 @@ impl PageLinks {
     }
 }
 
-fn known(
-    map: &Mutex<HashMap<String, (Option<String>, Instant)>>,
-    id: &str,
-) -> Option<Option<String>> {
-    let m = map.lock().expect("links lock");
-    match m.get(id) {
-        Some((Some(v), _)) => Some(Some(v.clone())),
-        Some((None, at)) if at.elapsed() < RETRY_AFTER => Some(None),
-        _ => None,
+fn known(map: &Cache, id: &str) -> Option<Option<String>> {
+    let mut m = map.lock().expect("links lock");
+    let e = m.get_mut(id)?;
+    match &e.value {
+        Some(v) => {
+            e.used = Instant::now();
+            Some(Some(v.clone()))
+        }
+        None if e.asked.elapsed() < RETRY_AFTER => Some(None),
+        None => None,
     }
 }
 
+/// Stores an answer, making room by dropping the least recently shown entry when full.
+fn remember(map: &Cache, id: String, value: Option<String>) {
+    let mut m = map.lock().expect("links lock");
+    if m.len() >= MAX_ENTRIES && !m.contains_key(&id) {
+        if let Some(oldest) = m.iter().min_by_key(|(_, e)| e.used).map(|(k, _)| k.clone()) {
+            m.remove(&oldest);
+        }
+    }
+    let now = Instant::now();
+    m.insert(
+        id,
+        Entry {
+            value,
+            asked: now,
+            used: now,
+        },
+    );
+}
+
 impl Links {
-    fn cache(&self, is_media: bool) -> &Mutex<HashMap<String, (Option<String>, Instant)>> {
+    fn cache(&self, is_media: bool) -> &Cache {
         if is_media {
             &self.permalinks
         } else {
@@ -112,14 +146,39 @@ impl Links {
             })
         });
         for (is_media, id, answer) in futures_util::future::join_all(calls).await {
-            self.cache(is_media)
-                .lock()
-                .expect("links lock")
-                .insert(id.clone(), (answer.clone(), Instant::now()));
+            remember(self.cache(is_media), id.clone(), answer.clone());
             if let Some(v) = answer {
                 out.put(is_media, id, v);
             }
         }
+        for (kind, cache) in [
+            ("permalink", &self.permalinks),
+            ("username", &self.usernames),
+        ] {
+            let n = cache.lock().expect("links lock").len();
+            metrics::gauge!("commentguard_link_cache_entries", "kind" => kind).set(n as f64);
+        }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_keeps_the_recently_shown_and_stays_bounded() {
+        let cache = Cache::default();
+        for i in 0..MAX_ENTRIES {
+            remember(&cache, format!("m{i}"), Some(format!("link {i}")));
+        }
+        // m0 is shown again, so m1 is now the least recently shown.
+        std::thread::sleep(Duration::from_millis(2));
+        assert_eq!(known(&cache, "m0"), Some(Some("link 0".into())));
+        remember(&cache, "new".into(), Some("new link".into()));
+        let m = cache.lock().unwrap();
+        assert_eq!(m.len(), MAX_ENTRIES);
+        assert!(m.contains_key("m0") && m.contains_key("new"));
+        assert!(!m.contains_key("m1"));
     }
 }

@@ -7,12 +7,14 @@
 use axum::extract::{Form, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::Extension;
 use serde::Deserialize;
 
 use super::auth::{self, csrf_valid, session_of, Via};
 use super::people::verify_password;
 use super::review::{error_page, esc, html_page, respond, unavailable};
 use super::AdminState;
+use crate::front_door::ClientAddr;
 use crate::secret::{constant_time_eq, Secret};
 use crate::store::Role;
 
@@ -77,17 +79,23 @@ pub fn person_name(raw: &str) -> String {
 
 pub(super) async fn login(
     State(state): State<AdminState>,
+    client: Option<Extension<ClientAddr>>,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
     let name = person_name(&form.name);
-    if let Err(wait) = state.sign_ins.check(&name) {
+    let address = client.map(|Extension(c)| c.client(&headers));
+    let blocked = state.sign_ins.check(&name).and(match address {
+        Some(a) => state.sign_ins.check_address(a),
+        None => Ok(()),
+    });
+    if let Err(wait) = blocked {
         metrics::counter!("commentguard_admin_auth_failures_total", "surface" => "review")
             .increment(1);
         return login_page(
             StatusCode::TOO_MANY_REQUESTS,
             Some(&format!(
-                "Too many failed sign-ins for this name. Try again in {} minutes.",
+                "Too many failed sign-ins for this name or from this address. Try again in {} minutes.",
                 wait.as_secs().div_ceil(60).max(1)
             )),
         );
@@ -123,6 +131,9 @@ pub(super) async fn login(
     };
     let Some(via) = via else {
         state.sign_ins.failed(&name);
+        if let Some(a) = address {
+            state.sign_ins.failed_from(a);
+        }
         metrics::counter!("commentguard_admin_auth_failures_total", "surface" => "review")
             .increment(1);
         tracing::warn!(person = %name, "review page sign-in refused: wrong password or token");
