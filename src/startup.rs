@@ -7,7 +7,6 @@
 
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -84,7 +83,6 @@ impl Application {
         let metrics = crate::telemetry::metrics_handle();
         let actions_wake = Arc::new(Notify::new());
         let (writer, writer_task) = InboxWriter::spawn(self.store.clone());
-        let rules_ready = Arc::new(AtomicBool::new(true));
 
         let ingress_state = IngressState {
             app_secrets: Arc::new(self.settings.app_secrets.clone()),
@@ -95,7 +93,6 @@ impl Application {
                 .context("COMMENTGUARD_VERIFY_TOKEN is not set")?,
             writer,
             store: self.store.clone(),
-            rules_ready,
         };
         let public_app = ingress::router(ingress_state, self.settings.body_limit).layer(
             tower::ServiceBuilder::new()

@@ -127,14 +127,6 @@ impl Executor {
         }
     }
 
-    /// Tries one claimed action and records what happened.
-    pub async fn execute(&self, a: ActionRow) {
-        let update = self.attempt(&a).await;
-        if let Err(e) = self.store.update_action(a.id, &update, now_ms()).await {
-            tracing::error!(action.id = a.id, error = %e, "recording an action outcome failed");
-        }
-    }
-
     /// Tries one claimed action; returns what to record (logged and counted here).
     pub async fn attempt(&self, a: &ActionRow) -> ActionUpdate {
         let a = a.clone();

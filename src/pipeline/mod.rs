@@ -340,17 +340,6 @@ impl Pipeline {
         }
     }
 
-    /// Works out what one change means; nothing about the decision is written yet.
-    pub async fn prepare(&self, event: &InboxEvent) -> Result<Prepared, ProcessError> {
-        Ok(match self.step(event).await? {
-            Step::Ready(p) => p,
-            Step::Evaluate(p) => {
-                let snapshot = self.prefetch(&[&p]).await?;
-                self.decide(&p, snapshot.as_ref())
-            }
-        })
-    }
-
     /// Everything up to the rule engine: fetches what a mention needs, routes other fields.
     async fn step(&self, event: &InboxEvent) -> Result<Step, ProcessError> {
         let payload: Value = serde_json::from_str(&event.payload).unwrap_or(Value::Null);
