@@ -475,7 +475,24 @@ async fn without_an_admin_token_the_api_stays_closed_and_people_sign_in_with_the
         .await
         .unwrap();
     assert_eq!(page.status(), 200);
-    assert!(page.text().await.unwrap().contains("h-1"));
+    let html = page.text().await.unwrap();
+    assert!(html.contains("h-1"));
+    // The service runs dry: every page says so, and the counts say decided, not hidden.
+    assert!(html.contains("id=\"dry-run\""), "{html}");
+    assert!(
+        html.contains("1 decided hide (not carried out: dry run)"),
+        "{html}"
+    );
+    let rules_page = c
+        .get(format!("{}/review/rules", app.admin))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(rules_page.contains("id=\"dry-run\""));
     // A session is not a bearer token: the API stays closed.
     let r = c
         .get(format!("{}/api/v1/decisions", app.admin))

@@ -61,7 +61,10 @@ pub fn router(state: AdminState) -> Router {
         .route("/metrics", get(metrics))
         .route("/", get(|| async { Redirect::to("/review") }))
         .merge(api::router(state.clone()))
-        .merge(review::router())
+        .merge(review::router().layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            review::dry_run_banner,
+        )))
         .with_state(state)
 }
 

@@ -41,6 +41,40 @@ pub fn router() -> Router<AdminState> {
         .route("/review/dead-letters", get(super::rules_view::dead_letters))
 }
 
+/// True when this service carries out nothing on Instagram: `COMMENTGUARD_DRY_RUN`, or no
+/// access token at all (neither the default one nor any account's).
+pub(super) fn dry_run(settings: &crate::config::Settings) -> bool {
+    settings.dry_run
+        || (settings.access_token.is_none()
+            && settings.accounts.values().all(|a| a.access_token.is_none()))
+}
+
+const DRY_RUN_BANNER: &str = "<p class=\"banner\" id=\"dry-run\" role=\"status\"><strong>Dry run.</strong> commentguard decides and logs, and calls nothing on Instagram: no comment shown here as decided hide was hidden, no reply was sent. (COMMENTGUARD_DRY_RUN is set, or there is no access token.)</p>";
+
+/// Puts the dry-run banner at the top of every review page while the service runs dry.
+pub(super) async fn dry_run_banner(
+    axum::extract::State(state): axum::extract::State<AdminState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let resp = next.run(req).await;
+    let html = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if !html || !dry_run(&state.settings) {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 << 20).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "page too large").into_response();
+    };
+    let page =
+        String::from_utf8_lossy(&bytes).replacen("<main>", &format!("<main>{DRY_RUN_BANNER}"), 1);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(page))
+}
+
 /// Escapes text for HTML element content and quoted attribute values.
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -69,6 +103,7 @@ mark{background:#ffd54f;padding:0 .1em;border-radius:2px}.purged{color:#999;font
 .badge{border-radius:3px;padding:0 .4em;font-size:.85em;background:#eee}\
 .outcome-done{background:#c8e6c9}.outcome-failed{background:#ffcdd2}.outcome-pending{background:#fff9c4}\
 .notice{background:#e3f2fd;border:1px solid #90caf9;padding:.5em 1em;border-radius:4px}\
+.banner{background:#fff3cd;border:1px solid #e0a800;padding:.5em 1em;border-radius:4px;color:#3d2e00}\
 .error{background:#ffebee;border:1px solid #ef9a9a;padding:.5em 1em;border-radius:4px}\
 button{cursor:pointer}ul{margin:.3em 0;padding-left:1.2em}\
 table.rules{border-collapse:collapse;width:100%;background:#fff}table.rules td,table.rules th{border-bottom:1px solid #ddd;padding:.3em .5em;text-align:left;vertical-align:top}";
@@ -194,8 +229,14 @@ async fn page(
     if let Some(c) = q.hidden.as_deref().filter(|c| !c.is_empty()) {
         let _ = write!(
             body,
-            "<p class=\"notice\" role=\"status\" id=\"notice\">Hide planned for comment {}; it counts as Spam. It is carried out in the background; its state shows below.</p>",
-            esc(c)
+            "<p class=\"notice\" role=\"status\" id=\"notice\">{} for comment {}; it counts as Spam. {}</p>",
+            if dry_run(&state.settings) { "Hide recorded" } else { "Hide planned" },
+            esc(c),
+            if dry_run(&state.settings) {
+                "Dry run: it is not carried out on Instagram (it shows below as skipped)."
+            } else {
+                "It is carried out in the background; its state shows below."
+            }
         );
     }
     if let Some(c) = q.labelled.as_deref().filter(|c| !c.is_empty()) {
@@ -218,6 +259,7 @@ async fn page(
         .for_page(&state.graph, &state.settings, &rows)
         .await;
     let label_filter = q.label.as_deref().filter(|l| !l.is_empty());
+    let dry = dry_run(&state.settings);
     let mut shown = 0;
     let (mut hidden, mut replied, mut failed, mut shadow, mut undone) = (0, 0, 0, 0, 0);
     let mut per_category: std::collections::BTreeMap<String, usize> = Default::default();
@@ -246,7 +288,12 @@ async fn page(
             }
         }
         shown += 1;
-        if super::by_hand::is_hidden(d) {
+        let hid = if dry {
+            d.actions.iter().any(|a| a == "hide")
+        } else {
+            super::by_hand::is_hidden(d)
+        };
+        if hid {
             hidden += 1;
         }
         if d.actions.iter().any(|a| a == "reply") {
@@ -291,8 +338,13 @@ async fn page(
     } else {
         let _ = write!(
             body,
-            "<p class=\"counts\" id=\"counts\">{shown} decision{} shown: {hidden} hidden, {replied} answered, {shadow} in shadow, {undone} undone{}{}.</p>",
+            "<p class=\"counts\" id=\"counts\">{shown} decision{} shown: {hidden} {}, {replied} answered, {shadow} in shadow, {undone} undone{}{}.</p>",
             if shown == 1 { "" } else { "s" },
+            if dry {
+                "decided hide (not carried out: dry run)"
+            } else {
+                "hidden"
+            },
             if per_category.is_empty() {
                 String::new()
             } else {
