@@ -440,6 +440,26 @@ async fn without_an_admin_token_the_api_stays_closed_and_people_sign_in_with_the
     assert_eq!(r.headers()["location"], "/review/login");
     assert_eq!(action_kinds(app.store.as_ref(), "h-1").await, ["hide"]);
 
+    // A decision a model made: the page shows its score, not an empty quote.
+    app.store
+        .record_decision(
+            &NewDecision {
+                comment_id: "m-1".into(),
+                kind: "comment".into(),
+                account_id: "17841400000000000".into(),
+                text: Some("dm me for profits".into()),
+                matched: json!([{"rule": "scam-model", "mode": "enforce", "actions": [{"type": "hide"}],
+                    "evidence": [{"condition": "model scam", "matched": "", "start": 0, "end": 0, "score": 0.934}]}])
+                .to_string(),
+                rules: vec!["scam-model".into()],
+                received_at: now_ms(),
+                decided_at: now_ms(),
+                ..Default::default()
+            },
+            &[],
+        )
+        .await
+        .unwrap();
     // A person added with a password signs in, and the page shows the log.
     app.store
         .put_person(
@@ -477,6 +497,7 @@ async fn without_an_admin_token_the_api_stays_closed_and_people_sign_in_with_the
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("h-1"));
+    assert!(html.contains("model scam scored 0.93"), "{html}");
     // The service runs dry: every page says so, and the counts say decided, not hidden.
     assert!(html.contains("id=\"dry-run\""), "{html}");
     assert!(

@@ -331,6 +331,7 @@ async fn page(
             &csrf,
             &state.settings.timezone,
             &links,
+            &state.rules.for_account(&d.account_id),
         ));
     }
     if shown == 0 {
@@ -534,12 +535,38 @@ fn text_html(d: &DecisionRow) -> String {
     out
 }
 
+/// A model's match as a person reads it: its score, and the words that pushed the score most
+/// (asked of the model the account's rules use now, on the comment's text while it is kept).
+fn model_evidence(
+    name: &str,
+    score: f64,
+    d: &DecisionRow,
+    rules: &crate::rules::RuleSet,
+) -> String {
+    let mut out = format!("model {name} scored {score:.2}");
+    let model = rules.models().iter().find(|(n, _)| n == name);
+    if let (Some((_, model)), Some(text)) = (model, d.text.as_deref()) {
+        let norm = crate::rules::normalize::normalize(text);
+        let pushed: Vec<String> = model
+            .explain(&norm, text, 4)
+            .into_iter()
+            .filter(|c| c.weight > 0.0)
+            .map(|c| format!("{} +{:.2}", c.what, c.weight))
+            .collect();
+        if !pushed.is_empty() {
+            let _ = write!(out, ", pushed by {}", pushed.join(", "));
+        }
+    }
+    out
+}
+
 fn decision_html(
     d: &DecisionRow,
     labels: &[&crate::store::LabelRow],
     csrf: &str,
     tz: &jiff::tz::TimeZone,
     links: &super::links::PageLinks,
+    rules: &crate::rules::RuleSet,
 ) -> String {
     let account = match links.usernames.get(&d.account_id) {
         Some(u) => format!(
@@ -583,11 +610,17 @@ fn decision_html(
                 .into_iter()
                 .flatten()
                 .map(|e| {
-                    format!(
-                        "{} “{}”",
-                        e.get("condition").and_then(|v| v.as_str()).unwrap_or(""),
-                        e.get("matched").and_then(|v| v.as_str()).unwrap_or("")
-                    )
+                    let condition = e.get("condition").and_then(|v| v.as_str()).unwrap_or("");
+                    match (
+                        condition.strip_prefix("model "),
+                        e.get("score").and_then(|v| v.as_f64()),
+                    ) {
+                        (Some(name), Some(score)) => model_evidence(name, score, d, rules),
+                        _ => format!(
+                            "{condition} “{}”",
+                            e.get("matched").and_then(|v| v.as_str()).unwrap_or("")
+                        ),
+                    }
                 })
                 .collect();
             // A shadow rule acts on nothing: say what it would have done, its reply included.
