@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod by_hand;
 pub mod error;
+mod honest;
 pub mod labels;
 pub mod links;
 pub mod people;
@@ -63,7 +64,7 @@ pub fn router(state: AdminState) -> Router {
         .merge(api::router(state.clone()))
         .merge(review::router().layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            review::dry_run_banner,
+            honest::dry_run_banner,
         )))
         .with_state(state)
 }

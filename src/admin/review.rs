@@ -41,40 +41,6 @@ pub fn router() -> Router<AdminState> {
         .route("/review/dead-letters", get(super::rules_view::dead_letters))
 }
 
-/// True when this service carries out nothing on Instagram: `COMMENTGUARD_DRY_RUN`, or no
-/// access token at all (neither the default one nor any account's).
-pub(super) fn dry_run(settings: &crate::config::Settings) -> bool {
-    settings.dry_run
-        || (settings.access_token.is_none()
-            && settings.accounts.values().all(|a| a.access_token.is_none()))
-}
-
-const DRY_RUN_BANNER: &str = "<p class=\"banner\" id=\"dry-run\" role=\"status\"><strong>Dry run.</strong> commentguard decides and logs, and calls nothing on Instagram: no comment shown here as decided hide was hidden, no reply was sent. (COMMENTGUARD_DRY_RUN is set, or there is no access token.)</p>";
-
-/// Puts the dry-run banner at the top of every review page while the service runs dry.
-pub(super) async fn dry_run_banner(
-    axum::extract::State(state): axum::extract::State<AdminState>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let resp = next.run(req).await;
-    let html = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
-    if !html || !dry_run(&state.settings) {
-        return resp;
-    }
-    let (mut parts, body) = resp.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, 64 << 20).await else {
-        return (StatusCode::INTERNAL_SERVER_ERROR, "page too large").into_response();
-    };
-    let page =
-        String::from_utf8_lossy(&bytes).replacen("<main>", &format!("<main>{DRY_RUN_BANNER}"), 1);
-    parts.headers.remove(header::CONTENT_LENGTH);
-    Response::from_parts(parts, axum::body::Body::from(page))
-}
-
 /// Escapes text for HTML element content and quoted attribute values.
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -230,9 +196,9 @@ async fn page(
         let _ = write!(
             body,
             "<p class=\"notice\" role=\"status\" id=\"notice\">{} for comment {}; it counts as Spam. {}</p>",
-            if dry_run(&state.settings) { "Hide recorded" } else { "Hide planned" },
+            if super::honest::dry_run(&state.settings) { "Hide recorded" } else { "Hide planned" },
             esc(c),
-            if dry_run(&state.settings) {
+            if super::honest::dry_run(&state.settings) {
                 "Dry run: it is not carried out on Instagram (it shows below as skipped)."
             } else {
                 "It is carried out in the background; its state shows below."
@@ -259,7 +225,7 @@ async fn page(
         .for_page(&state.graph, &state.settings, &rows)
         .await;
     let label_filter = q.label.as_deref().filter(|l| !l.is_empty());
-    let dry = dry_run(&state.settings);
+    let dry = super::honest::dry_run(&state.settings);
     let mut shown = 0;
     let (mut hidden, mut replied, mut failed, mut shadow, mut undone) = (0, 0, 0, 0, 0);
     let mut per_category: std::collections::BTreeMap<String, usize> = Default::default();
@@ -535,31 +501,6 @@ fn text_html(d: &DecisionRow) -> String {
     out
 }
 
-/// A model's match as a person reads it: its score, and the words that pushed the score most
-/// (asked of the model the account's rules use now, on the comment's text while it is kept).
-fn model_evidence(
-    name: &str,
-    score: f64,
-    d: &DecisionRow,
-    rules: &crate::rules::RuleSet,
-) -> String {
-    let mut out = format!("model {name} scored {score:.2}");
-    let model = rules.models().iter().find(|(n, _)| n == name);
-    if let (Some((_, model)), Some(text)) = (model, d.text.as_deref()) {
-        let norm = crate::rules::normalize::normalize(text);
-        let pushed: Vec<String> = model
-            .explain(&norm, text, 4)
-            .into_iter()
-            .filter(|c| c.weight > 0.0)
-            .map(|c| format!("{} +{:.2}", c.what, c.weight))
-            .collect();
-        if !pushed.is_empty() {
-            let _ = write!(out, ", pushed by {}", pushed.join(", "));
-        }
-    }
-    out
-}
-
 fn decision_html(
     d: &DecisionRow,
     labels: &[&crate::store::LabelRow],
@@ -615,7 +556,9 @@ fn decision_html(
                         condition.strip_prefix("model "),
                         e.get("score").and_then(|v| v.as_f64()),
                     ) {
-                        (Some(name), Some(score)) => model_evidence(name, score, d, rules),
+                        (Some(name), Some(score)) => {
+                            super::honest::model_evidence(name, score, d.text.as_deref(), rules)
+                        }
                         _ => format!(
                             "{condition} “{}”",
                             e.get("matched").and_then(|v| v.as_str()).unwrap_or("")
