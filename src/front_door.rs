@@ -200,18 +200,26 @@ pub struct ClientAddr {
 
 impl ClientAddr {
     /// The client's address: the peer, or behind a trusted proxy the last `X-Forwarded-For`
-    /// entry (the one the proxy added; earlier ones are whatever the client sent).
+    /// entry (the one the proxy added; earlier ones are whatever the client sent), with a port
+    /// (`1.2.3.4:5678`, `[2001:db8::1]:443`) taken off. An entry that is no address gives the
+    /// proxy's own: never an earlier entry, which the client chose.
     pub fn client(&self, headers: &axum::http::HeaderMap) -> std::net::IpAddr {
         if !self.via_trusted_proxy {
             return self.peer;
         }
-        headers
+        let Some(last) = headers
             .get_all("x-forwarded-for")
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
-            .filter_map(|a| a.trim().parse().ok())
-            .next_back()
+            .map(str::trim)
+            .rfind(|a| !a.is_empty())
+        else {
+            return self.peer;
+        };
+        last.parse::<std::net::IpAddr>()
+            .ok()
+            .or_else(|| last.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
             .unwrap_or(self.peer)
     }
 }
@@ -336,5 +344,39 @@ mod tests {
         assert_eq!(census.total.load(Ordering::Acquire), 3);
         // Not counted per client (a trusted proxy), still counted in all.
         assert!(census.admit(None, &limits).is_none());
+    }
+}
+
+#[cfg(test)]
+mod client_addr_tests {
+    use super::ClientAddr;
+
+    #[test]
+    fn behind_a_trusted_proxy_the_last_forwarded_address_counts() {
+        let proxy = ClientAddr {
+            peer: "10.0.0.1".parse().unwrap(),
+            via_trusted_proxy: true,
+        };
+        let with = |v: &str| {
+            let mut h = axum::http::HeaderMap::new();
+            h.insert("x-forwarded-for", v.parse().unwrap());
+            proxy.client(&h).to_string()
+        };
+        assert_eq!(with("6.6.6.6, 203.0.113.7"), "203.0.113.7");
+        assert_eq!(with("6.6.6.6, 203.0.113.7:5678"), "203.0.113.7");
+        assert_eq!(with("[2001:db8::1]:443"), "2001:db8::1");
+        // What the client wrote before the proxy's entry never counts.
+        assert_eq!(with("6.6.6.6, not-an-address"), "10.0.0.1");
+        assert_eq!(
+            proxy.client(&axum::http::HeaderMap::new()).to_string(),
+            "10.0.0.1"
+        );
+        let direct = ClientAddr {
+            peer: "198.51.100.2".parse().unwrap(),
+            via_trusted_proxy: false,
+        };
+        let mut h = axum::http::HeaderMap::new();
+        h.insert("x-forwarded-for", "6.6.6.6".parse().unwrap());
+        assert_eq!(direct.client(&h).to_string(), "198.51.100.2");
     }
 }

@@ -1487,9 +1487,21 @@ async fn a_rule_version_keeps_its_first_time_until_it_changes(db: Db) {
     b.note_rule_versions(&[v("greedy", "g2", 9_000)])
         .await
         .unwrap();
+    // Back to the first version (two instances mid-deploy, or an edit undone): it keeps the
+    // time it was first seen, so neither version looks freshly edited again.
+    a.note_rule_versions(&[v("greedy", "g1", 11_000)])
+        .await
+        .unwrap();
     let mut rows = b.rule_versions().await.unwrap();
-    rows.sort_by(|x, y| x.rule_id.cmp(&y.rule_id));
-    assert_eq!(rows, vec![v("greedy", "g2", 7_000), v("scam", "v1", 0)]);
+    rows.sort_by(|x, y| (&x.rule_id, &x.version).cmp(&(&y.rule_id, &y.version)));
+    assert_eq!(
+        rows,
+        vec![
+            v("greedy", "g1", 0),
+            v("greedy", "g2", 7_000),
+            v("scam", "v1", 0)
+        ]
+    );
 }
 
 async fn an_auto_shadow_is_switched_once_per_rule_version_and_cleared(db: Db) {

@@ -517,13 +517,31 @@ impl Pipeline {
         let view = self.monitor.view();
         let scope = self.rules.scope_for(account);
         let forced_shadow = |id: &str| view.is_shadowed(scope, id);
-        let (decision, rule_event): (Decision, _) = match snapshot {
+        // A bug in a rule condition must not take the worker (and every comment after this
+        // one) down with it: the comment is decided as matching nothing, with a note, and the
+        // failure is logged and counted.
+        let evaluated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match snapshot {
             Some(snapshot) if rules.uses_state() => {
                 let state = snapshot.for_account(account);
                 let d = rules.evaluate_with(input, &state, &forced_shadow);
                 (d, state.into_event())
             }
             _ => (rules.evaluate_with(input, &NoState, &forced_shadow), None),
+        }));
+        let mut failed_note = None;
+        let (decision, rule_event): (Decision, _) = match evaluated {
+            Ok(v) => v,
+            Err(panic) => {
+                let why = panic
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| panic.downcast_ref::<&str>().copied())
+                    .unwrap_or("unknown");
+                tracing::error!(comment.id = %p.key, error = %why, "RuleEvaluationFailed: evaluating the rules panicked; the comment is logged as matching nothing");
+                metrics::counter!("commentguard_rule_evaluation_failures_total").increment(1);
+                failed_note = Some(format!("rule evaluation failed ({why}); nothing was done"));
+                (Decision::default(), None)
+            }
         };
         let token = self.settings.token_for(account);
         let dry_note = if self.settings.dry_run {
@@ -551,7 +569,9 @@ impl Pipeline {
                 .iter()
                 .map(|a| a.name().to_string())
                 .collect(),
-            note: if decision.actions.is_empty() {
+            note: if failed_note.is_some() {
+                failed_note
+            } else if decision.actions.is_empty() {
                 None
             } else {
                 dry_note.map(str::to_string)

@@ -150,49 +150,70 @@ impl RuleMonitor {
     }
 
     /// Notes the loaded rules' versions (see the module documentation) and returns since when
-    /// each loaded rule says what it says, by scope and rule id.
-    async fn note_versions(&self, now: i64) -> Result<HashMap<(String, String), i64>, StoreError> {
-        let known: HashMap<(String, String), RuleVersion> = self
-            .store
-            .rule_versions()
-            .await?
-            .into_iter()
-            .map(|v| ((v.scope.clone(), v.rule_id.clone()), v))
-            .collect();
+    /// each loaded rule says what it says, by scope and rule id. Each version keeps the time it
+    /// was first seen by any instance, so two instances running two versions of a rule during
+    /// a rolling deploy do not make either look freshly edited at every refresh.
+    ///
+    /// At the very first start (no version noted yet) the rules count as old, except one whose
+    /// automatic-shadow row is older than its file: the rule was edited after it was switched
+    /// (the test before versions existed), so it counts as edited when its file was.
+    async fn note_versions(
+        &self,
+        now: i64,
+        rows: &HashMap<(String, String), AutoShadow>,
+    ) -> Result<HashMap<(String, String), i64>, StoreError> {
+        type Key = (String, String, String);
+        let read = |versions: Vec<RuleVersion>| -> HashMap<Key, i64> {
+            versions
+                .into_iter()
+                .map(|v| ((v.scope, v.rule_id, v.version), v.since))
+                .collect()
+        };
+        let known = read(self.store.rule_versions().await?);
         let first_start = known.is_empty();
         let mut since = HashMap::new();
-        let mut changed = Vec::new();
+        let mut new = Vec::new();
         for (account, handle) in self.rules.handles() {
             let scope = account.unwrap_or("").to_string();
             for info in handle.current().rules() {
                 let key = (scope.clone(), info.id.clone());
-                match known.get(&key) {
-                    Some(v) if v.version == info.version => {
-                        since.insert(key, v.since);
-                    }
-                    _ => {
-                        let at = if first_start { 0 } else { now };
-                        changed.push(RuleVersion {
-                            scope: key.0.clone(),
-                            rule_id: key.1.clone(),
-                            version: info.version.clone(),
-                            since: at,
-                        });
-                        since.insert(key, at);
-                    }
+                let versioned = (scope.clone(), info.id.clone(), info.version.clone());
+                if let Some(&at) = known.get(&versioned) {
+                    since.insert(key, at);
+                    continue;
                 }
+                let at = if first_start {
+                    let mtime = std::fs::metadata(handle.dir().join(&info.file))
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
+                        .map_or(0, |d| d.as_millis() as i64);
+                    match rows.get(&key) {
+                        Some(row) if row.at < mtime => mtime,
+                        _ => 0,
+                    }
+                } else {
+                    now
+                };
+                new.push(RuleVersion {
+                    scope: scope.clone(),
+                    rule_id: info.id.clone(),
+                    version: info.version.clone(),
+                    since: at,
+                });
+                since.insert(key, at);
             }
         }
-        if !changed.is_empty() {
-            self.store.note_rule_versions(&changed).await?;
-            // Another instance may have noted the same edit first: its time stands.
-            for v in self.store.rule_versions().await? {
-                if let Some(s) = since.get_mut(&(v.scope.clone(), v.rule_id.clone())) {
-                    if changed.iter().any(|c| {
-                        c.scope == v.scope && c.rule_id == v.rule_id && c.version == v.version
-                    }) {
-                        *s = v.since;
-                    }
+        if !new.is_empty() {
+            self.store.note_rule_versions(&new).await?;
+            // Another instance may have noted the same version first: its time stands.
+            let stored = read(self.store.rule_versions().await?);
+            for v in &new {
+                if let (Some(s), Some(&first)) = (
+                    since.get_mut(&(v.scope.clone(), v.rule_id.clone())),
+                    stored.get(&(v.scope.clone(), v.rule_id.clone(), v.version.clone())),
+                ) {
+                    *s = first;
                 }
             }
         }
@@ -209,7 +230,7 @@ impl RuleMonitor {
             .into_iter()
             .map(|r| ((r.scope.clone(), r.rule_id.clone()), r))
             .collect();
-        let edited = self.note_versions(now).await?;
+        let edited = self.note_versions(now, &rows).await?;
         let mut shadowed: HashMap<String, HashMap<String, AutoShadow>> = HashMap::new();
         let mut candidates = Vec::new();
         for (account, handle) in self.rules.handles() {

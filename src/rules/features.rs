@@ -69,10 +69,18 @@ pub fn sentence_break(link: &Link, norm: &super::normalize::Normalized, original
     if txt.contains("://") || txt.starts_with("www.") {
         return false;
     }
-    let host_end = txt.find(['/', '?', '#', ':']).unwrap_or(txt.len());
-    let Some(dot) = txt[..host_end].rfind('.') else {
+    // Only a bare host whose top-level domain is also a word (`Es`, `In`, `De`): `Scam.Com`
+    // or `Bit.Ly/x` stay links, so a capital letter does not hide an address.
+    if txt.contains(['/', '?', '#', ':']) {
+        return false;
+    }
+    let host_end = txt.len();
+    let Some(dot) = txt.rfind('.') else {
         return false;
     };
+    if !SENTENCE_WORD_TLDS.contains(&txt[dot + 1..].trim()) {
+        return false;
+    }
     // Spelled-out forms have spaces around the dot (`drüber . In`).
     let tld_start =
         dot + 1 + (txt[dot + 1..host_end].len() - txt[dot + 1..host_end].trim_start().len());
@@ -87,6 +95,12 @@ pub fn sentence_break(link: &Link, norm: &super::normalize::Normalized, original
         && chars.all(char::is_lowercase)
         && (prev.is_alphabetic() || prev.is_whitespace())
 }
+
+/// Top-level domains that are also short words starting a sentence in the languages the
+/// corpora hold (`Es geht`, `In der`, `De acordo`, `No entanto`, `Me too`, `It is`).
+const SENTENCE_WORD_TLDS: &[&str] = &[
+    "es", "in", "de", "it", "at", "be", "no", "me", "my", "us", "to", "se", "ar", "so", "do",
+];
 
 /// Top-level domains accepted in links written without a scheme, so that "great.this" or
 /// "ha.ha.ha" in ordinary sentences are not links.
@@ -259,7 +273,11 @@ pub fn site_names(
     }
     if let Some((spaced, map)) = norm.spaced() {
         let span = |s: usize, e: usize| {
-            let last = map[e - 1] as usize;
+            // `map` has an entry per byte: step back to the start of the last character.
+            let mut last = map[e - 1] as usize;
+            while !text.is_char_boundary(last) {
+                last -= 1;
+            }
             (
                 map[s] as usize,
                 last + text[last..].chars().next().map_or(1, char::len_utf8),
@@ -319,7 +337,9 @@ fn spaced_runs(spaced: &str, map: &[u32]) -> Vec<(usize, usize, usize, usize)> {
         .char_indices()
         .chain(std::iter::once((spaced.len(), ' ')));
     for (i, c) in chars {
-        if c.is_alphanumeric() {
+        // Names of this shape are written in Latin letters and digits (fancy ones are folded
+        // to ASCII by then); `ㅋ ㅋ ㅋ ㅋ ㅋ` or `哈 哈 哈 哈 哈` are laughter, not names.
+        if c.is_ascii_alphanumeric() {
             let at = map[i] as usize;
             let digit = usize::from(c.is_numeric());
             word = Some(match word {
@@ -676,6 +696,15 @@ mod tests {
         assert!(disguised("P E A C E to all").is_empty());
         assert!(disguised("eu o d e i o mentiras, M E U  D E U S").is_empty());
         assert!(disguised("in the 4 0 6 0 i am").is_empty());
+        // Spaced letters of other scripts are no name, and never a panic.
+        for t in [
+            "ㅋ ㅋ ㅋ ㅋ ㅋ",
+            "哈 哈 哈 哈 哈",
+            "ه ه ه ه ه ه",
+            "ha ㅋ ㅋ ㅋ ㅋ ㅋ 1 2",
+        ] {
+            assert!(disguised(t).is_empty(), "{t}");
+        }
         let t = "main di 𝘼𝐆𝘜𝙎𝑇𝘖𝙏𝙊 dan ❄️𝗝 𝗨 𝗡 𝗜 𝗢 𝗥 𝟴 𝟴❄️";
         assert_eq!(site_keys(&Normalized::new(t), t), ["agustoto", "junior88"]);
     }
@@ -737,6 +766,9 @@ mod tests {
         assert_eq!(links("Shop at Amazon.com today"), ["amazon.com"]);
         assert_eq!(links("Visit CHEAPBAGS.COM now"), ["cheapbags.com"]);
         assert_eq!(links("see https://rechts.Es/x"), ["rechts.es"]);
+        // A capital letter does not hide an address.
+        assert_eq!(links("go to Scam.Com now"), ["scam.com"]);
+        assert_eq!(links("visit Bit.Ly/abc"), ["bit.ly"]);
     }
 
     #[test]

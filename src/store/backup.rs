@@ -2,8 +2,10 @@
 //! main one and the inbox beside it), each with `VACUUM INTO`, which reads one snapshot of the
 //! file (a read transaction: writers go on, in WAL mode) and writes a compact copy. Each copy
 //! is then opened and checked (`PRAGMA integrity_check`). The two files are copied one after
-//! the other, so the inbox copy may hold notifications a little newer than the main copy:
-//! restored, those are simply processed again (every step is idempotent).
+//! the other, the inbox first: a notification finished between the two copies is then still
+//! pending in the inbox copy (and processed again once restored: every step is idempotent)
+//! while its decision may already be in the main copy. The other order could lose it: done in
+//! the inbox copy, its decision made too late for the main copy.
 //!
 //! rusqlite rather than sqlx: `VACUUM INTO` and the checks are three statements on a plain
 //! connection, and the store's own pools must not be borrowed by a command.
@@ -42,7 +44,7 @@ pub fn backup_sqlite(database_url: &str, dir: &Path) -> Result<Vec<CopiedFile>, 
     }
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let mut out = Vec::new();
-    for (from, table) in [(main.clone(), "decisions"), (inbox_path(&main), "inbox")] {
+    for (from, table) in [(inbox_path(&main), "inbox"), (main.clone(), "decisions")] {
         if !from.exists() {
             continue;
         }

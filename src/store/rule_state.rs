@@ -128,10 +128,10 @@ pub trait RuleStateStore: Send + Sync + 'static {
     /// Every rule version noted (see [`RuleVersion`]).
     async fn rule_versions(&self) -> Result<Vec<RuleVersion>>;
 
-    /// Notes the rules' current versions in one transaction: a rule not noted before, or whose
-    /// version differs from the one noted, gets the `since` given; a rule noted with the same
-    /// version keeps its own (so a redeploy of the same rules changes nothing, and of two
-    /// instances noting one edit the first one's time stands).
+    /// Notes rule versions in one transaction: a version not noted before gets the `since`
+    /// given; one noted already keeps its own (so a redeploy of the same rules changes nothing,
+    /// of two instances noting one edit the first one's time stands, and a rule that goes back
+    /// to an earlier version gets that version's time back).
     async fn note_rule_versions(&self, versions: &[RuleVersion]) -> Result<()>;
 
     /// Switches a rule to shadow, unless a row for it already applies to the rule's current
@@ -275,8 +275,7 @@ impl RuleStateStore for SqlStore {
         for v in versions {
             sqlx::query(
                 "INSERT INTO rule_versions (scope, rule_id, version, since) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (scope, rule_id) DO UPDATE SET version = excluded.version, since = excluded.since \
-                 WHERE rule_versions.version <> excluded.version",
+                 ON CONFLICT (scope, rule_id, version) DO NOTHING",
             )
             .bind(&v.scope)
             .bind(&v.rule_id)
