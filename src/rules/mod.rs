@@ -19,6 +19,7 @@ mod load;
 pub mod model;
 pub mod normalize;
 pub mod reload;
+mod sites;
 pub mod state;
 mod testing;
 #[cfg(test)]

@@ -193,7 +193,7 @@ async fn a_redeploy_keeps_a_rule_enforced_and_an_edit_that_matches_everything_is
     }
     assert_eq!(
         noted_versions(&app).await,
-        [first.clone()],
+        std::slice::from_ref(&first),
         "a redeploy notes nothing new"
     );
 
