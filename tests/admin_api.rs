@@ -522,6 +522,28 @@ async fn without_an_admin_token_the_api_stays_closed_and_people_sign_in_with_the
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
+
+    // A new password for Robin ends the sessions signed in with the old one.
+    app.store
+        .put_person(
+            &commentguard::store::Person {
+                name: "Robin".into(),
+                role: commentguard::store::Role::Reviewer,
+                password_hash: commentguard::admin::people::hash_password("a-new-pass-1357")
+                    .unwrap(),
+                created_at: 0,
+            },
+            true,
+        )
+        .await
+        .unwrap();
+    let r = c
+        .get(format!("{}/review", app.admin))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["location"], "/review/login");
 }
 
 #[tokio::test]

@@ -146,12 +146,8 @@ pub fn csrf_valid(key: &Secret, session: &str, presented: &str) -> bool {
     }
 }
 
-/// The session cookie of a request, when it carries a valid one, with the key that signed it:
-/// `key_for` gives the key for sessions signed in each way (`None`: that way is closed).
-pub fn session_of(
-    headers: &HeaderMap,
-    key_for: impl Fn(Via) -> Option<Secret>,
-) -> Option<(String, Secret)> {
+/// The session cookies a request carries, not yet checked (see [`session_valid`]).
+pub fn session_cookies(headers: &HeaderMap) -> Vec<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -159,10 +155,8 @@ pub fn session_of(
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
         .filter(|(k, _)| *k == SESSION_COOKIE)
-        .find_map(|(_, v)| {
-            let key = key_for(session_via(v))?;
-            session_valid(&key, v).then(|| (v.to_string(), key))
-        })
+        .map(|(_, v)| v.to_string())
+        .collect()
 }
 
 /// `Set-Cookie` for a session: HttpOnly (no script reads it), SameSite=Strict (no other site

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 use serde::Deserialize;
 
-use super::auth::{self, csrf_valid, session_of, Via};
+use super::auth::{self, csrf_valid, Via};
 use super::people::verify_password;
 use super::review::{error_page, esc, html_page, respond, unavailable};
 use super::AdminState;
@@ -18,17 +18,21 @@ use crate::front_door::ClientAddr;
 use crate::secret::{constant_time_eq, Secret};
 use crate::store::Role;
 
-/// The key that signs sessions made `via` a password or the admin token: the service's own
-/// session key, joined for token sessions with the admin token, so that changing or removing
-/// the token ends them. `None`: no admin token, so nobody signs in with one.
-pub(super) fn signing_key(state: &AdminState, via: Via) -> Option<Secret> {
+/// The key that signs a session: the service's own session key, joined with the person's
+/// password hash for a password session (a new password, `users add --replace`, ends their
+/// sessions) or with the admin token for a token session (changing or removing the token ends
+/// those). `None`: a token session with no admin token set, so nobody signs in that way.
+pub(super) fn signing_key(state: &AdminState, via: Via, password_hash: &str) -> Option<Secret> {
     match via {
-        Via::Password => Some(state.session_key.clone()),
+        Via::Password => Some(Secret::new(format!(
+            "{}\0p\0{password_hash}",
+            state.session_key.expose()
+        ))),
         Via::Token => state
             .settings
             .admin_token
             .as_ref()
-            .map(|t| Secret::new(format!("{}\0{}", state.session_key.expose(), t.expose()))),
+            .map(|t| Secret::new(format!("{}\0t\0{}", state.session_key.expose(), t.expose()))),
     }
 }
 
@@ -108,10 +112,14 @@ pub(super) async fn login(
             None
         }
     };
-    let password_ok = match person {
+    let password_hash = person
+        .as_ref()
+        .map(|p| p.password_hash.clone())
+        .unwrap_or_default();
+    let password_ok = match &person {
         Some(p) => {
-            let password = password.clone();
-            tokio::task::spawn_blocking(move || verify_password(&password, &p.password_hash))
+            let (password, hash) = (password.clone(), p.password_hash.clone());
+            tokio::task::spawn_blocking(move || verify_password(&password, &hash))
                 .await
                 .unwrap_or(false)
         }
@@ -147,7 +155,7 @@ pub(super) async fn login(
         };
         return login_page(StatusCode::UNAUTHORIZED, Some(message));
     };
-    let Some(key) = signing_key(&state, via) else {
+    let Some(key) = signing_key(&state, via, &password_hash) else {
         return login_page(
             StatusCode::UNAUTHORIZED,
             Some("That name and password do not match."),
@@ -193,27 +201,35 @@ pub(super) async fn session(
         }
         Box::new(resp)
     };
-    let Some((session, key)) = session_of(headers, |via| signing_key(state, via)) else {
-        return Err(to_sign_in());
-    };
-    let person = auth::session_person(&session);
-    let role = match auth::session_via(&session) {
-        Via::Token => Role::Admin,
-        Via::Password => match state.store.person(&person).await {
-            Ok(Some(p)) => p.role,
-            Ok(None) => return Err(to_sign_in()),
-            Err(e) => {
-                tracing::warn!(error = %e, "review page: the people table did not answer");
-                return Err(Box::new(unavailable()));
-            }
-        },
-    };
-    Ok(SignedIn {
-        key,
-        session,
-        person,
-        role,
-    })
+    // The cookie says who and how; its MAC, under the key for that person and way, says
+    // whether to believe it.
+    for session in auth::session_cookies(headers) {
+        let person = auth::session_person(&session);
+        let via = auth::session_via(&session);
+        let (role, hash) = match via {
+            Via::Token => (Role::Admin, String::new()),
+            Via::Password => match state.store.person(&person).await {
+                Ok(Some(p)) => (p.role, p.password_hash),
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "review page: the people table did not answer");
+                    return Err(Box::new(unavailable()));
+                }
+            },
+        };
+        let Some(key) = signing_key(state, via, &hash) else {
+            continue;
+        };
+        if auth::session_valid(&key, &session) {
+            return Ok(SignedIn {
+                key,
+                session,
+                person,
+                role,
+            });
+        }
+    }
+    Err(to_sign_in())
 }
 
 /// [`session`] for a form post: its CSRF token must have been made for this session.
