@@ -22,8 +22,9 @@ const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct OwnUsernames {
     /// Account id -> its username (`None`: asked, no answer) and when that was learnt.
     cache: Mutex<HashMap<String, (Option<String>, Instant)>>,
-    /// Held while asking, so that the comments of one batch (prepared side by side) ask once.
-    asking: tokio::sync::Mutex<()>,
+    /// Per account, held while asking, so that the comments of one batch (prepared side by
+    /// side) ask once, and a slow answer for one account holds up no other.
+    asking: Mutex<HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl OwnUsernames {
@@ -47,7 +48,14 @@ impl OwnUsernames {
         if let Some(known) = self.cached(account_id) {
             return known;
         }
-        let _asking = self.asking.lock().await;
+        let lock = self
+            .asking
+            .lock()
+            .expect("usernames lock")
+            .entry(account_id.to_string())
+            .or_default()
+            .clone();
+        let _asking = lock.lock().await;
         if let Some(known) = self.cached(account_id) {
             return known;
         }
