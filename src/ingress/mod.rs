@@ -22,6 +22,8 @@ use crate::store::{Delivery, Store};
 
 /// Longest `hub.challenge` echoed back; Meta sends a short number.
 const MAX_CHALLENGE_LEN: usize = 256;
+/// The longest a delivery waits for its commit before it is answered 503.
+const ACK_DEADLINE: Duration = Duration::from_secs(4);
 
 #[derive(Clone)]
 pub struct IngressState {
@@ -91,7 +93,17 @@ async fn receive(
     let delivery = inbox::split(&body);
     // Built only when the line below is written (its strings cost more than the line's check).
     let summary = tracing::enabled!(tracing::Level::INFO).then(|| summarize(&delivery));
-    match state.writer.submit(delivery).await {
+    // A database that cannot take the write (locked, failing over, out of disk) gets a quick
+    // 503, well inside Meta's 20 s: Meta retries a 503, and it counts a timeout as a failure.
+    // A write that commits after the deadline is harmless: the retry is stored once.
+    let submitted = match tokio::time::timeout(ACK_DEADLINE, state.writer.submit(delivery)).await {
+        Ok(r) => r,
+        Err(_) => Err(crate::inbox::InboxError::Store(format!(
+            "the database did not commit within {} s",
+            ACK_DEADLINE.as_secs()
+        ))),
+    };
+    match submitted {
         Ok(outcome) => {
             let outcome_label = if outcome.dead_letters > 0 {
                 "dead_letter"

@@ -349,3 +349,46 @@ async fn wait_healthy(client: &reqwest::Client, base: &str) {
     }
     panic!("service did not become healthy");
 }
+
+/// A database that cannot take the write (here the inbox file locked by another process, as
+/// during a backup tool's exclusive lock or a stuck writer) gets a quick 503, not a request
+/// left hanging until Meta gives up; once the lock goes, Meta's retry is stored, and once.
+#[tokio::test]
+async fn a_locked_database_gets_a_quick_503_and_the_retry_is_stored_once() {
+    let app = spawn_app().await;
+    // Serving (start-up touches the inbox too).
+    let warm = app
+        .post_signed(&comment_body("1784", "c-warm", "hi", "ana"))
+        .await;
+    assert_eq!(warm.status(), 200);
+    let inbox = app.dir.path().join("cg-inbox.db");
+    let locker = rusqlite::Connection::open(&inbox).unwrap();
+    locker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+
+    let body = comment_body("1784", "c-locked", "hello", "ana");
+    // Meta waits 20 s; this client waits 8 s (less than the database's own 10 s busy wait, so
+    // only the service's deadline can answer in time).
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(8))
+        .build()
+        .unwrap();
+    let resp = client
+        .post(format!("{}/webhook", app.address))
+        .header("content-type", "application/json")
+        .header("x-hub-signature-256", sign(&body, &Secret::new(APP_SECRET)))
+        .body(body.clone())
+        .send()
+        .await
+        .expect("answered before the client gave up");
+    assert_eq!(resp.status(), 503);
+
+    locker.execute_batch("COMMIT").unwrap();
+    drop(locker);
+    // Meta retries the 503.
+    let retry = app.post_signed(&body).await;
+    assert_eq!(retry.status(), 200);
+    // Stored once, whether or not the write held up by the lock went through after all.
+    let mut keys = app.inbox_keys().await;
+    keys.sort();
+    assert_eq!(keys, ["comments:c-locked", "comments:c-warm"]);
+}
