@@ -115,14 +115,27 @@ impl Application {
         );
         let subscriptions = Arc::new(crate::subscriptions::SubscriptionWatch::default());
         // The key that signs review-page sessions: made at the first start, then read back
-        // (the first instance's key stands when several start together).
+        // (the first instance's key stands when several start together), and keyed with the
+        // app secret, so that a copy of the database alone cannot forge a session.
         let fresh: [u8; 32] = rand::random();
-        let session_key = crate::secret::Secret::new(
-            self.store
-                .session_key(&hex::encode(fresh))
-                .await
-                .context("reading the review page's session key from the database")?,
-        );
+        let stored = self
+            .store
+            .session_key(&hex::encode(fresh))
+            .await
+            .context("reading the review page's session key from the database")?;
+        let session_key = {
+            use hmac::{Hmac, Mac};
+            let app_secret = self
+                .settings
+                .app_secrets
+                .first()
+                .context("COMMENTGUARD_APP_SECRET is not set")?;
+            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(app_secret.expose().as_bytes())
+                .expect("any key length");
+            mac.update(b"review sessions\0");
+            mac.update(stored.as_bytes());
+            crate::secret::Secret::new(hex::encode(mac.finalize().into_bytes()))
+        };
         let admin_app = admin::router(AdminState {
             session_key,
             monitor: monitor.clone(),
