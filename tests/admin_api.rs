@@ -523,6 +523,41 @@ async fn without_an_admin_token_the_api_stays_closed_and_people_sign_in_with_the
         .unwrap();
     assert_eq!(r.status(), 403);
 
+    // A rule edit that fails to load shows on every page until a good one loads.
+    std::fs::write(
+        app._dir.path().join("rules/test.toml"),
+        "[[rule]]\nid = \"test-forex\"\n[rule.when]\nwords = [\"forex\"\n",
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let html = c
+            .get(format!("{}/review", app.admin))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if html.contains("id=\"reload-failed\"") {
+            assert!(html.contains("test.toml"), "{html}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no banner: {html}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // Not on the sign-in page: the errors quote the rule files.
+    let login = c
+        .get(format!("{}/review/login", app.admin))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!login.contains("reload-failed"));
+
     // A new password for Robin ends the sessions signed in with the old one.
     app.store
         .put_person(

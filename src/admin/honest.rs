@@ -18,28 +18,69 @@ pub(super) fn dry_run(settings: &crate::config::Settings) -> bool {
 
 const DRY_RUN_BANNER: &str = "<p class=\"banner\" id=\"dry-run\" role=\"status\"><strong>Dry run.</strong> commentguard decides and logs, and calls nothing on Instagram: no comment shown here as decided hide was hidden, no reply was sent. (COMMENTGUARD_DRY_RUN is set, or there is no access token.)</p>";
 
-/// Puts the dry-run banner at the top of every review page while the service runs dry.
-pub(super) async fn dry_run_banner(
+/// Puts the banners at the top of every review page: dry run, while the service carries out
+/// nothing; and a rule edit that failed to load, with its first errors, until the next good
+/// load (not on the sign-in page: the errors quote the rule files).
+pub(super) async fn banners(
     axum::extract::State(state): axum::extract::State<AdminState>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    let signing_in = req.uri().path() == "/review/login";
     let resp = next.run(req).await;
     let html = resp
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
-    if !html || !dry_run(&state.settings) {
+    if !html {
+        return resp;
+    }
+    let mut top = String::new();
+    if dry_run(&state.settings) {
+        top.push_str(DRY_RUN_BANNER);
+    }
+    if !signing_in {
+        top.push_str(&failed_reload_banner(&state));
+    }
+    if top.is_empty() {
         return resp;
     }
     let (mut parts, body) = resp.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, 64 << 20).await else {
         return (StatusCode::INTERNAL_SERVER_ERROR, "page too large").into_response();
     };
-    let page =
-        String::from_utf8_lossy(&bytes).replacen("<main>", &format!("<main>{DRY_RUN_BANNER}"), 1);
+    let page = String::from_utf8_lossy(&bytes).replacen("<main>", &format!("<main>{top}"), 1);
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, axum::body::Body::from(page))
+}
+
+/// The rule folders whose last edit failed to load, each with its first errors: the rules
+/// before the edit keep running until a good one loads.
+fn failed_reload_banner(state: &AdminState) -> String {
+    let mut out = String::new();
+    for (account, handle) in state.rules.handles() {
+        let Some(r) = handle.last_reload().filter(|r| !r.ok()) else {
+            continue;
+        };
+        let folder = match account {
+            None => "The rules".to_string(),
+            Some(a) => format!("The rules of account {}", super::review::esc(a)),
+        };
+        let errors: Vec<String> = r
+            .errors
+            .iter()
+            .take(3)
+            .map(|e| format!("<li><code>{}</code></li>", super::review::esc(e)))
+            .collect();
+        let _ = write!(
+            out,
+            "<div class=\"banner\" id=\"reload-failed\" role=\"alert\"><strong>{folder}: the last edit did not load</strong> ({} error{}); the rules before it keep running until a good edit loads.<ul>{}</ul></div>",
+            r.errors.len(),
+            if r.errors.len() == 1 { "" } else { "s" },
+            errors.join("")
+        );
+    }
+    out
 }
 
 /// A model's match as a person reads it: its score, and the words that pushed the score most

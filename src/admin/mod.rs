@@ -64,7 +64,7 @@ pub fn router(state: AdminState) -> Router {
         .merge(api::router(state.clone()))
         .merge(review::router().layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            honest::dry_run_banner,
+            honest::banners,
         )))
         .with_state(state)
 }
