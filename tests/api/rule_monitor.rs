@@ -309,3 +309,55 @@ async fn a_redeploy_keeps_a_rule_enforced_and_an_edit_that_matches_everything_is
         .unwrap();
     assert_eq!(anonymous.status(), 401);
 }
+
+/// Upgrading from the version that told edits by file times: at the first start with rule
+/// versions, an automatic shadow switched before the rule's file last changed no longer holds
+/// (the rule was edited after it was switched, as the old test said), and one switched after it
+/// still does.
+#[tokio::test]
+async fn after_the_upgrade_a_shadow_older_than_its_rule_file_no_longer_holds() {
+    let fake = FakeGraph::start().await;
+    let mut env = graph_env(&fake);
+    for (k, v) in [
+        ("COMMENTGUARD_AUTO_SHADOW_SHARE", "0.05"),
+        ("COMMENTGUARD_AUTO_SHADOW_MIN_COMMENTS", "20"),
+        ("COMMENTGUARD_RULE_STATS_INTERVAL", "100ms"),
+    ] {
+        env.push((k.into(), v.into()));
+    }
+    let app = spawn_app_with(AppOptions {
+        env: env.clone(),
+        rules: Some(fixture("greedy-rules")),
+        dir: None,
+    })
+    .await;
+    wait_version(&app, None).await;
+    let mut dir = app.stop().await;
+
+    for (case, shadow_at, hidden) in [("stale", 1_000_i64, true), ("fresh", i64::MAX / 2, false)] {
+        // The database as the earlier version left it: no rule versions, one shadow row.
+        let db = rusqlite::Connection::open(dir.path().join("cg.db")).unwrap();
+        db.execute_batch("DELETE FROM rule_versions; DELETE FROM rule_auto_shadow;")
+            .unwrap();
+        db.execute(
+            "INSERT INTO rule_auto_shadow (scope, rule_id, state, matches, decisions, window_ms, file_mtime, at) \
+             VALUES ('', 'greedy', 'shadowed', 20, 20, 60000, 0, ?1)",
+            [shadow_at],
+        )
+        .unwrap();
+        drop(db);
+        let app = spawn_app_with(AppOptions {
+            env: env.clone(),
+            rules: None,
+            dir: Some(dir),
+        })
+        .await;
+        let id = format!("u-{case}");
+        app.post_signed(&comment_body(ACCOUNT, &id, "hello", "fan"))
+            .await;
+        let d = settled_decision(app.store.as_ref(), &id).await;
+        assert_eq!(d.rules, ["greedy"], "{case}");
+        assert_eq!(!d.actions.is_empty(), hidden, "{case}: {d:#?}");
+        dir = app.stop().await;
+    }
+}
