@@ -53,10 +53,35 @@ pub enum Command {
 }
 
 impl Cli {
+    /// The settings, and a warning on standard error for every `COMMENTGUARD_` variable the
+    /// settings never asked for (a typo such as `COMMENTGUARD_RETENTON=1d` would otherwise be
+    /// ignored without a word), with the closest name it may have meant.
     pub fn load_settings(&self) -> anyhow::Result<Settings> {
-        Ok(Settings::load(self.config.as_deref(), &|k| {
+        let asked = std::cell::RefCell::new(std::collections::BTreeSet::new());
+        let settings = Settings::load(self.config.as_deref(), &|k| {
+            asked.borrow_mut().insert(k.to_string());
             std::env::var(k).ok()
-        })?)
+        })?;
+        let asked = asked.into_inner();
+        for (name, _) in std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v))) {
+            // Read elsewhere: the settings file's path (by clap), and the test harness's own.
+            if !name.starts_with("COMMENTGUARD_")
+                || asked.contains(&name)
+                || name == "COMMENTGUARD_CONFIG"
+                || name.starts_with("COMMENTGUARD_TEST_")
+            {
+                continue;
+            }
+            let closest = asked
+                .iter()
+                .min_by_key(|k| strsim::levenshtein(k, &name))
+                .filter(|k| strsim::levenshtein(k, &name) <= 3);
+            match closest {
+                Some(k) => eprintln!("warning: {name} is not a setting and is ignored; did you mean {k}?"),
+                None => eprintln!("warning: {name} is not a setting and is ignored (docs/INTERFACE.md lists them)"),
+            }
+        }
+        Ok(settings)
     }
 }
 
@@ -109,5 +134,35 @@ mod tests {
     #[test]
     fn cli_definition_is_valid() {
         Cli::command().debug_assert();
+    }
+
+    /// The unknown-variable warning knows a setting by the settings asking for it: every
+    /// variable the settings code names must be asked for even when none is set, or setting
+    /// it would be warned about wrongly.
+    #[test]
+    fn the_settings_ask_for_every_variable_they_know() {
+        let asked = std::cell::RefCell::new(std::collections::BTreeSet::new());
+        Settings::load(None, &|k| {
+            asked.borrow_mut().insert(k.to_string());
+            None
+        })
+        .unwrap();
+        let source = include_str!("config/mod.rs");
+        let named: std::collections::BTreeSet<String> = source
+            .match_indices("\"COMMENTGUARD_")
+            .map(|(i, _)| {
+                source[i + 1..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                    .collect()
+            })
+            .filter(|n: &String| n != "COMMENTGUARD_CONFIG")
+            .collect();
+        assert!(named.len() > 30, "found the names: {named:?}");
+        let missing: Vec<_> = named.difference(&asked.into_inner()).cloned().collect();
+        assert!(
+            missing.is_empty(),
+            "asked only when others are set: {missing:?}"
+        );
     }
 }

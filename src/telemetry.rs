@@ -8,10 +8,12 @@ use tracing_subscriber::EnvFilter;
 use crate::config::LogFormat;
 
 /// Human-readable lines by default, JSON with COMMENTGUARD_LOG_FORMAT=json. `RUST_LOG` filters.
+/// Colours only on a terminal: a log written to a file or a pipe carries no escape codes.
 pub fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),

@@ -271,4 +271,7 @@ async fn no_secret_appears_in_the_json_log_of_a_whole_run() {
 async fn no_secret_appears_in_the_text_log_of_a_whole_run() {
     let output = run_and_capture("text").await;
     assert_no_secret("text", &output);
+    // Written to a pipe, as to a file: no colour escape codes.
+    assert!(!output.is_empty());
+    assert!(!output.contains('\u{1b}'), "{output}");
 }
