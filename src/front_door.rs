@@ -224,6 +224,31 @@ impl ClientAddr {
     }
 }
 
+/// What serves a connection's requests: the router, with [`ClientAddr`] added to each.
+trait ConnectionApp:
+    tower::Service<
+        hyper::Request<hyper::body::Incoming>,
+        Response = axum::response::Response,
+        Error = std::convert::Infallible,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<S> ConnectionApp for S where
+    S: tower::Service<
+            hyper::Request<hyper::body::Incoming>,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + 'static
+{
+}
+
 async fn connection<S>(
     stream: TcpStream,
     peer: SocketAddr,
@@ -233,14 +258,7 @@ async fn connection<S>(
     cancel: CancellationToken,
     _ticket: Ticket,
 ) where
-    S: tower::Service<
-            hyper::Request<hyper::body::Incoming>,
-            Response = axum::response::Response,
-            Error = std::convert::Infallible,
-        > + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
+    S: ConnectionApp,
 {
     match tls {
         None => http(TokioIo::new(stream), peer, app, header_timeout, cancel).await,
@@ -263,14 +281,7 @@ async fn http<I, S>(
     cancel: CancellationToken,
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-    S: tower::Service<
-            hyper::Request<hyper::body::Incoming>,
-            Response = axum::response::Response,
-            Error = std::convert::Infallible,
-        > + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
+    S: ConnectionApp,
 {
     let service = TowerToHyperService::new(app);
     let conn = hyper::server::conn::http1::Builder::new()

@@ -102,6 +102,17 @@ async fn seed(store: &dyn Store, comment: &str, rule: &str, hide: Option<ActionS
     store.record_decision(&d, &actions).await.unwrap().0
 }
 
+/// Robin, a reviewer with this password (`replace`: a new password for an existing Robin).
+async fn put_robin(store: &dyn Store, password: &str, replace: bool) {
+    let robin = commentguard::store::Person {
+        name: "Robin".into(),
+        role: commentguard::store::Role::Reviewer,
+        password_hash: commentguard::admin::people::hash_password(password).unwrap(),
+        created_at: 0,
+    };
+    store.put_person(&robin, replace).await.unwrap();
+}
+
 fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
@@ -461,19 +472,7 @@ async fn without_an_admin_token_the_api_stays_closed_and_people_sign_in_with_the
         .await
         .unwrap();
     // A person added with a password signs in, and the page shows the log.
-    app.store
-        .put_person(
-            &commentguard::store::Person {
-                name: "Robin".into(),
-                role: commentguard::store::Role::Reviewer,
-                password_hash: commentguard::admin::people::hash_password("robin-pass-2468")
-                    .unwrap(),
-                created_at: 0,
-            },
-            false,
-        )
-        .await
-        .unwrap();
+    put_robin(app.store.as_ref(), "robin-pass-2468", false).await;
     let r = c
         .post(format!("{}/review/login", app.admin))
         .form(&[("name", "Robin"), ("token", "robin-pass-2468")])
@@ -559,19 +558,7 @@ async fn without_an_admin_token_the_api_stays_closed_and_people_sign_in_with_the
     assert!(!login.contains("reload-failed"));
 
     // A new password for Robin ends the sessions signed in with the old one.
-    app.store
-        .put_person(
-            &commentguard::store::Person {
-                name: "Robin".into(),
-                role: commentguard::store::Role::Reviewer,
-                password_hash: commentguard::admin::people::hash_password("a-new-pass-1357")
-                    .unwrap(),
-                created_at: 0,
-            },
-            true,
-        )
-        .await
-        .unwrap();
+    put_robin(app.store.as_ref(), "a-new-pass-1357", true).await;
     let r = c
         .get(format!("{}/review", app.admin))
         .header("cookie", &cookie)
@@ -698,19 +685,7 @@ async fn the_review_page_shows_nothing_and_undoes_nothing_without_a_session() {
 #[tokio::test]
 async fn one_address_guessing_many_names_is_refused() {
     let app = spawn_app(&[("COMMENTGUARD_DRY_RUN", "true")]).await;
-    app.store
-        .put_person(
-            &commentguard::store::Person {
-                name: "Robin".into(),
-                role: commentguard::store::Role::Reviewer,
-                password_hash: commentguard::admin::people::hash_password("robin-pass-2468")
-                    .unwrap(),
-                created_at: 0,
-            },
-            false,
-        )
-        .await
-        .unwrap();
+    put_robin(app.store.as_ref(), "robin-pass-2468", false).await;
     let c = no_redirects();
     let try_sign_in = |name: String, password: &'static str| {
         let c = c.clone();

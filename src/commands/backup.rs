@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::config::Settings;
-use crate::store::backup::{backup_sqlite, sqlite_file};
+use crate::store::backup::backup_sqlite;
+use crate::store::db::sqlite_file;
 
 #[derive(Debug, Args)]
 pub struct BackupArgs {

@@ -591,14 +591,6 @@ impl Settings {
         }
         ids
     }
-
-    /// The sqlite file path, when the database is SQLite.
-    pub fn sqlite_path(&self) -> Option<PathBuf> {
-        self.database_url
-            .expose()
-            .strip_prefix("sqlite:")
-            .map(|p| PathBuf::from(p.trim_start_matches("//")))
-    }
 }
 
 fn positive(name: &'static str, d: Duration) -> Result<Duration, ConfigError> {

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
 
+use super::db::sqlite_file;
 use super::inbox::sqlite::inbox_path;
 
 /// One copied file.
@@ -24,14 +25,6 @@ pub struct CopiedFile {
     pub bytes: u64,
     /// Rows of the main file's `decisions` table, or of the inbox's `inbox` table.
     pub rows: i64,
-}
-
-/// The main database file of a `sqlite:PATH` URL; `None` for PostgreSQL.
-pub fn sqlite_file(database_url: &str) -> Option<PathBuf> {
-    let path = database_url
-        .strip_prefix("sqlite:")?
-        .trim_start_matches("//");
-    Some(PathBuf::from(path.split('?').next().unwrap_or(path)))
 }
 
 /// Copies the SQLite database of `database_url` into `dir` (created if missing; a copy that

@@ -83,6 +83,15 @@ fn sqlite_worker_threads() -> std::collections::HashSet<i32> {
     found
 }
 
+/// The main database file of a `sqlite:PATH` URL (no `//`, no `?options`); `None` for
+/// PostgreSQL.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let path = url.strip_prefix("sqlite:")?.trim_start_matches("//");
+    Some(std::path::PathBuf::from(
+        path.split('?').next().unwrap_or(path),
+    ))
+}
+
 impl SqlStore {
     /// Connects (creating the SQLite file and its folder when needed) and migrates.
     pub async fn connect(url: &str) -> Result<SqlStore> {
@@ -91,7 +100,7 @@ impl SqlStore {
         let (dialect, url) = if let Some(path) = url.strip_prefix("sqlite:") {
             let path = path.trim_start_matches("//");
             let file = path.split('?').next().unwrap_or(path);
-            main_file = Some(std::path::PathBuf::from(file));
+            main_file = sqlite_file(url);
             if let Some(parent) = std::path::Path::new(file).parent() {
                 if !parent.as_os_str().is_empty() {
                     std::fs::create_dir_all(parent).map_err(|e| {

@@ -223,6 +223,9 @@ impl Builder {
         let stateful = rules
             .iter()
             .any(|r| r.when.is_stateful() || r.unless.as_ref().is_some_and(Cond::is_stateful));
+        let impersonation = rules.iter().any(|r| {
+            r.when.uses_impersonation() || r.unless.as_ref().is_some_and(Cond::uses_impersonation)
+        });
         // Which rules (priority order) each leaf and regex may bring to life; the rest always run.
         let words = rules.len().div_ceil(64);
         let mut untriggered = vec![0u64; words];
@@ -260,6 +263,7 @@ impl Builder {
             leaves: self.leaves,
             regexes: self.regexes,
             stateful,
+            impersonation,
             untriggered,
             leaf_rules,
             regex_rules,

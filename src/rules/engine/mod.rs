@@ -181,7 +181,7 @@ impl Cond {
         }
     }
 
-    fn uses_impersonation(&self) -> bool {
+    pub(super) fn uses_impersonation(&self) -> bool {
         match self {
             Cond::Impersonates(_) => true,
             Cond::All(v) | Cond::Any(v) => v.iter().any(Cond::uses_impersonation),
@@ -222,6 +222,8 @@ pub struct RuleSet {
     /// Each regex in its Unicode and ASCII forms (see `ascii_words`).
     regexes: Vec<Forms<Regex>>,
     stateful: bool,
+    /// Some rule has an `impersonates` condition (asked for every comment: computed once).
+    impersonation: bool,
     /// Bitset of the rules (priority order) whose `when` has no trigger: evaluated always.
     untriggered: Vec<u64>,
     /// Per words/contains leaf, per regex: the rules that can only hold when it hit.
@@ -273,9 +275,7 @@ impl RuleSet {
     /// Whether any rule has an `impersonates` condition: only then is the account's own
     /// username needed ([`Input::account_username`]).
     pub fn uses_impersonation(&self) -> bool {
-        self.rules.iter().any(|r| {
-            r.when.uses_impersonation() || r.unless.as_ref().is_some_and(Cond::uses_impersonation)
-        })
+        self.impersonation
     }
 
     /// How far back (seconds) the stateful conditions look: the state older than this is
