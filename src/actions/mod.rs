@@ -19,6 +19,9 @@ use crate::graph::{AccountCtx, GraphClient, GraphError};
 use crate::secret::Secret;
 use crate::store::{now_ms, ActionKind, ActionRow, ActionStore, ActionUpdate, WorkChannel};
 
+mod call;
+pub use call::{Call, Requested};
+
 /// Backoff between attempts at the default [`Executor::retry_base`] of 1 s; the last step
 /// repeats until [`GIVE_UP_AFTER`].
 const SCHEDULE: [Duration; 6] = [
@@ -169,76 +172,80 @@ impl Executor {
     }
 
     async fn call(&self, ctx: &AccountCtx, a: &ActionRow) -> Result<Option<String>, GraphError> {
-        match a.kind {
-            ActionKind::Hide => self
+        match Call::of(a) {
+            Call::Hide => self
                 .graph
                 .hide(ctx, &a.comment_id, true)
                 .await
                 .map(|_| None),
-            ActionKind::Unhide => self
+            Call::Unhide => self
                 .graph
                 .hide(ctx, &a.comment_id, false)
                 .await
                 .map(|_| None),
-            ActionKind::Delete => self.graph.delete(ctx, &a.comment_id).await.map(|_| None),
-            ActionKind::Reply => {
-                let text = a
-                    .payload
-                    .get("message")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("");
-                if a.attempts > 1 {
-                    // An earlier attempt may have created the reply: adopt it if it is there.
-                    let replies = self.graph.list_replies(ctx, &a.comment_id).await?;
-                    if let Some(existing) = replies.iter().find(|r| r.text == text) {
-                        tracing::info!(comment.id = %a.comment_id, reply.id = %existing.id, "reply already posted by an earlier attempt; adopted");
-                        return Ok(Some(existing.id.clone()));
-                    }
-                }
-                self.graph.reply(ctx, &a.comment_id, text).await.map(Some)
-            }
-            ActionKind::MentionReply => {
-                let get = |k: &str| {
-                    a.payload
-                        .get(k)
-                        .and_then(|v| v.as_str())
-                        .map(str::to_string)
-                };
-                let message = get("message").unwrap_or_default();
-                let media = get("media_id").unwrap_or_default();
-                let comment = get("comment_id");
-                if a.attempts > 1 {
-                    // A mention lives on someone else's media: when its replies cannot be
-                    // listed, the outcome of the earlier attempt stays unknown and posting again
-                    // could answer twice, which is worse than not answering.
-                    let Some(c) = &comment else {
-                        return Err(GraphError::Permanent {
-                            code: 0,
-                            message:
-                                "outcome of an earlier mention reply is unknown; not posted again"
-                                    .into(),
-                        });
-                    };
-                    match self.graph.list_replies(ctx, c).await {
-                        Ok(replies) => {
-                            if let Some(existing) = replies.iter().find(|r| r.text == message) {
-                                return Ok(Some(existing.id.clone()));
-                            }
-                        }
-                        Err(_) => {
-                            return Err(GraphError::Permanent {
-                                code: 0,
-                                message: "outcome of an earlier mention reply is unknown and replies cannot be listed; not posted again".into(),
-                            })
-                        }
-                    }
+            Call::Delete => self.graph.delete(ctx, &a.comment_id).await.map(|_| None),
+            Call::Reply { message } => {
+                let under = Some(a.comment_id.as_str());
+                if let Some(id) = self.earlier_reply(ctx, a, under, &message, false).await? {
+                    return Ok(Some(id));
                 }
                 self.graph
-                    .mention_reply(ctx, &ctx.account_id, &media, comment.as_deref(), &message)
+                    .reply(ctx, &a.comment_id, &message)
+                    .await
+                    .map(Some)
+            }
+            Call::MentionReply {
+                message,
+                media_id,
+                comment_id,
+            } => {
+                let under = comment_id.as_deref();
+                if let Some(id) = self.earlier_reply(ctx, a, under, &message, true).await? {
+                    return Ok(Some(id));
+                }
+                self.graph
+                    .mention_reply(ctx, &ctx.account_id, &media_id, under, &message)
                     .await
                     .map(Some)
             }
         }
+    }
+
+    /// The one path by which a reply is posted at most once: when an earlier attempt may have
+    /// reached Meta (the action was claimed before), the replies under the comment are listed
+    /// and one with the same text is adopted. `cautious` (a mention, on someone else's media):
+    /// when the replies cannot be listed the earlier outcome stays unknown, and the call fails
+    /// for good rather than risk answering twice; for the account's own comments a listing
+    /// that fails is retried like any call.
+    async fn earlier_reply(
+        &self,
+        ctx: &AccountCtx,
+        a: &ActionRow,
+        under: Option<&str>,
+        message: &str,
+        cautious: bool,
+    ) -> Result<Option<String>, GraphError> {
+        if a.attempts <= 1 {
+            return Ok(None);
+        }
+        let unknown = |why: &str| GraphError::Permanent {
+            code: 0,
+            message: format!(
+                "outcome of an earlier mention reply is unknown{why}; not posted again"
+            ),
+        };
+        let Some(under) = under else {
+            return Err(unknown(""));
+        };
+        let replies = match self.graph.list_replies(ctx, under).await {
+            Ok(r) => r,
+            Err(_) if cautious => return Err(unknown(" and replies cannot be listed")),
+            Err(e) => return Err(e),
+        };
+        Ok(replies.iter().find(|r| r.text == message).map(|existing| {
+            tracing::info!(comment.id = %under, reply.id = %existing.id, "reply already posted by an earlier attempt; adopted");
+            existing.id.clone()
+        }))
     }
 
     fn outcome(

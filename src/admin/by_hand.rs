@@ -4,8 +4,9 @@
 //! retries and rate-limit handling; a reply whose outcome is unknown is looked up among the
 //! comment's replies before it is posted again, as for the rules' replies.
 
+use crate::actions::{Call, Requested};
 use crate::config::Settings;
-use crate::store::{now_ms, ActionKind, ActionState, DecisionRow, NewAction, Store};
+use crate::store::{now_ms, ActionKind, ActionState, DecisionRow, Store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HideError {
@@ -89,22 +90,14 @@ pub async fn plan(
         "only comments on the account's own media can be hidden, deleted or answered here",
     )
     .await?;
-    let (kind, payload, name) = match &what {
+    let (call, name) = match &what {
         ByHand::Hide => {
             if is_hidden(d) {
                 return Err(HideError::AlreadyHidden(comment_id.to_string()));
             }
-            (
-                ActionKind::Hide,
-                serde_json::json!({ "requested_by": "review_page", "person": person }),
-                "hide",
-            )
+            (Call::Hide, "hide")
         }
-        ByHand::Delete => (
-            ActionKind::Delete,
-            serde_json::json!({ "requested_by": "review_page", "person": person }),
-            "delete",
-        ),
+        ByHand::Delete => (Call::Delete, "delete"),
         ByHand::Reply(text) => {
             let text = text.trim();
             if text.is_empty() || text.chars().count() > 2200 {
@@ -114,12 +107,14 @@ pub async fn plan(
                 ));
             }
             (
-                ActionKind::Reply,
-                serde_json::json!({ "message": text, "requested_by": "review_page", "person": person }),
+                Call::Reply {
+                    message: text.to_string(),
+                },
                 "reply",
             )
         }
     };
+    let kind = call.kind();
     if kind == ActionKind::Delete
         && d.action_log
             .iter()
@@ -132,16 +127,11 @@ pub async fn plan(
     }
     let note = super::undo::dry_run_note(settings, &d.account_id);
     let n = d.action_log.iter().filter(|a| a.kind == kind).count();
-    let action = NewAction {
-        kind,
-        payload,
-        state: if note.is_some() {
-            ActionState::Skipped
-        } else {
-            ActionState::Pending
-        },
-        note: note.clone(),
+    let requested = Requested {
+        by: "review_page".into(),
+        person: Some(person.to_string()),
     };
+    let action = call.planned(Some(&requested), note.as_deref());
     let key = format!("{}:{name}-by-hand:{n}", d.comment_id);
     let id = store
         .add_action(d.id, &key, &action, now_ms())

@@ -613,10 +613,9 @@ fn decision_html(
                 a.kind.as_str(),
                 a.kind.as_str(),
                 a.state.as_str(),
-                a.payload
-                    .get("person")
-                    .and_then(|p| p.as_str())
-                    .map(|p| format!(" <span class=\"by\">by {}</span>", esc(p)))
+                crate::actions::Call::requested(a)
+                    .and_then(|r| r.person)
+                    .map(|p| format!(" <span class=\"by\">by {}</span>", esc(&p)))
                     .unwrap_or_default(),
                 a.last_error
                     .as_deref()

@@ -8,10 +8,10 @@
 
 use serde::Serialize;
 
+use crate::actions::{Call, Requested};
 use crate::config::Settings;
 use crate::store::{
-    now_ms, ActionKind, ActionRow, ActionState, DecisionFilter, DecisionRow, NewAction, Store,
-    StoreError,
+    now_ms, ActionKind, ActionRow, ActionState, DecisionFilter, DecisionRow, Store, StoreError,
 };
 
 /// Where an undo was asked for; a small fixed set, used as a metrics label.
@@ -167,19 +167,11 @@ pub async fn plan_unhide(
         .filter(|a| a.kind == ActionKind::Unhide)
         .count();
     let key = format!("{}:unhide:{n}", decision.comment_id);
-    let action = NewAction {
-        kind: ActionKind::Unhide,
-        payload: match person {
-            Some(p) => serde_json::json!({ "requested_by": source.as_str(), "person": p }),
-            None => serde_json::json!({ "requested_by": source.as_str() }),
-        },
-        state: if note.is_some() {
-            ActionState::Skipped
-        } else {
-            ActionState::Pending
-        },
-        note: note.clone(),
+    let requested = Requested {
+        by: source.as_str().to_string(),
+        person: person.map(str::to_string),
     };
+    let action = Call::Unhide.planned(Some(&requested), note.as_deref());
     let id = match store
         .add_action(decision.id, &key, &action, now_ms())
         .await?

@@ -3,10 +3,12 @@
 //! Unknown keys and unknown `field` values are kept, never an error for the batch. A body that
 //! is not a notification at all becomes a dead letter.
 
-use serde::Serialize;
+use std::borrow::Cow;
+
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::change::{comment_id, id_string, Change};
 use crate::store::{Delivery, NewEvent};
 
 /// Splits a verified body into events (one per change) or a dead letter.
@@ -42,7 +44,15 @@ pub fn split(body: &[u8]) -> Delivery {
                 .to_string();
             let value = change.get("value").unwrap_or(&Value::Null);
             let dedup_key = dedup_key(&field, &account_id, value);
-            let payload = payload(&account_id, &field, object, entry_time, value, None);
+            let payload = Change {
+                entry_id: Cow::Borrowed(&account_id),
+                field: Cow::Borrowed(&field),
+                object: Cow::Borrowed(object),
+                time: entry_time,
+                value: Cow::Borrowed(value),
+                source: None,
+            }
+            .to_json();
             events.push(NewEvent {
                 dedup_key,
                 account_id: account_id.clone(),
@@ -56,55 +66,6 @@ pub fn split(body: &[u8]) -> Delivery {
         return dead("no changes in any entry: not a webhook notification");
     }
     Delivery::Events(events)
-}
-
-/// What the inbox keeps of one change. Serialized straight from the parsed body (no copy of the
-/// value); the keys in this order are the order the pipeline has always read.
-#[derive(Serialize)]
-struct Payload<'a> {
-    entry_id: &'a str,
-    field: &'a str,
-    object: &'a str,
-    time: Option<i64>,
-    value: &'a Value,
-    /// `sweep` for a change a sweep found (no webhook announced it); absent for webhooks.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    source: Option<&'a str>,
-}
-
-/// The inbox payload of one change, the shape the pipeline reads: from a webhook, or with
-/// `source` from elsewhere (a sweep).
-pub fn payload(
-    entry_id: &str,
-    field: &str,
-    object: &str,
-    time: Option<i64>,
-    value: &Value,
-    source: Option<&str>,
-) -> String {
-    serde_json::to_string(&Payload {
-        entry_id,
-        field,
-        object,
-        time,
-        value,
-        source,
-    })
-    .expect("a JSON value serializes")
-}
-
-/// Ids arrive as strings, but be tolerant of numbers.
-pub fn id_string(v: Option<&Value>) -> Option<String> {
-    match v? {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-/// The comment id: `id` in the field reference, `comment_id` in one of Meta's examples.
-pub fn comment_id(value: &Value) -> Option<String> {
-    id_string(value.get("id")).or_else(|| id_string(value.get("comment_id")))
 }
 
 /// Per-change keys: a redelivery of the same change maps to the same key.

@@ -41,7 +41,7 @@ pub async fn record_final(
     value: &Value,
     now: i64,
 ) -> Result<FinalOutcome, StoreError> {
-    let Some(story_id) = crate::inbox::parse::id_string(value.get("media_id")) else {
+    let Some(story_id) = crate::inbox::change::id_string(value.get("media_id")) else {
         return Ok(FinalOutcome::Invalid);
     };
     let metrics = metrics::parse_final(value);

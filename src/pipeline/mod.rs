@@ -9,16 +9,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use serde_json::{json, Value};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::actions::Call;
 use crate::graph::{AccountCtx, GraphClient, GraphError};
-use crate::inbox::parse::{comment_id, id_string};
+use crate::inbox::change::id_string;
+use crate::inbox::{Change, CommentChange, MentionChange};
 use crate::rules::{Action, Decision, Input, Kind, NoState, RuleSet};
 use crate::store::{
-    now_ms, ActionKind, ActionState, InboxEvent, NewAction, NewDecision, Store, StoreError,
-    WorkChannel,
+    now_ms, ActionState, InboxEvent, NewAction, NewDecision, Store, StoreError, WorkChannel,
 };
 
 pub mod monitor;
@@ -342,24 +342,33 @@ impl Pipeline {
 
     /// Everything up to the rule engine: fetches what a mention needs, routes other fields.
     async fn step(&self, event: &InboxEvent) -> Result<Step, ProcessError> {
-        let payload: Value = serde_json::from_str(&event.payload).unwrap_or(Value::Null);
+        let change = Change::read(&event.payload);
         // When Meta last delivered for the account (a sweep's events are not deliveries). Set
         // here, off the acknowledgement's path, from the time the event was stored.
-        if payload.get("source").is_none() {
+        if !change.from_sweep() {
             metrics::gauge!("commentguard_last_notification_timestamp_seconds",
                 "account" => event.account_id.clone())
             .set(event.received_at as f64 / 1000.0);
         }
-        let value = payload.get("value").cloned().unwrap_or(Value::Null);
+        let value = change.value.as_ref();
         match event.field.as_str() {
-            "comments" | "live_comments" => self.comment(event, &value).await,
-            "mentions" => self.mention(event, &value).await,
+            "comments" | "live_comments" => match CommentChange::read(value) {
+                Some(c) => self.comment(event, c).await,
+                None => {
+                    tracing::warn!(event.id = event.id, "comment without an id skipped");
+                    Ok(Step::Ready(Prepared::Done("invalid")))
+                }
+            },
+            "mentions" => match MentionChange::read(value) {
+                Some(m) => self.mention(event, m).await,
+                None => Ok(Step::Ready(Prepared::Done("invalid"))),
+            },
             "story_insights" => {
                 // A story's final counts: stored once (a redelivery changes nothing).
                 let outcome = crate::insights::record_final(
                     self.store.as_ref(),
                     &event.account_id,
-                    &value,
+                    value,
                     now_ms(),
                 )
                 .await?;
@@ -381,45 +390,28 @@ impl Pipeline {
         }
     }
 
-    async fn comment(&self, event: &InboxEvent, v: &Value) -> Result<Step, ProcessError> {
-        let Some(cid) = comment_id(v) else {
-            tracing::warn!(event.id = event.id, "comment without an id skipped");
-            return Ok(Step::Ready(Prepared::Done("invalid")));
-        };
-        let from = v.get("from").cloned().unwrap_or(Value::Null);
-        let author_id = id_string(from.get("id"));
-        let own = from.get("self_ig_scoped_id").is_some()
-            || (author_id.is_some() && author_id.as_deref() == Some(event.account_id.as_str()));
+    async fn comment(&self, event: &InboxEvent, c: CommentChange) -> Result<Step, ProcessError> {
+        let own = c.by_self || c.author_id.as_deref() == Some(event.account_id.as_str());
         if own {
             // The account's own comments (including our replies) are never moderated: doing so
             // would loop on ourselves.
-            tracing::debug!(comment.id = %cid, "own comment not moderated");
+            tracing::debug!(comment.id = %c.id, "own comment not moderated");
             return Ok(Step::Ready(Prepared::Done("own_comment")));
         }
-        let media = v.get("media").cloned().unwrap_or(Value::Null);
-        let media_type = media
-            .get("media_product_type")
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        let live = event.field == "live_comments" || media_type.as_deref() == Some("LIVE");
+        let live =
+            event.field == "live_comments" || c.media_product_type.as_deref() == Some("LIVE");
         let account_username = self.account_username(&event.account_id).await;
+        let cid = c.id;
         let input = Input {
-            text: v
-                .get("text")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
-            username: from
-                .get("username")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            user_id: author_id.clone(),
+            text: c.text,
+            username: c.author_username,
+            user_id: c.author_id,
             comment_id: Some(cid.clone()),
-            media_id: id_string(media.get("id")),
+            media_id: c.media_id,
             account_id: Some(event.account_id.clone()),
             account_username,
-            media_product_type: media_type,
-            parent_id: id_string(v.get("parent_id")),
+            media_product_type: c.media_product_type,
+            parent_id: c.parent_id,
             kind: Kind::Comment,
             time: event.entry_time,
         };
@@ -443,11 +435,11 @@ impl Pipeline {
             .await
     }
 
-    async fn mention(&self, event: &InboxEvent, v: &Value) -> Result<Step, ProcessError> {
-        let Some(media_id) = id_string(v.get("media_id")) else {
-            return Ok(Step::Ready(Prepared::Done("invalid")));
-        };
-        let mention_comment = id_string(v.get("comment_id"));
+    async fn mention(&self, event: &InboxEvent, m: MentionChange) -> Result<Step, ProcessError> {
+        let MentionChange {
+            media_id,
+            comment_id: mention_comment,
+        } = m;
         let Some(token) = self.settings.token_for(&event.account_id).cloned() else {
             // Without a token the mention's text cannot be fetched (Meta sends none).
             let cid = mention_comment.clone().unwrap_or_else(|| media_id.clone());
@@ -701,38 +693,33 @@ fn action_label(name: &str) -> &'static str {
 pub fn plan(decision: &Decision, input: &Input, skip: Option<&str>) -> Vec<NewAction> {
     let mut out = Vec::new();
     for action in &decision.actions {
-        let (kind, payload, not_applicable) = match (input.kind, action) {
-            (Kind::Comment, Action::Hide) => (ActionKind::Hide, json!({}), None),
-            (Kind::Comment, Action::Delete) => (ActionKind::Delete, json!({}), None),
-            (Kind::Comment, Action::Reply { text }) => {
-                (ActionKind::Reply, json!({ "message": text }), None)
-            }
+        let (call, not_applicable) = match (input.kind, action) {
+            (Kind::Comment, Action::Hide) => (Call::Hide, None),
+            (Kind::Comment, Action::Delete) => (Call::Delete, None),
+            (Kind::Comment, Action::Reply { text }) => (
+                Call::Reply {
+                    message: text.clone(),
+                },
+                None,
+            ),
             (Kind::Mention, Action::Reply { text }) => (
-                ActionKind::MentionReply,
-                json!({ "message": text, "media_id": input.media_id, "comment_id": input.comment_id }),
+                Call::MentionReply {
+                    message: text.clone(),
+                    media_id: input.media_id.clone().unwrap_or_default(),
+                    comment_id: input.comment_id.clone(),
+                },
                 None,
             ),
             (Kind::Mention, a) => (
                 if matches!(a, Action::Delete) {
-                    ActionKind::Delete
+                    Call::Delete
                 } else {
-                    ActionKind::Hide
+                    Call::Hide
                 },
-                json!({}),
                 Some("hide and delete do not apply to other people's media"),
             ),
         };
-        let reason = not_applicable.or(skip);
-        out.push(NewAction {
-            kind,
-            payload,
-            state: if reason.is_some() {
-                ActionState::Skipped
-            } else {
-                ActionState::Pending
-            },
-            note: reason.map(str::to_string),
-        });
+        out.push(call.planned(None, not_applicable.or(skip)));
     }
     out
 }

@@ -442,14 +442,15 @@ fn event(account_id: &str, item: &MediaItem, f: &Found<'_>) -> NewEvent {
     if let Some(p) = &c.parent_id {
         value["parent_id"] = Value::String(p.clone());
     }
-    let payload = crate::inbox::parse::payload(
-        account_id,
-        f.field,
-        "instagram",
-        c.timestamp,
-        &value,
-        Some("sweep"),
-    );
+    let payload = crate::inbox::Change {
+        entry_id: account_id.into(),
+        field: f.field.into(),
+        object: "instagram".into(),
+        time: c.timestamp,
+        value: std::borrow::Cow::Owned(value),
+        source: Some("sweep".into()),
+    }
+    .to_json();
     NewEvent {
         dedup_key: format!("{}:{}", f.field, c.id),
         account_id: account_id.to_string(),
