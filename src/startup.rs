@@ -113,7 +113,8 @@ impl Application {
             &self.graph,
             actions_wake.clone(),
         );
-        let subscriptions = Arc::new(crate::subscriptions::SubscriptionWatch::default());
+        let subscriptions = Arc::new(crate::link::health::SubscriptionWatch::default());
+        let tokens = Arc::new(crate::link::tokens::TokenWatch::default());
         // The key that signs review-page sessions: made at the first start, then read back
         // (the first instance's key stands when several start together), and keyed with the
         // app secret, so that a copy of the database alone cannot forge a session.
@@ -146,6 +147,7 @@ impl Application {
             metrics,
             actions_wake: actions_wake.clone(),
             subscriptions: subscriptions.clone(),
+            tokens: tokens.clone(),
             sign_ins: Default::default(),
             links: Default::default(),
         });
@@ -230,7 +232,13 @@ impl Application {
         workers.spawn(subscriptions.run(
             self.graph.clone(),
             self.settings.clone(),
-            crate::subscriptions::EVERY,
+            crate::link::health::EVERY,
+            cancel.clone(),
+        ));
+        workers.spawn(tokens.run(
+            self.graph.clone(),
+            self.settings.clone(),
+            crate::link::tokens::EVERY,
             cancel.clone(),
         ));
         workers.spawn(crate::sweep::reconcile_periodically(

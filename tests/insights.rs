@@ -554,6 +554,7 @@ async fn the_admin_api_lists_stories_with_their_latest_snapshot_and_final_counts
         metrics: commentguard::telemetry::metrics_handle(),
         actions_wake: Default::default(),
         subscriptions: Default::default(),
+        tokens: Default::default(),
         sign_ins: Default::default(),
         links: Default::default(),
         session_key: commentguard::secret::Secret::new("a session key for tests"),

@@ -327,10 +327,28 @@ async fn status(State(state): State<AdminState>) -> Result<Json<Value>, ApiError
             .or_insert_with(|| json!({"account_id": s.account_id}));
         entry["subscription"] = json!({
             "checked_at": super::view::iso_time(s.checked_at),
+            "page_id": s.page_id,
+            "app_installed": s.app_installed,
             "subscribed": s.subscribed,
             "missing": s.missing,
             "complete": s.error.is_none() && s.missing.is_empty(),
             "error": s.error,
+        });
+    }
+    let now_s = crate::store::now_ms() / 1000;
+    for t in state.tokens.snapshot() {
+        let entry = accounts
+            .entry(t.account_id.clone())
+            .or_insert_with(|| json!({"account_id": t.account_id}));
+        entry["token"] = json!({
+            "checked_at": super::view::iso_time(t.checked_at),
+            "valid": t.valid,
+            "type": t.kind,
+            "lapses_at": t.lapses_at.map(|s| super::view::iso_time(s * 1000)),
+            "lapses_in_days": t.lapses_at.map(|s| (s - now_s) / 86400),
+            "missing_scopes": t.missing_scopes,
+            "problem": t.problem(now_s),
+            "error": t.error,
         });
     }
     for run in sweeps {
@@ -351,8 +369,20 @@ async fn status(State(state): State<AdminState>) -> Result<Json<Value>, ApiError
             "unannounced": run.queued,
         }));
     }
+    let app = state.subscriptions.app().map(|a| {
+        json!({
+            "checked_at": super::view::iso_time(a.checked_at),
+            "app_id": a.app_id,
+            "active": a.active,
+            "callback_url": a.callback_url,
+            "fields": a.fields,
+            "missing": a.missing,
+            "error": a.error,
+        })
+    });
     Ok(Json(json!({
         "instance_id": state.settings.instance_id,
+        "app": app,
         "accounts": accounts.into_values().collect::<Vec<_>>(),
     })))
 }

@@ -47,7 +47,9 @@ pub struct AdminState {
     /// Wakes the action executor (after an undo is planned).
     pub actions_wake: Arc<tokio::sync::Notify>,
     /// The accounts' webhook subscriptions as last checked.
-    pub subscriptions: Arc<crate::subscriptions::SubscriptionWatch>,
+    pub subscriptions: Arc<crate::link::health::SubscriptionWatch>,
+    /// The accounts' tokens as last inspected.
+    pub tokens: Arc<crate::link::tokens::TokenWatch>,
     /// Failed review-page sign-ins per name ([`people::SignInLimiter`]).
     pub sign_ins: Arc<people::SignInLimiter>,
     /// Accounts' usernames and posts' permalinks, asked of the Graph API once.

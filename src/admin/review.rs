@@ -374,12 +374,30 @@ async fn page(
 async fn health_html(state: &AdminState) -> String {
     let mut out = String::new();
     for s in state.subscriptions.snapshot() {
-        if s.error.is_none() && !s.missing.is_empty() {
+        if s.app_installed == Some(false) {
             let _ = write!(
                 out,
-                "<p class=\"error\" id=\"subscription-warning\">Account {} is not subscribed to {}: Instagram sends no notifications for them. Ask your engineer to subscribe the account again.</p>",
+                "<p class=\"error\" id=\"subscription-warning\">Instagram sends no notifications for account {}: the app is not installed on its Facebook Page{}. Ask your engineer to run <code>commentguard connect</code>.</p>",
+                esc(&s.account_id),
+                s.page_id.as_deref().map(|p| format!(" ({})", esc(p))).unwrap_or_default()
+            );
+        } else if s.error.is_none() && !s.missing.is_empty() {
+            let _ = write!(
+                out,
+                "<p class=\"error\" id=\"subscription-warning\">Account {} is not subscribed to {}: Instagram sends no notifications for them. Ask your engineer to subscribe the app to them (App Dashboard, Webhooks, Instagram).</p>",
                 esc(&s.account_id),
                 esc(&s.missing.join(", "))
+            );
+        }
+    }
+    let now_s = crate::store::now_ms() / 1000;
+    for t in state.tokens.snapshot() {
+        if let Some(problem) = t.problem(now_s) {
+            let _ = write!(
+                out,
+                "<p class=\"error\" id=\"token-warning\">Account {}: {}. Until it is fixed, comments may stay up.</p>",
+                esc(&t.account_id),
+                esc(&problem)
             );
         }
     }

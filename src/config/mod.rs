@@ -35,6 +35,7 @@ pub enum ConfigError {
 pub struct FileConfig {
     pub listen: Option<String>,
     pub admin_listen: Option<String>,
+    pub app_id: Option<String>,
     pub app_secret: Option<Secret>,
     pub verify_token: Option<Secret>,
     pub access_token: Option<Secret>,
@@ -79,6 +80,8 @@ pub struct AccountFile {
     pub access_token: Option<Secret>,
     pub rules: Option<PathBuf>,
     pub username: Option<String>,
+    /// The Facebook Page the Instagram account is linked to (written by `connect`).
+    pub page_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +98,9 @@ pub struct AccountSettings {
     /// The account's own @username (without the @), for rules that look for impersonators;
     /// asked of the Graph API when not set.
     pub username: Option<String>,
+    /// The Facebook Page the account is linked to, where the app must be installed for
+    /// webhooks to arrive; found with the account's token when not set.
+    pub page_id: Option<String>,
 }
 
 /// Validated runtime settings.
@@ -102,6 +108,9 @@ pub struct AccountSettings {
 pub struct Settings {
     pub listen: SocketAddr,
     pub admin_listen: SocketAddr,
+    /// The Meta app's id (`COMMENTGUARD_APP_ID`): with the app secret it reads the app's
+    /// webhook subscription and checks tokens. Asked of the Graph API when not set.
+    pub app_id: Option<String>,
     /// Every secret currently accepted for signatures (several during a rotation).
     pub app_secrets: Vec<Secret>,
     pub verify_token: Option<Secret>,
@@ -170,6 +179,7 @@ fn overlay(base: &mut FileConfig, top: FileConfig) {
     take!(
         listen,
         admin_listen,
+        app_id,
         app_secret,
         verify_token,
         access_token,
@@ -256,6 +266,9 @@ impl Settings {
         }
         if let Some(v) = var("COMMENTGUARD_ADMIN_LISTEN") {
             cfg.admin_listen = Some(v);
+        }
+        if let Some(v) = var("COMMENTGUARD_APP_ID") {
+            cfg.app_id = Some(v);
         }
         if let Some(v) = var("COMMENTGUARD_APP_SECRET") {
             cfg.app_secret = Some(Secret::new(v));
@@ -494,6 +507,15 @@ impl Settings {
         Ok(Settings {
             listen: addr("COMMENTGUARD_LISTEN", cfg.listen)?,
             admin_listen: addr("COMMENTGUARD_ADMIN_LISTEN", cfg.admin_listen)?,
+            app_id: match cfg.app_id.map(|a| a.trim().to_string()).filter(|a| !a.is_empty()) {
+                Some(id) if !id.bytes().all(|b| b.is_ascii_digit()) => {
+                    return Err(ConfigError::Invalid {
+                        name: "COMMENTGUARD_APP_ID",
+                        message: format!("{id:?}: an app id is digits only (App Dashboard > App settings > Basic)"),
+                    })
+                }
+                other => other,
+            },
             app_secrets,
             verify_token,
             access_token: cfg.access_token.filter(|t| !t.is_empty()),
@@ -537,6 +559,7 @@ impl Settings {
                                 .username
                                 .map(|u| u.trim().trim_start_matches('@').to_string())
                                 .filter(|u| !u.is_empty()),
+                            page_id: a.page_id.filter(|p| !p.trim().is_empty()),
                         },
                     )
                 })

@@ -39,13 +39,25 @@ pub enum Endpoint {
     Media,
     LiveMedia,
     Comments,
-    SubscribedApps,
     /// One field of an object: a media's permalink, an account's username.
     Object,
+    /// The link to Meta (`connect`, `doctor`, the hourly and daily checks): the app of a
+    /// token, the app's webhook subscriptions, the token's own node (`/me`), its Pages, a
+    /// Page's installed apps and installing the app, a token's debug information, the
+    /// exchange for a long-lived token, the granted permissions.
+    App,
+    AppSubscriptions,
+    Me,
+    Pages,
+    PageApps,
+    InstallApp,
+    DebugToken,
+    TokenExchange,
+    Permissions,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 15] = [
+    pub const ALL: [Endpoint; 23] = [
         Endpoint::Hide,
         Endpoint::Unhide,
         Endpoint::Delete,
@@ -59,8 +71,16 @@ impl Endpoint {
         Endpoint::Media,
         Endpoint::LiveMedia,
         Endpoint::Comments,
-        Endpoint::SubscribedApps,
         Endpoint::Object,
+        Endpoint::App,
+        Endpoint::AppSubscriptions,
+        Endpoint::Me,
+        Endpoint::Pages,
+        Endpoint::PageApps,
+        Endpoint::InstallApp,
+        Endpoint::DebugToken,
+        Endpoint::TokenExchange,
+        Endpoint::Permissions,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -78,8 +98,16 @@ impl Endpoint {
             Endpoint::Media => "media",
             Endpoint::LiveMedia => "live_media",
             Endpoint::Comments => "comments",
-            Endpoint::SubscribedApps => "subscribed_apps",
             Endpoint::Object => "object",
+            Endpoint::App => "app",
+            Endpoint::AppSubscriptions => "app_subscriptions",
+            Endpoint::Me => "me",
+            Endpoint::Pages => "pages",
+            Endpoint::PageApps => "page_apps",
+            Endpoint::InstallApp => "install_app",
+            Endpoint::DebugToken => "debug_token",
+            Endpoint::TokenExchange => "token_exchange",
+            Endpoint::Permissions => "permissions",
         }
     }
 }
@@ -91,7 +119,7 @@ fn unexpected(endpoint: Endpoint, detail: impl std::fmt::Display) -> GraphError 
     }
 }
 
-fn decode<T: DeserializeOwned>(endpoint: Endpoint, v: Value) -> Result<T, GraphError> {
+pub(super) fn decode<T: DeserializeOwned>(endpoint: Endpoint, v: Value) -> Result<T, GraphError> {
     serde_json::from_value(v).map_err(|e| unexpected(endpoint, e))
 }
 
@@ -190,7 +218,7 @@ impl GraphClient {
     }
 
     /// One call: governor, request, classification, governor bookkeeping, metrics.
-    async fn call(
+    pub(super) async fn call(
         &self,
         ctx: &AccountCtx,
         endpoint: Endpoint,
@@ -332,7 +360,7 @@ impl GraphClient {
         Err(classify(status, &body, usage.as_ref()))
     }
 
-    fn expect_success(endpoint: Endpoint, v: &Value) -> Result<(), GraphError> {
+    pub(super) fn expect_success(endpoint: Endpoint, v: &Value) -> Result<(), GraphError> {
         match v.get("success") {
             Some(Value::Bool(false)) => Err(unexpected(endpoint, "success: false")),
             _ => Ok(()),
@@ -586,7 +614,7 @@ impl GraphClient {
 
     /// GETs `path` with `fields`, following the `after` cursor for up to `max_pages` pages.
     /// Meta's `paging.next` URL carries the token, so it is never followed itself.
-    async fn get_pages<T: DeserializeOwned>(
+    pub(super) async fn get_pages<T: DeserializeOwned>(
         &self,
         ctx: &AccountCtx,
         endpoint: Endpoint,

@@ -225,34 +225,3 @@ impl GraphClient {
         ))
     }
 }
-
-#[derive(Deserialize)]
-struct SubscribedAppWire {
-    #[serde(default)]
-    subscribed_fields: Vec<String>,
-}
-
-impl GraphClient {
-    /// The webhook fields the account is subscribed to (`GET /{ig-user-id}/subscribed_apps`),
-    /// across the apps listed.
-    pub async fn subscribed_fields(
-        &self,
-        ctx: &AccountCtx,
-        ig_user_id: &str,
-    ) -> Result<Vec<String>, GraphError> {
-        check_id("ig user id", ig_user_id)?;
-        let (apps, _): (Vec<SubscribedAppWire>, _) = self
-            .get_page(
-                ctx,
-                Endpoint::SubscribedApps,
-                &[ig_user_id, "subscribed_apps"],
-                "subscribed_fields",
-                None,
-            )
-            .await?;
-        let mut fields: Vec<String> = apps.into_iter().flat_map(|a| a.subscribed_fields).collect();
-        fields.sort();
-        fields.dedup();
-        Ok(fields)
-    }
-}

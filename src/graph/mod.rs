@@ -18,6 +18,7 @@ mod error;
 mod governor;
 mod insights;
 mod listing;
+pub mod setup;
 pub mod timestamp;
 pub mod usage;
 mod wire;

@@ -7,6 +7,7 @@ mod faults;
 mod front_door;
 mod graph_client;
 mod helpers;
+mod meta_link;
 mod moderation;
 mod replay;
 mod rule_monitor;

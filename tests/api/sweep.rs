@@ -381,13 +381,14 @@ async fn without_a_running_service_the_sweep_decides_and_acts_itself() {
     }
 }
 
-/// An account not subscribed to every field: the status endpoint and the metrics say which.
+/// An app not subscribed to every field: the status endpoint and the metrics say which are
+/// missing for the account.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subscription_missing_a_field_shows_in_the_status_and_the_metrics() {
     const ADMIN: &str = "admin-token-for-the-status-test-0123";
     let fake = FakeGraph::start().await;
     fake.set_app_secret(APP_SECRET);
-    fake.set_subscribed_fields(ACCOUNT, &["comments", "mentions"]);
+    fake.set_app_subscription(Some(&["comments", "mentions"]));
     let app = spawn_app_with(AppOptions {
         env: vec![
             ("COMMENTGUARD_GRAPH_URL".into(), fake.url()),

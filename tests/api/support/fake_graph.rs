@@ -26,10 +26,11 @@
 //! | `mentioned_media`   | `GET /{ig-user}?fields=mentioned_media.media_id(ID){..}` | [`FakeGraph::set_mentioned_media`] |
 //! | `stories`           | `GET /{ig-user}/stories` (paged)                     | [`FakeGraph::add_story`] |
 //! | `insights`          | `GET /{story}/insights?metric=a,b[&breakdown=..]`    | [`FakeGraph::set_insights`] |
-//! | `subscribed_apps`   | `GET /{ig-user}/subscribed_apps`                     | [`FakeGraph::set_subscribed_fields`] |
 //! | `media`             | `GET /{ig-user}/media` (paged, newest first)         | [`FakeGraph::add_media`] |
 //! | `live_media`        | `GET /{ig-user}/live_media`                          | [`FakeGraph::add_live_media`] |
 //! | `comments`          | `GET /{media}/comments` (paged, newest first; `replies{..}` in `fields` expands each comment's first page of replies) | [`FakeGraph::add_comment`], [`FakeGraph::add_user_reply`] |
+//!
+//! The link to Meta (the app, its subscription, Pages, tokens): see [`super::fake_meta`].
 //!
 //! Anything else is recorded with endpoint `unknown` and answered like Meta: 400, code 100.
 //! Parameters are read from the query string and from a form body alike
@@ -78,6 +79,8 @@ use commentguard::graph::timestamp::format_graph_timestamp;
 use commentguard::graph::GraphConfig;
 use commentguard::secret::Secret;
 use hmac::{Hmac, Mac};
+
+use super::fake_meta::FakeMeta;
 use serde_json::{json, Value};
 use sha2::Sha256;
 use tokio::net::TcpListener;
@@ -333,8 +336,8 @@ struct FakeState {
     comments: HashMap<String, Vec<Value>>,
     /// Per comment: replies by people (the account's own are in `replies`), oldest first.
     user_replies: HashMap<String, Vec<Value>>,
-    /// Per account: the webhook fields it is subscribed to (unset: all four).
-    subscribed: HashMap<String, Vec<String>>,
+    /// The app, its subscription, Pages and tokens.
+    meta: FakeMeta,
 }
 
 struct Shared {
@@ -396,7 +399,7 @@ impl FakeGraph {
                 live_media: BTreeMap::new(),
                 comments: HashMap::new(),
                 user_replies: HashMap::new(),
-                subscribed: HashMap::new(),
+                meta: FakeMeta::default(),
             }),
             changed: Notify::new(),
         });
@@ -687,13 +690,9 @@ impl FakeGraph {
     // ---- stories and insights ----
 
     /// Adds a story to an account's `/stories` listing, posted at `timestamp` (unix seconds).
-    /// The webhook fields `ig_user_id` is subscribed to, as `GET /{ig-user}/subscribed_apps`
-    /// answers (unset: comments, live_comments, mentions, story_insights).
-    pub fn set_subscribed_fields(&self, ig_user_id: &str, fields: &[&str]) {
-        self.state().subscribed.insert(
-            ig_user_id.to_string(),
-            fields.iter().map(|f| f.to_string()).collect(),
-        );
+    /// Reads or changes the link-to-Meta state ([`super::fake_meta`]).
+    pub(super) fn with_meta<T>(&self, f: impl FnOnce(&mut FakeMeta) -> T) -> T {
+        f(&mut self.state().meta)
     }
 
     /// A media of `ig_user_id` posted at `timestamp` (unix seconds).
@@ -859,7 +858,15 @@ fn endpoint_of(
         ("GET", [_, "media"]) => "media",
         ("GET", [_, "live_media"]) => "live_media",
         ("GET", [_, "comments"]) => "comments",
-        ("GET", [_, "subscribed_apps"]) => "subscribed_apps",
+        ("GET", ["app"]) => "app",
+        ("GET", [_, "subscriptions"]) => "app_subscriptions",
+        ("GET", ["me"]) => "me",
+        ("GET", ["me", "accounts"]) => "pages",
+        ("GET", ["me", "permissions"]) => "permissions",
+        ("GET", [_, "subscribed_apps"]) => "page_apps",
+        ("POST", [_, "subscribed_apps"]) => "install_app",
+        ("GET", ["debug_token"]) => "debug_token",
+        ("GET", ["oauth", "access_token"]) => "token_exchange",
         ("GET", [_, "insights"]) => "insights",
         ("GET", [_]) => match params("fields") {
             Some(f) if f.starts_with("mentioned_comment.") => "mentioned_comment",
@@ -1035,6 +1042,14 @@ fn answer(shared: &Shared, r: &RecordedRequest) -> (u16, String) {
         None => {}
     }
 
+    let revoked = s.revoked_tokens.clone();
+    let app_secret = s.app_secret.clone();
+    if let Some(answer) = s
+        .meta
+        .answer(r, &token, &app_secret, &|t| revoked.contains(t))
+    {
+        return answer;
+    }
     let id = r.object_id.clone();
     let param = |n: &str| r.param(n).map(str::to_string);
     let ok = || (200, json!({"success": true}).to_string());
@@ -1159,19 +1174,6 @@ fn answer(shared: &Shared, r: &RecordedRequest) -> (u16, String) {
                 })
                 .unwrap_or_default();
             (200, page(&s, r, all).to_string())
-        }
-        "subscribed_apps" => {
-            let fields = s.subscribed.get(&id).cloned().unwrap_or_else(|| {
-                ["comments", "live_comments", "mentions", "story_insights"]
-                    .map(String::from)
-                    .to_vec()
-            });
-            (
-                200,
-                json!({"data": [{"name": "commentguard", "id": "1234567890",
-                    "subscribed_fields": fields}]})
-                .to_string(),
-            )
         }
         "insights" => {
             if s.removed_stories.contains(&id) {
