@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::commands;
@@ -50,6 +51,10 @@ pub enum Command {
     /// Copy the embedded SQLite database (both files) consistently while serve runs, and
     /// check the copies. On PostgreSQL: use pg_dump (exit 2).
     Backup(commands::backup::BackupArgs),
+    /// Connect Instagram accounts (Facebook Login): reads a user token on standard input,
+    /// installs the app on each account's Page, names missing permissions, and writes the
+    /// accounts with Page tokens that do not expire into the settings file (--config).
+    Connect(commands::connect::ConnectArgs),
 }
 
 impl Cli {
@@ -111,8 +116,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         // Like `rules`: files in, files out, no settings or database.
         return tokio::task::spawn_blocking(move || crate::rules::model::cli::run(args)).await?;
     }
+    if let Command::Connect(args) = &cli.command {
+        // Writes the settings file, which need not exist yet.
+        let path = cli.config.clone().context(
+            "connect writes the accounts into a settings file: name it with --config FILE (or COMMENTGUARD_CONFIG)",
+        )?;
+        let settings = if path.exists() {
+            cli.load_settings()?
+        } else {
+            Settings::load(None, &|k| {
+                (k != "COMMENTGUARD_CONFIG")
+                    .then(|| std::env::var(k).ok())
+                    .flatten()
+            })?
+        };
+        return commands::connect::run(settings, &path, args).await;
+    }
     match &cli.command {
-        Command::Rules(_) | Command::Model(_) => unreachable!("handled above"),
+        Command::Rules(_) | Command::Model(_) | Command::Connect(_) => {
+            unreachable!("handled above")
+        }
         Command::Serve => commands::serve::run(cli.load_settings()?).await,
         Command::Simulate(args) => commands::simulate::run(cli.load_settings()?, args).await,
         Command::Log(args) => commands::log::run(cli.load_settings()?, args).await,

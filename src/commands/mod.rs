@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod backup;
+pub mod connect;
 pub mod insights;
 pub mod labels;
 pub mod log;

@@ -5,6 +5,8 @@
 //! Every Graph call it relies on is in [`crate::graph::setup`]; what Meta documents for each is
 //! in docs/OPERATIONS.md.
 
+pub mod connect;
 pub mod health;
 pub mod pages;
+pub mod settings_file;
 pub mod tokens;

@@ -1,0 +1,86 @@
+//! `commentguard connect`: reads a user token from standard input (never a flag: shell
+//! history), connects every Instagram account it reaches ([`crate::link::connect`]), and
+//! writes the accounts into the settings file. One line per step; exit 0 when every account is
+//! connected and the app's subscription is complete, 1 when something is left to fix.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::config::Settings;
+use crate::link::connect::{connect, Mark};
+use crate::secret::Secret;
+
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// Connect an account that uses Instagram Login (graph.instagram.com) instead of
+    /// Facebook Login. Not supported yet: the command says so and changes nothing.
+    #[arg(long)]
+    pub instagram_login: bool,
+}
+
+pub async fn run(
+    settings: Settings,
+    config: &Path,
+    args: &ConnectArgs,
+) -> anyhow::Result<ExitCode> {
+    if args.instagram_login {
+        eprintln!("Instagram Login accounts are not supported yet: connect the account's Facebook Page and use Facebook Login (docs/OPERATIONS.md, Connecting to Meta). Nothing was changed.");
+        return Ok(ExitCode::from(2));
+    }
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .context("reading the user token from standard input")?;
+    let token = input.trim();
+    if token.is_empty() {
+        eprintln!("no user token on standard input: paste one from Graph API Explorer (this app selected), e.g. `commentguard connect --config commentguard.toml < token.txt`");
+        return Ok(ExitCode::FAILURE);
+    }
+    let graph = crate::startup::graph_client(&settings);
+    let report = connect(&graph, &settings, Secret::new(token)).await;
+    for (mark, line) in &report.lines {
+        println!("{:<6} {line}", mark.as_str());
+    }
+    if !report.accounts.is_empty() {
+        let changed = crate::link::settings_file::write_accounts(
+            config,
+            report
+                .app_id
+                .as_deref()
+                .filter(|_| settings.app_id.is_none()),
+            &report.accounts,
+        )?;
+        // What serve will read: the file must load as settings.
+        Settings::load(Some(config), &|k| std::env::var(k).ok())
+            .with_context(|| format!("{} was written but does not load", config.display()))?;
+        let names: Vec<String> = report
+            .accounts
+            .iter()
+            .map(|a| match &a.username {
+                Some(u) => format!("@{u} ({})", a.account_id),
+                None => a.account_id.clone(),
+            })
+            .collect();
+        println!(
+            "{:<6} {} account(s) in {} ({}): {}",
+            Mark::Ok.as_str(),
+            names.len(),
+            config.display(),
+            if changed {
+                "written, mode 0600"
+            } else {
+                "unchanged"
+            },
+            names.join(", ")
+        );
+    }
+    Ok(if report.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
