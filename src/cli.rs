@@ -55,6 +55,10 @@ pub enum Command {
     /// installs the app on each account's Page, names missing permissions, and writes the
     /// accounts with Page tokens that do not expire into the settings file (--config).
     Connect(commands::connect::ConnectArgs),
+    /// Check the link between Meta and this set-up: the public callback URL (handshake,
+    /// HTTPS certificate, signatures), the app secret, the database, the rules, each
+    /// account's token and subscription. Exit 1 when a check fails, with its fix.
+    Doctor(commands::doctor::DoctorArgs),
 }
 
 impl Cli {
@@ -146,6 +150,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Labels(args) => commands::labels::run(cli.load_settings()?, args).await,
         Command::Users(args) => commands::users::run(cli.load_settings()?, args).await,
         Command::Backup(args) => commands::backup::run(cli.load_settings()?, args).await,
+        Command::Doctor(args) => commands::doctor::run(cli.load_settings()?, args).await,
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod backup;
 pub mod connect;
+pub mod doctor;
 pub mod insights;
 pub mod labels;
 pub mod log;

@@ -6,6 +6,7 @@
 //! in docs/OPERATIONS.md.
 
 pub mod connect;
+pub mod doctor;
 pub mod health;
 pub mod pages;
 pub mod settings_file;

@@ -4,6 +4,7 @@
 mod backup;
 mod connect;
 mod crash;
+mod doctor;
 mod faults;
 mod front_door;
 mod graph_client;
