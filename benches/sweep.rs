@@ -123,6 +123,7 @@ fn bench(c: &mut Criterion) {
             version: "v23.0".into(),
             app_secret: None,
             timeout: Duration::from_secs(20),
+            instagram: None,
         }));
         let mut per_sweep_calls = 0;
         group.bench_function(format!("1000_comments/graph_{delay_ms}ms"), |b| {

@@ -40,6 +40,11 @@ impl Application {
             .await
             .context("opening the database (COMMENTGUARD_DATABASE_URL)")?;
         let rules = load_rules(&settings)?;
+        // Tokens renewed by an earlier run or another instance win over the settings' before
+        // the first call to Meta.
+        crate::link::refresh::load(&store, &settings)
+            .await
+            .context("reading renewed tokens from the database")?;
         let graph = graph_client(&settings);
         if let Some(files) = &settings.tls {
             // A wrong certificate or key stops start-up here, with the file named.
@@ -85,7 +90,7 @@ impl Application {
         let (writer, writer_task) = InboxWriter::spawn(self.store.clone());
 
         let ingress_state = IngressState {
-            app_secrets: Arc::new(self.settings.app_secrets.clone()),
+            app_secrets: Arc::new(self.settings.webhook_secrets()),
             verify_token: self
                 .settings
                 .verify_token
@@ -235,6 +240,13 @@ impl Application {
             crate::link::health::EVERY,
             cancel.clone(),
         ));
+        workers.spawn(crate::link::refresh::run(
+            self.store.clone(),
+            self.graph.clone(),
+            self.settings.clone(),
+            crate::link::refresh::EVERY,
+            cancel.clone(),
+        ));
         workers.spawn(tokens.run(
             self.graph.clone(),
             self.settings.clone(),
@@ -360,6 +372,16 @@ pub fn graph_client(settings: &Settings) -> GraphClient {
         version: settings.graph_version.clone(),
         app_secret: settings.app_secrets.first().cloned(),
         timeout: settings.graph_timeout,
+        instagram: Some(crate::graph::InstagramHost {
+            base_url: settings.instagram_graph_url.clone(),
+            accounts: settings
+                .accounts
+                .iter()
+                .filter(|(_, a)| a.login == crate::config::Login::Instagram)
+                .map(|(id, _)| id.clone())
+                .collect(),
+            every_account: false,
+        }),
     })
 }
 

@@ -369,6 +369,7 @@ fn pipeline(store: Arc<dyn Store>, rules: &std::path::Path) -> Pipeline {
             version: "v23.0".into(),
             app_secret: None,
             timeout: Duration::from_secs(1),
+            instagram: None,
         })),
         settings: Arc::new(settings),
         actions_wake: Default::default(),

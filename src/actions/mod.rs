@@ -45,7 +45,7 @@ pub trait TokenSource: Send + Sync {
 
 impl TokenSource for crate::config::Settings {
     fn token_for(&self, account_id: &str) -> Option<Secret> {
-        crate::config::Settings::token_for(self, account_id).cloned()
+        crate::config::Settings::token_for(self, account_id)
     }
 }
 

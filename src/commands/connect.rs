@@ -11,13 +11,15 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::config::Settings;
-use crate::link::connect::{connect, Mark};
+use crate::graph::GraphClient;
+use crate::link::connect::{connect, connect_instagram, Mark};
 use crate::secret::Secret;
+use crate::store::{RenewedToken, SqlStore, TokenStore};
 
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
-    /// Connect an account that uses Instagram Login (graph.instagram.com) instead of
-    /// Facebook Login. Not supported yet: the command says so and changes nothing.
+    /// Connect an account that uses Instagram Login (graph.instagram.com, no Facebook Page)
+    /// with a short-lived Instagram user token; needs COMMENTGUARD_INSTAGRAM_APP_SECRET.
     #[arg(long)]
     pub instagram_login: bool,
 }
@@ -27,10 +29,6 @@ pub async fn run(
     config: &Path,
     args: &ConnectArgs,
 ) -> anyhow::Result<ExitCode> {
-    if args.instagram_login {
-        eprintln!("Instagram Login accounts are not supported yet: connect the account's Facebook Page and use Facebook Login (docs/OPERATIONS.md, Connecting to Meta). Nothing was changed.");
-        return Ok(ExitCode::from(2));
-    }
     let mut input = String::new();
     std::io::stdin()
         .read_to_string(&mut input)
@@ -41,7 +39,15 @@ pub async fn run(
         return Ok(ExitCode::FAILURE);
     }
     let graph = crate::startup::graph_client(&settings);
-    let report = connect(&graph, &settings, Secret::new(token)).await;
+    let report = if args.instagram_login {
+        let mut config = graph.config.clone();
+        if let Some(host) = config.instagram.as_mut() {
+            host.every_account = true;
+        }
+        connect_instagram(&GraphClient::new(config), &settings, Secret::new(token)).await
+    } else {
+        connect(&graph, &settings, Secret::new(token)).await
+    };
     for (mark, line) in &report.lines {
         println!("{:<6} {line}", mark.as_str());
     }
@@ -54,6 +60,30 @@ pub async fn run(
                 .filter(|_| settings.app_id.is_none()),
             &report.accounts,
         )?;
+        // The expiry of an Instagram Login token is known now only: kept (with the token) in
+        // the database, where serve's refresher reads it.
+        let expiring: Vec<_> = report
+            .accounts
+            .iter()
+            .filter(|a| a.expires_at.is_some())
+            .collect();
+        if !expiring.is_empty() {
+            let store = SqlStore::connect(settings.database_url.expose())
+                .await
+                .context(
+                    "opening the database (COMMENTGUARD_DATABASE_URL) to keep the token's expiry",
+                )?;
+            for a in expiring {
+                store
+                    .put_renewed_token(&RenewedToken {
+                        account_id: a.account_id.clone(),
+                        token: a.token.clone(),
+                        expires_at: a.expires_at.unwrap_or_default(),
+                        renewed_at: crate::store::now_ms(),
+                    })
+                    .await?;
+            }
+        }
         // What serve will read: the file must load as settings.
         Settings::load(Some(config), &|k| std::env::var(k).ok())
             .with_context(|| format!("{} was written but does not load", config.display()))?;

@@ -45,10 +45,17 @@ pub struct SweepArgs {
 }
 
 pub async fn run(settings: Settings, args: &SweepArgs) -> anyhow::Result<ExitCode> {
+    let store: Arc<dyn Store> = Arc::new(
+        SqlStore::connect(settings.database_url.expose())
+            .await
+            .context("opening the database (COMMENTGUARD_DATABASE_URL)")?,
+    );
+    // Tokens serve renewed (Instagram Login) win over the settings', as in serve.
+    crate::link::refresh::load(store.as_ref(), &settings).await?;
     let mut accounts = accounts_with_tokens(&settings);
     if let Some(id) = &args.account {
         match settings.token_for(id) {
-            Some(t) => accounts = vec![(id.clone(), t.clone())],
+            Some(t) => accounts = vec![(id.clone(), t)],
             None => {
                 eprintln!(
                     "account {id} has no access token: set COMMENTGUARD_ACCESS_TOKEN or [accounts.{id}] access_token"
@@ -68,11 +75,6 @@ pub async fn run(settings: Settings, args: &SweepArgs) -> anyhow::Result<ExitCod
         return Ok(ExitCode::FAILURE);
     }
     let settings = Arc::new(settings);
-    let store: Arc<dyn Store> = Arc::new(
-        SqlStore::connect(settings.database_url.expose())
-            .await
-            .context("opening the database (COMMENTGUARD_DATABASE_URL)")?,
-    );
     let graph = Arc::new(crate::startup::graph_client(&settings));
     let sweeper = Sweeper {
         store: store.clone(),

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -42,6 +43,8 @@ pub struct FileConfig {
     pub database_url: Option<Secret>,
     pub rules: Option<PathBuf>,
     pub graph_url: Option<String>,
+    pub instagram_graph_url: Option<String>,
+    pub instagram_app_secret: Option<Secret>,
     pub graph_version: Option<String>,
     pub dry_run: Option<bool>,
     pub admin_token: Option<Secret>,
@@ -82,6 +85,8 @@ pub struct AccountFile {
     pub username: Option<String>,
     /// The Facebook Page the Instagram account is linked to (written by `connect`).
     pub page_id: Option<String>,
+    /// `facebook` (default) or `instagram`: which login the account was connected with.
+    pub login: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +106,47 @@ pub struct AccountSettings {
     /// The Facebook Page the account is linked to, where the app must be installed for
     /// webhooks to arrive; found with the account's token when not set.
     pub page_id: Option<String>,
+    pub login: Login,
+}
+
+/// Tokens renewed while running, by account, with when each expires (unix milliseconds).
+#[derive(Debug, Default)]
+pub struct RenewedTokens(std::sync::RwLock<std::collections::HashMap<String, (Secret, i64)>>);
+
+impl RenewedTokens {
+    pub fn get(&self, account_id: &str) -> Option<Secret> {
+        self.0
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(account_id)
+            .map(|(t, _)| t.clone())
+    }
+
+    /// When the account's renewed token expires (unix milliseconds).
+    pub fn expires_at(&self, account_id: &str) -> Option<i64> {
+        self.0
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(account_id)
+            .map(|(_, at)| *at)
+    }
+
+    pub fn set(&self, account_id: &str, token: Secret, expires_at: i64) {
+        self.0
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(account_id.to_string(), (token, expires_at));
+    }
+}
+
+/// Which of Meta's two APIs an account was connected with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Login {
+    /// Instagram API with Facebook Login: graph.facebook.com, a Page linked to the account.
+    #[default]
+    Facebook,
+    /// Instagram API with Instagram Login: graph.instagram.com, no Page.
+    Instagram,
 }
 
 /// Validated runtime settings.
@@ -119,6 +165,11 @@ pub struct Settings {
     pub database_url: Secret,
     pub rules_dir: PathBuf,
     pub graph_url: String,
+    /// Where accounts connected with Instagram Login are served.
+    pub instagram_graph_url: String,
+    /// The Instagram app's secret (Instagram Login): signs those accounts' webhooks, accepted
+    /// beside `app_secrets`; trades and refreshes their tokens.
+    pub instagram_app_secret: Option<Secret>,
     pub graph_version: String,
     pub dry_run: bool,
     pub admin_token: Option<Secret>,
@@ -142,6 +193,9 @@ pub struct Settings {
     /// How often rule statistics are recomputed and auto-shadowing is checked.
     pub rule_stats_interval: Duration,
     pub accounts: BTreeMap<String, AccountSettings>,
+    /// Tokens renewed while running (Instagram Login refreshes), kept in the database and
+    /// read back at start: they win over the settings' tokens. Shared by every clone.
+    pub renewed_tokens: Arc<RenewedTokens>,
     /// Built-in TLS on the public listener (none: plain HTTP, TLS terminated by a proxy).
     pub tls: Option<crate::tls::TlsFiles>,
     /// Connection limits of both listeners.
@@ -186,6 +240,8 @@ fn overlay(base: &mut FileConfig, top: FileConfig) {
         database_url,
         rules,
         graph_url,
+        instagram_graph_url,
+        instagram_app_secret,
         graph_version,
         dry_run,
         admin_token,
@@ -287,6 +343,12 @@ impl Settings {
         }
         if let Some(v) = var("COMMENTGUARD_GRAPH_URL") {
             cfg.graph_url = Some(v);
+        }
+        if let Some(v) = var("COMMENTGUARD_INSTAGRAM_GRAPH_URL") {
+            cfg.instagram_graph_url = Some(v);
+        }
+        if let Some(v) = var("COMMENTGUARD_INSTAGRAM_APP_SECRET") {
+            cfg.instagram_app_secret = Some(Secret::new(v));
         }
         if let Some(v) = var("COMMENTGUARD_GRAPH_VERSION") {
             cfg.graph_version = Some(v);
@@ -526,6 +588,12 @@ impl Settings {
                 .unwrap_or_default()
                 .trim_end_matches('/')
                 .to_string(),
+            instagram_graph_url: cfg
+                .instagram_graph_url
+                .unwrap_or_default()
+                .trim_end_matches('/')
+                .to_string(),
+            instagram_app_secret: cfg.instagram_app_secret.filter(|s| !s.is_empty()),
             graph_version: cfg.graph_version.unwrap_or_default(),
             dry_run: cfg.dry_run.unwrap_or(false),
             admin_token: cfg.admin_token.filter(|t| !t.is_empty()),
@@ -550,7 +618,19 @@ impl Settings {
                 .accounts
                 .into_iter()
                 .map(|(id, a)| {
-                    (
+                    let login = match a.login.as_deref().map(str::trim) {
+                        None | Some("") | Some("facebook") => Login::Facebook,
+                        Some("instagram") => Login::Instagram,
+                        Some(other) => {
+                            return Err(ConfigError::Invalid {
+                                name: "accounts.*.login",
+                                message: format!(
+                                    "account {id}: {other:?}: expected \"facebook\" or \"instagram\""
+                                ),
+                            })
+                        }
+                    };
+                    Ok((
                         id,
                         AccountSettings {
                             access_token: a.access_token.filter(|t| !t.is_empty()),
@@ -560,10 +640,12 @@ impl Settings {
                                 .map(|u| u.trim().trim_start_matches('@').to_string())
                                 .filter(|u| !u.is_empty()),
                             page_id: a.page_id.filter(|p| !p.trim().is_empty()),
+                            login,
                         },
-                    )
+                    ))
                 })
-                .collect(),
+                .collect::<Result<_, ConfigError>>()?,
+            renewed_tokens: Default::default(),
             tls,
             front_door,
             instance_id,
@@ -596,12 +678,31 @@ impl Settings {
         Ok(())
     }
 
-    /// The token used for an account: its own, else the default one, else none (dry run).
-    pub fn token_for(&self, account_id: &str) -> Option<&Secret> {
+    /// The token used for an account: one renewed while running, else its own, else the
+    /// default one, else none (dry run).
+    pub fn token_for(&self, account_id: &str) -> Option<Secret> {
+        self.renewed_tokens.get(account_id).or_else(|| {
+            self.accounts
+                .get(account_id)
+                .and_then(|a| a.access_token.as_ref())
+                .or(self.access_token.as_ref())
+                .cloned()
+        })
+    }
+
+    /// Which login an account was connected with (Facebook Login unless the file says).
+    pub fn login_of(&self, account_id: &str) -> Login {
         self.accounts
             .get(account_id)
-            .and_then(|a| a.access_token.as_ref())
-            .or(self.access_token.as_ref())
+            .map(|a| a.login)
+            .unwrap_or_default()
+    }
+
+    /// Every secret a webhook may be signed with: the app's, and the Instagram app's.
+    pub fn webhook_secrets(&self) -> Vec<Secret> {
+        let mut all = self.app_secrets.clone();
+        all.extend(self.instagram_app_secret.clone());
+        all
     }
 
     /// Every account whose stories are polled: COMMENTGUARD_ACCOUNT_IDS and the file's accounts.

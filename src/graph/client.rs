@@ -53,11 +53,12 @@ pub enum Endpoint {
     InstallApp,
     DebugToken,
     TokenExchange,
+    TokenRefresh,
     Permissions,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 23] = [
+    pub const ALL: [Endpoint; 24] = [
         Endpoint::Hide,
         Endpoint::Unhide,
         Endpoint::Delete,
@@ -80,6 +81,7 @@ impl Endpoint {
         Endpoint::InstallApp,
         Endpoint::DebugToken,
         Endpoint::TokenExchange,
+        Endpoint::TokenRefresh,
         Endpoint::Permissions,
     ];
 
@@ -107,6 +109,7 @@ impl Endpoint {
             Endpoint::InstallApp => "install_app",
             Endpoint::DebugToken => "debug_token",
             Endpoint::TokenExchange => "token_exchange",
+            Endpoint::TokenRefresh => "token_refresh",
             Endpoint::Permissions => "permissions",
         }
     }
@@ -198,18 +201,32 @@ impl GraphClient {
         Some(hex::encode(mac.finalize().into_bytes()))
     }
 
-    fn url(&self, segments: &[&str]) -> Result<Url, GraphError> {
+    /// The Instagram Login host, when `account` was connected with it.
+    pub(super) fn instagram_host(&self, account: &str) -> Option<&str> {
+        self.config
+            .instagram
+            .as_ref()
+            .filter(|h| h.every_account || h.accounts.contains(account))
+            .map(|h| h.base_url.as_str())
+    }
+
+    fn url(&self, account: &str, segments: &[&str]) -> Result<Url, GraphError> {
         let bad = |detail: String| GraphError::Permanent {
             code: 0,
             message: format!("invalid Graph base URL: {detail}"),
         };
-        let mut url = Url::parse(&self.config.base_url).map_err(|e| bad(e.to_string()))?;
+        let base = self
+            .instagram_host(account)
+            .unwrap_or(&self.config.base_url);
+        let mut url = Url::parse(base).map_err(|e| bad(e.to_string()))?;
         {
             let mut path = url
                 .path_segments_mut()
                 .map_err(|_| bad("cannot have a path".into()))?;
             path.pop_if_empty();
-            if !self.config.version.is_empty() {
+            // The Instagram Login token exchange and refresh are documented without a version.
+            let versionless = matches!(segments, ["access_token"] | ["refresh_access_token"]);
+            if !self.config.version.is_empty() && !versionless {
                 path.push(&self.config.version);
             }
             path.extend(segments);
@@ -263,7 +280,10 @@ impl GraphClient {
             accepted: false,
         };
         let started = std::time::Instant::now();
-        let proof = self.appsecret_proof(token);
+        let proof = match self.instagram_host(&ctx.account_id) {
+            Some(_) => None,
+            None => self.appsecret_proof(token),
+        };
         let result = self
             .send(ctx, endpoint, method, segments, params, proof.as_deref())
             .await
@@ -322,7 +342,7 @@ impl GraphClient {
         mut params: Vec<(&'static str, String)>,
         proof: Option<&str>,
     ) -> Result<Value, GraphError> {
-        let url = self.url(segments)?;
+        let url = self.url(&ctx.account_id, segments)?;
         if let Some(p) = proof {
             params.push(("appsecret_proof", p.to_string()));
         }
@@ -735,6 +755,7 @@ mod tests {
             version: version.into(),
             app_secret: Some(Secret::new("appsecret")),
             timeout: Duration::from_secs(1),
+            instagram: None,
         })
     }
 
@@ -742,12 +763,12 @@ mod tests {
     fn urls_are_built_from_base_and_version() {
         let c = client("https://graph.facebook.com", "v23.0");
         assert_eq!(
-            c.url(&["123", "replies"]).unwrap().as_str(),
+            c.url("acct", &["123", "replies"]).unwrap().as_str(),
             "https://graph.facebook.com/v23.0/123/replies"
         );
         let c = client("http://127.0.0.1:9/prefix/", "v1");
         assert_eq!(
-            c.url(&["1"]).unwrap().as_str(),
+            c.url("acct", &["1"]).unwrap().as_str(),
             "http://127.0.0.1:9/prefix/v1/1"
         );
     }

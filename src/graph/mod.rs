@@ -17,6 +17,7 @@ mod client;
 mod error;
 mod governor;
 mod insights;
+mod instagram;
 mod listing;
 pub mod setup;
 pub mod timestamp;
@@ -28,6 +29,7 @@ pub use error::DEFAULT_RATE_LIMIT_PAUSE;
 pub use error::{classify, is_rate_limit_code, parse_error_body, ErrorBody, GraphError};
 pub use governor::{AccountStatus, PAUSE_AT_PERCENT, SLOW_DOWN_ABOVE_PERCENT};
 pub use insights::{parse_insights, MetricValue, STORY_NAVIGATION_BREAKDOWN};
+pub use instagram::InstagramMe;
 pub use listing::{CommentThread, ListedComment, MediaItem};
 pub use wire::{MentionedComment, MentionedMedia, Story};
 
@@ -41,6 +43,18 @@ pub struct GraphConfig {
     pub app_secret: Option<Secret>,
     /// Whole-request timeout (connect, send, answer).
     pub timeout: Duration,
+    /// Accounts connected with Instagram Login and where their calls go.
+    pub instagram: Option<InstagramHost>,
+}
+
+/// The Instagram Login host (graph.instagram.com) and the accounts served there. Their calls
+/// carry no `appsecret_proof` (Meta documents it for graph.facebook.com only).
+#[derive(Debug, Clone, Default)]
+pub struct InstagramHost {
+    pub base_url: String,
+    pub accounts: std::collections::BTreeSet<String>,
+    /// Every call goes to this host (`connect --instagram-login`, before the account is known).
+    pub every_account: bool,
 }
 
 /// Which account a call is made for, and with which token.

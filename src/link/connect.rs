@@ -16,7 +16,7 @@
 //! Page is kept: running `connect` again changes nothing that is right and mends what is not.
 //! Tokens are never printed; the caller writes them into the settings file.
 
-use crate::config::Settings;
+use crate::config::{Login, Settings};
 use crate::graph::setup::PageInfo;
 use crate::graph::{AccountCtx, GraphClient};
 use crate::secret::Secret;
@@ -65,9 +65,14 @@ impl Mark {
 pub struct ConnectedAccount {
     pub account_id: String,
     pub username: Option<String>,
-    pub page_id: String,
-    /// The Page's token (does not lapse when read with a long-lived user token).
+    /// Facebook Login: the Page the account is linked to.
+    pub page_id: Option<String>,
+    pub login: Login,
+    /// Facebook Login: the Page's token (does not lapse when read with a long-lived user
+    /// token). Instagram Login: the long-lived Instagram token (60 days, refreshed by serve).
     pub token: Secret,
+    /// When the token expires (unix milliseconds), when Meta said.
+    pub expires_at: Option<i64>,
 }
 
 /// What `connect` did and found.
@@ -246,7 +251,100 @@ async fn connect_page(
     r.accounts.push(ConnectedAccount {
         account_id: ig.id.clone(),
         username: ig.username.clone(),
-        page_id: page.id.clone(),
+        page_id: Some(page.id.clone()),
+        login: Login::Facebook,
         token,
+        expires_at: None,
     });
+}
+
+/// Connects the Instagram Login account a short-lived Instagram user token belongs to: the
+/// token is traded for a long-lived one with the Instagram app secret, the account read
+/// (`/me`: its `user_id` is the id webhooks carry), and subscribed to the fields Instagram
+/// Login offers when it is not.
+pub async fn connect_instagram(
+    graph: &GraphClient,
+    settings: &Settings,
+    user_token: Secret,
+) -> Report {
+    let mut r = Report::default();
+    let Some(secret) = settings.instagram_app_secret.as_ref() else {
+        r.say(Mark::Fail, "COMMENTGUARD_INSTAGRAM_APP_SECRET is not set: App Dashboard > Instagram > API setup with Instagram login > Instagram app secret");
+        return r;
+    };
+    let short = AccountCtx {
+        account_id: "connect".into(),
+        token: user_token,
+    };
+    let long = match graph.instagram_exchange(&short, secret).await {
+        Ok(long) => long,
+        Err(e) => {
+            r.say(Mark::Fail, format!("the Instagram token could not be traded for a long-lived one ({e}): is it a new token of this Instagram app (Instagram Login)?"));
+            return r;
+        }
+    };
+    r.say(
+        Mark::Ok,
+        "the Instagram token was traded for a long-lived one (60 days; serve refreshes it)",
+    );
+    let ctx = AccountCtx {
+        account_id: "connect".into(),
+        token: long.token.clone(),
+    };
+    let me = match graph.instagram_me(&ctx).await {
+        Ok(me) => me,
+        Err(e) => {
+            r.say(
+                Mark::Fail,
+                format!("the Instagram account could not be read: {e}"),
+            );
+            return r;
+        }
+    };
+    let who = match &me.username {
+        Some(u) => format!("@{u} ({})", me.user_id),
+        None => me.user_id.clone(),
+    };
+    let ctx = AccountCtx {
+        account_id: me.user_id.clone(),
+        token: long.token.clone(),
+    };
+    let wanted = super::health::INSTAGRAM_WANTED;
+    match graph.instagram_subscribed_fields(&ctx, &me.user_id).await {
+        Ok(fields) if wanted.iter().all(|w| fields.iter().any(|f| f == w)) => r.say(
+            Mark::Ok,
+            format!("{who}: subscribed to {}", fields.join(", ")),
+        ),
+        Ok(_) => match graph.instagram_subscribe(&ctx, &me.user_id, &wanted).await {
+            Ok(()) => r.say(
+                Mark::Mended,
+                format!(
+                    "{who}: was not subscribed to {}; subscribed now, so webhooks arrive",
+                    wanted.join(", ")
+                ),
+            ),
+            Err(e) => {
+                r.say(Mark::Fail, format!("{who}: could not be subscribed to {} ({e}); without it Meta sends no webhook for this account (the token needs instagram_business_manage_comments)", wanted.join(", ")));
+                return r;
+            }
+        },
+        Err(e) => {
+            r.say(
+                Mark::Fail,
+                format!("{who}: the subscription could not be read: {e}"),
+            );
+            return r;
+        }
+    }
+    r.accounts.push(ConnectedAccount {
+        account_id: me.user_id,
+        username: me.username,
+        page_id: None,
+        login: Login::Instagram,
+        token: long.token,
+        expires_at: long
+            .expires_in
+            .map(|s| crate::store::now_ms() + s.saturating_mul(1000)),
+    });
+    r
 }

@@ -187,19 +187,16 @@ async fn callback(settings: &Settings, url: &str, ca: Option<&Path>) -> Vec<Chec
 async fn accounts(settings: &Settings) -> Vec<Check> {
     let graph: GraphClient = crate::startup::graph_client(settings);
     let accounts = crate::sweep::accounts_with_tokens(settings);
-    let Some((first, token)) = accounts.first().cloned() else {
+    if accounts.is_empty() {
         return vec![Check::fail(
             "accounts",
             "no account has an access token: serve runs dry (run `commentguard connect`)",
         )];
-    };
+    }
     let mut out = Vec::new();
-    let first = AccountCtx {
-        account_id: first,
-        token,
-    };
-    let app = super::health::check_app(&graph, settings, &first).await;
-    out.push(match (&app.error, app.missing.is_empty()) {
+    let app = super::health::check_app_with_any(&graph, settings, &accounts).await;
+    if let Some(app) = &app {
+        out.push(match (&app.error, app.missing.is_empty()) {
         (Some(e), _) => Check::fail("app", format!(
             "the app's webhook subscription could not be read: {e} (a wrong COMMENTGUARD_APP_SECRET shows here)"
         )),
@@ -213,6 +210,7 @@ async fn accounts(settings: &Settings) -> Vec<Check> {
             app.missing.join(", ")
         )),
     });
+    }
     for (account_id, token) in accounts {
         let ctx = AccountCtx {
             account_id: account_id.clone(),
@@ -236,22 +234,33 @@ async fn accounts(settings: &Settings) -> Vec<Check> {
                 ),
             },
         );
-        let page_id = settings
-            .accounts
-            .get(&account_id)
-            .and_then(|a| a.page_id.clone());
-        let s = super::health::check_account(&graph, &ctx, page_id.as_deref(), &app).await;
+        let s = super::health::check_account(&graph, settings, &ctx, app.as_ref()).await;
         out.push(match (&s.error, s.app_installed, s.missing.is_empty()) {
             (Some(e), _, _) => Check::fail(&name, format!("subscription not checked: {e}")),
-            (None, Some(false), _) => Check::fail(&name, format!(
-                "the app is not installed on Page {}: Meta sends no webhook for it (run `commentguard connect`)",
-                s.page_id.as_deref().unwrap_or("?")
-            )),
-            (None, _, true) => Check::pass(&name, format!(
-                "the app is installed on Page {}: webhooks arrive",
-                s.page_id.as_deref().unwrap_or("?")
-            )),
-            (None, _, false) => Check::fail(&name, format!("Meta does not deliver {}", s.missing.join(", "))),
+            (None, Some(false), _) => Check::fail(
+                &name,
+                format!(
+                    "{}: Meta sends no webhook for it (run `commentguard connect`)",
+                    match &s.page_id {
+                        Some(p) => format!("the app is not installed on Page {p}"),
+                        None => "the account is subscribed to no webhook field".to_string(),
+                    }
+                ),
+            ),
+            (None, _, true) => Check::pass(
+                &name,
+                match &s.page_id {
+                    Some(p) => format!("the app is installed on Page {p}: webhooks arrive"),
+                    None => format!(
+                        "subscribed to {} (Instagram Login): webhooks arrive",
+                        s.subscribed.join(", ")
+                    ),
+                },
+            ),
+            (None, _, false) => Check::fail(
+                &name,
+                format!("Meta does not deliver {}", s.missing.join(", ")),
+            ),
         });
     }
     out

@@ -18,7 +18,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use super::pages::{find_page, LinkedPage};
-use crate::config::Settings;
+use crate::config::{Login, Settings};
 use crate::graph::{AccountCtx, GraphClient};
 use crate::store::now_ms;
 
@@ -92,31 +92,20 @@ impl SubscriptionWatch {
     /// Checks the app and every account with a token once.
     pub async fn check_all(&self, graph: &GraphClient, settings: &Settings) {
         let accounts = crate::sweep::accounts_with_tokens(settings);
-        let Some((first, token)) = accounts.first().cloned() else {
-            return;
-        };
-        let first = AccountCtx {
-            account_id: first,
-            token,
-        };
-        let app = check_app(graph, settings, &first).await;
+        let app = check_app_with_any(graph, settings, &accounts).await;
         for (account_id, token) in accounts {
             let ctx = AccountCtx {
                 account_id: account_id.clone(),
                 token,
             };
-            let page_id = settings
-                .accounts
-                .get(&account_id)
-                .and_then(|a| a.page_id.clone());
-            let status = check_account(graph, &ctx, page_id.as_deref(), &app).await;
+            let status = check_account(graph, settings, &ctx, app.as_ref()).await;
             record_metrics(&status);
             self.by_account
                 .write()
                 .unwrap_or_else(|e| e.into_inner())
                 .insert(account_id, status);
         }
-        *self.app.write().unwrap_or_else(|e| e.into_inner()) = Some(app);
+        *self.app.write().unwrap_or_else(|e| e.into_inner()) = app;
     }
 
     /// Checks at start and then every `every` until `cancel`.
@@ -135,6 +124,23 @@ impl SubscriptionWatch {
             }
         }
     }
+}
+
+/// The app level, asked with the first Facebook Login account's token (`None` when every
+/// account uses Instagram Login: their subscription is the account's own).
+pub async fn check_app_with_any(
+    graph: &GraphClient,
+    settings: &Settings,
+    accounts: &[(String, crate::secret::Secret)],
+) -> Option<AppSubscriptionStatus> {
+    let (id, token) = accounts
+        .iter()
+        .find(|(id, _)| settings.login_of(id) == Login::Facebook)?;
+    let ctx = AccountCtx {
+        account_id: id.clone(),
+        token: token.clone(),
+    };
+    Some(check_app(graph, settings, &ctx).await)
 }
 
 /// The app's id: the setting, else the app the account's token was issued to.
@@ -205,8 +211,73 @@ pub async fn check_app(
     out
 }
 
-/// The account level: the app installed on the account's Page.
+/// The fields an Instagram Login account subscribes to: `mentions` come inside `comments`
+/// there, and `story_insights` is not offered.
+pub const INSTAGRAM_WANTED: [&str; 2] = ["comments", "live_comments"];
+
+/// The account level: the app installed on the account's Page (Facebook Login), or the
+/// account's own subscription (Instagram Login).
 pub async fn check_account(
+    graph: &GraphClient,
+    settings: &Settings,
+    ctx: &AccountCtx,
+    app: Option<&AppSubscriptionStatus>,
+) -> AccountSubscription {
+    let page_id = settings
+        .accounts
+        .get(&ctx.account_id)
+        .and_then(|a| a.page_id.clone());
+    match (settings.login_of(&ctx.account_id), app) {
+        (Login::Instagram, _) => check_instagram_account(graph, ctx).await,
+        (Login::Facebook, Some(app)) => check_page(graph, ctx, page_id.as_deref(), app).await,
+        (Login::Facebook, None) => AccountSubscription {
+            account_id: ctx.account_id.clone(),
+            checked_at: now_ms(),
+            page_id,
+            app_installed: None,
+            subscribed: Vec::new(),
+            missing: Vec::new(),
+            error: Some("the app's subscription was not read".into()),
+        },
+    }
+}
+
+async fn check_instagram_account(graph: &GraphClient, ctx: &AccountCtx) -> AccountSubscription {
+    let mut out = AccountSubscription {
+        account_id: ctx.account_id.clone(),
+        checked_at: now_ms(),
+        page_id: None,
+        app_installed: None,
+        subscribed: Vec::new(),
+        missing: Vec::new(),
+        error: None,
+    };
+    match graph
+        .instagram_subscribed_fields(ctx, &ctx.account_id)
+        .await
+    {
+        Ok(fields) => {
+            out.app_installed = Some(!fields.is_empty());
+            out.missing = INSTAGRAM_WANTED
+                .iter()
+                .filter(|f| !fields.iter().any(|s| s == *f))
+                .map(|f| f.to_string())
+                .collect();
+            out.subscribed = fields;
+            if !out.missing.is_empty() {
+                tracing::warn!(account_id = %ctx.account_id, missing = %out.missing.join(","),
+                    "the Instagram Login account is not subscribed to every field: Meta sends nothing for the missing ones (run `commentguard connect --instagram-login`)");
+            }
+        }
+        Err(e) => {
+            tracing::warn!(account_id = %ctx.account_id, error = %e, "webhook subscription not checked");
+            out.error = Some(e.to_string());
+        }
+    }
+    out
+}
+
+async fn check_page(
     graph: &GraphClient,
     ctx: &AccountCtx,
     page_id: Option<&str>,

@@ -9,5 +9,6 @@ pub mod connect;
 pub mod doctor;
 pub mod health;
 pub mod pages;
+pub mod refresh;
 pub mod settings_file;
 pub mod tokens;

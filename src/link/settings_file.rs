@@ -47,7 +47,12 @@ pub fn write_accounts(
             .as_table_mut()
             .with_context(|| format!("`accounts.{}` is not a table", a.account_id))?;
         entry["access_token"] = value(a.token.expose());
-        entry["page_id"] = value(a.page_id.as_str());
+        if let Some(p) = &a.page_id {
+            entry["page_id"] = value(p.as_str());
+        }
+        if a.login == crate::config::Login::Instagram {
+            entry["login"] = value("instagram");
+        }
         if let Some(u) = &a.username {
             entry["username"] = value(u.as_str());
         }

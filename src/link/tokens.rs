@@ -12,9 +12,9 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Settings;
+use crate::config::{Login, Settings};
 use crate::graph::setup::TokenInfo;
-use crate::graph::{AccountCtx, GraphClient};
+use crate::graph::{AccountCtx, GraphClient, GraphError};
 use crate::store::now_ms;
 
 /// How often the tokens are inspected.
@@ -161,6 +161,26 @@ pub async fn inspect(graph: &GraphClient, settings: &Settings, ctx: &AccountCtx)
         missing_scopes: Vec::new(),
         error: None,
     };
+    if settings.login_of(&ctx.account_id) == Login::Instagram {
+        // No debug_token for Instagram Login tokens: the account answering says the token is
+        // valid; its expiry is the one recorded when it was last traded or refreshed.
+        match graph.instagram_me(ctx).await {
+            Ok(_) => {
+                out.valid = Some(true);
+                out.kind = Some("INSTAGRAM".into());
+                out.lapses_at = settings
+                    .renewed_tokens
+                    .expires_at(&ctx.account_id)
+                    .map(|ms| ms / 1000);
+            }
+            Err(GraphError::TokenInvalid { message }) => {
+                out.valid = Some(false);
+                out.error = Some(message);
+            }
+            Err(e) => out.error = Some(e.to_string()),
+        }
+        return out;
+    }
     let app_id = match super::health::app_id(graph, settings, ctx).await {
         Ok(id) => id,
         Err(e) => {

@@ -440,7 +440,7 @@ impl Pipeline {
             media_id,
             comment_id: mention_comment,
         } = m;
-        let Some(token) = self.settings.token_for(&event.account_id).cloned() else {
+        let Some(token) = self.settings.token_for(&event.account_id) else {
             // Without a token the mention's text cannot be fetched (Meta sends none).
             let cid = mention_comment.clone().unwrap_or_else(|| media_id.clone());
             let d = NewDecision {

@@ -35,6 +35,7 @@ pub mod people;
 pub mod rule_state;
 pub mod stories;
 pub mod sweeps;
+pub mod tokens;
 pub mod work;
 
 pub use actions::{ActionKind, ActionRow, ActionState, ActionStore, ActionUpdate, NewAction};
@@ -55,6 +56,7 @@ pub use stories::{
     StoryStore,
 };
 pub use sweeps::{SweepProgress, SweepRun, SweepStore};
+pub use tokens::{RenewedToken, TokenStore};
 pub use work::{WorkChannel, WorkSignal, WorkSignals};
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -92,6 +94,7 @@ pub trait Store:
     + SweepStore
     + LabelStore
     + PeopleStore
+    + TokenStore
     + WorkSignals
 {
     fn dialect(&self) -> Dialect;

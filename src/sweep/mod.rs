@@ -465,7 +465,7 @@ pub fn accounts_with_tokens(settings: &Settings) -> Vec<(String, Secret)> {
     settings
         .polled_accounts()
         .into_iter()
-        .filter_map(|id| settings.token_for(&id).cloned().map(|t| (id, t)))
+        .filter_map(|id| settings.token_for(&id).map(|t| (id, t)))
         .collect()
 }
 

@@ -9,6 +9,7 @@ mod faults;
 mod front_door;
 mod graph_client;
 mod helpers;
+mod instagram_login;
 mod meta_link;
 mod moderation;
 mod replay;

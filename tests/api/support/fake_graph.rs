@@ -444,6 +444,7 @@ impl FakeGraph {
             version: Self::VERSION.to_string(),
             app_secret: Some(Secret::new(Self::APP_SECRET)),
             timeout: Duration::from_secs(5),
+            instagram: None,
         }
     }
 
@@ -866,6 +867,8 @@ fn endpoint_of(
         ("GET", [_, "subscribed_apps"]) => "page_apps",
         ("POST", [_, "subscribed_apps"]) => "install_app",
         ("GET", ["debug_token"]) => "debug_token",
+        ("GET", ["access_token"]) => "ig_exchange",
+        ("GET", ["refresh_access_token"]) => "ig_refresh",
         ("GET", ["oauth", "access_token"]) => "token_exchange",
         ("GET", [_, "insights"]) => "insights",
         ("GET", [_]) => match params("fields") {
@@ -995,7 +998,11 @@ fn error(status: u16, code: i64, message: &str) -> (u16, String) {
 /// The normal behaviour: authentication, then the endpoint's work.
 fn answer(shared: &Shared, r: &RecordedRequest) -> (u16, String) {
     let mut s = shared.state.lock().unwrap_or_else(|p| p.into_inner());
-    if r.query.contains_key("access_token") || r.form.contains_key("access_token") {
+    // Instagram Login's token exchange and refresh take the token in the query (documented).
+    let token_in_query_documented = matches!(r.endpoint.as_str(), "ig_exchange" | "ig_refresh");
+    if !token_in_query_documented
+        && (r.query.contains_key("access_token") || r.form.contains_key("access_token"))
+    {
         return error(
             400,
             100,

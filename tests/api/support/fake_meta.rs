@@ -62,8 +62,22 @@ pub struct FakeAppSubscription {
     pub active: bool,
 }
 
+/// An Instagram Login account on the Instagram host.
+#[derive(Debug, Clone)]
+struct IgUser {
+    username: String,
+    subscribed: Vec<String>,
+}
+
 #[derive(Debug)]
 pub struct FakeMeta {
+    /// This fake plays graph.instagram.com (Instagram Login), not graph.facebook.com.
+    pub instagram_host: bool,
+    /// Instagram Login: user id -> account; token -> (user id, long-lived).
+    ig_users: BTreeMap<String, IgUser>,
+    ig_tokens: HashMap<String, (String, bool)>,
+    /// Tokens handed out by `refresh_access_token`, in order.
+    pub ig_refreshed: Vec<String>,
     pub app_id: String,
     pub subscription: Option<FakeAppSubscription>,
     pages: BTreeMap<String, FakePage>,
@@ -88,6 +102,10 @@ impl Default for FakeMeta {
             },
         );
         FakeMeta {
+            instagram_host: false,
+            ig_users: BTreeMap::new(),
+            ig_tokens: HashMap::new(),
+            ig_refreshed: Vec::new(),
             app_id: FakeGraph::APP_ID.to_string(),
             subscription: Some(FakeAppSubscription {
                 callback_url: "https://commentguard.example/webhook".into(),
@@ -164,6 +182,9 @@ impl FakeMeta {
         app_secret: &str,
         revoked: &dyn Fn(&str) -> bool,
     ) -> Option<(u16, String)> {
+        if self.instagram_host {
+            return self.answer_instagram(r, token, app_secret);
+        }
         let who = self.who(token, app_secret);
         let param = |n: &str| r.param(n).map(str::to_string);
         let user_only = || {
@@ -304,7 +325,158 @@ impl FakeMeta {
     }
 }
 
+impl FakeMeta {
+    /// graph.instagram.com's side of the link: the token exchange and refresh, `/me`, and an
+    /// account's own subscription. Everything else (hide, reply, media...) as on Facebook.
+    fn answer_instagram(
+        &mut self,
+        r: &RecordedRequest,
+        token: &str,
+        app_secret: &str,
+    ) -> Option<(u16, String)> {
+        let param = |n: &str| r.param(n).map(str::to_string);
+        let ig_err = |code: i64, message: &str| {
+            (
+                400,
+                json!({"error": {"message": message, "type": "IGApiException", "code": code,
+                "fbtrace_id": "AFakeTraceId"}})
+                .to_string(),
+            )
+        };
+        let issue = |m: &mut FakeMeta, prefix: &str, user: String| {
+            let t = format!("{prefix}{}x{user}", m.next);
+            m.next += 1;
+            m.ig_tokens.insert(t.clone(), (user, true));
+            t
+        };
+        Some(match r.endpoint.as_str() {
+            "ig_exchange" => {
+                if param("client_secret").as_deref() != Some(app_secret) {
+                    return Some(ig_err(101, "Error validating client secret."));
+                }
+                let short = param("access_token").unwrap_or_default();
+                let Some((user, false)) = self.ig_tokens.get(&short).cloned() else {
+                    return Some(ig_err(
+                        190,
+                        "Invalid OAuth access token - Cannot parse access token",
+                    ));
+                };
+                let long = issue(self, "IGLONG", user);
+                (
+                    200,
+                    json!({"access_token": long, "token_type": "bearer", "expires_in": 5_184_000})
+                        .to_string(),
+                )
+            }
+            "ig_refresh" => {
+                let old = param("access_token").unwrap_or_default();
+                let Some((user, true)) = self.ig_tokens.get(&old).cloned() else {
+                    return Some(ig_err(
+                        190,
+                        "Invalid OAuth access token - Cannot parse access token",
+                    ));
+                };
+                let new = issue(self, "IGREFRESHED", user);
+                self.ig_refreshed.push(new.clone());
+                (
+                    200,
+                    json!({"access_token": new, "token_type": "bearer", "expires_in": 5_184_000})
+                        .to_string(),
+                )
+            }
+            "me" => {
+                let Some((user, _)) = self.ig_tokens.get(token) else {
+                    return Some(ig_err(
+                        190,
+                        "Invalid OAuth access token - Cannot parse access token",
+                    ));
+                };
+                let u = &self.ig_users[user];
+                (200, json!({"user_id": user, "username": u.username, "id": format!("app-scoped-{user}")}).to_string())
+            }
+            "page_apps" | "install_app" => {
+                let Some((user, _)) = self.ig_tokens.get(token).cloned() else {
+                    return Some(ig_err(
+                        190,
+                        "Invalid OAuth access token - Cannot parse access token",
+                    ));
+                };
+                if r.object_id != user {
+                    return Some(ig_err(100, "Unsupported request - method type: get"));
+                }
+                let u = self.ig_users.get_mut(&user).expect("known");
+                if r.endpoint == "install_app" {
+                    u.subscribed = param("subscribed_fields")
+                        .unwrap_or_default()
+                        .split(',')
+                        .filter(|f| !f.is_empty())
+                        .map(str::to_string)
+                        .collect();
+                    return Some((200, json!({"success": true}).to_string()));
+                }
+                let data = if u.subscribed.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![json!({"id": self.app_id, "subscribed_fields": u.subscribed})]
+                };
+                (200, json!({ "data": data }).to_string())
+            }
+            _ => return None,
+        })
+    }
+}
+
 impl FakeGraph {
+    /// An Instagram Login account `user_id` (@`username`) on this fake (which plays
+    /// graph.instagram.com: see [`FakeGraph::start_instagram`]), subscribed to `fields`, with a
+    /// short-lived token and, if given, a long-lived one.
+    pub fn add_instagram_account(
+        &self,
+        user_id: &str,
+        username: &str,
+        fields: &[&str],
+        short_token: &str,
+        long_token: Option<&str>,
+    ) {
+        self.with_meta(|m| {
+            m.ig_users.insert(
+                user_id.to_string(),
+                IgUser {
+                    username: username.to_string(),
+                    subscribed: fields.iter().map(|f| f.to_string()).collect(),
+                },
+            );
+            m.ig_tokens
+                .insert(short_token.to_string(), (user_id.to_string(), false));
+            if let Some(t) = long_token {
+                m.ig_tokens
+                    .insert(t.to_string(), (user_id.to_string(), true));
+            }
+        });
+    }
+
+    /// A fake that plays graph.instagram.com, the Instagram Login host.
+    pub async fn start_instagram() -> FakeGraph {
+        let fake = FakeGraph::start().await;
+        fake.with_meta(|m| m.instagram_host = true);
+        fake
+    }
+
+    /// The fields an Instagram Login account is subscribed to.
+    pub fn instagram_subscribed(&self, user_id: &str) -> Vec<String> {
+        self.with_meta(|m| {
+            m.ig_users
+                .get(user_id)
+                .map(|u| u.subscribed.clone())
+                .unwrap_or_default()
+        })
+    }
+
+    /// The tokens `refresh_access_token` handed out, in order.
+    pub fn instagram_refreshed(&self) -> Vec<String> {
+        self.with_meta(|m| m.ig_refreshed.clone())
+    }
+
     /// The app id the fake answers for (`GET /app`) and expects in app tokens.
     pub const APP_ID: &'static str = "1234567890";
     /// The Page linked to the account `17841400000000000` out of the box.
