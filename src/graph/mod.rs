@@ -14,6 +14,7 @@ use std::time::Duration;
 use crate::secret::Secret;
 
 mod client;
+mod endpoint;
 mod error;
 mod governor;
 mod insights;
