@@ -171,6 +171,12 @@ fn shipped_gambling_model_is_reproducible_and_its_cross_validated_figures_match_
     reproduce("judol");
 }
 
+#[test]
+fn shipped_abuse_models_are_reproducible_and_their_cross_validated_figures_match_their_headers() {
+    reproduce("abuse-pt");
+    reproduce("abuse-de");
+}
+
 fn reproduce(name: &str) {
     use commentguard::rules::model::{train, Model};
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -387,4 +393,64 @@ fn disguised_gambling_names_are_caught_as_their_plain_form() {
     ] {
         assert!(!hidden_as_spam(&set, &comment(text)), "hidden: {text}");
     }
+}
+
+/// Hidden by an abuse rule (the scam, spam and promotion rules run as shadow rules here).
+fn hidden_as_abuse(set: &RuleSet, input: &Input) -> bool {
+    let others: Vec<String> = set
+        .rules()
+        .iter()
+        .filter(|r| r.category != commentguard::rules::Category::Abuse)
+        .map(|r| r.id.clone())
+        .collect();
+    let other = |id: &str| others.iter().any(|a| a == id);
+    !set.evaluate_with(input, &MemoryState::default(), &other)
+        .actions
+        .is_empty()
+}
+
+/// Portuguese and German abuse (the training data of models/abuse-pt.model and
+/// models/abuse-de.model, built by bench/abuse_data.py from ToLD-Br and GermEval 2018): the
+/// pack hides a good part of it and at most 1% of the ordinary tweets beside it, and almost
+/// none of the ordinary comments of corpora the models never saw (Indonesian, YouTube,
+/// Instagram). In-sample for the models: the cross-validated figures in rules/README.md are
+/// the honest ones (0.46 and 0.15); this guards against a change that breaks them.
+#[test]
+fn abuse_models_hide_portuguese_and_german_insults_and_leave_ordinary_comments_alone() {
+    let set = pack();
+    for (file, min_recall) in [
+        ("corpora/abuse-train/told-br.jsonl", 0.45),
+        ("corpora/abuse-train/germeval2018.jsonl", 0.35),
+    ] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let (mut pos, mut caught, mut neg, mut hidden) = (0, 0, 0, 0);
+        for line in std::fs::read_to_string(&path).unwrap().lines() {
+            let row: serde_json::Value = serde_json::from_str(line).unwrap();
+            let h = hidden_as_abuse(&set, &comment(row["text"].as_str().unwrap()));
+            if row["label"] == 1 {
+                pos += 1;
+                caught += h as usize;
+            } else {
+                neg += 1;
+                hidden += h as usize;
+            }
+        }
+        let (recall, fpr) = (caught as f64 / pos as f64, hidden as f64 / neg as f64);
+        println!("{file}: recall {recall:.3}, ordinary hidden {fpr:.4}");
+        assert!(recall >= min_recall, "{file}: recall {recall:.3}");
+        assert!(fpr <= 0.01, "{file}: ordinary hidden {fpr:.4}");
+    }
+    let (mut n, mut hidden) = (0, 0);
+    for (text, label) in rows("corpora/judol-dev/comments.csv", "text", "label") {
+        if label == "0" {
+            n += 1;
+            hidden += hidden_as_abuse(&set, &comment(&text)) as usize;
+        }
+    }
+    let share = hidden as f64 / n as f64;
+    println!("judol-dev ordinary: {hidden} of {n} hidden as abuse");
+    assert!(
+        share <= 0.005,
+        "ordinary Indonesian comments hidden as abuse: {share:.4}"
+    );
 }

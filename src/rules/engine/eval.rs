@@ -59,12 +59,20 @@ impl Ctx<'_> {
         })
     }
 
+    /// A model's score; the first one asked scores every model of the set in one pass.
     fn score(&self, model: u32) -> f32 {
-        *self.scores[model as usize].get_or_init(|| {
-            self.set.models[model as usize]
-                .1
-                .score(&self.norm.text, &self.input.text)
-        })
+        if let Some(s) = self.scores[model as usize].get() {
+            return *s;
+        }
+        let models: Vec<&crate::rules::model::Model> =
+            self.set.models.iter().map(|(_, m)| m.as_ref()).collect();
+        let all = crate::rules::model::score_all(&models, &self.norm.text, &self.input.text);
+        for (cell, s) in self.scores.iter().zip(all) {
+            let _ = cell.set(s);
+        }
+        *self.scores[model as usize]
+            .get()
+            .expect("every model was scored")
     }
 
     fn sites(&self) -> &[features::SiteSpan] {
