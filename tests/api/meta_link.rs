@@ -164,6 +164,11 @@ async fn a_page_without_the_app_installed_shows_that_nothing_arrives_for_the_acc
         ),
         Some(4.0)
     );
+    let html = review_page(&app).await;
+    assert!(
+        html.contains(&format!("Instagram sends no notifications for account {account}: the app is not installed on its Facebook Page ({page})")),
+        "{html}"
+    );
 }
 
 /// With a user token, the Page and its own token come from `/me/accounts`.
@@ -265,6 +270,46 @@ async fn a_token_lapsing_in_five_days_raises_the_metric_and_shows_on_the_status(
     .expect("the metric is there");
     assert!(left > 5.0 * 86400.0 && left < 6.0 * 86400.0, "{left}");
     assert!(!m.contains(token.as_str()), "the token is in the metrics");
+
+    // The brand team sees it on the review page, in words, without the token.
+    let html = review_page(&app).await;
+    assert!(html.contains("id=\"token-warning\""), "{html}");
+    assert!(
+        html.contains(&format!(
+            "Account {account}: its access token lapses in 5 days"
+        )),
+        "{html}"
+    );
+    assert!(!html.contains(token.as_str()));
+}
+
+/// The review page's HTML, signed in with the admin token.
+async fn review_page(app: &TestApp) -> String {
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = c
+        .post(format!("{}/review/login", app.admin_address))
+        .form(&[("name", "oncall"), ("token", ADMIN)])
+        .send()
+        .await
+        .unwrap();
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    c.get(format!("{}/review", app.admin_address))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
