@@ -6,7 +6,6 @@
 //! finish.
 
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::actions::Executor;
 use crate::admin::{self, AdminState};
 use crate::config::Settings;
-use crate::graph::{GraphClient, GraphConfig};
+use crate::graph::GraphClient;
 use crate::inbox::InboxWriter;
 use crate::ingress::{self, IngressState};
 use crate::pipeline::{Pipeline, RulesRegistry};
@@ -209,14 +208,14 @@ impl Application {
             workers.spawn_on(pipeline.clone().run(cancel.clone()), background.handle());
         }
         workers.spawn(executor.run(cancel.clone()));
-        workers.spawn(crate::commands::purge::run_periodically(
+        workers.spawn(crate::jobs::purge::run_periodically(
             self.store.clone(),
             self.settings.retention,
             self.settings.label_retention,
             cancel.clone(),
         ));
         workers.spawn(monitor.run(cancel.clone()));
-        workers.spawn(crate::pipeline::prune_rule_events_periodically(
+        workers.spawn(crate::jobs::prune::prune_rule_events_periodically(
             self.store.clone(),
             self.rules.clone(),
             cancel.clone(),
@@ -230,7 +229,7 @@ impl Application {
             self.settings.graph_version.clone(),
         );
         workers.spawn(poller.run(cancel.clone()));
-        workers.spawn(crate::admin::labels::agreement_periodically(
+        workers.spawn(crate::jobs::agreement::agreement_periodically(
             self.store.clone(),
             cancel.clone(),
         ));
@@ -351,39 +350,8 @@ impl Application {
     }
 }
 
-/// The rules of the default folder and of every account with a folder of its own; every
-/// mistake of every file in the error.
-pub fn load_rules(settings: &Settings) -> anyhow::Result<RulesRegistry> {
-    let accounts: Vec<(String, PathBuf)> = settings
-        .accounts
-        .iter()
-        .filter_map(|(id, a)| a.rules_dir.clone().map(|d| (id.clone(), d)))
-        .collect();
-    RulesRegistry::load(&settings.rules_dir, &accounts).map_err(|errors| {
-        let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-        anyhow::anyhow!("the rules do not load:\n{}", lines.join("\n"))
-    })
-}
-
-/// The Graph API client the settings describe.
-pub fn graph_client(settings: &Settings) -> GraphClient {
-    GraphClient::new(GraphConfig {
-        base_url: settings.graph_url.clone(),
-        version: settings.graph_version.clone(),
-        app_secret: settings.app_secrets.first().cloned(),
-        timeout: settings.graph_timeout,
-        instagram: Some(crate::graph::InstagramHost {
-            base_url: settings.instagram_graph_url.clone(),
-            accounts: settings
-                .accounts
-                .iter()
-                .filter(|(_, a)| a.login == crate::config::Login::Instagram)
-                .map(|(id, _)| id.clone())
-                .collect(),
-            every_account: false,
-        }),
-    })
-}
+pub use crate::link::graph_client;
+pub use crate::pipeline::registry::load_rules;
 
 /// The moderating stages: the pipeline (rules, decisions), the action executor (Graph calls)
 /// and the rule monitor (auto-shadow), wired to one store, rules registry and Graph client.

@@ -35,3 +35,62 @@ fn no_source_file_is_over_800_lines() {
         .collect();
     assert!(long.is_empty(), "split these by what they do: {long:?}");
 }
+
+/// The module a source file belongs to: `commands` for src/commands/log.rs, `startup` for
+/// src/startup.rs.
+fn module_of(src: &Path, file: &Path) -> String {
+    let rel = file.strip_prefix(src).unwrap();
+    let first = rel
+        .components()
+        .next()
+        .unwrap()
+        .as_os_str()
+        .to_string_lossy();
+    first.trim_end_matches(".rs").to_string()
+}
+
+/// Arrows point inward (issue 25): the outer layers (`cli`, `commands`, `admin`, `startup`)
+/// call the domain, never the other way, so a change in how something is printed or served
+/// cannot break what the service decides; and `commands` and `admin` do not call each other
+/// (what both need lives in the domain, e.g. `moderation`). Read from every `crate::` path
+/// outside comments.
+#[test]
+fn no_arrow_points_outward() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    const OUTER: [&str; 4] = ["cli", "commands", "admin", "startup"];
+    let mut wrong = Vec::new();
+    for f in &files {
+        let from = module_of(&src, f);
+        let text = std::fs::read_to_string(f).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.trim_start();
+            if code.starts_with("//") {
+                continue;
+            }
+            for to in OUTER {
+                if to == from || !code.contains(&format!("crate::{to}::")) {
+                    continue;
+                }
+                let allowed = match from.as_str() {
+                    // The binary's entry and the command line dispatch to everything.
+                    "main" | "cli" => true,
+                    // serve and sweep start the service through start-up; start-up builds the
+                    // admin site.
+                    "commands" => to == "startup",
+                    "startup" => to == "admin",
+                    _ => false,
+                };
+                if !allowed {
+                    wrong.push(format!("{}:{}: {from} -> {to}: {code}", f.display(), n + 1));
+                }
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "arrows pointing outward:\n{}",
+        wrong.join("\n")
+    );
+}

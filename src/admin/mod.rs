@@ -15,7 +15,7 @@ pub mod replay;
 pub mod review;
 pub mod rules_view;
 pub mod sign_in;
-pub mod undo;
+pub use crate::moderation::undo;
 pub mod view;
 
 use std::sync::Arc;

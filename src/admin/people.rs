@@ -1,6 +1,5 @@
-//! Signing in as a person: passwords hashed with argon2 (the `argon2` crate, RustCrypto's
-//! implementation, with its default Argon2id parameters), and failed sign-ins rate-limited per
-//! name so a password cannot be guessed quickly.
+//! Signing in as a person: passwords ([`crate::moderation::people`]), and failed sign-ins
+//! rate-limited per name and address so a password cannot be guessed quickly.
 //!
 //! The admin token still signs in (as an admin, under the name given), and still works as the
 //! bearer token of the API for tools.
@@ -9,39 +8,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
-
-/// A PHC string (`$argon2id$v=19$...`) for `password`, with a fresh random salt.
-pub fn hash_password(password: &str) -> anyhow::Result<String> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| anyhow::anyhow!("hashing the password: {e}"))
-}
-
-/// True when `password` is the one `hash` was made from. A hash that does not parse is false.
-pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false)
-}
-
-/// A password to hand out: 20 letters and digits (about 119 bits).
-pub fn generate_password() -> String {
-    use rand::Rng;
-    const CHARS: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let mut rng = rand::rng();
-    (0..20)
-        .map(|_| CHARS[rng.random_range(0..CHARS.len())] as char)
-        .collect()
-}
+pub use crate::moderation::people::{generate_password, hash_password, verify_password};
 
 /// Failed sign-ins per name and per address within a window: after
 /// [`SignInLimiter::MAX_FAILURES`] for a name, or [`SignInLimiter::MAX_ADDRESS_FAILURES`] from

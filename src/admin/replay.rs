@@ -1,6 +1,6 @@
 //! The review page's "Compare the next rules": the running rules' log replayed with the folder
 //! COMMENTGUARD_RULES_NEXT names (an edit not copied in yet), showing what would change, like
-//! `commentguard rules replay` ([`crate::commands::replay`]).
+//! `commentguard rules replay` ([`crate::moderation::replay`]).
 
 use std::fmt::Write as _;
 
@@ -12,8 +12,8 @@ use serde::Deserialize;
 use super::review::{esc, html_page, respond};
 use super::sign_in::session;
 use super::AdminState;
-use crate::commands::replay::{replay, Change};
 use crate::config::parse_duration;
+use crate::moderation::replay::{replay, Change};
 use crate::rules::RuleSet;
 use crate::store::now_ms;
 

@@ -257,7 +257,7 @@ async fn page(
         let hid = if dry {
             d.actions.iter().any(|a| a == "hide")
         } else {
-            super::by_hand::is_hidden(d)
+            crate::moderation::by_hand::is_hidden(d)
         };
         if hid {
             hidden += 1;
@@ -662,7 +662,7 @@ fn decision_html(
         };
         let _ = write!(out, "<p class=\"undone\">{what}</p>");
     }
-    if super::by_hand::can_hide(d) {
+    if crate::moderation::by_hand::can_hide(d) {
         let _ = write!(
             out,
             "<form method=\"post\" action=\"/review/hide\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\

@@ -66,20 +66,7 @@ pub(super) struct LoginForm {
     name: String,
 }
 
-/// A person's name as given at sign-in: trimmed, one line, 60 characters at most.
-pub fn person_name(raw: &str) -> String {
-    let name: String = raw
-        .trim()
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(60)
-        .collect();
-    if name.is_empty() {
-        "admin".into()
-    } else {
-        name
-    }
-}
+pub use crate::moderation::people::person_name;
 
 pub(super) async fn login(
     State(state): State<AdminState>,

@@ -38,7 +38,7 @@ pub async fn run(
         eprintln!("no user token on standard input: paste one from Graph API Explorer (this app selected), e.g. `commentguard connect --config commentguard.toml < token.txt`");
         return Ok(ExitCode::FAILURE);
     }
-    let graph = crate::startup::graph_client(&settings);
+    let graph = crate::link::graph_client(&settings);
     let report = if args.instagram_login {
         let mut config = graph.config.clone();
         if let Some(host) = config.instagram.as_mut() {

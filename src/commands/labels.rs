@@ -10,8 +10,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 
-use crate::admin::view::iso_time;
 use crate::config::{parse_duration, Settings};
+use crate::moderation::record::iso_time;
 use crate::store::{now_ms, Label, LabelFilter, LabelStore, SqlStore};
 
 #[derive(Debug, Args)]

@@ -12,8 +12,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 
-use crate::admin::view::{actions_summary, decision_json, iso_time, one_line};
 use crate::config::{parse_duration, Settings};
+use crate::moderation::record::{actions_summary, decision_json, iso_time, one_line};
 use crate::store::{now_ms, DecisionFilter, DecisionRow, DecisionStore, SqlStore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -75,7 +75,7 @@ pub async fn run(settings: Settings, args: &SweepArgs) -> anyhow::Result<ExitCod
         return Ok(ExitCode::FAILURE);
     }
     let settings = Arc::new(settings);
-    let graph = Arc::new(crate::startup::graph_client(&settings));
+    let graph = Arc::new(crate::link::graph_client(&settings));
     let sweeper = Sweeper {
         store: store.clone(),
         graph: graph.clone(),
@@ -91,7 +91,7 @@ pub async fn run(settings: Settings, args: &SweepArgs) -> anyhow::Result<ExitCod
     let workers_stop = CancellationToken::new();
     let mut workers = tokio::task::JoinSet::new();
     if !args.dry_run {
-        let rules = Arc::new(crate::startup::load_rules(&settings)?);
+        let rules = Arc::new(crate::pipeline::registry::load_rules(&settings)?);
         let stages = Stages::new(
             &settings,
             &store,

@@ -1,6 +1,6 @@
 //! `commentguard undo COMMENT_ID`: unhides a comment commentguard hid.
 //!
-//! The unhide is planned in the durable action log (see [`crate::admin::undo`]) and carried
+//! The unhide is planned in the durable action log (see [`crate::moderation::undo`]) and carried
 //! out by the action executor of the running service, which retries it like any Graph call.
 //! This is more robust than calling the Graph API from here: the undo is recorded before it
 //! is tried, it survives a crash of either process, it runs after a hide that is still being
@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Args;
 
-use crate::admin::undo::{plan_unhide, UndoError, UndoSource};
 use crate::config::{parse_duration, Settings};
+use crate::moderation::undo::{plan_unhide, UndoError, UndoSource};
 use crate::store::{ActionState, DecisionFilter, DecisionStore, SqlStore};
 
 #[derive(Debug, Args)]
@@ -42,7 +42,7 @@ pub async fn run(settings: Settings, args: &UndoArgs) -> anyhow::Result<ExitCode
         };
     // An undo says the comment was fine: it counts as "Not spam".
     let person = std::env::var("USER").unwrap_or_else(|_| "cli".into());
-    crate::admin::labels::record(
+    crate::moderation::labels::record(
         &store,
         &args.comment_id,
         "",

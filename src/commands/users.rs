@@ -8,9 +8,8 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
 
-use crate::admin::people::{generate_password, hash_password};
-use crate::admin::sign_in::person_name;
 use crate::config::Settings;
+use crate::moderation::people::{generate_password, hash_password, person_name};
 use crate::store::{now_ms, PeopleStore, Person, Role, SqlStore};
 
 #[derive(Debug, Args)]
@@ -122,7 +121,7 @@ pub async fn run(settings: Settings, args: &UsersArgs) -> anyhow::Result<ExitCod
                     "{}\t{}\tadded {}",
                     p.name,
                     p.role.as_str(),
-                    crate::admin::view::iso_time(p.created_at)
+                    crate::moderation::record::iso_time(p.created_at)
                 )?;
             }
         }

@@ -73,7 +73,7 @@ pub async fn run(settings: &Settings, url: Option<&str>, ca: Option<&Path>) -> V
             ),
         },
     );
-    out.push(match crate::startup::load_rules(settings) {
+    out.push(match crate::pipeline::registry::load_rules(settings) {
         Ok(_) => Check::pass("rules", format!("{} load", settings.rules_dir.display())),
         Err(e) => Check::fail(
             "rules",
@@ -185,7 +185,7 @@ async fn callback(settings: &Settings, url: &str, ca: Option<&Path>) -> Vec<Chec
 }
 
 async fn accounts(settings: &Settings) -> Vec<Check> {
-    let graph: GraphClient = crate::startup::graph_client(settings);
+    let graph: GraphClient = crate::link::graph_client(settings);
     let accounts = crate::sweep::accounts_with_tokens(settings);
     if accounts.is_empty() {
         return vec![Check::fail(

@@ -101,3 +101,17 @@ impl RulesRegistry {
         metrics::gauge!("commentguard_rule_reloads", "result" => "failed").set(failed as f64);
     }
 }
+
+/// The rules of the default folder and of every account with a folder of its own; every
+/// mistake of every file in the error.
+pub fn load_rules(settings: &crate::config::Settings) -> anyhow::Result<RulesRegistry> {
+    let accounts: Vec<(String, PathBuf)> = settings
+        .accounts
+        .iter()
+        .filter_map(|(id, a)| a.rules_dir.clone().map(|d| (id.clone(), d)))
+        .collect();
+    RulesRegistry::load(&settings.rules_dir, &accounts).map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        anyhow::anyhow!("the rules do not load:\n{}", lines.join("\n"))
+    })
+}

@@ -53,7 +53,7 @@ pub enum RulesCommand {
 }
 
 /// `rules replay`: parsed here with the other subcommands, run by
-/// `crate::commands::replay` (the rules module reads no database).
+/// `crate::moderation::replay`, run by the command line (the rules module reads no database).
 #[derive(Debug, Clone, Args)]
 pub struct ReplayArgs {
     /// Comments decided within this long.

@@ -1,5 +1,5 @@
 //! People: who signs in to the review page with a password of their own, and in which role.
-//! The password is kept only as an argon2 hash (made and checked in [`crate::admin::people`]);
+//! The password is kept only as an argon2 hash (made and checked in [`crate::moderation::people`]);
 //! this room stores and finds the rows.
 //!
 //! Owns the `people` table; reads nothing else.
