@@ -1,5 +1,6 @@
 # The abuse rules' recall and the share of ordinary comments they hide, per corpus: the rows
-# hidden by an enforced rule of category abuse. Build first (cargo build --release), then run
+# hidden by an enforced rule of an abuse category (abuse, hate, harassment, threat, sexual,
+# profanity). Build first (cargo build --release), then run
 # from the repository root: `python3 bench/abuse.py [RULES_DIR] [CORPUS_NAME_TO_SHOW]`.
 # Positives: ToLD-Br rows with 2 or more votes for insult, racism, homophobia, misogyny or
 # xenophobia; GermEval INSULT and ABUSE; HateXplain hatespeech and offensive; ConvAbuse
@@ -10,6 +11,8 @@ import csv,json,subprocess,glob,html,sys,re
 rules=sys.argv[1] if len(sys.argv)>1 else 'rules'
 show=sys.argv[2] if len(sys.argv)>2 else ''
 B='target/release/commentguard'
+# Every kind of abuse (category `abuse` and its kinds).
+ABUSE={'abuse','hate','harassment','threat','sexual','profanity'}
 link=re.compile(r'https?://\S+|\S+…$')
 sets=[]
 for r in csv.DictReader(open('corpora/abuse-told-br/comments.csv',encoding='utf-8')):
@@ -40,7 +43,7 @@ from collections import defaultdict
 st=defaultdict(lambda:[0,0]); by=defaultdict(lambda:defaultdict(int))
 for (n,l,_),t,o in zip(sets,texts,out):
     o=json.loads(o)
-    rs=[m['rule'] for m in o['matched'] if m['mode']=='enforce' and m.get('category')=='abuse' and 'hide' in m['actions']]
+    rs=[m['rule'] for m in o['matched'] if m['mode']=='enforce' and m.get('category') in ABUSE and 'hide' in m['actions']]
     st[n][0]+=1; st[n][1]+=bool(rs)
     for r in rs: by[n][r]+=1
     if show and n==show and rs: print(rs,repr(t[:120]))

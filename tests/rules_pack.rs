@@ -289,7 +289,7 @@ fn hidden_as_spam(set: &RuleSet, input: &Input) -> bool {
     let abuse: Vec<String> = set
         .rules()
         .iter()
-        .filter(|r| r.category == commentguard::rules::Category::Abuse)
+        .filter(|r| r.category.is_abuse())
         .map(|r| r.id.clone())
         .collect();
     let abuse = |id: &str| abuse.iter().any(|a| a == id);
@@ -400,7 +400,7 @@ fn hidden_as_abuse(set: &RuleSet, input: &Input) -> bool {
     let others: Vec<String> = set
         .rules()
         .iter()
-        .filter(|r| r.category != commentguard::rules::Category::Abuse)
+        .filter(|r| !r.category.is_abuse())
         .map(|r| r.id.clone())
         .collect();
     let other = |id: &str| others.iter().any(|a| a == id);

@@ -242,12 +242,19 @@ async fn page(
             continue;
         }
         if let Some(cat) = q.category.as_deref().filter(|c| !c.is_empty()) {
+            // "abuse" takes every kind of abuse (hate, harassment, threat, sexual, profanity).
+            let wanted = |c: &str| {
+                c == cat
+                    || (cat == "abuse"
+                        && crate::rules::Category::parse(c).is_some_and(|k| k.is_abuse()))
+            };
             let matched = d.matched.as_array().into_iter().flatten().any(|m| {
                 m.get("mode").and_then(|v| v.as_str()) == Some("enforce")
-                    && m.get("category")
-                        .and_then(|v| v.as_str())
-                        .unwrap_or("other")
-                        == cat
+                    && wanted(
+                        m.get("category")
+                            .and_then(|v| v.as_str())
+                            .unwrap_or("other"),
+                    )
             });
             if !matched {
                 continue;
@@ -482,7 +489,12 @@ fn filters_form(q: &PageQuery, outcome: Option<&str>) -> String {
                 ("", "any category"),
                 ("scam", "scam"),
                 ("spam", "spam"),
-                ("abuse", "abuse"),
+                ("abuse", "abuse (every kind)"),
+                ("hate", "hate"),
+                ("harassment", "harassment"),
+                ("threat", "threat"),
+                ("sexual", "sexual"),
+                ("profanity", "profanity"),
                 ("promotion", "promotion"),
                 ("other", "other")
             ],

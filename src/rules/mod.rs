@@ -130,17 +130,33 @@ pub struct Evidence {
 pub enum Category {
     Scam,
     Spam,
+    /// Abuse of no finer kind (rules written before the kinds below).
     Abuse,
+    /// Slurs and dehumanising talk about a group.
+    Hate,
+    /// Insults aimed at a person.
+    Harassment,
+    /// Threats of violence.
+    Threat,
+    /// Unwanted sexual comments.
+    Sexual,
+    /// Swearing aimed at nobody.
+    Profanity,
     Promotion,
     #[default]
     Other,
 }
 
 impl Category {
-    pub const ALL: [Category; 5] = [
+    pub const ALL: [Category; 10] = [
         Category::Scam,
         Category::Spam,
         Category::Abuse,
+        Category::Hate,
+        Category::Harassment,
+        Category::Threat,
+        Category::Sexual,
+        Category::Profanity,
         Category::Promotion,
         Category::Other,
     ];
@@ -150,9 +166,32 @@ impl Category {
             Category::Scam => "scam",
             Category::Spam => "spam",
             Category::Abuse => "abuse",
+            Category::Hate => "hate",
+            Category::Harassment => "harassment",
+            Category::Threat => "threat",
+            Category::Sexual => "sexual",
+            Category::Profanity => "profanity",
             Category::Promotion => "promotion",
             Category::Other => "other",
         }
+    }
+
+    /// One of the kinds of abuse (`abuse`, `hate`, `harassment`, `threat`, `sexual`,
+    /// `profanity`): what the review page's "abuse" filter and the abuse measures take.
+    pub fn is_abuse(self) -> bool {
+        matches!(
+            self,
+            Category::Abuse
+                | Category::Hate
+                | Category::Harassment
+                | Category::Threat
+                | Category::Sexual
+                | Category::Profanity
+        )
+    }
+
+    pub fn parse(name: &str) -> Option<Category> {
+        Category::ALL.iter().copied().find(|k| k.as_str() == name)
     }
 }
 

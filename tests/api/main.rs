@@ -2,6 +2,7 @@
 //! SQLite file, a fake Graph API that is a real HTTP server, driven over HTTP.
 
 mod backup;
+mod categories;
 mod connect;
 mod crash;
 mod doctor;
