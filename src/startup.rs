@@ -89,6 +89,7 @@ impl Application {
         let (writer, writer_task) = InboxWriter::spawn(self.store.clone());
 
         let ingress_state = IngressState {
+            gate: Default::default(),
             app_secrets: Arc::new(self.settings.webhook_secrets()),
             verify_token: self
                 .settings

@@ -3,6 +3,7 @@
 //! A POST is answered 200 only after its body is committed to the inbox. Nothing here parses
 //! before the signature is verified over the exact bytes received.
 
+pub mod gate;
 pub mod signature;
 
 use std::collections::HashMap;
@@ -28,6 +29,8 @@ const ACK_DEADLINE: Duration = Duration::from_secs(4);
 #[derive(Clone)]
 pub struct IngressState {
     pub app_secrets: Arc<Vec<Secret>>,
+    /// Closed while the database does not take writes (see [`gate`]).
+    pub gate: Arc<gate::WriteGate>,
     pub verify_token: Secret,
     pub writer: InboxWriter,
     pub store: Arc<dyn Store>,
@@ -96,6 +99,12 @@ async fn receive(
     // A database that cannot take the write (locked, failing over, out of disk) gets a quick
     // 503, well inside Meta's 20 s: Meta retries a 503, and it counts a timeout as a failure.
     // A write that commits after the deadline is harmless: the retry is stored once.
+    let pass = state.gate.pass();
+    if pass == gate::Pass::Refuse {
+        metrics::counter!("commentguard_notifications_received_total", "outcome" => "store_error")
+            .increment(1);
+        return (StatusCode::SERVICE_UNAVAILABLE, "not stored, retry").into_response();
+    }
     let submitted = match tokio::time::timeout(ACK_DEADLINE, state.writer.submit(delivery)).await {
         Ok(r) => r,
         Err(_) => Err(crate::inbox::InboxError::Store(format!(
@@ -103,6 +112,13 @@ async fn receive(
             ACK_DEADLINE.as_secs()
         ))),
     };
+    state.gate.outcome(
+        pass,
+        submitted.as_ref().map(|_| ()).map_err(|e| match e {
+            crate::inbox::InboxError::Store(why) => why.as_str(),
+            _ => "the inbox did not take the write",
+        }),
+    );
     match submitted {
         Ok(outcome) => {
             let outcome_label = if outcome.dead_letters > 0 {
@@ -132,7 +148,10 @@ async fn receive(
         Err(e) => {
             metrics::counter!("commentguard_notifications_received_total", "outcome" => "store_error")
                 .increment(1);
-            tracing::error!(error = %e, "webhook not stored; answering 503 so Meta retries");
+            // Logged once per outage by the gate; this one only while writes still work.
+            if state.gate.down().is_none() {
+                tracing::error!(error = %e, "webhook not stored; answering 503 so Meta retries");
+            }
             (StatusCode::SERVICE_UNAVAILABLE, "not stored, retry").into_response()
         }
     }
@@ -171,8 +190,27 @@ fn summarize(d: &Delivery) -> Summary {
 /// The database answers. (The rules loaded before the listener opened: serve does not start
 /// without them, and a broken edit later keeps the last good ones.)
 async fn ready(State(state): State<Arc<IngressState>>) -> Response {
+    if let Some((since, why)) = state.gate.down() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "not ready: the database has not taken a write for {} s ({why})",
+                since.elapsed().as_secs()
+            ),
+        )
+            .into_response();
+    }
     match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
         Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
-        _ => (StatusCode::SERVICE_UNAVAILABLE, "database not answering").into_response(),
+        Ok(Err(e)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: the database does not answer ({e})"),
+        )
+            .into_response(),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: the database did not answer within 2 s",
+        )
+            .into_response(),
     }
 }

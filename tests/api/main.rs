@@ -13,6 +13,7 @@ mod helpers;
 mod instagram_login;
 mod meta_link;
 mod moderation;
+mod outage;
 mod replay;
 mod rule_monitor;
 mod scaling;

@@ -1,0 +1,99 @@
+//! While the database does not take writes, deliveries are answered 503 at once instead of
+//! each waiting the full commit deadline: Meta retries a 503, and a quick one keeps Meta's
+//! connections (and ours) free. One delivery at a time is let through as a probe; the first
+//! that commits opens the gate again. The state change is logged once each way and counted,
+//! not once per delivery.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// What a delivery may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    /// The database takes writes: commit.
+    Go,
+    /// The database did not take the last write: this delivery tries, the others wait for it.
+    Probe,
+    /// Another delivery is probing: answer 503 at once.
+    Refuse,
+}
+
+#[derive(Debug, Default)]
+pub struct WriteGate {
+    down_since: Mutex<Option<(Instant, String)>>,
+    probing: AtomicBool,
+}
+
+impl WriteGate {
+    pub fn pass(&self) -> Pass {
+        if self.down().is_none() {
+            return Pass::Go;
+        }
+        match self
+            .probing
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => Pass::Probe,
+            Err(_) => Pass::Refuse,
+        }
+    }
+
+    /// Why writes fail and since when, while they do.
+    pub fn down(&self) -> Option<(Instant, String)> {
+        self.down_since
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Records how a delivery that went through ([`Pass::Go`] or [`Pass::Probe`]) ended.
+    pub fn outcome(&self, pass: Pass, result: Result<(), &str>) {
+        {
+            let mut down = self.down_since.lock().unwrap_or_else(|e| e.into_inner());
+            match (result, down.as_ref()) {
+                (Ok(()), Some((since, _))) => {
+                    tracing::info!(
+                        outage.seconds = since.elapsed().as_secs_f64(),
+                        "the database takes writes again: webhooks are stored and answered 200"
+                    );
+                    metrics::gauge!("commentguard_database_writable").set(1.0);
+                    *down = None;
+                }
+                (Err(why), None) => {
+                    tracing::error!(error = %why, "the database does not take writes: webhooks are answered 503 at once (Meta retries them) until one commits");
+                    metrics::gauge!("commentguard_database_writable").set(0.0);
+                    metrics::counter!("commentguard_database_outages_total").increment(1);
+                    *down = Some((Instant::now(), why.to_string()));
+                }
+                _ => {}
+            }
+        }
+        if pass == Pass::Probe {
+            self.probing.store(false, Ordering::Release);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_write_closes_the_gate_to_all_but_one_probe_and_a_commit_opens_it() {
+        let g = WriteGate::default();
+        assert_eq!(g.pass(), Pass::Go);
+        g.outcome(Pass::Go, Err("connection refused"));
+        assert!(g.down().is_some_and(|(_, why)| why == "connection refused"));
+        let probe = g.pass();
+        assert_eq!(probe, Pass::Probe);
+        assert_eq!(g.pass(), Pass::Refuse);
+        assert_eq!(g.pass(), Pass::Refuse);
+        g.outcome(probe, Err("connection refused"));
+        let probe = g.pass();
+        assert_eq!(probe, Pass::Probe);
+        g.outcome(probe, Ok(()));
+        assert!(g.down().is_none());
+        assert_eq!(g.pass(), Pass::Go);
+    }
+}
