@@ -242,6 +242,7 @@ fn decision(comment_id: &str, decided_at: i64) -> NewDecision {
         text: Some(format!("text of {comment_id}")),
         normalized: Some(format!("normalized {comment_id}")),
         matched: json!([{"rule": "spam"}]).to_string(),
+        scores: Some(json!({"scam": 0.25}).to_string()),
         rules: vec!["spam".to_string()],
         actions: vec!["hide".to_string()],
         note: None,
@@ -631,6 +632,7 @@ async fn a_decision_is_recorded_once_per_comment_and_kind(db: Db) {
     assert_eq!(row.actions, ["hide"]);
     assert_eq!(row.text.as_deref(), Some("text of c1"));
     assert_eq!(row.matched, json!([{"rule": "spam"}]));
+    assert_eq!(row.scores, Some(json!({"scam": 0.25})));
     assert_eq!(
         kinds(&row.action_log),
         [ActionKind::Hide, ActionKind::Reply]

@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod by_hand;
 pub mod error;
+mod health;
 mod honest;
 pub mod labels;
 pub mod links;

@@ -131,6 +131,8 @@ struct PageQuery {
     /// Only decisions an enforced rule of this category (`scam`, `spam`, `abuse`,
     /// `promotion`, `other`) matched.
     category: Option<String>,
+    /// `unsure`: only the comments the rules were unsure of and nobody has labelled yet.
+    queue: Option<String>,
 }
 
 async fn page(
@@ -212,7 +214,7 @@ async fn page(
             esc(c)
         );
     }
-    body.push_str(&health_html(&state).await);
+    body.push_str(&super::health::health_html(&state).await);
     let week = crate::store::now_ms() - super::labels::AGREEMENT_WINDOW.as_millis() as i64;
     if let Ok(a) = super::labels::agreement(state.store.as_ref(), week).await {
         body.push_str(&super::labels::agreement_html(&a));
@@ -239,6 +241,13 @@ async fn page(
             .filter(|l| l.comment_id == d.comment_id && l.kind == d.kind)
             .collect();
         if !super::labels::passes(label_filter, &mine) {
+            continue;
+        }
+        if q.queue.as_deref() == Some("unsure")
+            && (!mine.is_empty()
+                || crate::moderation::unsure::reason(d, &state.rules.for_account(&d.account_id))
+                    .is_none())
+        {
             continue;
         }
         if let Some(cat) = q.category.as_deref().filter(|c| !c.is_empty()) {
@@ -349,6 +358,7 @@ async fn page(
             ("outcome", &q.outcome),
             ("label", &q.label),
             ("category", &q.category),
+            ("queue", &q.queue),
         ] {
             if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
                 url.append_pair(k, v);
@@ -362,7 +372,7 @@ async fn page(
         );
     }
     let mut header = format!(
-        "<span id=\"signed-in\">{} ({})</span> <a href=\"/review/try\" id=\"try\">Try a comment</a> <a href=\"/review/rules\" id=\"rules-view\">Rules</a> ",
+        "<span id=\"signed-in\">{} ({})</span> <a href=\"/review?queue=unsure\" id=\"unsure\" title=\"Comments the rules were unsure of: your labels teach the model most here\">Unsure</a> <a href=\"/review/try\" id=\"try\">Try a comment</a> <a href=\"/review/rules\" id=\"rules-view\">Rules</a> ",
         esc(&signed.person),
         signed.role.as_str()
     );
@@ -374,57 +384,6 @@ async fn page(
     }
     header.push_str("<form method=\"post\" action=\"/review/logout\"><button type=\"submit\">Sign out</button></form>");
     respond(StatusCode::OK, html_page("Review", &header, &body))
-}
-
-/// What a brand team should know about delivery: an account whose webhook subscription is
-/// incomplete, and comments Instagram never notified that a check of recent posts found.
-async fn health_html(state: &AdminState) -> String {
-    let mut out = String::new();
-    for s in state.subscriptions.snapshot() {
-        if s.app_installed == Some(false) {
-            let _ = write!(
-                out,
-                "<p class=\"error\" id=\"subscription-warning\">Instagram sends no notifications for account {}: the app is not installed on its Facebook Page{}. Ask your engineer to run <code>commentguard connect</code>.</p>",
-                esc(&s.account_id),
-                s.page_id.as_deref().map(|p| format!(" ({})", esc(p))).unwrap_or_default()
-            );
-        } else if s.error.is_none() && !s.missing.is_empty() {
-            let _ = write!(
-                out,
-                "<p class=\"error\" id=\"subscription-warning\">Account {} is not subscribed to {}: Instagram sends no notifications for them. Ask your engineer to subscribe the app to them (App Dashboard, Webhooks, Instagram).</p>",
-                esc(&s.account_id),
-                esc(&s.missing.join(", "))
-            );
-        }
-    }
-    let now_s = crate::store::now_ms() / 1000;
-    for t in state.tokens.snapshot() {
-        if let Some(problem) = t.problem(now_s) {
-            let _ = write!(
-                out,
-                "<p class=\"error\" id=\"token-warning\">Account {}: {}. Until it is fixed, comments may stay up.</p>",
-                esc(&t.account_id),
-                esc(&problem)
-            );
-        }
-    }
-    if let Ok(runs) = state.store.sweeps().await {
-        for r in runs
-            .iter()
-            .filter(|r| r.scope == "reconcile" && r.finished_at.is_some() && r.queued > 0)
-        {
-            let _ = write!(
-                out,
-                "<p class=\"notice\" id=\"sweep-notice\">The check of recent posts at {} found {} comment{} on account {} that Instagram never notified; {} moderated like the others.</p>",
-                super::view::local_time_html(r.finished_at.unwrap_or(r.started_at), &state.settings.timezone),
-                r.queued,
-                if r.queued == 1 { "" } else { "s" },
-                esc(&r.account_id),
-                if r.queued == 1 { "it was" } else { "they were" }
-            );
-        }
-    }
-    out
 }
 
 fn filters_form(q: &PageQuery, outcome: Option<&str>) -> String {
@@ -568,6 +527,13 @@ fn decision_html(
         d.outcome(),
         d.outcome(),
     );
+    if let Some(why) = crate::moderation::unsure::reason(d, rules) {
+        let _ = write!(
+            out,
+            "<p class=\"unsure\">Unsure: {}. Spam or Not spam here teaches the model most.</p>",
+            esc(&why)
+        );
+    }
     out.push_str(&text_html(d));
     let matches = d.matched.as_array().cloned().unwrap_or_default();
     if !matches.is_empty() {

@@ -8,3 +8,4 @@ pub mod people;
 pub mod record;
 pub mod replay;
 pub mod undo;
+pub mod unsure;

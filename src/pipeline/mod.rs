@@ -555,6 +555,19 @@ impl Pipeline {
             text: Some(input.text.clone()),
             normalized: Some(decision.normalized.clone()),
             matched: serde_json::to_string(&decision.matched).unwrap_or_else(|_| "[]".into()),
+            scores: (!decision.scores.is_empty()).then(|| {
+                let map: serde_json::Map<String, serde_json::Value> = decision
+                    .scores
+                    .iter()
+                    .map(|s| {
+                        (
+                            s.model.clone(),
+                            serde_json::json!((f64::from(s.score) * 1e4).round() / 1e4),
+                        )
+                    })
+                    .collect();
+                serde_json::Value::Object(map).to_string()
+            }),
             rules: decision.matched.iter().map(|m| m.rule.clone()).collect(),
             actions: decision
                 .actions

@@ -38,6 +38,8 @@ pub struct NewDecision {
     pub normalized: Option<String>,
     /// JSON array of the rules that matched, with mode, actions and evidence.
     pub matched: String,
+    /// JSON object of the models' scores (`{"scam": 0.12}`), when any model was asked.
+    pub scores: Option<String>,
     /// Ids of every matched rule (enforced and shadow).
     pub rules: Vec<String>,
     /// Names of the final enforced actions.
@@ -63,6 +65,9 @@ pub struct DecisionRow {
     pub text: Option<String>,
     pub normalized: Option<String>,
     pub matched: serde_json::Value,
+    /// The models' scores (`{"scam": 0.12}`); null for decisions made before they were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scores: Option<serde_json::Value>,
     pub rules: Vec<String>,
     pub actions: Vec<String>,
     pub note: Option<String>,
@@ -186,7 +191,7 @@ impl DecisionStore for SqlStore {
     async fn list_decisions(&self, f: &DecisionFilter) -> Result<Vec<DecisionRow>> {
         let mut sql = String::from(
             "SELECT id, comment_id, kind, account_id, media_id, author, author_id, text, normalized, \
-             matched, rules, actions, note, received_at, decided_at FROM decisions WHERE 1 = 1",
+             matched, scores, rules, actions, note, received_at, decided_at FROM decisions WHERE 1 = 1",
         );
         let mut binds: Vec<String> = Vec::new();
         let mut ints: Vec<i64> = Vec::new();
@@ -263,6 +268,9 @@ impl DecisionStore for SqlStore {
                 text: r.try_get("text")?,
                 normalized: r.try_get("normalized")?,
                 matched: serde_json::from_str(&matched).unwrap_or(serde_json::Value::Null),
+                scores: r
+                    .try_get::<Option<String>, _>("scores")?
+                    .and_then(|s| serde_json::from_str(&s).ok()),
                 rules: split_list(&rules),
                 actions: split_list(&actions),
                 note: r.try_get("note")?,
@@ -331,9 +339,9 @@ async fn insert_decisions(
     for chunk in decisions.chunks(DECISION_CHUNK) {
         let sql = format!(
             "INSERT INTO decisions (inbox_id, comment_id, kind, account_id, media_id, author, author_id, \
-               text, normalized, matched, rules, actions, note, received_at, decided_at) \
+               text, normalized, matched, scores, rules, actions, note, received_at, decided_at) \
              VALUES {} ON CONFLICT (comment_id, kind) DO NOTHING RETURNING id, comment_id, kind",
-            values_list(dialect, chunk.len(), 15)
+            values_list(dialect, chunk.len(), 16)
         );
         let mut q = sqlx::query(&sql);
         for (d, _) in chunk {
@@ -348,6 +356,7 @@ async fn insert_decisions(
                 .bind(&d.text)
                 .bind(&d.normalized)
                 .bind(&d.matched)
+                .bind(&d.scores)
                 .bind(join_list(&d.rules))
                 .bind(join_list(&d.actions))
                 .bind(&d.note)

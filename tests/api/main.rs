@@ -21,4 +21,5 @@ mod secrets;
 mod support;
 mod sweep;
 mod tls;
+mod unsure;
 mod webhook;
