@@ -77,7 +77,7 @@ async fn spawn_app(extra: &[(&str, &str)]) -> TestApp {
 async fn seed(store: &dyn Store, comment: &str, rule: &str, hide: Option<ActionState>) -> i64 {
     let d = NewDecision {
         comment_id: comment.into(),
-        kind: "comment".into(),
+        kind: commentguard::store::DecisionKind::Comment,
         account_id: "17841400000000000".into(),
         author: Some("spammer".into()),
         text: Some("made $9,000 with forex".into()),
@@ -456,7 +456,7 @@ async fn without_an_admin_token_the_api_stays_closed_and_people_sign_in_with_the
         .record_decision(
             &NewDecision {
                 comment_id: "m-1".into(),
-                kind: "comment".into(),
+                kind: commentguard::store::DecisionKind::Comment,
                 account_id: "17841400000000000".into(),
                 text: Some("dm me for profits".into()),
                 matched: json!([{"rule": "scam-model", "mode": "enforce", "actions": [{"type": "hide"}],

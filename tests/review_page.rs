@@ -306,7 +306,7 @@ async fn brand_team_signs_in_sees_the_evidence_and_undoes_a_hide() {
         .record_decision(
             &NewDecision {
                 comment_id: "c-hidden".into(),
-                kind: "comment".into(),
+                kind: commentguard::store::DecisionKind::Comment,
                 account_id: ACCOUNT.into(),
                 media_id: Some("1790001".into()),
                 author: Some("forex_mark".into()),
@@ -337,7 +337,7 @@ async fn brand_team_signs_in_sees_the_evidence_and_undoes_a_hide() {
         .record_decision(
             &NewDecision {
                 comment_id: "c-shadow".into(),
-                kind: "comment".into(),
+                kind: commentguard::store::DecisionKind::Comment,
                 account_id: ACCOUNT.into(),
                 author: Some("curious".into()),
                 text: Some("is this legit?".into()),

@@ -234,7 +234,7 @@ fn decision(comment_id: &str, decided_at: i64) -> NewDecision {
     NewDecision {
         inbox_id: None,
         comment_id: comment_id.to_string(),
-        kind: "comment".to_string(),
+        kind: commentguard::store::DecisionKind::Comment,
         account_id: "acct-a".to_string(),
         media_id: Some("media-1".to_string()),
         author: Some("someone".to_string()),
@@ -650,7 +650,7 @@ async fn a_decision_is_recorded_once_per_comment_and_kind(db: Db) {
 
     // Another kind for the same id (a mention) is its own decision.
     let mention = NewDecision {
-        kind: "mention".to_string(),
+        kind: commentguard::store::DecisionKind::Mention,
         ..decision("c1", now)
     };
     let (other, created) = store.record_decision(&mention, &[]).await.unwrap();
@@ -681,7 +681,10 @@ async fn a_decision_is_recorded_once_per_comment_and_kind(db: Db) {
         })
         .await
         .unwrap();
-    let c1 = c1.iter().find(|d| d.kind == "comment").unwrap();
+    let c1 = c1
+        .iter()
+        .find(|d| d.kind == commentguard::store::DecisionKind::Comment)
+        .unwrap();
     assert_eq!(
         kinds(&c1.action_log),
         [ActionKind::Hide, ActionKind::Reply],

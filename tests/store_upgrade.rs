@@ -90,7 +90,7 @@ async fn the_old_database_reads_back_and_keeps_working(store: Arc<dyn Store>) {
     assert_eq!(actions[0].payload, "Thanks, we have sent you a DM");
     let again = NewDecision {
         comment_id: "c1".into(),
-        kind: "comment".into(),
+        kind: commentguard::store::DecisionKind::Comment,
         account_id: ACCOUNT.into(),
         matched: "[]".into(),
         received_at: now,

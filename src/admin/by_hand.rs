@@ -7,7 +7,7 @@ use crate::store::DecisionRow;
 /// The review page's reply and delete forms for a decision.
 pub fn forms_html(d: &DecisionRow, csrf: &str) -> String {
     use super::review::esc;
-    if d.kind != "comment" {
+    if d.kind != crate::store::DecisionKind::Comment {
         return String::new();
     }
     format!(

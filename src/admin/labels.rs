@@ -46,7 +46,7 @@ pub fn labels_html(
              <button type=\"submit\" class=\"mark-{}\">{}</button></form>",
             esc(csrf),
             esc(&d.comment_id),
-            esc(&d.kind),
+            esc(d.kind.as_str()),
             label.as_str(),
             label.as_str(),
             label.title()

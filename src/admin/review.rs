@@ -238,7 +238,7 @@ async fn page(
     {
         let mine: Vec<&crate::store::LabelRow> = labels
             .iter()
-            .filter(|l| l.comment_id == d.comment_id && l.kind == d.kind)
+            .filter(|l| l.comment_id == d.comment_id && l.kind == d.kind.as_str())
             .collect();
         if !super::labels::passes(label_filter, &mine) {
             continue;
@@ -521,7 +521,7 @@ fn decision_html(
          <span class=\"badge outcome-{}\">{}</span></div>",
         esc(&d.comment_id),
         super::view::local_time_html(d.decided_at, tz),
-        esc(&d.kind),
+        esc(d.kind.as_str()),
         esc(d.author.as_deref().unwrap_or("unknown")),
         esc(&d.comment_id),
         d.outcome(),

@@ -294,7 +294,7 @@ mod tests {
         for (i, (cid, rules, state)) in decisions.iter().enumerate() {
             let d = NewDecision {
                 comment_id: cid.to_string(),
-                kind: "comment".into(),
+                kind: crate::store::DecisionKind::Comment,
                 account_id: "acct".into(),
                 author: Some("someone".into()),
                 text: Some(format!("text of {cid}")),
@@ -403,7 +403,7 @@ mod tests {
         let store = SqlStore::connect(&url).await.unwrap();
         let d = NewDecision {
             comment_id: "c-shadow".into(),
-            kind: "comment".into(),
+            kind: crate::store::DecisionKind::Comment,
             account_id: "acct".into(),
             text: Some("damn that is expensive".into()),
             matched: serde_json::json!([

@@ -6,7 +6,7 @@
 
 use crate::actions::{Call, Requested};
 use crate::config::Settings;
-use crate::store::{now_ms, ActionKind, ActionState, DecisionRow, Store};
+use crate::store::{now_ms, ActionKind, ActionState, DecisionKind, DecisionRow, Store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HideError {
@@ -38,7 +38,7 @@ pub fn is_hidden(d: &DecisionRow) -> bool {
 
 /// Whether the review page offers "Hide" for this decision.
 pub fn can_hide(d: &DecisionRow) -> bool {
-    d.kind == "comment" && !is_hidden(d)
+    d.kind == DecisionKind::Comment && !is_hidden(d)
 }
 
 /// The `comment` decision of `comment_id` (a mention's cannot be acted on from here: `why`).
@@ -53,7 +53,7 @@ async fn comment_decision(
     }
     decisions
         .into_iter()
-        .find(|d| d.kind == "comment")
+        .find(|d| d.kind == DecisionKind::Comment)
         .ok_or_else(|| HideError::NotHideable(comment_id.to_string(), why))
 }
 

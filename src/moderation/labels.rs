@@ -29,13 +29,16 @@ pub async fn record(
             ..Default::default()
         })
         .await?;
-    let Some(d) = rows.iter().find(|d| kind.is_empty() || d.kind == kind) else {
+    let Some(d) = rows
+        .iter()
+        .find(|d| kind.is_empty() || d.kind.as_str() == kind)
+    else {
         return Ok(false);
     };
     store
         .set_label(&NewLabel {
             comment_id: d.comment_id.clone(),
-            kind: d.kind.clone(),
+            kind: d.kind.as_str().to_string(),
             account_id: d.account_id.clone(),
             person: person.to_string(),
             label,
@@ -98,7 +101,8 @@ pub async fn agreement(store: &dyn Store, since: i64) -> crate::store::Result<Ag
             })
             .await?;
         for d in rows {
-            let Some(label) = latest.get(&(d.comment_id.clone(), d.kind.clone())) else {
+            let Some(label) = latest.get(&(d.comment_id.clone(), d.kind.as_str().to_string()))
+            else {
                 continue;
             };
             let hidden = d.actions.iter().any(|a| a == "hide" || a == "delete")

@@ -115,7 +115,7 @@ fn input_of(d: &DecisionRow, text: &str) -> Input {
         account_username: None,
         media_product_type: None,
         parent_id: None,
-        kind: if d.kind == "mention" {
+        kind: if d.kind == crate::store::DecisionKind::Mention {
             Kind::Mention
         } else {
             Kind::Comment
@@ -225,7 +225,7 @@ pub async fn replay(
             report.changed += 1;
         }
         let label = latest
-            .get(&(d.comment_id.clone(), d.kind.clone()))
+            .get(&(d.comment_id.clone(), d.kind.as_str().to_string()))
             .map(|(_, l)| *l);
         for (change, (rule, category), reply) in changes {
             let g = groups

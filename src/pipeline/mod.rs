@@ -18,7 +18,8 @@ use crate::inbox::change::id_string;
 use crate::inbox::{Change, CommentChange, MentionChange};
 use crate::rules::{Action, Decision, Input, Kind, NoState, RuleSet};
 use crate::store::{
-    now_ms, ActionState, InboxEvent, NewAction, NewDecision, Store, StoreError, WorkChannel,
+    now_ms, ActionState, DecisionKind, InboxEvent, NewAction, NewDecision, Store, StoreError,
+    WorkChannel,
 };
 
 pub mod monitor;
@@ -416,9 +417,9 @@ impl Pipeline {
             time: event.entry_time,
         };
         let kind = if event.field == "live_comments" {
-            "live_comment"
+            DecisionKind::LiveComment
         } else {
-            "comment"
+            DecisionKind::Comment
         };
         let not_callable =
             live.then_some("live media: comments cannot be hidden or answered through the API");
@@ -446,7 +447,7 @@ impl Pipeline {
             let d = NewDecision {
                 inbox_id: Some(event.id),
                 comment_id: cid,
-                kind: "mention".into(),
+                kind: DecisionKind::Mention,
                 account_id: event.account_id.clone(),
                 media_id: Some(media_id),
                 matched: "[]".into(),
@@ -497,7 +498,13 @@ impl Pipeline {
             time: event.entry_time,
             ..Default::default()
         };
-        Ok(Step::evaluate(event, &key, "mention", input, None))
+        Ok(Step::evaluate(
+            event,
+            &key,
+            DecisionKind::Mention,
+            input,
+            None,
+        ))
     }
 
     /// Evaluates one comment or mention. `snapshot` holds the rule state when its rule set
@@ -547,7 +554,7 @@ impl Pipeline {
         let d = NewDecision {
             inbox_id: Some(p.event_id),
             comment_id: p.key.clone(),
-            kind: p.kind.to_string(),
+            kind: p.kind,
             account_id: account.to_string(),
             media_id: input.media_id.clone(),
             author: input.username.clone(),
@@ -620,7 +627,7 @@ struct Pending {
     account: String,
     /// The comment id (or the media id of a caption mention) the decision is about.
     key: String,
-    kind: &'static str,
+    kind: DecisionKind,
     input: Input,
     received_at: i64,
     /// Why actions cannot be called (live media), when that is so.
@@ -631,7 +638,7 @@ impl Step {
     fn evaluate(
         event: &InboxEvent,
         key: &str,
-        kind: &'static str,
+        kind: DecisionKind,
         input: Input,
         not_callable: Option<&'static str>,
     ) -> Step {

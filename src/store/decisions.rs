@@ -23,13 +23,48 @@ use super::Result;
 /// Rows per multi-row INSERT of decisions (15 parameters each).
 const DECISION_CHUNK: usize = 200;
 
+/// What a decision is about: a comment on the account's media, a live comment, or a mention of
+/// the account elsewhere. Stored as its name (`comment`, `live_comment`, `mention`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionKind {
+    #[default]
+    Comment,
+    LiveComment,
+    Mention,
+}
+
+impl std::fmt::Display for DecisionKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl DecisionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionKind::Comment => "comment",
+            DecisionKind::LiveComment => "live_comment",
+            DecisionKind::Mention => "mention",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DecisionKind> {
+        Some(match s {
+            "comment" => DecisionKind::Comment,
+            "live_comment" => DecisionKind::LiveComment,
+            "mention" => DecisionKind::Mention,
+            _ => return None,
+        })
+    }
+}
+
 /// A decision about to be recorded, with the actions it plans.
 #[derive(Debug, Clone, Default)]
 pub struct NewDecision {
     pub inbox_id: Option<i64>,
     pub comment_id: String,
-    /// `comment`, `live_comment` or `mention`.
-    pub kind: String,
+    pub kind: DecisionKind,
     pub account_id: String,
     pub media_id: Option<String>,
     pub author: Option<String>,
@@ -57,7 +92,7 @@ pub struct NewDecision {
 pub struct DecisionRow {
     pub id: i64,
     pub comment_id: String,
-    pub kind: String,
+    pub kind: DecisionKind,
     pub account_id: String,
     pub media_id: Option<String>,
     pub author: Option<String>,
@@ -260,7 +295,12 @@ impl DecisionStore for SqlStore {
             out.push(DecisionRow {
                 id: r.try_get("id")?,
                 comment_id: r.try_get("comment_id")?,
-                kind: r.try_get("kind")?,
+                kind: {
+                    let k: String = r.try_get("kind")?;
+                    DecisionKind::parse(&k).ok_or_else(|| {
+                        super::StoreError::Invalid(format!("unknown decision kind {k:?}"))
+                    })?
+                },
                 account_id: r.try_get("account_id")?,
                 media_id: r.try_get("media_id")?,
                 author: r.try_get("author")?,
@@ -348,7 +388,7 @@ async fn insert_decisions(
             q = q
                 .bind(d.inbox_id)
                 .bind(&d.comment_id)
-                .bind(&d.kind)
+                .bind(d.kind.as_str())
                 .bind(&d.account_id)
                 .bind(&d.media_id)
                 .bind(&d.author)
@@ -373,13 +413,13 @@ async fn insert_decisions(
     // In order; a (comment, kind) met twice in one batch is created by its first decision.
     let mut out = Vec::with_capacity(decisions.len());
     for (d, _) in decisions {
-        match created.remove(&(d.comment_id.clone(), d.kind.clone())) {
+        match created.remove(&(d.comment_id.clone(), d.kind.as_str().to_string())) {
             Some(id) => out.push((id, true)),
             None => {
                 let existing: i64 =
                     sqlx::query("SELECT id FROM decisions WHERE comment_id = $1 AND kind = $2")
                         .bind(&d.comment_id)
-                        .bind(&d.kind)
+                        .bind(d.kind.as_str())
                         .fetch_one(&mut **tx)
                         .await?
                         .try_get("id")?;

@@ -40,7 +40,7 @@ pub mod work;
 
 pub use actions::{ActionKind, ActionRow, ActionState, ActionStore, ActionUpdate, NewAction};
 pub use db::{Dialect, SqlStore};
-pub use decisions::{DecisionFilter, DecisionRow, DecisionStore, NewDecision};
+pub use decisions::{DecisionFilter, DecisionKind, DecisionRow, DecisionStore, NewDecision};
 pub use inbox::{
     DeadLetter, Delivery, InboxEvent, InboxStats, InboxStore, InsertOutcome, NewEvent,
 };

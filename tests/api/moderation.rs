@@ -180,7 +180,7 @@ async fn a_mention_is_fetched_and_answered_through_the_mentions_edge() {
     assert_eq!(sent[0].param("comment_id"), Some("c-men"));
     assert_eq!(sent[0].param("message"), Some("Thank you!"));
     let d = wait_decision(&app, "c-men", settled).await;
-    assert_eq!(d.kind, "mention");
+    assert_eq!(d.kind, commentguard::store::DecisionKind::Mention);
     assert_eq!(d.text.as_deref(), Some("We love this brand!"));
 }
 
@@ -217,7 +217,7 @@ async fn a_batch_slowed_by_graph_hands_back_what_it_did_not_reach_and_nothing_is
     .await;
     for id in &ids {
         let d = wait_decision(&app, id, settled).await;
-        assert_eq!(d.kind, "mention");
+        assert_eq!(d.kind, commentguard::store::DecisionKind::Mention);
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
