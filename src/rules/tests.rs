@@ -470,3 +470,50 @@ hide = true
     assert_eq!(ids("ok"), ["short"]);
     assert_eq!(ids("nothing here"), Vec::<String>::new());
 }
+
+#[test]
+fn addressed_tells_an_insult_at_the_reader_from_one_about_someone_else() {
+    let s = one("[[rule]]\nid = \"insult\"\n[rule.when]\naddressed = true\nwords = [\"idiot\", \"idiota\", \"vollidiot\", \"goblok\"]\n[rule.then]\nhide = true\n");
+    for hit in [
+        "you are an idiot",
+        "ur such an idiot",
+        "você é um idiota",
+        "vc é idiota",
+        "du bist ein Vollidiot",
+        "kamu goblok",
+        "eres un idiota",
+        "tu es un idiot, toi",
+    ] {
+        assert_eq!(
+            names(&s.evaluate(&comment(hit), &NoState)),
+            ["hide"],
+            "{hit}"
+        );
+    }
+    for miss in [
+        "that referee was an idiot",
+        "esse juiz é um idiota",
+        "Der Schiedsrichter war ein Vollidiot",
+        "lo odio, es un idiota",
+        "you are amazing",
+    ] {
+        assert!(
+            s.evaluate(&comment(miss), &NoState).actions.is_empty(),
+            "{miss}"
+        );
+    }
+    let nobody = one("[[rule]]\nid = \"n\"\n[rule.when]\naddressed = false\nwords = [\"idiot\"]\n[rule.then]\nhide = true\n");
+    assert!(nobody
+        .evaluate(&comment("you idiot"), &NoState)
+        .actions
+        .is_empty());
+    assert_eq!(
+        names(&nobody.evaluate(&comment("what an idiot"), &NoState)),
+        ["hide"]
+    );
+    let wrong = set(&[(
+        "a.toml",
+        "[[rule]]\nid = \"w\"\n[rule.when]\naddressed = \"yes\"\n[rule.then]\nhide = true\n",
+    )]);
+    assert!(wrong.is_err());
+}

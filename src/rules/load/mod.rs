@@ -72,6 +72,7 @@ const CONDITION_KEYS: &[&str] = &[
     "model",
     "handle_words",
     "handles_except",
+    "addressed",
 ];
 const THEN_KEYS: &[&str] = &["hide", "delete", "reply", "stop"];
 const CASE_KEYS: &[&str] = &[

@@ -360,6 +360,34 @@ impl Loader {
                 };
                 Cond::Ac(self.builder.add_leaf(leaf, &patterns))
             }
+            "addressed" => {
+                // Second-person words in English, Portuguese, German, Spanish, French,
+                // Indonesian and Hindi (src/rules/second_person.txt, built into the binary so
+                // that every rules folder has it).
+                let Some(want) = item.as_bool() else {
+                    self.err(f, span, "`addressed` is true or false");
+                    return None;
+                };
+                let patterns: Vec<String> = include_str!("../second_person.txt")
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(|l| Normalized::new(l).text)
+                    .filter(|p| !p.is_empty())
+                    .collect();
+                let leaf = AcLeaf {
+                    label: "addressed",
+                    whole_word: true,
+                    leet: false,
+                    spaced: false,
+                };
+                let cond = Cond::Ac(self.builder.add_leaf(leaf, &patterns));
+                if want {
+                    cond
+                } else {
+                    Cond::Not(Box::new(cond))
+                }
+            }
             "regex" => {
                 let mut ids = Vec::new();
                 for (s, sp) in self.strings(f, t, key)? {
