@@ -17,10 +17,11 @@ const DEFAULT_FILE: &str = include_str!("../config.default.toml");
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read settings file {path}: {source}")]
+    // The OS error is in the message, not chained as a source: printed once.
+    #[error("cannot read settings file {}: {error}", path.display())]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("settings file {path}: {message}")]
     Parse { path: String, message: String },
@@ -301,9 +302,9 @@ impl Settings {
             .map(Path::to_path_buf)
             .or_else(|| env("COMMENTGUARD_CONFIG").map(PathBuf::from));
         if let Some(path) = file {
-            let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+            let text = std::fs::read_to_string(&path).map_err(|error| ConfigError::Read {
                 path: path.clone(),
-                source,
+                error,
             })?;
             overlay(&mut cfg, parse_file(&text, &path.display().to_string())?);
         }

@@ -44,6 +44,18 @@ pub fn router(state: IngressState, body_limit: usize) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .layer(DefaultBodyLimit::max(body_limit))
+        // A body over the limit is refused before the handler runs: say so, and count it.
+        .layer(axum::middleware::map_response(move |resp: Response| async move {
+            if resp.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                metrics::counter!("commentguard_notifications_received_total", "outcome" => "too_large")
+                    .increment(1);
+                tracing::warn!(
+                    body.limit = body_limit,
+                    "webhook refused: the body is over COMMENTGUARD_BODY_LIMIT (413)"
+                );
+            }
+            resp
+        }))
         .with_state(state)
 }
 
