@@ -385,3 +385,136 @@ async fn postgres_stopped_under_load_then_started_loses_nothing_acknowledged_and
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// Two instances on one PostgreSQL server that restarts under load (every connection reset,
+/// transactions cut in the middle): each acknowledged comment is acted on, and no comment gets
+/// two replies, whichever instance held it when the connections dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_through_a_postgres_restart_act_on_each_comment_and_reply_once() {
+    let Some(cluster) = Cluster::start() else {
+        say_skipped("the PostgreSQL restart test (it needs PostgreSQL's initdb and pg_ctl)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    write_rules(&rules);
+    let fake = FakeGraph::start().await;
+    fake.set_app_secret(APP_SECRET);
+    let graph_url = fake.url();
+    let db_url = cluster.url();
+    let logs = [dir.path().join("a.log"), dir.path().join("b.log")];
+    let instance = |name: &'static str, log| Service {
+        port: free_port(),
+        db_url: &db_url,
+        rules: &rules,
+        graph_url: &graph_url,
+        log,
+        env: vec![("COMMENTGUARD_INSTANCE_ID", name.into())],
+    };
+    let (a, b) = (instance("a", &logs[0]), instance("b", &logs[1]));
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(25))
+        .build()
+        .unwrap();
+    let mut children = [a.spawn(), b.spawn()];
+    let bases = [
+        format!("http://127.0.0.1:{}", a.port),
+        format!("http://127.0.0.1:{}", b.port),
+    ];
+    wait_healthy(&client, &bases[0], &logs[0]).await;
+    wait_healthy(&client, &bases[1], &logs[1]).await;
+
+    let acked: Arc<Mutex<BTreeMap<String, String>>> = Default::default();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let next = Arc::new(Mutex::new(0u64));
+    let mut senders = tokio::task::JoinSet::new();
+    for k in 0..4 {
+        let (client, base, acked, stop, next) = (
+            client.clone(),
+            bases[k % 2].clone(),
+            acked.clone(),
+            stop.clone(),
+            next.clone(),
+        );
+        senders.spawn(async move {
+            while !stop.is_cancelled() {
+                let n = {
+                    let mut g = next.lock().unwrap();
+                    *g += 1;
+                    *g
+                };
+                let id = format!("1796{n:011}");
+                let user = format!("user{n}");
+                let body = comment_body(ACCOUNT, &id, SCAM, &user);
+                let sig = sign(&body, &Secret::new(APP_SECRET));
+                let ok = client
+                    .post(format!("{base}/webhook"))
+                    .header("x-hub-signature-256", sig)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status() == 200);
+                if ok {
+                    acked.lock().unwrap().insert(id, user);
+                }
+                tokio::time::sleep(Duration::from_millis(30)).await;
+            }
+        });
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // A restart: every connection cut, the server back three seconds later.
+    cluster.down();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    cluster.up();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    stop.cancel();
+    while senders.join_next().await.is_some() {}
+    let acked = acked.lock().unwrap().clone();
+    assert!(acked.len() > 50, "only {} acknowledged", acked.len());
+
+    let store = SqlStore::connect(&db_url).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let decided: std::collections::BTreeSet<String> = all_decisions(&store)
+            .await
+            .into_iter()
+            .map(|d| d.comment_id)
+            .collect();
+        let missing: Vec<&String> = acked
+            .keys()
+            .filter(|id| {
+                fake.is_hidden(id) != Some(true)
+                    || fake.replies_to(id).is_empty()
+                    || !decided.contains(id.as_str())
+            })
+            .collect();
+        if missing.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {} acknowledged comments not acted on, e.g. {:?}; logs:\n{}\n{}",
+            missing.len(),
+            acked.len(),
+            &missing[..missing.len().min(5)],
+            tail(&logs[0]),
+            tail(&logs[1])
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for (id, user) in &acked {
+        let replies = fake.replies_to(id);
+        assert_eq!(replies.len(), 1, "{id}: {} replies", replies.len());
+        assert_eq!(replies[0].text, reply_for(user));
+    }
+    for c in &mut children {
+        assert!(c.try_wait().unwrap().is_none(), "an instance exited");
+        c.kill().unwrap();
+        c.wait().unwrap();
+    }
+    eprintln!(
+        "restart test: {} acknowledged across two instances, each acted on, one reply each",
+        acked.len()
+    );
+}
