@@ -25,18 +25,36 @@ pub struct WriteGate {
     probing: AtomicBool,
 }
 
+/// A delivery's way through the gate. A probe that is dropped unsettled (the client went
+/// away and the request was cancelled mid-commit) lets the next delivery probe: the gate
+/// never stays closed because one probe vanished.
+pub struct Ticket<'a> {
+    gate: &'a WriteGate,
+    pub pass: Pass,
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        if self.pass == Pass::Probe {
+            self.gate.probing.store(false, Ordering::Release);
+        }
+    }
+}
+
 impl WriteGate {
-    pub fn pass(&self) -> Pass {
-        if self.down().is_none() {
-            return Pass::Go;
-        }
-        match self
-            .probing
-            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-        {
-            Ok(_) => Pass::Probe,
-            Err(_) => Pass::Refuse,
-        }
+    pub fn pass(&self) -> Ticket<'_> {
+        let pass = if self.down().is_none() {
+            Pass::Go
+        } else {
+            match self
+                .probing
+                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => Pass::Probe,
+                Err(_) => Pass::Refuse,
+            }
+        };
+        Ticket { gate: self, pass }
     }
 
     /// Why writes fail and since when, while they do.
@@ -47,8 +65,9 @@ impl WriteGate {
             .clone()
     }
 
-    /// Records how a delivery that went through ([`Pass::Go`] or [`Pass::Probe`]) ended.
-    pub fn outcome(&self, pass: Pass, result: Result<(), &str>) {
+    /// Records how a delivery that went through ([`Pass::Go`] or [`Pass::Probe`]) ended; the
+    /// ticket's probe, if it was one, ends with it.
+    pub fn outcome(&self, ticket: Ticket<'_>, result: Result<(), &str>) {
         {
             let mut down = self.down_since.lock().unwrap_or_else(|e| e.into_inner());
             match (result, down.as_ref()) {
@@ -69,9 +88,7 @@ impl WriteGate {
                 _ => {}
             }
         }
-        if pass == Pass::Probe {
-            self.probing.store(false, Ordering::Release);
-        }
+        drop(ticket);
     }
 }
 
@@ -82,18 +99,30 @@ mod tests {
     #[test]
     fn a_failed_write_closes_the_gate_to_all_but_one_probe_and_a_commit_opens_it() {
         let g = WriteGate::default();
-        assert_eq!(g.pass(), Pass::Go);
-        g.outcome(Pass::Go, Err("connection refused"));
+        let go = g.pass();
+        assert_eq!(go.pass, Pass::Go);
+        g.outcome(go, Err("connection refused"));
         assert!(g.down().is_some_and(|(_, why)| why == "connection refused"));
         let probe = g.pass();
-        assert_eq!(probe, Pass::Probe);
-        assert_eq!(g.pass(), Pass::Refuse);
-        assert_eq!(g.pass(), Pass::Refuse);
+        assert_eq!(probe.pass, Pass::Probe);
+        assert_eq!(g.pass().pass, Pass::Refuse);
+        assert_eq!(g.pass().pass, Pass::Refuse);
         g.outcome(probe, Err("connection refused"));
         let probe = g.pass();
-        assert_eq!(probe, Pass::Probe);
+        assert_eq!(probe.pass, Pass::Probe);
         g.outcome(probe, Ok(()));
         assert!(g.down().is_none());
-        assert_eq!(g.pass(), Pass::Go);
+        assert_eq!(g.pass().pass, Pass::Go);
+    }
+
+    #[test]
+    fn a_probe_cancelled_before_its_outcome_lets_the_next_delivery_probe() {
+        let g = WriteGate::default();
+        g.outcome(g.pass(), Err("connection refused"));
+        let probe = g.pass();
+        assert_eq!(probe.pass, Pass::Probe);
+        // The request was cancelled mid-commit (the client went away): no outcome.
+        drop(probe);
+        assert_eq!(g.pass().pass, Pass::Probe);
     }
 }

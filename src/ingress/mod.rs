@@ -111,8 +111,8 @@ async fn receive(
     // A database that cannot take the write (locked, failing over, out of disk) gets a quick
     // 503, well inside Meta's 20 s: Meta retries a 503, and it counts a timeout as a failure.
     // A write that commits after the deadline is harmless: the retry is stored once.
-    let pass = state.gate.pass();
-    if pass == gate::Pass::Refuse {
+    let ticket = state.gate.pass();
+    if ticket.pass == gate::Pass::Refuse {
         metrics::counter!("commentguard_notifications_received_total", "outcome" => "store_error")
             .increment(1);
         return (StatusCode::SERVICE_UNAVAILABLE, "not stored, retry").into_response();
@@ -125,7 +125,7 @@ async fn receive(
         ))),
     };
     state.gate.outcome(
-        pass,
+        ticket,
         submitted.as_ref().map(|_| ()).map_err(|e| match e {
             crate::inbox::InboxError::Store(why) => why.as_str(),
             _ => "the inbox did not take the write",
