@@ -144,7 +144,13 @@ async fn page(
         Ok(s) => (s.key.clone(), s.session.clone(), s),
         Err(resp) => return *resp,
     };
-    let filter = match q.decisions.filter(50) {
+    // The unsure queue is a filter on what the page reads: read further back for it.
+    let limit = if q.queue.as_deref() == Some("unsure") {
+        500
+    } else {
+        50
+    };
+    let filter = match q.decisions.filter(limit) {
         Ok(f) => f,
         Err(e) => {
             return respond(

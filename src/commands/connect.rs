@@ -84,6 +84,25 @@ pub async fn run(
                     .await?;
             }
         }
+        // An account that used Instagram Login and is connected with Facebook Login now: its
+        // renewed Instagram token must not keep winning over the new Page token.
+        let switched: Vec<&str> = report
+            .accounts
+            .iter()
+            .filter(|a| {
+                a.login == crate::config::Login::Facebook
+                    && settings.login_of(&a.account_id) == crate::config::Login::Instagram
+            })
+            .map(|a| a.account_id.as_str())
+            .collect();
+        if !switched.is_empty() {
+            let store = SqlStore::connect(settings.database_url.expose())
+                .await
+                .context("opening the database (COMMENTGUARD_DATABASE_URL) to forget the old Instagram token")?;
+            for id in switched {
+                store.forget_renewed_token(id).await?;
+            }
+        }
         // What serve will read: the file must load as settings.
         Settings::load(Some(config), &|k| std::env::var(k).ok())
             .with_context(|| format!("{} was written but does not load", config.display()))?;

@@ -65,6 +65,19 @@ impl WriteGate {
             .clone()
     }
 
+    /// Opens the gate when the database is known to answer again (`/readyz` pinged it).
+    pub fn reopen(&self, why: &str) {
+        let mut down = self.down_since.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((since, _)) = down.take() {
+            tracing::info!(
+                outage.seconds = since.elapsed().as_secs_f64(),
+                reason = why,
+                "the database answers again: webhooks go through"
+            );
+            metrics::gauge!("commentguard_database_writable").set(1.0);
+        }
+    }
+
     /// Records how a delivery that went through ([`Pass::Go`] or [`Pass::Probe`]) ended; the
     /// ticket's probe, if it was one, ends with it.
     pub fn outcome(&self, ticket: Ticket<'_>, result: Result<(), &str>) {
@@ -112,6 +125,15 @@ mod tests {
         assert_eq!(probe.pass, Pass::Probe);
         g.outcome(probe, Ok(()));
         assert!(g.down().is_none());
+        assert_eq!(g.pass().pass, Pass::Go);
+    }
+
+    #[test]
+    fn a_ping_that_answers_reopens_the_gate() {
+        let g = WriteGate::default();
+        g.outcome(g.pass(), Err("connection refused"));
+        assert!(g.down().is_some());
+        g.reopen("ping answered");
         assert_eq!(g.pass().pass, Pass::Go);
     }
 

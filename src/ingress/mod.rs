@@ -124,13 +124,12 @@ async fn receive(
             ACK_DEADLINE.as_secs()
         ))),
     };
-    state.gate.outcome(
-        ticket,
-        submitted.as_ref().map(|_| ()).map_err(|e| match e {
-            crate::inbox::InboxError::Store(why) => why.as_str(),
-            _ => "the inbox did not take the write",
-        }),
-    );
+    match &submitted {
+        Ok(_) => state.gate.outcome(ticket, Ok(())),
+        Err(crate::inbox::InboxError::Store(why)) => state.gate.outcome(ticket, Err(why)),
+        // The writer stopped (shutting down): not the database's doing.
+        Err(crate::inbox::InboxError::Stopped) => drop(ticket),
+    }
     match submitted {
         Ok(outcome) => {
             let outcome_label = if outcome.dead_letters > 0 {
@@ -202,23 +201,23 @@ fn summarize(d: &Delivery) -> Summary {
 /// The database answers. (The rules loaded before the listener opened: serve does not start
 /// without them, and a broken edit later keeps the last good ones.)
 async fn ready(State(state): State<Arc<IngressState>>) -> Response {
-    if let Some((since, why)) = state.gate.down() {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!(
-                "not ready: the database has not taken a write for {} s ({why})",
-                since.elapsed().as_secs()
-            ),
-        )
-            .into_response();
-    }
+    // The details (the database's own words) go to the log, not to this public endpoint.
     match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
-        Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
-        Ok(Err(e)) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("not ready: the database does not answer ({e})"),
-        )
-            .into_response(),
+        Ok(Ok(())) => {
+            // The database answers again: deliveries go through (the next one that fails
+            // closes the gate again). Without this, a load balancer that stopped sending
+            // deliveries because of this endpoint would never see one commit.
+            state.gate.reopen("the database answers /readyz's ping");
+            (StatusCode::OK, "ready").into_response()
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "not ready: the database does not answer");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not ready: the database does not answer",
+            )
+                .into_response()
+        }
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
             "not ready: the database did not answer within 2 s",

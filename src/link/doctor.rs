@@ -95,9 +95,12 @@ fn http(ca: Option<&Path>) -> Result<reqwest::Client, String> {
     b.build().map_err(|e| e.to_string())
 }
 
-fn transport(url: &str, e: &reqwest::Error) -> String {
+/// A request's failure in words. Without the request's URL: the handshake's carries the
+/// verify token.
+fn transport(url: &str, e: reqwest::Error) -> String {
+    let e = e.without_url();
     let mut why = e.to_string();
-    let mut source = std::error::Error::source(e);
+    let mut source = std::error::Error::source(&e);
     while let Some(s) = source {
         why.push_str(": ");
         why.push_str(&s.to_string());
@@ -145,7 +148,7 @@ async fn callback(settings: &Settings, url: &str, ca: Option<&Path>) -> Vec<Chec
         .send()
         .await;
     let mut out = vec![match handshake {
-        Err(e) => return vec![Check::fail(NAME, transport(url, &e))],
+        Err(e) => return vec![Check::fail(NAME, transport(url, e))],
         Ok(r) if r.status() == 200 => match r.text().await {
             Ok(body) if body.trim() == challenge => {
                 Check::pass(NAME, format!("{url} answers Meta's handshake over HTTPS"))
@@ -154,7 +157,7 @@ async fn callback(settings: &Settings, url: &str, ca: Option<&Path>) -> Vec<Chec
                 "{url} answered 200 without the challenge ({:?}): is it commentguard's /webhook?",
                 body.chars().take(80).collect::<String>()
             )),
-            Err(e) => Check::fail(NAME, transport(url, &e)),
+            Err(e) => Check::fail(NAME, transport(url, e)),
         },
         Ok(r) if r.status() == 403 => Check::fail(NAME, format!(
             "{url} refused the handshake (403): the verify token in the App Dashboard must equal COMMENTGUARD_VERIFY_TOKEN here and there"
@@ -179,7 +182,7 @@ async fn callback(settings: &Settings, url: &str, ca: Option<&Path>) -> Vec<Chec
             "{url} answered {} to a body with a wrong signature: something in front of commentguard answers for it",
             r.status()
         )),
-        Err(e) => Check::fail("signatures", transport(url, &e)),
+        Err(e) => Check::fail("signatures", transport(url, e)),
     });
     out
 }

@@ -52,6 +52,9 @@ pub fn write_accounts(
         }
         if a.login == crate::config::Login::Instagram {
             entry["login"] = value("instagram");
+        } else {
+            // Connected with Facebook Login now, whatever it was before.
+            entry.remove("login");
         }
         if let Some(u) = &a.username {
             entry["username"] = value(u.as_str());

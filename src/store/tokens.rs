@@ -25,6 +25,9 @@ pub trait TokenStore: Send + Sync + 'static {
 
     /// Keeps `token` as the account's (replacing an older one).
     async fn put_renewed_token(&self, t: &RenewedToken) -> Result<()>;
+
+    /// Forgets the account's renewed token (it changed login: the settings' token holds).
+    async fn forget_renewed_token(&self, account_id: &str) -> Result<bool>;
 }
 
 #[async_trait]
@@ -59,5 +62,16 @@ impl TokenStore for SqlStore {
         .execute(&self.writer)
         .await?;
         Ok(())
+    }
+
+    async fn forget_renewed_token(&self, account_id: &str) -> Result<bool> {
+        Ok(
+            sqlx::query("DELETE FROM account_tokens WHERE account_id = $1")
+                .bind(account_id)
+                .execute(&self.writer)
+                .await?
+                .rows_affected()
+                > 0,
+        )
     }
 }
