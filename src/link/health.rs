@@ -10,7 +10,6 @@
 //! The answers are kept for the status endpoint, the review page and the metrics. An error
 //! from Meta is reported in Meta's words, never as "missing".
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -64,7 +63,7 @@ pub struct AccountSubscription {
 #[derive(Debug, Default)]
 pub struct SubscriptionWatch {
     app: RwLock<Option<AppSubscriptionStatus>>,
-    by_account: RwLock<BTreeMap<String, AccountSubscription>>,
+    by_account: super::ByAccount<AccountSubscription>,
 }
 
 fn missing_of(fields: &[String]) -> Vec<String> {
@@ -77,12 +76,7 @@ fn missing_of(fields: &[String]) -> Vec<String> {
 
 impl SubscriptionWatch {
     pub fn snapshot(&self) -> Vec<AccountSubscription> {
-        self.by_account
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect()
+        self.by_account.snapshot()
     }
 
     pub fn app(&self) -> Option<AppSubscriptionStatus> {
@@ -100,10 +94,7 @@ impl SubscriptionWatch {
             };
             let status = check_account(graph, settings, &ctx, app.as_ref()).await;
             record_metrics(&status);
-            self.by_account
-                .write()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(account_id, status);
+            self.by_account.put(account_id, status);
         }
         *self.app.write().unwrap_or_else(|e| e.into_inner()) = app;
     }
@@ -116,13 +107,7 @@ impl SubscriptionWatch {
         every: Duration,
         cancel: CancellationToken,
     ) {
-        loop {
-            self.check_all(&graph, &settings).await;
-            tokio::select! {
-                _ = cancel.cancelled() => return,
-                _ = tokio::time::sleep(every) => {}
-            }
-        }
+        crate::jobs::every(every, cancel, || self.check_all(&graph, &settings)).await
     }
 }
 

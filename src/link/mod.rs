@@ -13,8 +13,41 @@ pub mod refresh;
 pub mod settings_file;
 pub mod tokens;
 
+use std::collections::BTreeMap;
+use std::sync::RwLock;
+
 use crate::config::Settings;
 use crate::graph::{GraphClient, GraphConfig};
+
+/// The last answer of a periodic check, per account, for the status endpoint and the review
+/// page.
+#[derive(Debug)]
+pub struct ByAccount<T>(RwLock<BTreeMap<String, T>>);
+
+impl<T> Default for ByAccount<T> {
+    fn default() -> Self {
+        ByAccount(RwLock::new(BTreeMap::new()))
+    }
+}
+
+impl<T: Clone> ByAccount<T> {
+    /// Every account's last answer, in account order.
+    pub fn snapshot(&self) -> Vec<T> {
+        self.0
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    pub fn put(&self, account_id: String, answer: T) {
+        self.0
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(account_id, answer);
+    }
+}
 
 /// The Graph API client the settings describe.
 pub fn graph_client(settings: &Settings) -> GraphClient {

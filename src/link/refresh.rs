@@ -87,7 +87,8 @@ pub async fn refresh_due(store: &dyn Store, graph: &GraphClient, settings: &Sett
     }
 }
 
-/// Reads and refreshes every `every` until `cancel` (the first right away).
+/// Refreshes right away, then every `every` reads the renewed tokens and refreshes, until
+/// `cancel`. [`load`] must have run before (serve does it at start).
 pub async fn run(
     store: Arc<dyn Store>,
     graph: Arc<GraphClient>,
@@ -95,14 +96,19 @@ pub async fn run(
     every: Duration,
     cancel: CancellationToken,
 ) {
-    loop {
-        if let Err(e) = load(store.as_ref(), &settings).await {
-            tracing::warn!(error = %e, "renewed tokens not read from the database");
+    // serve read them just before starting this: the first round only refreshes.
+    let mut read_at_start = true;
+    crate::jobs::every(every, cancel, || {
+        let fresh = std::mem::replace(&mut read_at_start, false);
+        let (store, graph, settings) = (store.clone(), graph.clone(), settings.clone());
+        async move {
+            if !fresh {
+                if let Err(e) = load(store.as_ref(), &settings).await {
+                    tracing::warn!(error = %e, "renewed tokens not read from the database");
+                }
+            }
+            refresh_due(store.as_ref(), &graph, &settings).await;
         }
-        refresh_due(store.as_ref(), &graph, &settings).await;
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep(every) => {}
-        }
-    }
+    })
+    .await
 }

@@ -5,8 +5,7 @@
 //! (`commentguard_token_expires_in_seconds{account}`, infinite for a token that does not
 //! expire), before calls start failing with code 190 while scams stay up.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -100,17 +99,12 @@ pub fn missing_scopes(granted: &[String]) -> Vec<String> {
 /// The last answers.
 #[derive(Debug, Default)]
 pub struct TokenWatch {
-    by_account: RwLock<BTreeMap<String, TokenStatus>>,
+    by_account: super::ByAccount<TokenStatus>,
 }
 
 impl TokenWatch {
     pub fn snapshot(&self) -> Vec<TokenStatus> {
-        self.by_account
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect()
+        self.by_account.snapshot()
     }
 
     /// Inspects every account's token once.
@@ -127,10 +121,7 @@ impl TokenWatch {
             } else if let Some(e) = &status.error {
                 tracing::warn!(account_id = %account_id, error = %e, "access token not inspected");
             }
-            self.by_account
-                .write()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(account_id, status);
+            self.by_account.put(account_id, status);
         }
     }
 
@@ -142,13 +133,7 @@ impl TokenWatch {
         every: Duration,
         cancel: CancellationToken,
     ) {
-        loop {
-            self.check_all(&graph, &settings).await;
-            tokio::select! {
-                _ = cancel.cancelled() => return,
-                _ = tokio::time::sleep(every) => {}
-            }
-        }
+        crate::jobs::every(every, cancel, || self.check_all(&graph, &settings)).await
     }
 }
 

@@ -77,15 +77,7 @@ async fn threats_sexual_comments_and_insults_are_hidden_each_under_its_own_categ
         }
     }
 
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.admin_address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&app).await;
     for category in ["threat", "sexual", "harassment"] {
         assert!(
             metrics.contains(&format!(
@@ -96,41 +88,11 @@ async fn threats_sexual_comments_and_insults_are_hidden_each_under_its_own_categ
     }
 
     // The review page's filter: one kind, or every kind of abuse.
-    let c = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let r = c
-        .post(format!("{}/review/login", app.admin_address))
-        .form(&[("name", "oncall"), ("token", ADMIN)])
-        .send()
-        .await
-        .unwrap();
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let page = |category: &'static str| {
-        let (c, cookie, base) = (c.clone(), cookie.clone(), app.admin_address.clone());
-        async move {
-            c.get(format!("{base}/review?category={category}"))
-                .header("cookie", cookie)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        }
-    };
-    let threats = page("threat").await;
+    let threats = review_html(&app, ADMIN, "category=threat").await;
     assert!(threats.contains("I will kill you"), "{threats}");
     assert!(!threats.contains("send nudes"));
     assert!(!threats.contains("idiota"));
-    let abuse = page("abuse").await;
+    let abuse = review_html(&app, ADMIN, "category=abuse").await;
     for text in ["I will kill you", "send nudes", "idiota"] {
         assert!(abuse.contains(text), "{text} missing under abuse");
     }

@@ -24,13 +24,24 @@ async fn connect(fake: &FakeGraph, config: &Path, stdin: &str) -> Output {
 }
 
 fn run_connect(graph_url: &str, config: &Path, stdin: &str) -> Output {
+    run_connect_with(
+        &["--config".into(), config.display().to_string()],
+        &[
+            ("COMMENTGUARD_GRAPH_URL", graph_url.to_string()),
+            ("COMMENTGUARD_APP_SECRET", APP_SECRET.to_string()),
+        ],
+        stdin,
+    )
+}
+
+/// `commentguard connect ARGS` with only `env` (and PATH) set, `stdin` on its standard input.
+pub(crate) fn run_connect_with(args: &[String], env: &[(&str, String)], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_commentguard"))
-        .args(["connect", "--config"])
-        .arg(config)
+        .arg("connect")
+        .args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("COMMENTGUARD_GRAPH_URL", graph_url)
-        .env("COMMENTGUARD_APP_SECRET", APP_SECRET)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -227,3 +227,50 @@ pub fn say_skipped(what: &str) {
         "NOT RUN: {what}: set COMMENTGUARD_TEST_DATABASE_URL=postgres://USER@HOST:PORT/DB to run it (.ci/run does)"
     );
 }
+
+/// The review page (`/review?QUERY`) as HTML, signed in with the admin token `admin`.
+pub async fn review_html(app: &TestApp, admin: &str, query: &str) -> String {
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = c
+        .post(format!("{}/review/login", app.admin_address))
+        .form(&[("name", "oncall"), ("token", admin)])
+        .send()
+        .await
+        .unwrap();
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    c.get(format!("{}/review?{query}", app.admin_address))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The service's /metrics text.
+pub async fn metrics_text(app: &TestApp) -> String {
+    app.client
+        .get(format!("{}/metrics", app.admin_address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The value of the series `name_and_labels` (`name{label="v"}`) in a /metrics text.
+pub fn metric_value(text: &str, name_and_labels: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name_and_labels)?.trim().parse().ok())
+}

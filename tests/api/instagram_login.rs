@@ -4,13 +4,15 @@
 //! refreshed before their 60 days end, kept across a restart.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use commentguard::secret::Secret;
 use commentguard::store::{now_ms, RenewedToken, SqlStore, TokenStore};
 
-use crate::helpers::{comment_body, spawn_app_with, AppOptions, TestApp, APP_SECRET};
+use crate::helpers::{
+    comment_body, metric_value, metrics_text, spawn_app_with, AppOptions, TestApp, APP_SECRET,
+};
 use crate::support::fake_graph::FakeGraph;
 
 const IG_SECRET: &str = "instagram-app-secret-0f9e8d7c6b";
@@ -273,26 +275,12 @@ async fn an_instagram_login_token_55_days_old_is_refreshed_and_the_new_one_used_
         .find(|r| r.object_id == "c-ig-1")
         .unwrap();
     assert_eq!(hide.bearer.as_deref(), Some(fresh.as_str()));
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.admin_address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let left: f64 = metrics
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix(&format!(
-                "commentguard_token_expires_in_seconds{{account=\"{IG_ACCOUNT}\"}}"
-            ))?
-            .trim()
-            .parse()
-            .ok()
-        })
-        .expect("the metric is there");
+    let metrics = metrics_text(&app).await;
+    let left = metric_value(
+        &metrics,
+        &format!("commentguard_token_expires_in_seconds{{account=\"{IG_ACCOUNT}\"}}"),
+    )
+    .expect("the metric is there");
     assert!(left > 59.0 * 86400.0, "{left}");
 
     // Restart on the same database: the new token, no second refresh.
@@ -314,30 +302,25 @@ async fn an_instagram_login_token_55_days_old_is_refreshed_and_the_new_one_used_
 }
 
 fn run_connect(instagram_url: &str, dir: &Path, stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_commentguard"))
-        .args(["connect", "--instagram-login", "--config"])
-        .arg(dir.join("commentguard.toml"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("COMMENTGUARD_INSTAGRAM_GRAPH_URL", instagram_url)
-        .env("COMMENTGUARD_INSTAGRAM_APP_SECRET", IG_SECRET)
-        .env(
-            "COMMENTGUARD_DATABASE_URL",
-            format!("sqlite:{}", dir.join("cg.db").display()),
-        )
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("commentguard runs");
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    crate::connect::run_connect_with(
+        &[
+            "--instagram-login".into(),
+            "--config".into(),
+            dir.join("commentguard.toml").display().to_string(),
+        ],
+        &[
+            (
+                "COMMENTGUARD_INSTAGRAM_GRAPH_URL",
+                instagram_url.to_string(),
+            ),
+            ("COMMENTGUARD_INSTAGRAM_APP_SECRET", IG_SECRET.to_string()),
+            (
+                "COMMENTGUARD_DATABASE_URL",
+                format!("sqlite:{}", dir.join("cg.db").display()),
+            ),
+        ],
+        stdin,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

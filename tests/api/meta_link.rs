@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::helpers::{spawn_app_with, AppOptions, TestApp, APP_SECRET};
+use crate::helpers::{
+    metric_value, metrics_text, review_html, spawn_app_with, AppOptions, TestApp, APP_SECRET,
+};
 use crate::support::fake_graph::{FakeGraph, Fault};
 use crate::support::fake_meta::ALL_SCOPES;
 
@@ -65,22 +67,6 @@ async fn status_with(app: &TestApp, key: &str) -> Value {
     }
 }
 
-async fn metrics(app: &TestApp) -> String {
-    app.client
-        .get(format!("{}/metrics", app.admin_address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
-fn metric(text: &str, name_and_labels: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(name_and_labels)?.trim().parse().ok())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_subscription_check_asks_the_app_and_the_page_not_the_instagram_account() {
     let fake = FakeGraph::start().await;
@@ -114,9 +100,9 @@ async fn the_subscription_check_asks_the_app_and_the_page_not_the_instagram_acco
             .all(|r| !r.path.ends_with(&format!("{account}/subscribed_apps"))),
         "asked /{{ig-user-id}}/subscribed_apps"
     );
-    let m = metrics(&app).await;
+    let m = metrics_text(&app).await;
     assert_eq!(
-        metric(
+        metric_value(
             &m,
             &format!("commentguard_subscription_app_installed{{account=\"{account}\"}}")
         ),
@@ -149,22 +135,22 @@ async fn a_page_without_the_app_installed_shows_that_nothing_arrives_for_the_acc
     assert!(fake.calls_to("install_app").is_empty());
     // The app id was set: Meta was not asked for it.
     assert!(fake.calls_to("app").is_empty());
-    let m = metrics(&app).await;
+    let m = metrics_text(&app).await;
     assert_eq!(
-        metric(
+        metric_value(
             &m,
             &format!("commentguard_subscription_app_installed{{account=\"{account}\"}}")
         ),
         Some(0.0)
     );
     assert_eq!(
-        metric(
+        metric_value(
             &m,
             &format!("commentguard_subscription_missing_fields{{account=\"{account}\"}}")
         ),
         Some(4.0)
     );
-    let html = review_page(&app).await;
+    let html = review_html(&app, ADMIN, "").await;
     assert!(
         html.contains(&format!("Instagram sends no notifications for account {account}: the app is not installed on its Facebook Page ({page})")),
         "{html}"
@@ -224,9 +210,9 @@ async fn an_error_from_meta_is_reported_in_metas_words() {
     );
     assert_eq!(sub["missing"], serde_json::json!([]), "{status}");
     assert_eq!(sub["complete"], false, "{status}");
-    let m = metrics(&app).await;
+    let m = metrics_text(&app).await;
     assert_eq!(
-        metric(
+        metric_value(
             &m,
             &format!("commentguard_subscription_check_ok{{account=\"{account}\"}}")
         ),
@@ -262,8 +248,8 @@ async fn a_token_lapsing_in_five_days_raises_the_metric_and_shows_on_the_status(
         debug[0].bearer.as_deref(),
         Some(format!("{}|{APP_SECRET}", FakeGraph::APP_ID).as_str())
     );
-    let m = metrics(&app).await;
-    let left = metric(
+    let m = metrics_text(&app).await;
+    let left = metric_value(
         &m,
         &format!("commentguard_token_expires_in_seconds{{account=\"{account}\"}}"),
     )
@@ -272,7 +258,7 @@ async fn a_token_lapsing_in_five_days_raises_the_metric_and_shows_on_the_status(
     assert!(!m.contains(token.as_str()), "the token is in the metrics");
 
     // The brand team sees it on the review page, in words, without the token.
-    let html = review_page(&app).await;
+    let html = review_html(&app, ADMIN, "").await;
     assert!(html.contains("id=\"token-warning\""), "{html}");
     assert!(
         html.contains(&format!(
@@ -281,35 +267,6 @@ async fn a_token_lapsing_in_five_days_raises_the_metric_and_shows_on_the_status(
         "{html}"
     );
     assert!(!html.contains(token.as_str()));
-}
-
-/// The review page's HTML, signed in with the admin token.
-async fn review_page(app: &TestApp) -> String {
-    let c = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let r = c
-        .post(format!("{}/review/login", app.admin_address))
-        .form(&[("name", "oncall"), ("token", ADMIN)])
-        .send()
-        .await
-        .unwrap();
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    c.get(format!("{}/review", app.admin_address))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -322,10 +279,10 @@ async fn a_page_token_that_does_not_expire_is_no_problem_and_a_missing_scope_is_
     assert_eq!(token["type"], "PAGE", "{status}");
     assert!(token["lapses_at"].is_null(), "{status}");
     assert!(token["problem"].is_null(), "{status}");
-    let m = metrics(&app).await;
+    let m = metrics_text(&app).await;
     // Infinite (`inf`, which Prometheus reads as +Inf): never below the alert's week.
     assert_eq!(
-        metric(
+        metric_value(
             &m,
             &format!("commentguard_token_expires_in_seconds{{account=\"{account}\"}}")
         ),

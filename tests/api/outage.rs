@@ -161,6 +161,21 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
+/// Delivers a signed scam comment `id` by `user`: the status, when an answer came.
+async fn deliver(client: &reqwest::Client, base: &str, id: &str, user: &str) -> Option<u16> {
+    let body = comment_body(ACCOUNT, id, SCAM, user);
+    let sig = sign(&body, &Secret::new(APP_SECRET));
+    client
+        .post(format!("{base}/webhook"))
+        .header("x-hub-signature-256", sig)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .ok()
+        .map(|r| r.status().as_u16())
+}
+
 /// One delivery's fate as the sender saw it.
 #[derive(Debug, Clone)]
 struct Sent {
@@ -224,18 +239,8 @@ async fn postgres_stopped_under_load_then_started_loses_nothing_acknowledged_and
                 };
                 let id = format!("1795{n:011}");
                 let user = format!("user{n}");
-                let body = comment_body(ACCOUNT, &id, SCAM, &user);
-                let sig = sign(&body, &Secret::new(APP_SECRET));
                 let at = Instant::now();
-                let status = client
-                    .post(format!("{base}/webhook"))
-                    .header("x-hub-signature-256", sig)
-                    .header("content-type", "application/json")
-                    .body(body)
-                    .send()
-                    .await
-                    .ok()
-                    .map(|r| r.status().as_u16());
+                let status = deliver(&client, &base, &id, &user).await;
                 let took = at.elapsed();
                 sent.lock().unwrap().insert(
                     id,
@@ -445,17 +450,7 @@ async fn two_instances_through_a_postgres_restart_act_on_each_comment_and_reply_
                 };
                 let id = format!("1796{n:011}");
                 let user = format!("user{n}");
-                let body = comment_body(ACCOUNT, &id, SCAM, &user);
-                let sig = sign(&body, &Secret::new(APP_SECRET));
-                let ok = client
-                    .post(format!("{base}/webhook"))
-                    .header("x-hub-signature-256", sig)
-                    .header("content-type", "application/json")
-                    .body(body)
-                    .send()
-                    .await
-                    .is_ok_and(|r| r.status() == 200);
-                if ok {
+                if deliver(&client, &base, &id, &user).await == Some(200) {
                     acked.lock().unwrap().insert(id, user);
                 }
                 tokio::time::sleep(Duration::from_millis(30)).await;

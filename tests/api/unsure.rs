@@ -144,32 +144,7 @@ hide = true
     let norm = commentguard::rules::normalize::normalize(&leaning);
     assert!((kept - f64::from(model.score(&norm, &leaning))).abs() < 1e-3);
 
-    let c = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let r = c
-        .post(format!("{}/review/login", app.admin_address))
-        .form(&[("name", "oncall"), ("token", ADMIN)])
-        .send()
-        .await
-        .unwrap();
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let html = c
-        .get(format!("{}/review?queue=unsure", app.admin_address))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = review_html(&app, ADMIN, "queue=unsure").await;
     let shown = |id: &str| html.contains(&format!("data-comment-id=\"{id}\""));
     assert!(shown("c-shadow"), "{html}");
     assert!(shown("c-lean"), "{html}");

@@ -140,24 +140,11 @@ async fn a_body_over_the_limit_is_refused_with_413_and_not_stored() {
     let body = comment_body("1784", "c-big", &"x".repeat(1_100_000), "a");
     assert_eq!(default_app.post_signed(&body).await.status(), 413);
     // Counted, so an operator sees deliveries refused for their size.
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.admin_address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let refused: f64 = metrics
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("commentguard_notifications_received_total{outcome=\"too_large\"}")?
-                .trim()
-                .parse()
-                .ok()
-        })
-        .expect("the too_large count is in the metrics");
+    let refused = metric_value(
+        &metrics_text(&app).await,
+        "commentguard_notifications_received_total{outcome=\"too_large\"}",
+    )
+    .expect("the too_large count is in the metrics");
     assert!(refused >= 2.0, "{refused}");
 }
 

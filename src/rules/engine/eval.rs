@@ -64,9 +64,12 @@ impl Ctx<'_> {
         if let Some(s) = self.scores[model as usize].get() {
             return *s;
         }
-        let models: Vec<&crate::rules::model::Model> =
-            self.set.models.iter().map(|(_, m)| m.as_ref()).collect();
-        let all = crate::rules::model::score_all(&models, &self.norm.text, &self.input.text);
+        let all = crate::rules::model::score_all(
+            &self.set.models,
+            |(_, m)| m.as_ref(),
+            &self.norm.text,
+            &self.input.text,
+        );
         for (cell, s) in self.scores.iter().zip(all) {
             let _ = cell.set(s);
         }

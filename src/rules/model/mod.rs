@@ -95,20 +95,21 @@ impl Sink for Sum<'_> {
 /// [`Sum`] for several models at once: one feature extraction, each model's four running
 /// sums taken in the same turn as [`Sum`] takes them, so each score is bit for bit the one
 /// [`Model::score`] gives.
-struct Sums<'a> {
-    models: &'a [&'a Model],
+struct Sums<'a, T, F> {
+    models: &'a [T],
+    model: F,
     bits: u32,
     sums: Vec<[f32; 4]>,
     n: u32,
 }
 
-impl Sink for Sums<'_> {
+impl<T, F: Fn(&T) -> &Model> Sink for Sums<'_, T, F> {
     #[inline]
     fn emit(&mut self, hash: u64, _: Unit) {
         let b = features::bucket(hash, self.bits);
         let lane = (self.n & 3) as usize;
         for (m, sums) in self.models.iter().zip(self.sums.iter_mut()) {
-            sums[lane] += m.weights[b];
+            sums[lane] += (self.model)(m).weights[b];
         }
         self.n += 1;
     }
@@ -116,20 +117,27 @@ impl Sink for Sums<'_> {
 
 /// The scores of several models that share their hash size, from one pass over the text's
 /// features (a rule set's models are all asked of most comments: extracting the features is
-/// most of the cost). Models with another hash size are scored alone.
-pub fn score_all(models: &[&Model], normalized: &str, original: &str) -> Vec<f32> {
+/// most of the cost). Models with another hash size are scored alone. `model` reads a model
+/// out of an item of `models`, so a rule set's list is scored as it is kept.
+pub fn score_all<T>(
+    models: &[T],
+    model: impl Fn(&T) -> &Model,
+    normalized: &str,
+    original: &str,
+) -> Vec<f32> {
     let Some(first) = models.first() else {
         return Vec::new();
     };
-    let bits = first.header.hash_bits;
-    if models.iter().any(|m| m.header.hash_bits != bits) {
+    let bits = model(first).header.hash_bits;
+    if models.iter().any(|m| model(m).header.hash_bits != bits) {
         return models
             .iter()
-            .map(|m| m.score(normalized, original))
+            .map(|m| model(m).score(normalized, original))
             .collect();
     }
     let mut s = Sums {
         models,
+        model: &model,
         bits,
         sums: vec![[0.0; 4]; models.len()],
         n: 0,
@@ -145,7 +153,7 @@ pub fn score_all(models: &[&Model], normalized: &str, original: &str) -> Vec<f32
         .zip(&s.sums)
         .map(|(m, sums)| {
             let sum = (sums[0] + sums[1]) + (sums[2] + sums[3]);
-            sigmoid(m.header.bias + sum * scale)
+            sigmoid(model(m).header.bias + sum * scale)
         })
         .collect()
 }
@@ -368,7 +376,7 @@ mod tests {
             "🔥🔥🔥",
         ] {
             let norm = crate::rules::normalize::normalize(text);
-            let together = score_all(&refs, &norm, text);
+            let together = score_all(&refs, |m| *m, &norm, text);
             for (m, s) in refs.iter().zip(together) {
                 assert_eq!(m.score(&norm, text).to_bits(), s.to_bits(), "{text:?}");
             }
