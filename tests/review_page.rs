@@ -562,9 +562,14 @@ async fn brand_team_signs_in_sees_the_evidence_and_undoes_a_hide() {
         label.contains("Not spam") && label.contains("Dana"),
         "{label}"
     );
-    click(&c, "article[data-comment-id='c-webhook'] button.mark-spam").await;
-    let notice = c.wait().for_element(Locator::Id("notice")).await.unwrap();
-    assert!(notice.text().await.unwrap().contains("Label saved"));
+    // One click on a visible comment is both the decision and the label: hidden, and Spam.
+    click(
+        &c,
+        "article[data-comment-id='c-webhook'] button.settle-spam",
+    )
+    .await;
+    let notice = notice_after(&c, "hidden=c-webhook").await;
+    assert!(notice.contains("counts as Spam"), "{notice}");
     let label = c
         .find(Locator::Css(
             "article[data-comment-id='c-webhook'] .label-spam",
@@ -785,8 +790,15 @@ async fn brand_team_signs_in_sees_the_evidence_and_undoes_a_hide() {
         .await
         .unwrap()
         .contains("test-forex (enforce)"));
-    let report = c.find(Locator::Id("try-report")).await.unwrap();
-    assert!(report.text().await.unwrap().contains("\"forex\""));
+    // Each rule reads as a sentence: what it would do and the words that made it.
+    let sentences = c.find(Locator::Id("try-sentences")).await.unwrap();
+    let said = sentences.text().await.unwrap();
+    assert!(
+        said.contains("The rule test-forex (enforced")
+            && said.contains("would hide the comment, because")
+            && said.contains("“forex”"),
+        "{said}"
+    );
     // A comment nothing matches, and nothing about either reached Instagram or the log.
     let field = c.find(Locator::Id("try-text")).await.unwrap();
     field.clear().await.unwrap();

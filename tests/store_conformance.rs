@@ -135,6 +135,7 @@ conformance!(
     rule_matches_are_counted_per_rule_and_day,
     people_are_added_once_replaced_on_request_and_removed,
     the_session_key_is_made_once_and_shared,
+    saved_replies_are_kept_per_account_replaced_by_title_and_removed,
 );
 
 async fn rule_matches_are_counted_per_rule_and_day(db: Db) {
@@ -1979,4 +1980,46 @@ async fn a_persons_latest_label_stands_and_labels_keep_their_text(db: Db) {
             .len(),
         2
     );
+}
+
+async fn saved_replies_are_kept_per_account_replaced_by_title_and_removed(db: Db) {
+    use commentguard::store::SavedReply;
+    let a = db.store().await;
+    let b = db.store().await;
+    let reply = |account: &str, title: &str, text: &str| SavedReply {
+        account_id: account.into(),
+        title: title.into(),
+        text: text.into(),
+        person: "Robin".into(),
+        saved_at: 5,
+    };
+    a.put_saved_reply(&reply("acc-2", "Thanks", "Thank you!"))
+        .await
+        .unwrap();
+    a.put_saved_reply(&reply("acc-1", "Scam warning", "We never DM first."))
+        .await
+        .unwrap();
+    a.put_saved_reply(&reply("acc-1", "Thanks", "Thanks a lot!"))
+        .await
+        .unwrap();
+    // The same title again replaces the text; another instance reads the same list.
+    a.put_saved_reply(&reply("acc-1", "Thanks", "Thanks, {author}!"))
+        .await
+        .unwrap();
+    let all = b.saved_replies().await.unwrap();
+    let seen: Vec<(&str, &str, &str)> = all
+        .iter()
+        .map(|r| (r.account_id.as_str(), r.title.as_str(), r.text.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("acc-1", "Scam warning", "We never DM first."),
+            ("acc-1", "Thanks", "Thanks, {author}!"),
+            ("acc-2", "Thanks", "Thank you!"),
+        ]
+    );
+    assert!(b.delete_saved_reply("acc-1", "Thanks").await.unwrap());
+    assert!(!b.delete_saved_reply("acc-1", "Thanks").await.unwrap());
+    assert_eq!(a.saved_replies().await.unwrap().len(), 2);
 }

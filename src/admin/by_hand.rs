@@ -2,31 +2,6 @@
 //! What an action by hand does is [`crate::moderation::by_hand`].
 
 use crate::moderation::by_hand::{plan, plan_hide, ByHand, HideError};
-use crate::store::DecisionRow;
-
-/// The review page's reply and delete forms for a decision.
-pub fn forms_html(d: &DecisionRow, csrf: &str) -> String {
-    use super::review::esc;
-    if d.kind != crate::store::DecisionKind::Comment {
-        return String::new();
-    }
-    format!(
-        "<form method=\"post\" action=\"/review/act\" class=\"reply-form\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <input type=\"hidden\" name=\"comment_id\" value=\"{id}\">\
-         <input type=\"hidden\" name=\"what\" value=\"reply\">\
-         <label>Reply<input type=\"text\" name=\"text\" maxlength=\"2200\" required class=\"reply-text\"></label>\
-         <button type=\"submit\" class=\"reply\">Send reply</button></form>\
-         <form method=\"post\" action=\"/review/act\" class=\"delete-form\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <input type=\"hidden\" name=\"comment_id\" value=\"{id}\">\
-         <input type=\"hidden\" name=\"what\" value=\"delete\">\
-         <label><input type=\"checkbox\" name=\"confirm\" value=\"yes\" required class=\"delete-confirm\"> delete for good</label>\
-         <button type=\"submit\" class=\"delete\">Delete</button></form>",
-        csrf = esc(csrf),
-        id = esc(&d.comment_id)
-    )
-}
 
 #[derive(serde::Deserialize)]
 pub struct ActForm {
@@ -37,6 +12,11 @@ pub struct ActForm {
     text: String,
     #[serde(default)]
     confirm: String,
+    /// A saved reply's title, used when no text was typed.
+    #[serde(default)]
+    saved: String,
+    #[serde(default)]
+    back: Option<String>,
 }
 
 /// `POST /review/act`: a reply or a delete by hand.
@@ -46,21 +26,20 @@ pub async fn act(
     axum::extract::Form(form): axum::extract::Form<ActForm>,
 ) -> axum::response::Response {
     use axum::http::StatusCode;
-    use axum::response::{IntoResponse, Redirect};
     let signed = match super::sign_in::form_session(&state, &headers, &form.csrf).await {
         Ok(s) => s,
         Err(resp) => return *resp,
     };
     let what = match form.what.as_str() {
-        "reply" => ByHand::Reply(form.text.clone()),
+        "reply" => ByHand::Reply(reply_text(&state, &form).await),
         "delete" if form.confirm == "yes" => ByHand::Delete,
         "delete" => {
-            return super::review::error_page(
+            return super::kit::error_page(
                 StatusCode::BAD_REQUEST,
                 "Tick \"delete for good\" to delete a comment: it cannot be undone.",
             )
         }
-        _ => return super::review::error_page(StatusCode::BAD_REQUEST, "Unknown action."),
+        _ => return super::kit::error_page(StatusCode::BAD_REQUEST, "Unknown action."),
     };
     let person = signed.person.clone();
     match plan(
@@ -79,19 +58,16 @@ pub async fn act(
             } else {
                 "replied"
             };
-            let q = url::form_urlencoded::Serializer::new(String::new())
-                .append_pair(key, &form.comment_id)
-                .finish();
-            Redirect::to(&format!("/review?{q}")).into_response()
+            super::review::back_to(form.back.as_deref(), &[(key, &form.comment_id)])
         }
         Err(e @ HideError::Store(_)) => {
             tracing::error!(error = %e, "action by hand failed");
-            super::review::error_page(
+            super::kit::error_page(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "It could not be recorded; try again.",
             )
         }
-        Err(e) => super::review::error_page(StatusCode::CONFLICT, &e.to_string()),
+        Err(e) => super::kit::error_page(StatusCode::CONFLICT, &e.to_string()),
     }
 }
 
@@ -102,12 +78,11 @@ pub(super) async fn hide(
     axum::extract::Form(form): axum::extract::Form<super::review::UndoForm>,
 ) -> axum::response::Response {
     use axum::http::StatusCode;
-    use axum::response::{IntoResponse, Redirect};
     let signed = match super::sign_in::form_session(&state, &headers, &form.csrf).await {
         Ok(s) => s,
         Err(resp) => return *resp,
     };
-    let page = super::review::error_page;
+    let page = super::kit::error_page;
     let person = signed.person.clone();
     match plan_hide(
         state.store.as_ref(),
@@ -131,10 +106,7 @@ pub(super) async fn hide(
             {
                 tracing::warn!(error = %e, "the hide's label was not stored");
             }
-            let q = url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("hidden", &form.comment_id)
-                .finish();
-            Redirect::to(&format!("/review?{q}")).into_response()
+            super::review::back_to(form.back.as_deref(), &[("hidden", &form.comment_id)])
         }
         Err(e @ HideError::Store(_)) => {
             tracing::error!(error = %e, "hide by hand failed");
@@ -145,4 +117,32 @@ pub(super) async fn hide(
         }
         Err(e) => page(StatusCode::CONFLICT, &e.to_string()),
     }
+}
+
+/// The reply's text: typed, or the account's saved reply picked, `{author}` filled in.
+async fn reply_text(state: &super::AdminState, form: &ActForm) -> String {
+    if form.saved.is_empty() && !form.text.contains("{author}") {
+        return form.text.clone();
+    }
+    let decision = state
+        .store
+        .list_decisions(&crate::store::DecisionFilter {
+            comment_id: Some(form.comment_id.clone()),
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .ok()
+        .and_then(|mut rows| rows.pop());
+    let replies = state.store.saved_replies().await.unwrap_or_default();
+    let (account, author) = decision
+        .map(|d| (d.account_id, d.author))
+        .unwrap_or_default();
+    super::replies::resolve(
+        &form.text,
+        &form.saved,
+        &account,
+        author.as_deref(),
+        &replies,
+    )
 }

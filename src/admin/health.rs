@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::review::esc;
+use super::kit::esc;
 use super::AdminState;
 
 /// What a brand team should know about delivery: an account whose webhook subscription is

@@ -27,6 +27,14 @@ pub(super) async fn banners(
     next: axum::middleware::Next,
 ) -> Response {
     let signing_in = req.uri().path() == "/review/login";
+    let here = req.uri().to_string();
+    // Who is signed in, for the navigation bar (the page itself checks again, and answers a
+    // visitor without a session with the sign-in page).
+    let signed = if signing_in {
+        None
+    } else {
+        super::sign_in::session(&state, req.headers()).await.ok()
+    };
     let resp = next.run(req).await;
     let html = resp
         .headers()
@@ -39,19 +47,110 @@ pub(super) async fn banners(
     if dry_run(&state.settings) {
         top.push_str(DRY_RUN_BANNER);
     }
-    if !signing_in {
+    if signed.is_some() {
         top.push_str(&failed_reload_banner(&state));
     }
-    if top.is_empty() {
-        return resp;
-    }
+    let nav = signed
+        .as_ref()
+        .map(|s| nav_html(&state, s, &here))
+        .unwrap_or_default();
     let (mut parts, body) = resp.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, 64 << 20).await else {
         return (StatusCode::INTERNAL_SERVER_ERROR, "page too large").into_response();
     };
-    let page = String::from_utf8_lossy(&bytes).replacen("<main>", &format!("<main>{top}"), 1);
+    let page = String::from_utf8_lossy(&bytes)
+        .replacen(super::kit::NAV_SLOT, &nav, 1)
+        .replacen("<main>", &format!("<main>{top}"), 1);
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, axum::body::Body::from(page))
+}
+
+/// The navigation bar of every signed-in page: the queue first, then the log, the tools, and
+/// who is signed in. The link to the page shown is marked current.
+fn nav_html(state: &AdminState, signed: &super::sign_in::SignedIn, here: &str) -> String {
+    use super::kit::esc;
+    let mut links: Vec<(&str, &str, &str, &str)> = vec![
+        (
+            "/review?queue=review",
+            "needs-review",
+            "Needs review",
+            "The comments to settle, the ones the rules were unsure of first",
+        ),
+        (
+            "/review",
+            "all-decisions",
+            "All decisions",
+            "Every decision, newest first",
+        ),
+        (
+            "/review?queue=unsure",
+            "unsure",
+            "Unsure",
+            "Only the comments the rules were unsure of: your labels teach the model most here",
+        ),
+        (
+            "/review/try",
+            "try",
+            "Try a comment",
+            "What the rules would do with a comment you write",
+        ),
+        (
+            "/review/rules",
+            "rules-view",
+            "Rules",
+            "Each rule, its mode and its matches this week",
+        ),
+        (
+            "/review/replies",
+            "saved-replies",
+            "Saved replies",
+            "Answers your team sends often, per account",
+        ),
+    ];
+    if signed.role == crate::store::Role::Admin {
+        links.push((
+            "/review/dead-letters",
+            "dead-letters",
+            "Dead letters",
+            "Notifications that could not be processed",
+        ));
+    }
+    if state.settings.rules_next.is_some() {
+        links.push((
+            "/review/replay",
+            "compare",
+            "Compare the next rules",
+            "What the edited rules would change",
+        ));
+    }
+    let current = |href: &str| {
+        let (path, query) = here.split_once('?').unwrap_or((here, ""));
+        let queue = query.split('&').find_map(|kv| kv.strip_prefix("queue="));
+        match href.split_once('?') {
+            Some((p, q)) => p == path && Some(q.trim_start_matches("queue=")) == queue,
+            None => href == path && (path != "/review" || queue.is_none()),
+        }
+    };
+    let mut out = String::from("<nav aria-label=\"Review pages\">");
+    for (href, id, text, title) in links {
+        let _ = write!(
+            out,
+            "<a href=\"{href}\" id=\"{id}\" title=\"{title}\"{}>{text}</a>",
+            if current(href) {
+                " aria-current=\"page\""
+            } else {
+                ""
+            }
+        );
+    }
+    let _ = write!(
+        out,
+        "</nav><div class=\"who\"><span id=\"signed-in\">{} ({})</span>\
+         <form method=\"post\" action=\"/review/logout\"><button type=\"submit\">Sign out</button></form></div>",
+        esc(&signed.person),
+        signed.role.as_str()
+    );
+    out
 }
 
 /// The rule folders whose last edit failed to load, each with its first errors: the rules
@@ -64,13 +163,13 @@ fn failed_reload_banner(state: &AdminState) -> String {
         };
         let folder = match account {
             None => "The rules".to_string(),
-            Some(a) => format!("The rules of account {}", super::review::esc(a)),
+            Some(a) => format!("The rules of account {}", super::kit::esc(a)),
         };
         let errors: Vec<String> = r
             .errors
             .iter()
             .take(3)
-            .map(|e| format!("<li><code>{}</code></li>", super::review::esc(e)))
+            .map(|e| format!("<li><code>{}</code></li>", super::kit::esc(e)))
             .collect();
         let _ = write!(
             out,
@@ -88,10 +187,14 @@ fn failed_reload_banner(state: &AdminState) -> String {
 pub(super) fn model_evidence(
     name: &str,
     score: f64,
+    threshold: &str,
     text: Option<&str>,
     rules: &crate::rules::RuleSet,
 ) -> String {
     let mut out = format!("model {name} scored {score:.2}");
+    if !threshold.is_empty() {
+        let _ = write!(out, " (the rule asks {threshold})");
+    }
     let model = rules.models().iter().find(|(n, _)| n == name);
     if let (Some((_, model)), Some(text)) = (model, text) {
         let norm = crate::rules::normalize::normalize(text);
@@ -117,14 +220,14 @@ mod tests {
         let pack = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
         let set = crate::rules::RuleSet::load(&pack).expect("the shipped pack loads");
         let text = "I made $9,000 in two weeks with @trade_with_anna, message her on whatsapp";
-        let shown = model_evidence("scam", 0.934, Some(text), &set);
+        let shown = model_evidence("scam", 0.934, "above 0.944", Some(text), &set);
         assert!(
-            shown.starts_with("model scam scored 0.93, pushed by "),
+            shown.starts_with("model scam scored 0.93 (the rule asks above 0.944), pushed by "),
             "{shown}"
         );
         // Without the text (purged) only the score.
         assert_eq!(
-            model_evidence("scam", 0.934, None, &set),
+            model_evidence("scam", 0.934, "", None, &set),
             "model scam scored 0.93"
         );
     }

@@ -7,23 +7,21 @@ use std::fmt::Write as _;
 
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 
-use super::review::{error_page, esc};
+use super::kit::{error_page, esc};
 use super::sign_in::form_session;
 use super::AdminState;
-use crate::store::{DecisionRow, Label, LabelRow};
+use crate::store::{Label, LabelRow};
 
 pub use crate::moderation::labels::{agreement, record, Agreement, AGREEMENT_WINDOW};
 
-/// The labels shown on a decision and its two buttons.
-pub fn labels_html(
-    d: &DecisionRow,
-    labels: &[&LabelRow],
-    csrf: &str,
-    tz: &jiff::tz::TimeZone,
-) -> String {
+/// The labels people gave a decision, each with who and when.
+pub fn labels_html(labels: &[&LabelRow], tz: &jiff::tz::TimeZone) -> String {
+    if labels.is_empty() {
+        return String::new();
+    }
     let mut out = String::from("<div class=\"labels\">");
     for l in labels {
         let _ = write!(
@@ -33,23 +31,6 @@ pub fn labels_html(
             l.label.title(),
             esc(&l.person),
             super::view::local_time_html(l.labelled_at, tz)
-        );
-    }
-    for label in [Label::Spam, Label::NotSpam] {
-        let _ = write!(
-            out,
-            "<form method=\"post\" action=\"/review/label\" class=\"label-form\">\
-             <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-             <input type=\"hidden\" name=\"comment_id\" value=\"{}\">\
-             <input type=\"hidden\" name=\"kind\" value=\"{}\">\
-             <input type=\"hidden\" name=\"label\" value=\"{}\">\
-             <button type=\"submit\" class=\"mark-{}\">{}</button></form>",
-            esc(csrf),
-            esc(&d.comment_id),
-            esc(d.kind.as_str()),
-            label.as_str(),
-            label.as_str(),
-            label.title()
         );
     }
     out.push_str("</div>");
@@ -72,6 +53,8 @@ pub struct LabelForm {
     comment_id: String,
     kind: String,
     label: String,
+    #[serde(default)]
+    back: Option<String>,
 }
 
 /// Stores the signed-in person's label on a decision's comment.
@@ -99,12 +82,7 @@ pub async fn label(
     )
     .await
     {
-        Ok(true) => {
-            let q = url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("labelled", &form.comment_id)
-                .finish();
-            Redirect::to(&format!("/review?{q}")).into_response()
-        }
+        Ok(true) => super::review::back_to(form.back.as_deref(), &[("labelled", &form.comment_id)]),
         Ok(false) => error(
             StatusCode::NOT_FOUND,
             &format!("No decision for comment {} in the log.", form.comment_id),

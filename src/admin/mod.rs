@@ -6,15 +6,19 @@
 pub mod api;
 pub mod auth;
 pub mod by_hand;
+pub mod card;
 pub mod error;
 mod health;
 mod honest;
+pub mod kit;
 pub mod labels;
 pub mod links;
 pub mod people;
 pub mod replay;
+pub mod replies;
 pub mod review;
 pub mod rules_view;
+pub mod settle;
 pub mod sign_in;
 pub use crate::moderation::undo;
 pub mod view;
@@ -97,6 +101,12 @@ async fn metrics(State(state): State<AdminState>) -> Response {
         let now = crate::store::now_ms();
         let overdue = due.map(|d| (now - d).max(0) as f64 / 1000.0).unwrap_or(0.0);
         metrics::gauge!("commentguard_actions_overdue_seconds").set(overdue);
+    }
+    // The review queue's size: what a person still has to settle.
+    if let Ok(sizes) = review::queue_sizes(&state).await {
+        for (account, n) in sizes {
+            metrics::gauge!("commentguard_review_queue_size", "account" => account).set(n as f64);
+        }
     }
     state.rules.publish_metrics();
     metrics::gauge!("commentguard_rules_loaded").set(state.rules.for_account("").len() as f64);

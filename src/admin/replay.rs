@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::review::{esc, html_page, respond};
+use super::kit::{esc, html_page, respond};
 use super::sign_in::session;
 use super::AdminState;
 use crate::config::parse_duration;
@@ -34,9 +34,7 @@ pub async fn page(
     let Some(dir) = state.settings.rules_next.clone() else {
         return respond(
             StatusCode::NOT_FOUND,
-            html_page(
-                "Compare",
-                "",
+            html_page("Compare",
                 &format!("<p class=\"error\">No folder to compare with: set COMMENTGUARD_RULES_NEXT to the folder holding the edited rules.</p>{back}"),
             ),
         );
@@ -51,7 +49,6 @@ pub async fn page(
             StatusCode::BAD_REQUEST,
             html_page(
                 "Compare",
-                "",
                 &format!(
                     "<p class=\"error\">since={}: not a duration such as 7d</p>{back}",
                     esc(&since_name)
@@ -76,14 +73,13 @@ pub async fn page(
             }
             body.push_str("</ul>");
             body.push_str(back);
-            return respond(StatusCode::OK, html_page("Compare", "", &body));
+            return respond(StatusCode::OK, html_page("Compare", &body));
         }
         Err(_) => {
             return respond(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 html_page(
                     "Compare",
-                    "",
                     "<p class=\"error\">Loading the rules failed.</p>",
                 ),
             )
@@ -108,7 +104,6 @@ pub async fn page(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 html_page(
                     "Compare",
-                    "",
                     &format!("<p class=\"error\">The moderation log could not be read.</p>{back}"),
                 ),
             );
@@ -173,5 +168,5 @@ pub async fn page(
         body.push_str("<p>Nothing would change.</p>");
     }
     body.push_str(back);
-    respond(StatusCode::OK, html_page("Compare", "", &body))
+    respond(StatusCode::OK, html_page("Compare", &body))
 }

@@ -1,30 +1,38 @@
-//! The review page for brand teams: recent decisions with the comment's text, the rule and its
-//! evidence highlighted, filters, and an Undo button.
+//! The review page for brand teams: the "Needs review" queue (the comments the rules were
+//! unsure of first, then the ones they acted on that nobody confirmed), every decision with its
+//! evidence highlighted, filters, one row of actions per comment, several settled at once, and
+//! new decisions added without a reload.
 //!
-//! Server-rendered HTML with no script at all (the Content-Security-Policy forbids scripts), so
-//! there is no front-end build. Every string that came from a commenter or a rule file goes
-//! through [`esc`]. Sign-in exchanges the admin token for a session cookie (see
-//! [`super::auth`]); the Undo form carries a CSRF token bound to that session.
+//! Server-rendered HTML; the one script ([`CONSOLE_JS`]) adds keyboard shortcuts, fills in saved
+//! replies and follows new decisions, and every button works without it. Sign-in gives a
+//! session cookie (see [`super::auth`]); every form carries a CSRF token bound to it.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use axum::extract::{Form, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 
 use super::api::DecisionQuery;
 use super::auth::csrf_token;
-use super::undo::{can_undo, plan_unhide, undo_of, UndoError, UndoSource};
-use super::view::{evidence_spans, highlight_segments};
+use super::card::{card_html, CardContext};
+use super::kit::{error_page, esc, html_page, respond};
+use super::undo::{plan_unhide, undo_of, UndoError, UndoSource};
 use super::AdminState;
-use crate::store::{ActionState, DecisionRow};
+use crate::store::{DecisionRow, LabelRow};
+
+/// The console's script: keyboard shortcuts, saved replies, new decisions without a reload.
+pub const CONSOLE_JS: &str = include_str!("console.js");
 
 pub fn router() -> Router<AdminState> {
     Router::new()
         .route("/review", get(page))
+        .route("/review/live", get(live))
+        .route("/review/console.js", get(console_js))
         .route(
             "/review/login",
             get(super::sign_in::login_form).post(super::sign_in::login),
@@ -34,6 +42,12 @@ pub fn router() -> Router<AdminState> {
         .route("/review/label", post(super::labels::label))
         .route("/review/hide", post(super::by_hand::hide))
         .route("/review/act", post(super::by_hand::act))
+        .route("/review/settle", post(super::settle::settle))
+        .route(
+            "/review/replies",
+            get(super::replies::page).post(super::replies::save),
+        )
+        .route("/review/replies/delete", post(super::replies::delete))
         .route("/review/replay", get(super::replay::page))
         .route("/review/try", get(super::try_comment::page))
         .route("/review/rules", get(super::rules_view::page))
@@ -41,74 +55,20 @@ pub fn router() -> Router<AdminState> {
         .route("/review/dead-letters", get(super::rules_view::dead_letters))
 }
 
-/// Escapes text for HTML element content and quoted attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;margin:0;background:#f6f6f4;color:#222}\
-header{background:#222;color:#fff;padding:.6em 1.2em;display:flex;justify-content:space-between;align-items:center}\
-header h1{font-size:1.1em;margin:0}main{max-width:980px;margin:1em auto;padding:0 1em}\
-form.filters{display:flex;gap:.6em;flex-wrap:wrap;align-items:end;margin-bottom:1em}\
-label{display:flex;flex-direction:column;font-size:.8em;color:#555}\
-article{background:#fff;border:1px solid #ddd;border-radius:6px;padding:.8em 1em;margin:.7em 0}\
-.meta{font-size:.85em;color:#666;display:flex;gap:1em;flex-wrap:wrap}\
-.text{font-size:1.05em;white-space:pre-wrap;word-break:break-word;margin:.5em 0}\
-mark{background:#ffd54f;padding:0 .1em;border-radius:2px}.purged{color:#999;font-style:italic}\
-.badge{border-radius:3px;padding:0 .4em;font-size:.85em;background:#eee}\
-.outcome-done{background:#c8e6c9}.outcome-failed{background:#ffcdd2}.outcome-pending{background:#fff9c4}\
-.notice{background:#e3f2fd;border:1px solid #90caf9;padding:.5em 1em;border-radius:4px}\
-.banner{background:#fff3cd;border:1px solid #e0a800;padding:.5em 1em;border-radius:4px;color:#3d2e00}\
-.error{background:#ffebee;border:1px solid #ef9a9a;padding:.5em 1em;border-radius:4px}\
-button{cursor:pointer}ul{margin:.3em 0;padding-left:1.2em}\
-table.rules{border-collapse:collapse;width:100%;background:#fff}table.rules td,table.rules th{border-bottom:1px solid #ddd;padding:.3em .5em;text-align:left;vertical-align:top}";
-
-pub(super) fn html_page(title: &str, header_right: &str, body: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>{}</title><style>{STYLE}</style></head><body>\
-         <header><h1>commentguard · review</h1><div>{header_right}</div></header>\
-         <main>{body}</main></body></html>",
-        esc(title)
-    )
-}
-
-/// HTML with the headers every review response carries: no scripts, no framing, no caching,
-/// no referrer leaking comment ids.
-pub(super) fn respond(status: StatusCode, html: String) -> Response {
-    let mut resp = (status, html).into_response();
+async fn console_js() -> Response {
+    let mut resp = CONSOLE_JS.into_response();
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
     );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=300"),
     );
     resp
 }
@@ -126,183 +86,151 @@ struct PageQuery {
     hidden: Option<String>,
     replied: Option<String>,
     deleted: Option<String>,
+    /// How many comments were just settled at once, and how.
+    settled: Option<String>,
+    verdict: Option<String>,
     /// `spam`, `not_spam`, `none` (no label) or `any`.
     label: Option<String>,
     /// Only decisions an enforced rule of this category (`scam`, `spam`, `abuse`,
     /// `promotion`, `other`) matched.
     category: Option<String>,
-    /// `unsure`: only the comments the rules were unsure of and nobody has labelled yet.
+    /// `review`: the Needs-review queue; `unsure`: only the comments the rules were unsure of
+    /// and nobody has labelled yet.
     queue: Option<String>,
+    /// For the live view: only decisions newer than this id.
+    after: Option<i64>,
 }
 
-async fn page(
-    State(state): State<AdminState>,
-    headers: HeaderMap,
-    Query(q): Query<PageQuery>,
-) -> Response {
-    let (key, session, signed) = match super::sign_in::session(&state, &headers).await {
-        Ok(s) => (s.key.clone(), s.session.clone(), s),
-        Err(resp) => return *resp,
-    };
-    // The unsure queue is a filter on what the page reads: read further back for it.
-    let limit = if q.queue.as_deref() == Some("unsure") {
-        500
-    } else {
-        50
-    };
-    let filter = match q.decisions.filter(limit) {
-        Ok(f) => f,
-        Err(e) => {
-            return respond(
-                StatusCode::BAD_REQUEST,
-                html_page(
-                    "Review",
-                    "",
-                    &format!("<p class=\"error\">{}</p>", esc(&e.to_string())),
-                ),
-            )
-        }
-    };
-    let rows = match state.store.list_decisions(&filter).await {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::error!(error = %e, "review page: reading decisions failed");
-            return respond(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                html_page(
-                    "Review",
-                    "",
-                    "<p class=\"error\">The moderation log could not be read.</p>",
-                ),
-            );
-        }
-    };
-    let next_cursor = (rows.len() as i64 == filter.limit)
-        .then(|| rows.last().map(|d| d.id))
-        .flatten();
-    let outcome = q.outcome.as_deref().filter(|o| !o.is_empty());
-    let csrf = csrf_token(&key, &session);
+impl PageQuery {
+    fn queue(&self) -> Option<&str> {
+        self.queue
+            .as_deref()
+            .filter(|q| *q == "review" || *q == "unsure")
+    }
 
-    let mut body = String::new();
-    if let Some(c) = q.undone.as_deref().filter(|c| !c.is_empty()) {
-        let _ = write!(
-            body,
-            "<p class=\"notice\" role=\"status\" id=\"notice\">Unhide planned for comment {}. It is carried out in the background; its state shows below.</p>",
-            esc(c)
-        );
-    }
-    for (c, what) in [(&q.replied, "Reply"), (&q.deleted, "Delete")] {
-        if let Some(c) = c.as_deref().filter(|c| !c.is_empty()) {
-            let _ = write!(
-                body,
-                "<p class=\"notice\" role=\"status\" id=\"notice\">{what} planned for comment {}. It is carried out in the background; its state shows below.</p>",
-                esc(c)
-            );
-        }
-    }
-    if let Some(c) = q.hidden.as_deref().filter(|c| !c.is_empty()) {
-        let _ = write!(
-            body,
-            "<p class=\"notice\" role=\"status\" id=\"notice\">{} for comment {}; it counts as Spam. {}</p>",
-            if super::honest::dry_run(&state.settings) { "Hide recorded" } else { "Hide planned" },
-            esc(c),
-            if super::honest::dry_run(&state.settings) {
-                "Dry run: it is not carried out on Instagram (it shows below as skipped)."
-            } else {
-                "It is carried out in the background; its state shows below."
+    /// The filters as a query string (no notices, no cursor), for links and the live view.
+    fn filters_query(&self) -> String {
+        let mut url = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [
+            ("since", &self.decisions.since),
+            ("rule", &self.decisions.rule),
+            ("action", &self.decisions.action),
+            ("account", &self.decisions.account),
+            ("outcome", &self.outcome),
+            ("label", &self.label),
+            ("category", &self.category),
+            ("queue", &self.queue),
+        ] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                url.append_pair(k, v);
             }
-        );
+        }
+        url.finish()
     }
-    if let Some(c) = q.labelled.as_deref().filter(|c| !c.is_empty()) {
-        let _ = write!(
-            body,
-            "<p class=\"notice\" role=\"status\" id=\"notice\">Label saved for comment {}.</p>",
-            esc(c)
-        );
-    }
-    body.push_str(&super::health::health_html(&state).await);
-    let week = crate::store::now_ms() - super::labels::AGREEMENT_WINDOW.as_millis() as i64;
-    if let Ok(a) = super::labels::agreement(state.store.as_ref(), week).await {
-        body.push_str(&super::labels::agreement_html(&a));
-    }
-    body.push_str(&filters_form(&q, outcome));
-    let ids: Vec<String> = rows.iter().map(|d| d.comment_id.clone()).collect();
-    let labels = state.store.labels_for(&ids).await.unwrap_or_default();
-    let links = state
-        .links
-        .for_page(&state.graph, &state.settings, &rows)
-        .await;
+}
+
+/// What the page shows of the decisions read: the cards, and the counts over them.
+#[derive(Default)]
+struct Listed {
+    cards: String,
+    shown: usize,
+    hidden: usize,
+    replied: usize,
+    failed: usize,
+    shadow: usize,
+    undone: usize,
+    unsure: usize,
+    per_category: BTreeMap<String, usize>,
+    newest: i64,
+}
+
+fn mode_is(m: &serde_json::Value, want: &str) -> bool {
+    m.get("mode").and_then(|v| v.as_str()) == Some(want)
+}
+
+/// Does an enforced rule of category `cat` match ("abuse" takes every kind of abuse)?
+fn in_category(d: &DecisionRow, cat: &str) -> bool {
+    let wanted = |c: &str| {
+        c == cat
+            || (cat == "abuse" && crate::rules::Category::parse(c).is_some_and(|k| k.is_abuse()))
+    };
+    d.matched.as_array().into_iter().flatten().any(|m| {
+        mode_is(m, "enforce")
+            && wanted(
+                m.get("category")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("other"),
+            )
+    })
+}
+
+/// The decisions of `rows` the query keeps, in the order shown, each with why it is queued.
+fn select<'a>(
+    state: &AdminState,
+    q: &PageQuery,
+    rows: &'a [DecisionRow],
+    labels: &[LabelRow],
+) -> Vec<(&'a DecisionRow, Option<String>)> {
+    let outcome = q.outcome.as_deref().filter(|o| !o.is_empty());
     let label_filter = q.label.as_deref().filter(|l| !l.is_empty());
+    let category = q.category.as_deref().filter(|c| !c.is_empty());
+    let mine = |d: &DecisionRow| -> Vec<&LabelRow> {
+        labels
+            .iter()
+            .filter(|l| l.comment_id == d.comment_id && l.kind == d.kind.as_str())
+            .collect()
+    };
+    let passes = |d: &&DecisionRow| {
+        outcome.is_none_or(|o| d.outcome() == o)
+            && super::labels::passes(label_filter, &mine(d))
+            && category.is_none_or(|c| in_category(d, c))
+    };
+    match q.queue() {
+        Some(which) => crate::moderation::unsure::queue(
+            rows,
+            |a| state.rules.for_account(a),
+            |d| !mine(d).is_empty(),
+        )
+        .into_iter()
+        .filter(|(d, r)| passes(d) && (which == "review" || r.tier == 0))
+        .map(|(d, r)| (d, Some(r.why)))
+        .collect(),
+        None => rows.iter().filter(passes).map(|d| (d, None)).collect(),
+    }
+}
+
+/// The cards of the decisions selected, and their counts.
+async fn list(
+    state: &AdminState,
+    chosen: &[(&DecisionRow, Option<String>)],
+    labels: &[LabelRow],
+    c: &CardContext<'_>,
+) -> Listed {
     let dry = super::honest::dry_run(&state.settings);
-    let mut shown = 0;
-    let (mut hidden, mut replied, mut failed, mut shadow, mut undone) = (0, 0, 0, 0, 0);
-    let mut per_category: std::collections::BTreeMap<String, usize> = Default::default();
-    let mut list = String::new();
-    for d in rows
-        .iter()
-        .filter(|d| outcome.is_none_or(|o| d.outcome() == o))
-    {
-        let mine: Vec<&crate::store::LabelRow> = labels
+    let mut out = Listed::default();
+    for (d, why) in chosen {
+        let mine: Vec<&LabelRow> = labels
             .iter()
             .filter(|l| l.comment_id == d.comment_id && l.kind == d.kind.as_str())
             .collect();
-        if !super::labels::passes(label_filter, &mine) {
-            continue;
-        }
-        if q.queue.as_deref() == Some("unsure")
-            && (!mine.is_empty()
-                || crate::moderation::unsure::reason(d, &state.rules.for_account(&d.account_id))
-                    .is_none())
-        {
-            continue;
-        }
-        if let Some(cat) = q.category.as_deref().filter(|c| !c.is_empty()) {
-            // "abuse" takes every kind of abuse (hate, harassment, threat, sexual, profanity).
-            let wanted = |c: &str| {
-                c == cat
-                    || (cat == "abuse"
-                        && crate::rules::Category::parse(c).is_some_and(|k| k.is_abuse()))
-            };
-            let matched = d.matched.as_array().into_iter().flatten().any(|m| {
-                m.get("mode").and_then(|v| v.as_str()) == Some("enforce")
-                    && wanted(
-                        m.get("category")
-                            .and_then(|v| v.as_str())
-                            .unwrap_or("other"),
-                    )
-            });
-            if !matched {
-                continue;
-            }
-        }
-        shown += 1;
+        let rules = state.rules.for_account(&d.account_id);
+        out.shown += 1;
+        out.newest = out.newest.max(d.id);
         let hid = if dry {
             d.actions.iter().any(|a| a == "hide")
         } else {
             crate::moderation::by_hand::is_hidden(d)
         };
-        if hid {
-            hidden += 1;
-        }
-        if d.actions.iter().any(|a| a == "reply") {
-            replied += 1;
-        }
-        if d.outcome() == "failed" {
-            failed += 1;
-        }
+        out.hidden += usize::from(hid);
+        out.replied += usize::from(d.actions.iter().any(|a| a == "reply"));
+        out.failed += usize::from(d.outcome() == "failed");
         let matches = d.matched.as_array().cloned().unwrap_or_default();
-        let mode = |m: &serde_json::Value, want: &str| {
-            m.get("mode").and_then(|v| v.as_str()) == Some(want)
-        };
-        if matches.iter().any(|m| mode(m, "shadow")) {
-            shadow += 1;
-        }
-        if undo_of(d).is_some() {
-            undone += 1;
-        }
+        out.shadow += usize::from(matches.iter().any(|m| mode_is(m, "shadow")));
+        out.undone += usize::from(undo_of(d).is_some());
+        out.unsure += usize::from(crate::moderation::unsure::reason(d, &rules).is_some());
         let cats: std::collections::BTreeSet<String> = matches
             .iter()
-            .filter(|m| mode(m, "enforce"))
+            .filter(|m| mode_is(m, "enforce"))
             .map(|m| {
                 m.get("category")
                     .and_then(|v| v.as_str())
@@ -310,89 +238,325 @@ async fn page(
                     .to_string()
             })
             .collect();
-        for c in cats {
-            *per_category.entry(c).or_default() += 1;
+        for cat in cats {
+            *out.per_category.entry(cat).or_default() += 1;
         }
-        list.push_str(&decision_html(
-            d,
-            &mine,
-            &csrf,
-            &state.settings.timezone,
-            &links,
-            &state.rules.for_account(&d.account_id),
-        ));
+        out.cards
+            .push_str(&card_html(d, &mine, &rules, why.as_deref(), c));
     }
-    if shown == 0 {
-        body.push_str("<p>No decisions match these filters.</p>");
-    } else {
-        let _ = write!(
-            body,
-            "<p class=\"counts\" id=\"counts\">{shown} decision{} shown: {hidden} {}, {replied} answered, {shadow} in shadow, {undone} undone{}{}.</p>",
-            if shown == 1 { "" } else { "s" },
-            if dry {
-                "decided hide (not carried out: dry run)"
-            } else {
-                "hidden"
-            },
-            if per_category.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    "; by category: {}",
-                    per_category
-                        .iter()
-                        .map(|(c, n)| format!("{} {n}", esc(c)))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            },
-            if failed > 0 {
-                format!(", <strong>{failed} with a failed Graph call</strong>")
-            } else {
-                String::new()
-            }
-        );
-    }
-    body.push_str(&list);
-    if let Some(cursor) = next_cursor {
-        let mut url = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [
-            ("since", &q.decisions.since),
-            ("rule", &q.decisions.rule),
-            ("action", &q.decisions.action),
-            ("account", &q.decisions.account),
-            ("outcome", &q.outcome),
-            ("label", &q.label),
-            ("category", &q.category),
-            ("queue", &q.queue),
-        ] {
-            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
-                url.append_pair(k, v);
-            }
-        }
-        url.append_pair("cursor", &cursor.to_string());
-        let _ = write!(
-            body,
-            "<p><a href=\"/review?{}\" id=\"older\">Older decisions →</a></p>",
-            esc(&url.finish())
-        );
-    }
-    let mut header = format!(
-        "<span id=\"signed-in\">{} ({})</span> <a href=\"/review?queue=unsure\" id=\"unsure\" title=\"Comments the rules were unsure of: your labels teach the model most here\">Unsure</a> <a href=\"/review/try\" id=\"try\">Try a comment</a> <a href=\"/review/rules\" id=\"rules-view\">Rules</a> ",
-        esc(&signed.person),
-        signed.role.as_str()
-    );
-    if signed.role == crate::store::Role::Admin {
-        header.push_str("<a href=\"/review/dead-letters\" id=\"dead-letters\">Dead letters</a> ");
-    }
-    if state.settings.rules_next.is_some() {
-        header.push_str("<a href=\"/review/replay\" id=\"compare\">Compare the next rules</a> ");
-    }
-    header.push_str("<form method=\"post\" action=\"/review/logout\"><button type=\"submit\">Sign out</button></form>");
-    respond(StatusCode::OK, html_page("Review", &header, &body))
+    out
 }
 
-fn filters_form(q: &PageQuery, outcome: Option<&str>) -> String {
+fn notices(state: &AdminState, q: &PageQuery) -> String {
+    let mut body = String::new();
+    let planned = "It is carried out in the background; its state shows below.";
+    let dry = super::honest::dry_run(&state.settings);
+    let mut note = |text: String| {
+        let _ = write!(
+            body,
+            "<p class=\"notice\" role=\"status\" id=\"notice\">{text}</p>"
+        );
+    };
+    let given = |v: &Option<String>| v.as_deref().filter(|c| !c.is_empty()).map(esc);
+    if let Some(c) = given(&q.undone) {
+        note(format!(
+            "Unhide planned for comment {c}; it counts as Not spam. {planned}"
+        ));
+    }
+    if let Some(c) = given(&q.replied) {
+        note(format!("Reply planned for comment {c}. {planned}"));
+    }
+    if let Some(c) = given(&q.deleted) {
+        note(format!("Delete planned for comment {c}. {planned}"));
+    }
+    if let Some(c) = given(&q.hidden) {
+        note(format!(
+            "{} for comment {c}; it counts as Spam. {}",
+            if dry { "Hide recorded" } else { "Hide planned" },
+            if dry {
+                "Dry run: it is not carried out on Instagram (it shows below as skipped)."
+            } else {
+                planned
+            }
+        ));
+    }
+    if let Some(c) = given(&q.labelled) {
+        note(format!("Label saved for comment {c}."));
+    }
+    if let (Some(n), Some(v)) = (given(&q.settled), given(&q.verdict)) {
+        let n: usize = n.parse().unwrap_or(0);
+        note(format!(
+            "{} settled as {}: {}",
+            super::kit::plural(n, "comment", "comments"),
+            if v == "spam" { "Spam" } else { "Not spam" },
+            if v == "spam" {
+                "visible ones are hidden, and each is labelled Spam."
+            } else {
+                "hidden ones are shown again, and each is labelled Not spam."
+            }
+        ));
+    }
+    body
+}
+
+fn counts_html(l: &Listed, dry: bool, queue: Option<&str>) -> String {
+    let what = match queue {
+        Some("review") => "waiting for review",
+        Some(_) => "unsure",
+        None => "shown",
+    };
+    format!(
+        "<p class=\"counts\" id=\"counts\">{} {what}: {} {}, {} answered, {} in shadow, {} undone, {} unsure{}{}.</p>",
+        super::kit::plural(l.shown, "decision", "decisions"),
+        l.hidden,
+        if dry {
+            "decided hide (not carried out: dry run)"
+        } else {
+            "hidden"
+        },
+        l.replied,
+        l.shadow,
+        l.undone,
+        l.unsure,
+        if l.per_category.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; by category: {}",
+                l.per_category
+                    .iter()
+                    .map(|(c, n)| format!("{} {n}", esc(c)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        },
+        if l.failed > 0 {
+            format!(", <strong>{} with a failed Graph call</strong>", l.failed)
+        } else {
+            String::new()
+        }
+    )
+}
+
+/// Reads the decisions a query asks for; the queues read further back (they filter after).
+async fn read(
+    state: &AdminState,
+    q: &PageQuery,
+) -> Result<
+    (
+        crate::store::DecisionFilter,
+        Vec<DecisionRow>,
+        Vec<LabelRow>,
+    ),
+    Response,
+> {
+    let limit = if q.queue().is_some() { 500 } else { 50 };
+    let mut filter = q
+        .decisions
+        .filter(limit)
+        .map_err(|e| error_page(StatusCode::BAD_REQUEST, &e.to_string()))?;
+    filter.after_id = q.after;
+    let rows = state.store.list_decisions(&filter).await.map_err(|e| {
+        tracing::error!(error = %e, "review page: reading decisions failed");
+        error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The moderation log could not be read.",
+        )
+    })?;
+    let ids: Vec<String> = rows.iter().map(|d| d.comment_id.clone()).collect();
+    let labels = state.store.labels_for(&ids).await.unwrap_or_default();
+    Ok((filter, rows, labels))
+}
+
+async fn page(
+    State(state): State<AdminState>,
+    headers: HeaderMap,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let signed = match super::sign_in::session(&state, &headers).await {
+        Ok(s) => s,
+        Err(resp) => return *resp,
+    };
+    let mut q = q;
+    q.after = None;
+    let (filter, rows, labels) = match read(&state, &q).await {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    let next_cursor = (rows.len() as i64 == filter.limit)
+        .then(|| rows.last().map(|d| d.id))
+        .flatten();
+    let csrf = csrf_token(&signed.key, &signed.session);
+    let filters = q.filters_query();
+    let back = format!("/review?{filters}");
+    let links = state
+        .links
+        .for_page(&state.graph, &state.settings, &rows)
+        .await;
+    let replies = state.store.saved_replies().await.unwrap_or_default();
+    let ctx = CardContext {
+        csrf: &csrf,
+        back: &back,
+        tz: &state.settings.timezone,
+        links: &links,
+        replies: &replies,
+    };
+    let chosen = select(&state, &q, &rows, &labels);
+    let listed = list(&state, &chosen, &labels, &ctx).await;
+
+    let mut body = notices(&state, &q);
+    body.push_str(&super::health::health_html(&state).await);
+    let week = crate::store::now_ms() - super::labels::AGREEMENT_WINDOW.as_millis() as i64;
+    if let Ok(a) = super::labels::agreement(state.store.as_ref(), week).await {
+        body.push_str(&super::labels::agreement_html(&a));
+    }
+    let title = match q.queue() {
+        Some("review") => "Needs review",
+        Some(_) => "Unsure",
+        None => "All decisions",
+    };
+    let _ = write!(body, "<h2 id=\"title\">{title}</h2>");
+    if q.queue() == Some("review") {
+        body.push_str("<p class=\"meta\">The comments the rules were unsure of come first, then the ones they acted on that nobody has confirmed. One click settles each: it is the decision and what the model learns from.</p>");
+    }
+    body.push_str(&filters_form(&q));
+    body.push_str("<p class=\"keys\" id=\"keys\">Keys: <kbd>j</kbd> <kbd>k</kbd> next, previous · <kbd>h</kbd> Spam (hide) · <kbd>n</kbd> Not spam (keep) · <kbd>r</kbd> reply · <kbd>x</kbd> select · <kbd>?</kbd> hide these hints</p>");
+    if listed.shown == 0 {
+        body.push_str(if q.queue() == Some("review") {
+            "<p id=\"empty\">Nothing waits for review. New comments the rules are unsure of will appear here.</p>"
+        } else {
+            "<p id=\"empty\">No decisions match these filters.</p>"
+        });
+    } else {
+        body.push_str(&counts_html(
+            &listed,
+            super::honest::dry_run(&state.settings),
+            q.queue(),
+        ));
+        let _ = write!(
+            body,
+            "<form id=\"bulk\" class=\"bulk\" method=\"post\" action=\"/review/settle\">\
+             <input type=\"hidden\" name=\"csrf\" value=\"{}\"><input type=\"hidden\" name=\"back\" value=\"{}\">\
+             <span>Selected comments:</span>\
+             <button type=\"submit\" name=\"verdict\" value=\"spam\" id=\"bulk-spam\">Spam · hide them</button>\
+             <button type=\"submit\" name=\"verdict\" value=\"not_spam\" id=\"bulk-not-spam\">Not spam · keep or show them</button></form>",
+            esc(&csrf),
+            esc(&back)
+        );
+    }
+    body.push_str("<p class=\"notice\" id=\"live-note\" role=\"status\" hidden></p>");
+    // The live view follows the log newest-first; a page further back stays as it is.
+    let live = if q.decisions.cursor.is_none() {
+        format!(
+            " data-live=\"/review/live?{}\" data-newest=\"{}\"",
+            esc(&filters),
+            rows.first().map_or(0, |d| d.id)
+        )
+    } else {
+        String::new()
+    };
+    let _ = write!(body, "<div id=\"decisions\"{live}>{}</div>", listed.cards);
+    if let Some(cursor) = next_cursor {
+        let _ = write!(
+            body,
+            "<p><a href=\"/review?{}&amp;cursor={cursor}\" id=\"older\">Older decisions →</a></p>",
+            esc(&filters),
+        );
+    }
+    respond(StatusCode::OK, html_page(title, &body))
+}
+
+/// How many comments wait in "Needs review" per account (of the last 500 decisions of the
+/// last week, as the page reads them), for the `commentguard_review_queue_size` gauge.
+pub(super) async fn queue_sizes(
+    state: &AdminState,
+) -> crate::store::Result<BTreeMap<String, usize>> {
+    let week = crate::store::now_ms() - super::labels::AGREEMENT_WINDOW.as_millis() as i64;
+    let rows = state
+        .store
+        .list_decisions(&crate::store::DecisionFilter {
+            since_ms: Some(week),
+            limit: 500,
+            ..Default::default()
+        })
+        .await?;
+    let ids: Vec<String> = rows.iter().map(|d| d.comment_id.clone()).collect();
+    let labels = state.store.labels_for(&ids).await?;
+    let mut sizes: BTreeMap<String, usize> = state
+        .settings
+        .accounts
+        .keys()
+        .map(|a| (a.clone(), 0))
+        .collect();
+    for (d, _) in crate::moderation::unsure::queue(
+        &rows,
+        |a| state.rules.for_account(a),
+        |d| {
+            labels
+                .iter()
+                .any(|l| l.comment_id == d.comment_id && l.kind == d.kind.as_str())
+        },
+    ) {
+        *sizes.entry(d.account_id.clone()).or_default() += 1;
+    }
+    // An account whose queue emptied since the last reading reads 0, not its old size.
+    static SEEN: std::sync::Mutex<std::collections::BTreeSet<String>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let mut seen = SEEN.lock().expect("queue accounts lock");
+    for a in seen.iter() {
+        sizes.entry(a.clone()).or_default();
+    }
+    seen.extend(sizes.keys().cloned());
+    Ok(sizes)
+}
+
+/// `GET /review/live?after=ID&...`: the cards of decisions newer than `after` that the page's
+/// filters keep, as HTML to put at the top; the newest id read in `X-Newest`.
+async fn live(
+    State(state): State<AdminState>,
+    headers: HeaderMap,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let signed = match super::sign_in::session(&state, &headers).await {
+        Ok(s) => s,
+        Err(_) => return StatusCode::UNAUTHORIZED.into_response(),
+    };
+    let Some(after) = q.after else {
+        return (StatusCode::BAD_REQUEST, "after= is needed").into_response();
+    };
+    let (_, rows, labels) = match read(&state, &q).await {
+        Ok(r) => r,
+        Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    };
+    let csrf = csrf_token(&signed.key, &signed.session);
+    let back = format!("/review?{}", q.filters_query());
+    let links = state
+        .links
+        .for_page(&state.graph, &state.settings, &rows)
+        .await;
+    let replies = state.store.saved_replies().await.unwrap_or_default();
+    let ctx = CardContext {
+        csrf: &csrf,
+        back: &back,
+        tz: &state.settings.timezone,
+        links: &links,
+        replies: &replies,
+    };
+    let chosen = select(&state, &q, &rows, &labels);
+    let listed = list(&state, &chosen, &labels, &ctx).await;
+    let newest = rows.iter().map(|d| d.id).max().unwrap_or(after);
+    let html = listed.cards.replace(
+        "<article class=\"decision\"",
+        "<article class=\"decision fresh\"",
+    );
+    let mut resp = super::kit::respond(StatusCode::OK, html);
+    if let Ok(v) = HeaderValue::from_str(&newest.to_string()) {
+        resp.headers_mut().insert("x-newest", v);
+    }
+    resp
+}
+
+fn filters_form(q: &PageQuery) -> String {
     let val = |v: &Option<String>| esc(v.as_deref().unwrap_or(""));
     let select = |name: &str, current: Option<&str>, options: &[(&str, &str)]| {
         let mut s = format!("<label>{name}<select name=\"{name}\">");
@@ -407,8 +571,12 @@ fn filters_form(q: &PageQuery, outcome: Option<&str>) -> String {
         s.push_str("</select></label>");
         s
     };
+    let queue = q
+        .queue()
+        .map(|v| format!("<input type=\"hidden\" name=\"queue\" value=\"{v}\">"))
+        .unwrap_or_default();
     format!(
-        "<form class=\"filters\" method=\"get\" action=\"/review\">{}\
+        "<form class=\"filters\" method=\"get\" action=\"/review\">{queue}{}\
          <label>rule<input name=\"rule\" value=\"{}\" size=\"16\"></label>{}\
          <label>account<input name=\"account\" value=\"{}\" size=\"18\"></label>{}{}{}\
          <button type=\"submit\">Filter</button></form>",
@@ -437,7 +605,7 @@ fn filters_form(q: &PageQuery, outcome: Option<&str>) -> String {
         val(&q.decisions.account),
         select(
             "outcome",
-            outcome,
+            q.outcome.as_deref(),
             &[
                 ("", "any outcome"),
                 ("done", "done"),
@@ -478,211 +646,27 @@ fn filters_form(q: &PageQuery, outcome: Option<&str>) -> String {
     )
 }
 
-fn text_html(d: &DecisionRow) -> String {
-    let Some(text) = &d.text else {
-        return "<p class=\"text purged\">(text removed after the retention period)</p>".into();
-    };
-    let spans = evidence_spans(&d.matched, text);
-    let mut out = String::from("<p class=\"text\">");
-    for (segment, label) in highlight_segments(text, &spans) {
-        match label {
-            Some(l) => {
-                let _ = write!(out, "<mark title=\"{}\">{}</mark>", esc(&l), esc(&segment));
-            }
-            None => out.push_str(&esc(&segment)),
+/// Where a form post goes back to: the page it came from (only a review page of this
+/// service), with `notice` added and earlier notices dropped.
+pub(super) fn back_to(back: Option<&str>, notice: &[(&str, &str)]) -> Response {
+    const NOTICES: [&str; 8] = [
+        "undone", "labelled", "hidden", "replied", "deleted", "settled", "verdict", "cursor",
+    ];
+    let back = back
+        .filter(|b| b.starts_with("/review") && !b.starts_with("//") && !b.contains('\\'))
+        .unwrap_or("/review");
+    let (path, query) = back.split_once('?').unwrap_or((back, ""));
+    let path = if path == "/review" { path } else { "/review" };
+    let mut url = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        if !NOTICES.contains(&k.as_ref()) {
+            url.append_pair(&k, &v);
         }
     }
-    out.push_str("</p>");
-    out
-}
-
-fn decision_html(
-    d: &DecisionRow,
-    labels: &[&crate::store::LabelRow],
-    csrf: &str,
-    tz: &jiff::tz::TimeZone,
-    links: &super::links::PageLinks,
-    rules: &crate::rules::RuleSet,
-) -> String {
-    let account = match links.usernames.get(&d.account_id) {
-        Some(u) => format!(
-            "<span class=\"account\" title=\"account {}\">on @{}</span>",
-            esc(&d.account_id),
-            esc(u)
-        ),
-        None => format!(
-            "<span class=\"account\">account {}</span>",
-            esc(&d.account_id)
-        ),
-    };
-    let post = d
-        .media_id
-        .as_ref()
-        .and_then(|m| links.permalinks.get(m))
-        .map(|p| format!("<a class=\"post\" href=\"{}\" rel=\"noopener noreferrer\" target=\"_blank\">the post</a>", esc(p)))
-        .unwrap_or_default();
-    let mut out = format!(
-        "<article class=\"decision\" data-comment-id=\"{}\"><div class=\"meta\"><span>{}</span><span>{}</span>\
-         {account}{post}<span>@{}</span><span>comment {}</span>\
-         <span class=\"badge outcome-{}\">{}</span></div>",
-        esc(&d.comment_id),
-        super::view::local_time_html(d.decided_at, tz),
-        esc(d.kind.as_str()),
-        esc(d.author.as_deref().unwrap_or("unknown")),
-        esc(&d.comment_id),
-        d.outcome(),
-        d.outcome(),
-    );
-    if let Some(why) = crate::moderation::unsure::reason(d, rules) {
-        let _ = write!(
-            out,
-            "<p class=\"unsure\">Unsure: {}. Spam or Not spam here teaches the model most.</p>",
-            esc(&why)
-        );
+    for (k, v) in notice {
+        url.append_pair(k, v);
     }
-    out.push_str(&text_html(d));
-    let matches = d.matched.as_array().cloned().unwrap_or_default();
-    if !matches.is_empty() {
-        out.push_str("<ul class=\"rules\">");
-        for m in &matches {
-            let rule = m.get("rule").and_then(|v| v.as_str()).unwrap_or("?");
-            let mode = m.get("mode").and_then(|v| v.as_str()).unwrap_or("");
-            let evidence: Vec<String> = m
-                .get("evidence")
-                .and_then(|v| v.as_array())
-                .into_iter()
-                .flatten()
-                .map(|e| {
-                    let condition = e.get("condition").and_then(|v| v.as_str()).unwrap_or("");
-                    match (
-                        condition.strip_prefix("model "),
-                        e.get("score").and_then(|v| v.as_f64()),
-                    ) {
-                        (Some(name), Some(score)) => {
-                            super::honest::model_evidence(name, score, d.text.as_deref(), rules)
-                        }
-                        _ => format!(
-                            "{condition} “{}”",
-                            e.get("matched").and_then(|v| v.as_str()).unwrap_or("")
-                        ),
-                    }
-                })
-                .collect();
-            // A shadow rule acts on nothing: say what it would have done, its reply included.
-            let would = if mode == "shadow" {
-                let acts: Vec<String> = m
-                    .get("actions")
-                    .and_then(|v| v.as_array())
-                    .into_iter()
-                    .flatten()
-                    .map(|a| match a.get("type").and_then(|t| t.as_str()) {
-                        Some("reply") => format!(
-                            "reply “{}”",
-                            a.get("text").and_then(|t| t.as_str()).unwrap_or("")
-                        ),
-                        Some(t) => t.to_string(),
-                        None => String::new(),
-                    })
-                    .collect();
-                if acts.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        " <span class=\"would\">would have: {}</span>",
-                        esc(&acts.join(", "))
-                    )
-                }
-            } else {
-                String::new()
-            };
-            let _ = write!(
-                out,
-                "<li>rule <strong class=\"rule\">{}</strong> <span class=\"badge\">{}</span> {}{}</li>",
-                esc(rule),
-                esc(mode),
-                esc(&evidence.join(", ")),
-                would
-            );
-        }
-        out.push_str("</ul>");
-    }
-    if !d.action_log.is_empty() {
-        out.push_str("<ul class=\"actions\">");
-        for a in &d.action_log {
-            let _ = write!(
-                out,
-                "<li class=\"action-{}\">{}: <span class=\"state\">{}</span>{}{}</li>",
-                a.kind.as_str(),
-                a.kind.as_str(),
-                a.state.as_str(),
-                crate::actions::Call::requested(a)
-                    .and_then(|r| r.person)
-                    .map(|p| format!(" <span class=\"by\">by {}</span>", esc(&p)))
-                    .unwrap_or_default(),
-                a.last_error
-                    .as_deref()
-                    .map(|e| format!(" ({})", esc(e)))
-                    .unwrap_or_default()
-            );
-        }
-        out.push_str("</ul>");
-    } else if let Some(note) = &d.note {
-        let _ = write!(out, "<p class=\"meta\">{}</p>", esc(note));
-    }
-    if can_undo(d) {
-        let _ = write!(
-            out,
-            "<form method=\"post\" action=\"/review/undo\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-             <input type=\"hidden\" name=\"comment_id\" value=\"{}\">\
-             <button type=\"submit\" class=\"undo\">Undo: show this comment again</button></form>",
-            esc(csrf),
-            esc(&d.comment_id)
-        );
-    } else if let Some(u) = undo_of(d) {
-        let what = match u.state {
-            ActionState::Done => "Undone: the comment is visible again.",
-            ActionState::Skipped => "Undo recorded (dry run: nothing was called).",
-            _ => "Undo planned: the comment will be shown again.",
-        };
-        let _ = write!(out, "<p class=\"undone\">{what}</p>");
-    }
-    if crate::moderation::by_hand::can_hide(d) {
-        let _ = write!(
-            out,
-            "<form method=\"post\" action=\"/review/hide\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-             <input type=\"hidden\" name=\"comment_id\" value=\"{}\">\
-             <button type=\"submit\" class=\"hide\">Hide this comment</button></form>",
-            esc(csrf),
-            esc(&d.comment_id)
-        );
-    }
-    out.push_str(&super::by_hand::forms_html(d, csrf));
-    out.push_str(&super::labels::labels_html(d, labels, csrf, tz));
-    out.push_str("</article>");
-    out
-}
-
-/// A page with one error message and the way back.
-/// The page for a request the database could not answer.
-pub(super) fn unavailable() -> Response {
-    error_page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "The database does not answer. Try again in a moment.",
-    )
-}
-
-pub(super) fn error_page(status: StatusCode, msg: &str) -> Response {
-    respond(
-        status,
-        html_page(
-            "Review",
-            "",
-            &format!(
-                "<p class=\"error\">{}</p><p><a href=\"/review\">Back to the review</a></p>",
-                esc(msg)
-            ),
-        ),
-    )
+    axum::response::Redirect::to(&format!("{path}?{}", url.finish())).into_response()
 }
 
 /// The signed-in session of a form post whose CSRF token is this session's, or the page
@@ -691,6 +675,8 @@ pub(super) fn error_page(status: StatusCode, msg: &str) -> Response {
 pub(super) struct UndoForm {
     pub(super) csrf: String,
     pub(super) comment_id: String,
+    #[serde(default)]
+    pub(super) back: Option<String>,
 }
 
 async fn undo(
@@ -729,10 +715,7 @@ async fn undo(
             {
                 tracing::warn!(error = %e, "the undo's label was not stored");
             }
-            let q = url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("undone", &form.comment_id)
-                .finish();
-            Redirect::to(&format!("/review?{q}")).into_response()
+            back_to(form.back.as_deref(), &[("undone", &form.comment_id)])
         }
         Err(e) => {
             let status = match &e {
@@ -757,10 +740,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escaping_covers_markup_and_both_quotes() {
+    fn a_form_goes_back_only_to_a_review_page_with_its_filters() {
+        let to = |back: Option<&str>| {
+            back_to(back, &[("labelled", "c1")])
+                .headers()
+                .get(header::LOCATION)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_string()
+        };
         assert_eq!(
-            esc("<script>\"x\" & 'y'</script>"),
-            "&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/script&gt;"
+            to(Some("/review?queue=review&labelled=c0&rule=x")),
+            "/review?queue=review&rule=x&labelled=c1"
         );
+        assert_eq!(
+            to(Some("https://evil.example/review")),
+            "/review?labelled=c1"
+        );
+        assert_eq!(to(Some("//evil.example")), "/review?labelled=c1");
+        assert_eq!(
+            to(Some("/review/../x?queue=unsure")),
+            "/review?queue=unsure&labelled=c1"
+        );
+        assert_eq!(to(None), "/review?labelled=c1");
     }
 }

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::auth::csrf_token;
-use super::review::{error_page, esc, html_page, respond, unavailable};
+use super::kit::{error_page, esc, html_page, respond, unavailable};
 use super::sign_in::{admin_session, form_session, session};
 use super::AdminState;
 use crate::store::{now_ms, Role};
@@ -164,7 +164,7 @@ pub async fn page(State(state): State<AdminState>, headers: HeaderMap) -> Respon
         body.push_str("</tbody></table></section>");
     }
     body.push_str("<p><a href=\"/review\">Back to the review</a></p>");
-    respond(StatusCode::OK, html_page("Rules", "", &body))
+    respond(StatusCode::OK, html_page("Rules", &body))
 }
 
 #[derive(Deserialize)]
@@ -237,5 +237,5 @@ pub async fn dead_letters(State(state): State<AdminState>, headers: HeaderMap) -
         );
     }
     body.push_str("<p><a href=\"/review\">Back to the review</a></p>");
-    respond(StatusCode::OK, html_page("Dead letters", "", &body))
+    respond(StatusCode::OK, html_page("Dead letters", &body))
 }

@@ -11,8 +11,8 @@ use axum::Extension;
 use serde::Deserialize;
 
 use super::auth::{self, csrf_valid, Via};
+use super::kit::{error_page, esc, html_page, respond, unavailable};
 use super::people::verify_password;
-use super::review::{error_page, esc, html_page, respond, unavailable};
 use super::AdminState;
 use crate::front_door::ClientAddr;
 use crate::secret::{constant_time_eq, Secret};
@@ -42,9 +42,7 @@ fn login_page(status: StatusCode, message: Option<&str>) -> Response {
         .unwrap_or_default();
     respond(
         status,
-        html_page(
-            "Sign in",
-            "",
+        html_page("Sign in",
             &format!(
                 "<h2>Sign in</h2>{msg}<form method=\"post\" action=\"/review/login\">\
                  <label>Your name<input type=\"text\" name=\"name\" id=\"name\" autocomplete=\"username\" maxlength=\"60\" placeholder=\"shown with everything you do here\"></label>\

@@ -3,12 +3,14 @@
 //! ([`crate::rules::cli::explain_text`]). Nothing is stored and nothing is sent to Instagram;
 //! rules that count comments over time (flood, wave) see this one comment alone.
 
+use std::fmt::Write as _;
+
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::review::{esc, html_page, respond};
+use super::kit::{esc, html_page, respond};
 use super::sign_in::session;
 use super::AdminState;
 use crate::rules::{Input, Kind, MemoryState};
@@ -71,22 +73,101 @@ pub async fn page(
             let names: Vec<&str> = decision.actions.iter().map(|a| a.name()).collect();
             format!("The rules would: {}.", names.join(", then "))
         };
+        let _ = write!(body, "<h2 id=\"try-verdict\">{}</h2>", esc(&verdict));
         let rules: Vec<String> = decision
             .matched
             .iter()
             .map(|m| format!("{} ({})", m.rule, m.mode.as_str()))
             .collect();
-        body.push_str(&format!(
-            "<h2 id=\"try-verdict\">{}</h2><p id=\"try-rules\">{}</p><pre id=\"try-report\">{}</pre>",
-            esc(&verdict),
+        let _ = write!(
+            body,
+            "<p id=\"try-rules\">{}</p>",
             if rules.is_empty() {
                 "No rule matched.".to_string()
             } else {
                 format!("Matched: {}", esc(&rules.join(", ")))
-            },
+            }
+        );
+        let infos = set.rules();
+        body.push_str("<ul id=\"try-sentences\">");
+        for m in decision.matched.iter().chain(decision.exempted.iter()) {
+            let exempted = decision.exempted.iter().any(|e| std::ptr::eq(e, m));
+            let _ = write!(body, "<li>{}</li>", sentence(m, exempted, &infos));
+        }
+        body.push_str("</ul>");
+        let _ = write!(
+            body,
+            "<details><summary>The full report (as <code>commentguard rules explain</code> prints it)</summary><pre id=\"try-report\">{}</pre></details>",
             esc(&String::from_utf8_lossy(&report))
-        ));
+        );
     }
     body.push_str("<p class=\"note\">Nothing is stored or sent to Instagram. Rules that count comments over time see this comment alone.</p><p><a href=\"/review\">Back to the review</a></p>");
-    respond(StatusCode::OK, html_page("Try a comment", "", &body))
+    respond(StatusCode::OK, html_page("Try a comment", &body))
+}
+
+/// One rule's match as a sentence: "The rule scam-words (enforced, in 10-scams.toml line 12)
+/// would hide the comment, because the words “forex” matched, and the model scam scored 0.97
+/// (above 0.944)."
+fn sentence(
+    m: &crate::rules::RuleMatch,
+    exempted: bool,
+    infos: &[crate::rules::RuleInfo],
+) -> String {
+    let info = infos.iter().find(|i| i.id == m.rule);
+    let place = info
+        .map(|i| format!(", in {} line {}", esc(&i.file), i.line))
+        .unwrap_or_default();
+    let acts: Vec<String> = m
+        .actions
+        .iter()
+        .map(|a| match a {
+            crate::rules::Action::Hide => "hide the comment".to_string(),
+            crate::rules::Action::Delete => "delete the comment".to_string(),
+            crate::rules::Action::Reply { text } => format!("reply “{}”", esc(text)),
+        })
+        .collect();
+    let does = match (exempted, m.mode.as_str(), acts.is_empty()) {
+        (true, ..) => "matched, but its <em>unless</em> lets the comment through".to_string(),
+        (_, "shadow", true) => "would only be counted (it is in shadow)".to_string(),
+        (_, "shadow", false) => format!(
+            "would {} if it were not in shadow; in shadow it only counts",
+            acts.join(" and ")
+        ),
+        (_, _, true) => "matched and asks for no action".to_string(),
+        (_, _, false) => format!("would {}", acts.join(" and ")),
+    };
+    let because: Vec<String> = m
+        .evidence
+        .iter()
+        .map(|e| match e.score {
+            Some(score) if e.matched.is_empty() => {
+                format!("{} scored {score:.2}", esc(&e.condition))
+            }
+            Some(score) => format!(
+                "{} scored {score:.2} ({})",
+                esc(&e.condition),
+                esc(&e.matched)
+            ),
+            None if e.matched.is_empty() => esc(&e.condition),
+            None => format!(
+                "{} found “<mark>{}</mark>”",
+                esc(&e.condition),
+                esc(&e.matched)
+            ),
+        })
+        .collect();
+    format!(
+        "The rule <strong>{}</strong> ({}{place}) {does}{}.",
+        esc(&m.rule),
+        if m.mode.as_str() == "shadow" {
+            "shadow"
+        } else {
+            "enforced"
+        },
+        if because.is_empty() {
+            String::new()
+        } else {
+            format!(", because {}", because.join(", and "))
+        }
+    )
 }

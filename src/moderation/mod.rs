@@ -7,5 +7,6 @@ pub mod labels;
 pub mod people;
 pub mod record;
 pub mod replay;
+pub mod settle;
 pub mod undo;
 pub mod unsure;

@@ -53,3 +53,56 @@ pub fn reason(d: &DecisionRow, rules: &RuleSet) -> Option<String> {
     }
     (!why.is_empty()).then(|| why.join("; "))
 }
+
+/// Why a decision waits in "Needs review", and how urgent it is: the comments the rules were
+/// unsure of first (a person's label teaches the model most there), then the ones the rules
+/// acted on that nobody has confirmed yet. `None`: nothing to review (the rules matched
+/// nothing and no model leaned). Labelled comments leave the queue (the caller checks labels).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToReview {
+    /// 0: unsure; 1: acted on by the rules, unconfirmed.
+    pub tier: u8,
+    pub why: String,
+}
+
+pub fn to_review(d: &DecisionRow, rules: &RuleSet) -> Option<ToReview> {
+    if let Some(why) = reason(d, rules) {
+        return Some(ToReview { tier: 0, why });
+    }
+    let acted: Vec<&str> = d
+        .matched
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m.get("mode").and_then(Value::as_str) == Some("enforce"))
+        .filter(|m| {
+            m.get("actions")
+                .and_then(Value::as_array)
+                .is_some_and(|a| !a.is_empty())
+        })
+        .filter_map(|m| m.get("rule").and_then(Value::as_str))
+        .collect();
+    (!acted.is_empty()).then(|| ToReview {
+        tier: 1,
+        why: format!(
+            "{} acted on it; confirm with Spam, or Not spam to undo",
+            acted.join(", ")
+        ),
+    })
+}
+
+/// The decisions that need review, unsure ones first, newest first within each tier (the
+/// order is stable: `rows` come newest first). `labelled` says whether a decision has a label.
+pub fn queue(
+    rows: &[DecisionRow],
+    rules_of: impl Fn(&str) -> std::sync::Arc<RuleSet>,
+    labelled: impl Fn(&DecisionRow) -> bool,
+) -> Vec<(&DecisionRow, ToReview)> {
+    let mut out: Vec<(&DecisionRow, ToReview)> = rows
+        .iter()
+        .filter(|d| !labelled(d))
+        .filter_map(|d| to_review(d, &rules_of(&d.account_id)).map(|r| (d, r)))
+        .collect();
+    out.sort_by_key(|(_, r)| r.tier);
+    out
+}

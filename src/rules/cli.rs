@@ -273,7 +273,11 @@ pub fn explain_text(
         )?;
         for e in &m.evidence {
             if let Some(score) = e.score {
-                writeln!(out, "    {} scored {score:.3}", e.condition)?;
+                if e.matched.is_empty() {
+                    writeln!(out, "    {} scored {score:.3}", e.condition)?;
+                } else {
+                    writeln!(out, "    {} scored {score:.3} ({})", e.condition, e.matched)?;
+                }
                 continue;
             }
             writeln!(

@@ -32,6 +32,7 @@ pub mod inbox;
 pub mod instances;
 pub mod labels;
 pub mod people;
+pub mod replies;
 pub mod rule_state;
 pub mod stories;
 pub mod sweeps;
@@ -47,6 +48,7 @@ pub use inbox::{
 pub use instances::{InstanceStore, TakenBack};
 pub use labels::{Label, LabelFilter, LabelRow, LabelStore, NewLabel};
 pub use people::{PeopleStore, Person, Role};
+pub use replies::{SavedReply, SavedReplyStore};
 pub use rule_state::{
     AutoShadow, AutoShadowState, RuleDayCount, RuleEvent, RuleMatchGroup, RuleStateRows,
     RuleStateStore, RuleVersion,
@@ -95,6 +97,7 @@ pub trait Store:
     + LabelStore
     + PeopleStore
     + TokenStore
+    + SavedReplyStore
     + WorkSignals
 {
     fn dialect(&self) -> Dialect;

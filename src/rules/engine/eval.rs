@@ -324,9 +324,16 @@ pub(super) fn eval(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool {
             let s = ctx.score(*model);
             let ok = above.is_none_or(|a| s > a) && below.is_none_or(|b| s < b);
             if ok {
+                // `matched` says the threshold the rule asks, for people reading the log.
+                let matched = match (above, below) {
+                    (Some(a), Some(b)) => format!("above {a:.3} and below {b:.3}"),
+                    (Some(a), None) => format!("above {a:.3}"),
+                    (None, Some(b)) => format!("below {b:.3}"),
+                    (None, None) => String::new(),
+                };
                 ev.push(Evidence {
                     condition: format!("model {}", ctx.set.models[*model as usize].0),
-                    matched: String::new(),
+                    matched,
                     start: 0,
                     end: 0,
                     score: Some(s),
