@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The shipped pack's quality on every labelled corpus in the repository, per corpus and
-# language, in one run: `bash bench/quality.sh` (rules/README.md keeps the table).
+# language, in one run: `bash bench/quality.sh` (docs/QUALITY.md keeps the table).
 #
 # - Corpora a model was trained on are measured with grouped cross-validation through
 #   `commentguard model evaluate --cv --rules rules`: the model is retrained on four folds and

@@ -99,7 +99,7 @@ fn score(set: &RuleSet, file: &Path) -> Score {
     s
 }
 
-/// Prints the per-video table written in rules/README.md
+/// Prints the per-video table written in docs/QUALITY.md
 /// (`cargo test --test rules_pack -- --nocapture`). Videos 1-4 were read while writing the
 /// rules; Shakira (05) was kept aside to check that they generalise.
 #[test]
@@ -308,7 +308,7 @@ fn comment(text: &str) -> Input {
 /// Indonesian gambling promotions (corpora/judol-dev, MIT): the pack hides most of them and
 /// almost none of the ordinary Indonesian comments beside them. In-sample for the gambling
 /// model (it was trained on this file) and for the rules (written while reading it): the
-/// grouped cross-validated figures in rules/README.md are the honest ones; this test guards
+/// grouped cross-validated figures in docs/QUALITY.md are the honest ones; this test guards
 /// against a change that breaks the pack on this language.
 #[test]
 fn pack_hides_indonesian_gambling_promotions_and_leaves_ordinary_indonesian_alone() {
@@ -338,7 +338,7 @@ fn pack_hides_indonesian_gambling_promotions_and_leaves_ordinary_indonesian_alon
 /// (GermEval 2018 OTHER) and English (HateXplain normal, ConvAbuse not abusive), many tagging
 /// `@user`: the scam and spam rules hide at most 0.5% of each. Tweets with a link are left
 /// out: Twitter adds a t.co link to every tweet with a picture, which an Instagram comment
-/// never has (the link rules are measured on them separately in rules/README.md).
+/// never has (the link rules are measured on them separately in docs/QUALITY.md).
 #[test]
 fn scam_and_spam_rules_leave_ordinary_comments_in_three_languages_alone() {
     let set = pack();
@@ -413,7 +413,7 @@ fn hidden_as_abuse(set: &RuleSet, input: &Input) -> bool {
 /// models/abuse-de.model, built by bench/abuse_data.py from ToLD-Br and GermEval 2018): the
 /// pack hides a good part of it and at most 1% of the ordinary tweets beside it, and almost
 /// none of the ordinary comments of corpora the models never saw (Indonesian, YouTube,
-/// Instagram). In-sample for the models: the cross-validated figures in rules/README.md are
+/// Instagram). In-sample for the models: the cross-validated figures in docs/QUALITY.md are
 /// the honest ones (0.46 and 0.15); this guards against a change that breaks them.
 #[test]
 fn abuse_models_hide_portuguese_and_german_insults_and_leave_ordinary_comments_alone() {

@@ -67,7 +67,7 @@ fn rules_html(d: &DecisionRow, rules: &crate::rules::RuleSet) -> String {
                     (Some(name), Some(score)) => super::honest::model_evidence(
                         name,
                         score,
-                        matched,
+                        e.get("threshold").and_then(Value::as_str).unwrap_or(""),
                         d.text.as_deref(),
                         rules,
                     ),
@@ -330,10 +330,23 @@ pub fn card_html(
         .and_then(|m| c.links.permalinks.get(m))
         .map(|p| format!("<a class=\"post\" href=\"{}\" rel=\"noopener noreferrer\" target=\"_blank\">the post</a>", esc(p)))
         .unwrap_or_default();
+    let caption = d
+        .media_id
+        .as_ref()
+        .and_then(|m| c.links.captions.get(m))
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| {
+            format!(
+                "<span class=\"caption\" title=\"{}\">“{}”</span>",
+                esc(t),
+                esc(&super::view::one_line(t, 60))
+            )
+        })
+        .unwrap_or_default();
     let mut out = format!(
         "<article class=\"decision\" data-comment-id=\"{id}\" data-id=\"{}\"><div class=\"meta\">\
          <label class=\"check\"><input type=\"checkbox\" class=\"select\" form=\"bulk\" name=\"comment_id\" value=\"{id}\">select</label>\
-         <span>{}</span><span>{}</span>{account}{post}<span class=\"author\">@{}</span><span>comment {id}</span>\
+         <span>{}</span><span>{}</span>{account}{post}{caption}<span class=\"author\">@{}</span><span>comment {id}</span>\
          <span class=\"badge outcome-{o}\">{o}</span></div>",
         d.id,
         super::view::local_time_html(d.decided_at, c.tz),

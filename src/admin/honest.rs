@@ -225,6 +225,27 @@ mod tests {
             shown.starts_with("model scam scored 0.93 (the rule asks above 0.944), pushed by "),
             "{shown}"
         );
+        // The engine records the threshold the rule asks beside the score, read from the
+        // model file's header for an `fpr` rule.
+        let d = set.evaluate(
+            &crate::rules::Input {
+                text: "I made $9,000 in two weeks with @trade_with_anna, she is legit, message her on whatsapp +1 555 0100 to start investing".into(),
+                ..Default::default()
+            },
+            &crate::rules::MemoryState::default(),
+        );
+        let asks: Vec<&str> = d
+            .matched
+            .iter()
+            .flat_map(|m| m.evidence.iter())
+            .filter(|e| e.score.is_some())
+            .filter_map(|e| e.threshold.as_deref())
+            .collect();
+        assert!(
+            !asks.is_empty() && asks.iter().all(|t| t.starts_with("above 0.")),
+            "{:?}",
+            d.matched
+        );
         // Without the text (purged) only the score.
         assert_eq!(
             model_evidence("scam", 0.934, "", None, &set),

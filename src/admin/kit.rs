@@ -66,7 +66,9 @@ ul{margin:.3em 0;padding-left:1.2em}ul.rules,ul.actions{font-size:.9em}\
 .scroll{overflow-x:auto}\
 table.rules{border-collapse:collapse;width:100%;background:#fff}table.rules td,table.rules th{border-bottom:1px solid #ddd;padding:.3em .5em;text-align:left;vertical-align:top}\
 pre{white-space:pre-wrap;overflow-wrap:anywhere}\
-@media (max-width:600px){main{padding:0 .5em}.bar input[type=text]{width:100%}header{padding:.5em}}";
+details.filters-box{margin:.4em 0 .8em}details.filters-box summary{cursor:pointer;color:#333}details.filters-box form{margin-top:.5em}\
+button.settle-spam{background:#fdecea;border-color:#c62828}button.settle-not_spam{background:#e8f5e9;border-color:#2e7d32}\
+@media (max-width:600px){main{padding:0 .5em}.keys{display:none}.bar input[type=text]{width:100%}header{padding:.5em}}";
 
 /// A whole page: the frame, the style, the navigation slot, `body` (already HTML).
 pub fn html_page(title: &str, body: &str) -> String {

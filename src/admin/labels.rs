@@ -100,7 +100,7 @@ pub async fn label(
 /// The weekly view at the top of the review page.
 pub fn agreement_html(a: &Agreement) -> String {
     if a.labels == 0 {
-        return "<p class=\"agreement\" id=\"agreement\">No labels in the last 7 days. Mark comments Spam or Not spam below: commentguard learns from them (`commentguard model train --from-log`).</p>".into();
+        return "<p class=\"agreement\" id=\"agreement\">No labels in the last 7 days. Mark comments Spam or Not spam below: commentguard learns from them (<code>commentguard model train --from-log</code>).</p>".into();
     }
     let pct = |x: Option<f64>| x.map_or("–".to_string(), |v| format!("{:.0}%", v * 100.0));
     format!(

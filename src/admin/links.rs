@@ -1,5 +1,5 @@
 //! What the review page shows instead of bare ids: the account's @username and a link to the
-//! post (its permalink), each asked of the Graph API once and kept in memory. A page load asks
+//! post (its permalink, with the start of its caption), each asked of the Graph API once and kept in memory. A page load asks
 //! for at most [`PER_PAGE`] new ones, each with a short timeout, so a slow or failing Graph API
 //! never makes the page slow; an id the Graph API did not answer for is asked again after
 //! [`RETRY_AFTER`]. Each cache holds at most [`MAX_ENTRIES`]: beyond that the least recently
@@ -35,6 +35,8 @@ pub struct Links {
     /// Media id -> permalink; account id -> username. `None`: asked, no answer (at that time).
     permalinks: Cache,
     usernames: Cache,
+    /// Media id -> caption, asked with the permalink.
+    captions: Cache,
 }
 
 /// What one page shows.
@@ -42,6 +44,7 @@ pub struct Links {
 pub struct PageLinks {
     pub permalinks: HashMap<String, String>,
     pub usernames: HashMap<String, String>,
+    pub captions: HashMap<String, String>,
 }
 
 impl PageLinks {
@@ -116,6 +119,11 @@ impl Links {
                 if !seen.insert((is_media, id.clone())) {
                     continue;
                 }
+                if is_media {
+                    if let Some(Some(c)) = known(&self.captions, &id) {
+                        out.captions.insert(id.clone(), c);
+                    }
+                }
                 match known(self.cache(is_media), &id) {
                     Some(Some(v)) => out.put(is_media, id, v),
                     Some(None) => {}
@@ -134,19 +142,32 @@ impl Links {
                 token,
             };
             Some(async move {
-                let field = if is_media { "permalink" } else { "username" };
-                let answer = tokio::time::timeout(TIMEOUT, graph.object_field(&ctx, &id, field))
+                let fields = if is_media {
+                    "permalink,caption"
+                } else {
+                    "username"
+                };
+                let v = tokio::time::timeout(TIMEOUT, graph.object_fields(&ctx, &id, fields))
                     .await
                     .ok()
                     .and_then(|r| r.ok())
-                    .flatten()
+                    .unwrap_or_default();
+                let text = |f: &str| v.get(f).and_then(|x| x.as_str()).map(str::to_string);
+                let answer = text(if is_media { "permalink" } else { "username" })
                     // Only Instagram's own links become links on the page.
                     .filter(|v| !is_media || v.starts_with("https://www.instagram.com/"));
-                (is_media, id, answer)
+                let caption = if is_media { text("caption") } else { None };
+                (is_media, id, answer, caption)
             })
         });
-        for (is_media, id, answer) in futures_util::future::join_all(calls).await {
+        for (is_media, id, answer, caption) in futures_util::future::join_all(calls).await {
             remember(self.cache(is_media), id.clone(), answer.clone());
+            if is_media {
+                remember(&self.captions, id.clone(), caption.clone());
+                if let Some(c) = caption {
+                    out.captions.insert(id.clone(), c);
+                }
+            }
             if let Some(v) = answer {
                 out.put(is_media, id, v);
             }

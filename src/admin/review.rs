@@ -575,11 +575,24 @@ fn filters_form(q: &PageQuery) -> String {
         .queue()
         .map(|v| format!("<input type=\"hidden\" name=\"queue\" value=\"{v}\">"))
         .unwrap_or_default();
+    let any = [
+        &q.decisions.since,
+        &q.decisions.rule,
+        &q.decisions.action,
+        &q.decisions.account,
+        &q.outcome,
+        &q.category,
+        &q.label,
+    ]
+    .iter()
+    .any(|v| v.as_deref().is_some_and(|v| !v.is_empty()));
     format!(
-        "<form class=\"filters\" method=\"get\" action=\"/review\">{queue}{}\
+        "<details class=\"filters-box\"{}><summary>Filters</summary>\
+         <form class=\"filters\" method=\"get\" action=\"/review\">{queue}{}\
          <label>rule<input name=\"rule\" value=\"{}\" size=\"16\"></label>{}\
          <label>account<input name=\"account\" value=\"{}\" size=\"18\"></label>{}{}{}\
-         <button type=\"submit\">Filter</button></form>",
+         <button type=\"submit\">Filter</button></form></details>",
+        if any { " open" } else { "" },
         select(
             "since",
             q.decisions.since.as_deref(),

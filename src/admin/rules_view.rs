@@ -101,7 +101,7 @@ pub async fn page(State(state): State<AdminState>, headers: HeaderMap) -> Respon
             }
             None => body.push_str("<p class=\"reload\">Not reloaded since the start.</p>"),
         }
-        body.push_str("<table class=\"rules\"><thead><tr><th>rule</th><th>category</th><th>mode</th><th>last hour</th><th>last day</th><th>last 7 days</th></tr></thead><tbody>");
+        body.push_str("<div class=\"scroll\"><table class=\"rules\"><thead><tr><th>rule</th><th>category</th><th>mode</th><th>last hour</th><th>last day</th><th>last 7 days</th></tr></thead><tbody>");
         let stats = view.scopes.get(scope);
         for info in set.rules() {
             let counts = stats
@@ -161,7 +161,7 @@ pub async fn page(State(state): State<AdminState>, headers: HeaderMap) -> Respon
                 w = week.iter().sum::<i64>(),
             );
         }
-        body.push_str("</tbody></table></section>");
+        body.push_str("</tbody></table></div></section>");
     }
     body.push_str("<p><a href=\"/review\">Back to the review</a></p>");
     respond(StatusCode::OK, html_page("Rules", &body))

@@ -59,12 +59,14 @@ pub async fn settle(State(state): State<AdminState>, headers: HeaderMap, body: B
         {
             Ok(Settled::Hidden | Settled::Shown) => acted = true,
             Ok(Settled::Labelled) => {}
-            Err(SettleError::UnknownComment(c)) => return error_page(
-                StatusCode::NOT_FOUND,
-                &format!(
+            Err(SettleError::UnknownComment(c)) => {
+                return error_page(
+                    StatusCode::NOT_FOUND,
+                    &format!(
                     "No decision for comment {c} in the log; the comments before it are settled."
                 ),
-            ),
+                )
+            }
             Err(SettleError::Store(e)) => {
                 tracing::error!(error = %e, "settling comments failed");
                 return error_page(

@@ -44,10 +44,10 @@ fn login_page(status: StatusCode, message: Option<&str>) -> Response {
         status,
         html_page("Sign in",
             &format!(
-                "<h2>Sign in</h2>{msg}<form method=\"post\" action=\"/review/login\">\
+                "<h2>Sign in</h2>{msg}<form method=\"post\" action=\"/review/login\" class=\"stacked\">\
                  <label>Your name<input type=\"text\" name=\"name\" id=\"name\" autocomplete=\"username\" maxlength=\"60\" placeholder=\"shown with everything you do here\"></label>\
                  <label>Your password<input type=\"password\" name=\"token\" id=\"token\" autocomplete=\"current-password\" required></label>\
-                 <p><button type=\"submit\" id=\"sign-in\">Sign in</button></p></form>"
+                 <p><button type=\"submit\" id=\"sign-in\" class=\"primary\">Sign in</button></p></form>"
             ),
         ),
     )

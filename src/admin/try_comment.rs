@@ -37,15 +37,12 @@ pub async fn page(
     let account = q.account.clone().unwrap_or_default();
     let mention = q.mention.as_deref() == Some("on");
     let mut body = format!(
-        "<form method=\"get\" action=\"/review/try\" class=\"try\">\
-         <label for=\"try-text\">A comment</label>\
-         <textarea id=\"try-text\" name=\"text\" rows=\"4\" cols=\"70\" required>{}</textarea>\
-         <label for=\"try-username\">Written by (optional)</label>\
-         <input id=\"try-username\" name=\"username\" value=\"{}\" placeholder=\"sample_user\">\
-         <label for=\"try-account\">Account id (optional: its own rules, if it has them)</label>\
-         <input id=\"try-account\" name=\"account\" value=\"{}\">\
-         <label><input type=\"checkbox\" name=\"mention\"{}> a mention, not a comment</label>\
-         <button type=\"submit\" id=\"try-submit\">What would the rules do?</button></form>",
+        "<h2>Try a comment</h2><form method=\"get\" action=\"/review/try\" class=\"try stacked\">\
+         <label>A comment<textarea id=\"try-text\" name=\"text\" rows=\"4\" required>{}</textarea></label>\
+         <label>Written by (optional)<input id=\"try-username\" name=\"username\" value=\"{}\" placeholder=\"sample_user\"></label>\
+         <label>Account id (optional: its own rules, if it has them)<input id=\"try-account\" name=\"account\" value=\"{}\"></label>\
+         <label class=\"check\"><input type=\"checkbox\" name=\"mention\"{}> a mention, not a comment</label>\
+         <p><button type=\"submit\" id=\"try-submit\" class=\"primary\">What would the rules do?</button></p></form>",
         esc(&text),
         esc(username.as_deref().unwrap_or("")),
         esc(&account),
@@ -139,17 +136,13 @@ fn sentence(
     let because: Vec<String> = m
         .evidence
         .iter()
-        .map(|e| match e.score {
-            Some(score) if e.matched.is_empty() => {
-                format!("{} scored {score:.2}", esc(&e.condition))
+        .map(|e| match (e.score, &e.threshold) {
+            (Some(score), None) => format!("{} scored {score:.2}", esc(&e.condition)),
+            (Some(score), Some(t)) => {
+                format!("{} scored {score:.2} ({})", esc(&e.condition), esc(t))
             }
-            Some(score) => format!(
-                "{} scored {score:.2} ({})",
-                esc(&e.condition),
-                esc(&e.matched)
-            ),
-            None if e.matched.is_empty() => esc(&e.condition),
-            None => format!(
+            (None, _) if e.matched.is_empty() => esc(&e.condition),
+            (None, _) => format!(
                 "{} found “<mark>{}</mark>”",
                 esc(&e.condition),
                 esc(&e.matched)

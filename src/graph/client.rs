@@ -466,6 +466,24 @@ impl GraphClient {
         Ok(v.get(field).and_then(Value::as_str).map(str::to_string))
     }
 
+    /// Several fields of one object (`fields` comma-separated), as the Graph API answers.
+    pub async fn object_fields(
+        &self,
+        ctx: &AccountCtx,
+        id: &str,
+        fields: &'static str,
+    ) -> Result<Value, GraphError> {
+        check_id("object id", id)?;
+        self.call(
+            ctx,
+            Endpoint::Object,
+            Method::GET,
+            &[id],
+            vec![("fields", fields.to_string())],
+        )
+        .await
+    }
+
     /// The caption of a media that @mentions the account.
     pub async fn mentioned_media(
         &self,

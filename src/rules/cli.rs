@@ -273,10 +273,9 @@ pub fn explain_text(
         )?;
         for e in &m.evidence {
             if let Some(score) = e.score {
-                if e.matched.is_empty() {
-                    writeln!(out, "    {} scored {score:.3}", e.condition)?;
-                } else {
-                    writeln!(out, "    {} scored {score:.3} ({})", e.condition, e.matched)?;
+                match &e.threshold {
+                    Some(t) => writeln!(out, "    {} scored {score:.3} ({t})", e.condition)?,
+                    None => writeln!(out, "    {} scored {score:.3}", e.condition)?,
                 }
                 continue;
             }

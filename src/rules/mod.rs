@@ -122,6 +122,10 @@ pub struct Evidence {
     pub end: usize,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<f32>,
+    /// For a model condition: the threshold the rule asks ("above 0.944"), for people reading
+    /// the log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<String>,
 }
 
 /// What kind of harm a rule is about: carried in `rules eval`, the log and the metrics.

@@ -40,6 +40,7 @@ impl Ctx<'_> {
             start,
             end,
             score: None,
+            threshold: None,
         }
     }
 
@@ -261,6 +262,7 @@ pub(super) fn eval(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool {
                     start: 0,
                     end: 0,
                     score: None,
+                    threshold: None,
                 });
             }
             ok
@@ -324,8 +326,7 @@ pub(super) fn eval(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool {
             let s = ctx.score(*model);
             let ok = above.is_none_or(|a| s > a) && below.is_none_or(|b| s < b);
             if ok {
-                // `matched` says the threshold the rule asks, for people reading the log.
-                let matched = match (above, below) {
+                let threshold = match (above, below) {
                     (Some(a), Some(b)) => format!("above {a:.3} and below {b:.3}"),
                     (Some(a), None) => format!("above {a:.3}"),
                     (None, Some(b)) => format!("below {b:.3}"),
@@ -333,10 +334,11 @@ pub(super) fn eval(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool {
                 };
                 ev.push(Evidence {
                     condition: format!("model {}", ctx.set.models[*model as usize].0),
-                    matched,
+                    matched: String::new(),
                     start: 0,
                     end: 0,
                     score: Some(s),
+                    threshold: (!threshold.is_empty()).then_some(threshold),
                 });
             }
             ok
@@ -376,6 +378,7 @@ pub(super) fn eval(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool {
                         start: 0,
                         end: 0,
                         score: None,
+                        threshold: None,
                     });
                     return true;
                 }
