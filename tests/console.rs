@@ -355,3 +355,156 @@ async fn the_console_fits_a_phone_and_a_wide_screen() {
     svc.stop.cancel();
     tokio::time::sleep(Duration::from_millis(50)).await;
 }
+
+/// The README's two quick-start blocks, as written: the serve command's settings and
+/// arguments, and the `users add` arguments (`cargo run --release --` stands for the binary).
+fn quick_start() -> (Vec<(String, String)>, Vec<String>, Vec<String>) {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = &readme[readme
+        .find("## The two commands")
+        .expect("the README's quick start")..];
+    let blocks: Vec<String> = section
+        .split("```sh\n")
+        .skip(1)
+        .take(2)
+        .map(|b| b.split("```").next().unwrap().replace("\\\n", " "))
+        .collect();
+    let words = |b: &str| -> Vec<String> { b.split_whitespace().map(str::to_string).collect() };
+    let serve = words(&blocks[0]);
+    let env: Vec<(String, String)> = serve
+        .iter()
+        .take_while(|w| *w != "cargo")
+        .map(|w| {
+            let (k, v) = w.split_once('=').expect("KEY=VALUE before the command");
+            (k.to_string(), v.to_string())
+        })
+        .collect();
+    let after_dashes = |ws: Vec<String>| -> Vec<String> {
+        let i = ws
+            .iter()
+            .position(|w| w == "--")
+            .expect("cargo run ... -- ARGS");
+        ws[i + 1..].to_vec()
+    };
+    (env, after_dashes(serve), after_dashes(words(&blocks[1])))
+}
+
+/// The quick start followed as written ends on a signed-in review page: `serve` with only the
+/// README's two settings (on free ports instead of 8080 and 9090, so the test never collides),
+/// `users add` in a second terminal, its printed password typed into the sign-in page.
+#[tokio::test]
+async fn the_readmes_quick_start_ends_on_a_signed_in_review_page() {
+    if !browser_available("the_readmes_quick_start_ends_on_a_signed_in_review_page") {
+        return;
+    }
+    let (env, serve_args, add_args) = quick_start();
+    assert_eq!(serve_args, ["serve"]);
+    assert!(env.iter().any(|(k, _)| k == "COMMENTGUARD_APP_SECRET"));
+    assert!(add_args.starts_with(&["users".into(), "add".into()]));
+    // A fresh clone: the commands run in its folder, which holds the shipped rules.
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"),
+        &dir.path().join("rules"),
+    );
+    let port = |_| {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let (public, admin) = (port(0), port(1));
+    let command = |args: &[String]| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_commentguard"));
+        c.args(args).current_dir(dir.path());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("COMMENTGUARD_") {
+                c.env_remove(k);
+            }
+        }
+        for (k, v) in &env {
+            c.env(k, v);
+        }
+        c.env("COMMENTGUARD_LISTEN", format!("127.0.0.1:{public}"))
+            .env("COMMENTGUARD_ADMIN_LISTEN", format!("127.0.0.1:{admin}"));
+        c
+    };
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _serve = Killed(
+        command(&serve_args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let admin_url = format!("http://127.0.0.1:{admin}");
+    // Loading the shipped pack's models in a debug build on a busy CI machine can take a
+    // while: a longer wait than the kit's.
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    while !reqwest::get(format!("http://127.0.0.1:{public}/readyz"))
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the service did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let add_args: Vec<String> = add_args
+        .iter()
+        .map(|a| a.replace("YOUR-NAME", "Robin"))
+        .collect();
+    let out = command(&add_args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8_lossy(&out.stdout).to_string();
+    let password = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("password: "))
+        .unwrap_or_else(|| panic!("users add prints a password: {printed}"))
+        .trim()
+        .to_string();
+
+    let driver = start_driver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&driver, profile.path()).await;
+    sign_in(&c, &admin_url, "Robin", &password).await;
+    let who = c
+        .wait()
+        .for_element(Locator::Id("signed-in"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(who, "Robin (admin)");
+    assert_eq!(c.current_url().await.unwrap().path(), "/review");
+    // Without an access token the quick start runs dry, and the page says so.
+    assert!(c.find(Locator::Id("dry-run")).await.is_ok());
+    c.close().await.unwrap();
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
