@@ -202,7 +202,7 @@ fn settle_html(d: &DecisionRow, c: &CardContext) -> String {
                 "/review/undo",
                 c,
                 d,
-                &[],
+                &[("kind", kind)],
                 "undo settle-not_spam",
                 "Show again · Not spam",
                 "Undo the hide and teach the model it was fine (key n)",

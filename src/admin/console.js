@@ -76,11 +76,13 @@
       try {
         const r = await fetch(list.dataset.live + "&after=" + encodeURIComponent(list.dataset.newest || "0"), { credentials: "same-origin" });
         if (!r.ok) return;
+        // The newest id read moves on even when none of those decisions is shown here, so the
+        // next ask starts after them.
         const newest = r.headers.get("x-newest");
+        if (newest) list.dataset.newest = newest;
         const html = await r.text();
         if (html.trim() === "") return;
         list.insertAdjacentHTML("afterbegin", html);
-        if (newest) list.dataset.newest = newest;
         const note = document.getElementById("live-note");
         if (note) {
           const n = list.querySelectorAll("article.fresh").length;

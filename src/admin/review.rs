@@ -141,7 +141,6 @@ struct Listed {
     undone: usize,
     unsure: usize,
     per_category: BTreeMap<String, usize>,
-    newest: i64,
 }
 
 fn mode_is(m: &serde_json::Value, want: &str) -> bool {
@@ -215,7 +214,6 @@ async fn list(
             .collect();
         let rules = state.rules.for_account(&d.account_id);
         out.shown += 1;
-        out.newest = out.newest.max(d.id);
         let hid = if dry {
             d.actions.iter().any(|a| a == "hide")
         } else {
@@ -285,14 +283,18 @@ fn notices(state: &AdminState, q: &PageQuery) -> String {
     }
     if let (Some(n), Some(v)) = (given(&q.settled), given(&q.verdict)) {
         let n: usize = n.parse().unwrap_or(0);
+        let (label, acted) = if v == "spam" {
+            ("Spam", "visible ones are to be hidden")
+        } else {
+            ("Not spam", "hidden ones are to be shown again")
+        };
         note(format!(
-            "{} settled as {}: {}",
+            "{} settled as {label}: each is labelled {label}, and {acted}{}",
             super::kit::plural(n, "comment", "comments"),
-            if v == "spam" { "Spam" } else { "Not spam" },
-            if v == "spam" {
-                "visible ones are hidden, and each is labelled Spam."
+            if dry {
+                " (dry run: recorded, not carried out on Instagram)."
             } else {
-                "hidden ones are shown again, and each is labelled Not spam."
+                " (carried out in the background; their states show below)."
             }
         ));
     }
@@ -466,16 +468,14 @@ async fn page(
     respond(StatusCode::OK, html_page(title, &body))
 }
 
-/// How many comments wait in "Needs review" per account (of the last 500 decisions of the
-/// last week, as the page reads them), for the `commentguard_review_queue_size` gauge.
+/// How many comments wait in "Needs review" per account (of the last 500 decisions, as the
+/// page reads them unfiltered), for the `commentguard_review_queue_size` gauge.
 pub(super) async fn queue_sizes(
     state: &AdminState,
 ) -> crate::store::Result<BTreeMap<String, usize>> {
-    let week = crate::store::now_ms() - super::labels::AGREEMENT_WINDOW.as_millis() as i64;
     let rows = state
         .store
         .list_decisions(&crate::store::DecisionFilter {
-            since_ms: Some(week),
             limit: 500,
             ..Default::default()
         })
@@ -524,10 +524,12 @@ async fn live(
     let Some(after) = q.after else {
         return (StatusCode::BAD_REQUEST, "after= is needed").into_response();
     };
-    let (_, rows, labels) = match read(&state, &q).await {
+    let (_, mut rows, labels) = match read(&state, &q).await {
         Ok(r) => r,
         Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
     };
+    // Read oldest first after `after`; shown newest first, as the page is.
+    rows.reverse();
     let csrf = csrf_token(&signed.key, &signed.session);
     let back = format!("/review?{}", q.filters_query());
     let links = state
@@ -690,6 +692,10 @@ pub(super) struct UndoForm {
     pub(super) comment_id: String,
     #[serde(default)]
     pub(super) back: Option<String>,
+    /// The decision's kind (`comment`, `mention`) the undo's Not spam label goes to; any
+    /// when not given.
+    #[serde(default)]
+    pub(super) kind: String,
 }
 
 async fn undo(
@@ -719,7 +725,7 @@ async fn undo(
             if let Err(e) = super::labels::record(
                 state.store.as_ref(),
                 &form.comment_id,
-                "",
+                &form.kind,
                 crate::store::Label::NotSpam,
                 &person,
                 "undo",

@@ -15,13 +15,17 @@ use crate::moderation::settle::{settle as settle_one, SettleError, Settled, Verd
 const MAX_AT_ONCE: usize = 500;
 
 pub async fn settle(State(state): State<AdminState>, headers: HeaderMap, body: Bytes) -> Response {
-    let (mut csrf, mut verdict, mut back, mut ids) = (String::new(), None, None, Vec::new());
+    let (mut csrf, mut verdict, mut back) = (String::new(), None, None);
+    let (mut ids, mut seen) = (Vec::new(), std::collections::HashSet::new());
     for (k, v) in url::form_urlencoded::parse(&body) {
         match k.as_ref() {
             "csrf" => csrf = v.into_owned(),
             "verdict" => verdict = Verdict::parse(&v),
             "back" => back = Some(v.into_owned()),
-            "comment_id" if !v.is_empty() && !ids.contains(&v.to_string()) => {
+            // One past the limit is enough to refuse.
+            "comment_id"
+                if !v.is_empty() && ids.len() <= MAX_AT_ONCE && seen.insert(v.to_string()) =>
+            {
                 ids.push(v.into_owned())
             }
             _ => {}
@@ -47,6 +51,12 @@ pub async fn settle(State(state): State<AdminState>, headers: HeaderMap, body: B
         );
     }
     let mut acted = false;
+    // Whatever happens to a later one, the calls already planned go out now.
+    let wake = |acted: bool| {
+        if acted {
+            state.actions_wake.notify_one();
+        }
+    };
     for id in &ids {
         match settle_one(
             state.store.as_ref(),
@@ -60,14 +70,16 @@ pub async fn settle(State(state): State<AdminState>, headers: HeaderMap, body: B
             Ok(Settled::Hidden | Settled::Shown) => acted = true,
             Ok(Settled::Labelled) => {}
             Err(SettleError::UnknownComment(c)) => {
+                wake(acted);
                 return error_page(
                     StatusCode::NOT_FOUND,
                     &format!(
                     "No decision for comment {c} in the log; the comments before it are settled."
                 ),
-                )
+                );
             }
             Err(SettleError::Store(e)) => {
+                wake(acted);
                 tracing::error!(error = %e, "settling comments failed");
                 return error_page(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -76,9 +88,7 @@ pub async fn settle(State(state): State<AdminState>, headers: HeaderMap, body: B
             }
         }
     }
-    if acted {
-        state.actions_wake.notify_one();
-    }
+    wake(acted);
     metrics::counter!("commentguard_review_settled_total", "verdict" => match verdict {
         Verdict::Spam => "spam",
         Verdict::NotSpam => "not_spam",

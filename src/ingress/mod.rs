@@ -202,13 +202,31 @@ fn summarize(d: &Delivery) -> Summary {
 /// without them, and a broken edit later keeps the last good ones.)
 async fn ready(State(state): State<Arc<IngressState>>) -> Response {
     // The details (the database's own words) go to the log, not to this public endpoint.
-    match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
+    // While deliveries are refused, a read is not enough (a full disk still reads): the
+    // database must take a write where deliveries are written.
+    let refusing = state.gate.down().is_some();
+    let probe = async {
+        if refusing {
+            state.store.probe_write().await
+        } else {
+            state.store.ping().await
+        }
+    };
+    match tokio::time::timeout(Duration::from_secs(2), probe).await {
         Ok(Ok(())) => {
-            // The database answers again: deliveries go through (the next one that fails
+            // The database takes writes again: deliveries go through (the next one that fails
             // closes the gate again). Without this, a load balancer that stopped sending
             // deliveries because of this endpoint would never see one commit.
-            state.gate.reopen("the database answers /readyz's ping");
+            state.gate.reopen("the database takes /readyz's write");
             (StatusCode::OK, "ready").into_response()
+        }
+        Ok(Err(e)) if refusing => {
+            tracing::debug!(error = %e, "not ready: the database takes no writes");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not ready: the database takes no writes (a full disk, or it is read-only)",
+            )
+                .into_response()
         }
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "not ready: the database does not answer");

@@ -36,9 +36,17 @@ pub fn is_hidden(d: &DecisionRow) -> bool {
     }
 }
 
-/// Whether the review page offers "Hide" for this decision.
+/// Whether the review page offers "Hide" for this decision: a comment on the account's media
+/// that is visible (not hidden, and not deleted or about to be).
 pub fn can_hide(d: &DecisionRow) -> bool {
-    d.kind == DecisionKind::Comment && !is_hidden(d)
+    d.kind == DecisionKind::Comment && !is_hidden(d) && !is_deleted(d)
+}
+
+/// Is the comment deleted (or about to be)?
+pub fn is_deleted(d: &DecisionRow) -> bool {
+    d.action_log.iter().any(|a| {
+        a.kind == ActionKind::Delete && matches!(a.state, ActionState::Done | ActionState::Pending)
+    })
 }
 
 /// The `comment` decision of `comment_id` (a mention's cannot be acted on from here: `why`).

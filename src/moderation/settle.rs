@@ -56,7 +56,8 @@ impl From<HideError> for SettleError {
         match e {
             HideError::UnknownComment(c) => SettleError::UnknownComment(c),
             HideError::Store(s) => SettleError::Store(s),
-            // Raced with another hide: the comment is hidden, which is what Spam wants.
+            // Not reached from settle (it plans a hide only where one can be planned), but
+            // an error all the same.
             other => SettleError::Store(StoreError::Invalid(other.to_string())),
         }
     }

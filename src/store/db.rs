@@ -271,6 +271,14 @@ impl Store for SqlStore {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+
+    async fn probe_write(&self) -> Result<()> {
+        if let Some(inbox) = &self.inbox {
+            inbox.probe_write().await?;
+        }
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
 }
 
 /// The groups of a multi-row VALUES list of `rows` rows of `width` parameters, bound in order.

@@ -105,6 +105,12 @@ pub trait Store:
     /// Answers when the database (and on SQLite the inbox file) answers.
     async fn ping(&self) -> Result<()>;
 
+    /// Answers when the database takes a write where deliveries are written (on SQLite the
+    /// inbox file; on PostgreSQL, a ping).
+    async fn probe_write(&self) -> Result<()> {
+        self.ping().await
+    }
+
     /// Removes comment texts decided before `before` (the decisions stay), and the processed
     /// inbox events received before then (their payloads hold the same texts). Returns how
     /// many decisions lost their text.

@@ -5,6 +5,7 @@ mod backup;
 mod categories;
 mod connect;
 mod crash;
+mod disk_full;
 mod doctor;
 mod faults;
 mod front_door;

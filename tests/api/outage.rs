@@ -152,7 +152,7 @@ impl Drop for Cluster {
     }
 }
 
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     // The effective user id, without a crate for it: `id -u`.
     Command::new("id")
         .arg("-u")
@@ -162,7 +162,12 @@ fn is_root() -> bool {
 }
 
 /// Delivers a signed scam comment `id` by `user`: the status, when an answer came.
-async fn deliver(client: &reqwest::Client, base: &str, id: &str, user: &str) -> Option<u16> {
+pub(crate) async fn deliver(
+    client: &reqwest::Client,
+    base: &str,
+    id: &str,
+    user: &str,
+) -> Option<u16> {
     let body = comment_body(ACCOUNT, id, SCAM, user);
     let sig = sign(&body, &Secret::new(APP_SECRET));
     client

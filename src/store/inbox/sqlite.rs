@@ -258,6 +258,14 @@ impl SqliteInbox {
             .map(|_| ())
     }
 
+    /// A committed write to the inbox file that changes nothing: the file's header rewritten
+    /// with the same schema version. It fails as a delivery's commit would (a full disk, a
+    /// read-only file), where a read still succeeds.
+    pub async fn probe_write(&self) -> Result<()> {
+        self.call(|c| c.execute_batch("PRAGMA user_version = 1"))
+            .await
+    }
+
     pub async fn claim(&self, limit: i64, lease_until: i64, now: i64) -> Result<Vec<InboxEvent>> {
         let mut events = self
             .call(move |c| {

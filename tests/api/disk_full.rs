@@ -1,0 +1,284 @@
+//! SQLite on a filesystem that fills up (issue 28): the real binary keeps its two SQLite files
+//! on a small tmpfs of the test's own; signed deliveries keep coming while a ballast file takes
+//! every free byte, and then the ballast is removed. Measured from outside:
+//!
+//! - while the disk is full, every delivery is answered within 5 s: a clean 503 (Meta retries
+//!   it), or 200 for one whose commit still found room; /readyz says not ready;
+//! - once space is freed, deliveries are acknowledged and acted on again within 10 s, by the
+//!   same process;
+//! - every delivery answered 200 is stored and acted on, no reply twice, and both files pass
+//!   SQLite's `integrity_check` afterwards.
+//!
+//! Mounting a tmpfs needs root (as the PostgreSQL outage tests need root to run a cluster).
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use commentguard::store::SqlStore;
+
+use crate::crash::{free_port, tail, wait_healthy, Service};
+use crate::faults::{all_decisions, reply_for, write_rules};
+use crate::helpers::say_skipped;
+use crate::outage::{deliver, is_root};
+use crate::support::fake_graph::FakeGraph;
+
+/// A small tmpfs mounted for one test, unmounted when dropped.
+struct SmallDisk {
+    path: PathBuf,
+}
+
+impl SmallDisk {
+    fn mount(at: &Path, size: &str) -> Option<SmallDisk> {
+        std::fs::create_dir_all(at).ok()?;
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| SmallDisk {
+            path: at.to_path_buf(),
+        })
+    }
+
+    /// Writes a ballast file until the filesystem refuses another byte; returns its size.
+    fn fill(&self) -> u64 {
+        let mut f = std::fs::File::create(self.path.join("ballast")).unwrap();
+        let chunk = vec![0u8; 64 * 1024];
+        let mut written = 0u64;
+        loop {
+            match f.write(&chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => written += n as u64,
+            }
+        }
+        // The last partial blocks, byte by byte in small pieces.
+        while let Ok(n) = f.write(&chunk[..512]) {
+            if n == 0 {
+                break;
+            }
+            written += n as u64;
+        }
+        let _ = f.sync_all();
+        written
+    }
+
+    fn free(&self) {
+        std::fs::remove_file(self.path.join("ballast")).unwrap();
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Sent {
+    user: String,
+    status: Option<u16>,
+    took: Duration,
+    at: Instant,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_on_a_full_disk_refuses_cleanly_loses_nothing_and_resumes_when_space_is_freed() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = if is_root() {
+        SmallDisk::mount(&dir.path().join("disk"), "24m")
+    } else {
+        None
+    };
+    let Some(disk) = disk else {
+        say_skipped("the SQLite full-disk test (it mounts a small tmpfs: run it as root)");
+        return;
+    };
+    let rules = dir.path().join("rules");
+    write_rules(&rules);
+    let log = dir.path().join("service.log");
+    let fake = FakeGraph::start().await;
+    fake.set_app_secret(crate::helpers::APP_SECRET);
+    let graph_url = fake.url();
+    let db_file = disk.path.join("cg.db");
+    let db_url = format!("sqlite:{}", db_file.display());
+    let service = Service {
+        port: free_port(),
+        db_url: &db_url,
+        rules: &rules,
+        graph_url: &graph_url,
+        log: &log,
+        env: vec![],
+    };
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(25))
+        .build()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{}", service.port);
+    let mut child = service.spawn();
+    let pid = child.id();
+    wait_healthy(&client, &base, &log).await;
+
+    // Two senders, each a delivery every 40 ms, for the whole run.
+    let sent: Arc<Mutex<BTreeMap<String, Sent>>> = Default::default();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let next = Arc::new(Mutex::new(0u64));
+    let mut senders = tokio::task::JoinSet::new();
+    for _ in 0..2 {
+        let (client, base, sent, stop, next) = (
+            client.clone(),
+            base.clone(),
+            sent.clone(),
+            stop.clone(),
+            next.clone(),
+        );
+        senders.spawn(async move {
+            while !stop.is_cancelled() {
+                let n = {
+                    let mut g = next.lock().unwrap();
+                    *g += 1;
+                    *g
+                };
+                let id = format!("1796{n:011}");
+                let user = format!("user{n}");
+                let at = Instant::now();
+                let status = deliver(&client, &base, &id, &user).await;
+                let took = at.elapsed();
+                sent.lock().unwrap().insert(
+                    id,
+                    Sent {
+                        user,
+                        status,
+                        took,
+                        at,
+                    },
+                );
+                tokio::time::sleep(Duration::from_millis(40)).await;
+            }
+        });
+    }
+
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let ballast = tokio::task::block_in_place(|| disk.fill());
+    let full_at = Instant::now();
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let ready = client.get(format!("{base}/readyz")).send().await.unwrap();
+    let ready_status = ready.status().as_u16();
+    let ready_said = ready.text().await.unwrap();
+    tokio::task::block_in_place(|| disk.free());
+    let freed_at = Instant::now();
+
+    // Within 10 s of the space's return, a delivery is acknowledged and acted on.
+    let resumed = loop {
+        let ok = sent
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, s)| s.at > freed_at && s.status == Some(200))
+            .map(|(id, s)| (id.clone(), s.at))
+            .min_by_key(|(_, at)| *at);
+        if let Some((id, at)) = ok {
+            if fake.is_hidden(&id) == Some(true) {
+                break at.duration_since(freed_at);
+            }
+        }
+        assert!(
+            freed_at.elapsed() < Duration::from_secs(10),
+            "nothing acknowledged and acted on within 10 s of freeing the disk; log:\n{}",
+            tail(&log)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    stop.cancel();
+    while senders.join_next().await.is_some() {}
+    let sent = sent.lock().unwrap().clone();
+
+    let slow: Vec<_> = sent
+        .iter()
+        .filter(|(_, s)| s.took > Duration::from_secs(5) || s.status.is_none())
+        .collect();
+    assert!(slow.is_empty(), "answered late or not at all: {slow:?}");
+    // Once the disk had been full for a moment, the answers were 503s.
+    let during: Vec<&Sent> = sent
+        .values()
+        .filter(|s| s.at > full_at + Duration::from_secs(2) && s.at + s.took < freed_at)
+        .collect();
+    assert!(
+        during.len() > 20,
+        "only {} deliveries while full",
+        during.len()
+    );
+    let refused = during.iter().filter(|s| s.status == Some(503)).count();
+    assert!(
+        refused * 10 >= during.len() * 9,
+        "while the disk was full: {:?}; log:\n{}",
+        during.iter().map(|s| s.status).collect::<Vec<_>>(),
+        tail(&log)
+    );
+    assert_eq!(ready_status, 503, "/readyz while full: {ready_said}");
+
+    // Every acknowledged delivery stored, decided and acted on; no reply twice.
+    let acked: Vec<&String> = sent
+        .iter()
+        .filter(|(_, s)| s.status == Some(200))
+        .map(|(id, _)| id)
+        .collect();
+    assert!(acked.len() > 30, "only {} acknowledged", acked.len());
+    let store = SqlStore::connect(&db_url).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let decided: std::collections::BTreeSet<String> = all_decisions(&store)
+            .await
+            .into_iter()
+            .map(|d| d.comment_id)
+            .collect();
+        let missing: Vec<&&String> = acked
+            .iter()
+            .filter(|id| fake.is_hidden(id) != Some(true) || !decided.contains(id.as_str()))
+            .collect();
+        if missing.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {} acknowledged comments not acted on, e.g. {:?}; log:\n{}",
+            missing.len(),
+            acked.len(),
+            &missing[..missing.len().min(5)],
+            tail(&log)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for id in &acked {
+        let replies = fake.replies_to(id);
+        assert_eq!(replies.len(), 1, "{id}: {} replies", replies.len());
+        assert_eq!(replies[0].text, reply_for(&sent[*id].user));
+    }
+    assert!(child.try_wait().unwrap().is_none(), "the service exited");
+    assert_eq!(child.id(), pid);
+    drop(store);
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // Both files whole after a disk that filled up under them.
+    for file in [db_file.clone(), disk.path.join("cg-inbox.db")] {
+        let conn = rusqlite::Connection::open(&file).unwrap();
+        let check: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(check, "ok", "{}", file.display());
+    }
+    eprintln!(
+        "full-disk test: {} acknowledged, {} of {} answered 503 while full (ballast {} KiB; slowest answer {:?}); acted on again {:?} after space was freed",
+        acked.len(),
+        refused,
+        during.len(),
+        ballast / 1024,
+        sent.values().map(|s| s.took).max().unwrap_or_default(),
+        resumed,
+    );
+}
