@@ -231,3 +231,66 @@ proptest! {
         prop_assert_eq!(normalize(&once), once);
     }
 }
+
+/// Every file under `dir`, by path, as the in-memory loader takes them.
+fn files_under(dir: &std::path::Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.insert(path.clone(), std::fs::read(&path).unwrap());
+        }
+    }
+    out
+}
+
+/// The loader the fuzzer drives (files held in memory) is the loader the service runs: the
+/// shipped pack loads the same rules and decides real comments the same, and a broken folder
+/// gives the same errors, word for word.
+#[test]
+fn rules_loaded_from_memory_are_the_rules_loaded_from_disk() {
+    use commentguard::rules::{Input, MemoryState};
+    let pack = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let disk = RuleSet::load(&pack).expect("the shipped pack loads");
+    let memory = RuleSet::load_from_memory(&pack, files_under(&pack)).expect("from memory too");
+    let ids = |s: &RuleSet| -> Vec<(String, String)> {
+        s.rules().into_iter().map(|r| (r.id, r.version)).collect()
+    };
+    assert_eq!(ids(&disk), ids(&memory));
+    assert_eq!(disk.models().len(), memory.models().len());
+    for text in [
+        "Made $9,000 with forex thanks to @mark, DM him on WhatsApp +1 555 0100",
+        "yang main di𝔾𝔸 ℝ𝕌 𝔻𝔸 ℍ𝕆 𝕂𝕀..semoga hoki",
+        "cala a boca sua gorda nojenta ninguém te suporta",
+        "love the new colours, @anna you need this",
+    ] {
+        let input = Input {
+            text: text.into(),
+            username: Some("someone".into()),
+            ..Input::default()
+        };
+        let state = MemoryState::default();
+        assert_eq!(
+            disk.evaluate(&input, &state),
+            memory.evaluate(&input, &state),
+            "{text}"
+        );
+    }
+
+    // A broken folder: a bad rule, a missing list, a missing model.
+    let dir = tempfile::tempdir().unwrap();
+    let broken = "[[rule]]\nid = \"x\"\n[rule.when]\nwords = [\"list:nope\"]\nmodel = { name = \"ghost\", above = 0.5 }\nbogus = 1\n[rule.then]\nhide = true\n";
+    std::fs::write(dir.path().join("10-broken.toml"), broken).unwrap();
+    std::fs::create_dir_all(dir.path().join("lists")).unwrap();
+    std::fs::write(dir.path().join("lists/words.txt"), "forex\n").unwrap();
+    let Err(from_disk) = RuleSet::load(dir.path()) else {
+        panic!("the broken folder loaded")
+    };
+    let Err(from_memory) = RuleSet::load_from_memory(dir.path(), files_under(dir.path())) else {
+        panic!("the broken folder loaded from memory")
+    };
+    assert!(from_disk.len() >= 3, "{from_disk:?}");
+    assert_eq!(from_disk, from_memory);
+}

@@ -1,6 +1,11 @@
 //! Rule file loading: any bytes as a rule file (and as `lists/words.txt`) load, or fail
-//! with errors that each point at FILE:LINE:COL inside the file; nothing panics.
+//! with errors that each point at FILE:LINE:COL inside the file; nothing panics. The files
+//! are held in memory (`RuleSet::load_from_memory`, the loader the service runs, reading from
+//! a map instead of the disk), so no file is written per input.
 #![no_main]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use commentguard::rules::RuleSet;
 use libfuzzer_sys::fuzz_target;
@@ -11,12 +16,12 @@ fuzz_target!(|data: &[u8]| {
         Some(i) => (&data[..i], &data[i + 1..]),
         None => (data, &b"forex\n"[..]),
     };
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("10-fuzz.toml");
-    std::fs::write(&path, file).unwrap();
-    std::fs::create_dir_all(dir.path().join("lists")).unwrap();
-    std::fs::write(dir.path().join("lists/words.txt"), list).unwrap();
-    if let Err(errors) = RuleSet::load(dir.path()) {
+    let dir = Path::new("/fuzz/rules");
+    let path = dir.join("10-fuzz.toml");
+    let mut files: BTreeMap<PathBuf, Vec<u8>> = BTreeMap::new();
+    files.insert(path.clone(), file.to_vec());
+    files.insert(dir.join("lists/words.txt"), list.to_vec());
+    if let Err(errors) = RuleSet::load_from_memory(dir, files) {
         assert!(!errors.is_empty());
         let lines = String::from_utf8_lossy(file).lines().count().max(1);
         for e in &errors {

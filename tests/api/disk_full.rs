@@ -22,7 +22,7 @@ use commentguard::store::SqlStore;
 
 use crate::crash::{free_port, tail, wait_healthy, Service};
 use crate::faults::{all_decisions, reply_for, write_rules};
-use crate::helpers::say_skipped;
+use crate::helpers::say_not_run;
 use crate::outage::{deliver, is_root};
 use crate::support::fake_graph::FakeGraph;
 
@@ -94,7 +94,10 @@ async fn sqlite_on_a_full_disk_refuses_cleanly_loses_nothing_and_resumes_when_sp
         None
     };
     let Some(disk) = disk else {
-        say_skipped("the SQLite full-disk test (it mounts a small tmpfs: run it as root)");
+        say_not_run(
+            "the SQLite full-disk test",
+            "it mounts a small tmpfs, which needs root (and a kernel that allows it)",
+        );
         return;
     };
     let rules = dir.path().join("rules");

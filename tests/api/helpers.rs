@@ -216,6 +216,16 @@ pub async fn inbox_keys_of(store: &SqlStore) -> Vec<String> {
 /// Says on the terminal, past the test harness's output capture (which only catches the
 /// print macros), that a PostgreSQL test did not run: a plain `cargo test` must not let a
 /// skipped test pass for one that ran.
+/// Says NOT RUN for a test that cannot run here, and why; under `.ci/test`
+/// (COMMENTGUARD_TEST_REQUIRE_ALL=1) it fails instead.
+pub fn say_not_run(what: &str, why: &str) {
+    if std::env::var("COMMENTGUARD_TEST_REQUIRE_ALL").as_deref() == Ok("1") {
+        panic!("{what} did not run: {why}");
+    }
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "NOT RUN: {what}: {why}");
+}
+
 pub fn say_skipped(what: &str) {
     // .ci/test runs everything: a test that cannot run there is a failure, not a skip.
     if std::env::var("COMMENTGUARD_TEST_REQUIRE_ALL").as_deref() == Ok("1") {

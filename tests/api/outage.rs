@@ -22,7 +22,7 @@ use commentguard::store::SqlStore;
 
 use crate::crash::{free_port, tail, wait_healthy, Service};
 use crate::faults::{all_decisions, reply_for, write_rules, ACCOUNT, SCAM};
-use crate::helpers::{comment_body, say_skipped, APP_SECRET};
+use crate::helpers::{comment_body, say_not_run, APP_SECRET};
 use crate::support::fake_graph::FakeGraph;
 
 /// A PostgreSQL cluster for one test, stopped and removed when dropped.
@@ -193,7 +193,10 @@ struct Sent {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_stopped_under_load_then_started_loses_nothing_acknowledged_and_answers_fast() {
     let Some(cluster) = Cluster::start() else {
-        say_skipped("the PostgreSQL outage test (it needs PostgreSQL's initdb and pg_ctl)");
+        say_not_run(
+            "the PostgreSQL outage test",
+            "it needs PostgreSQL's initdb and pg_ctl (Debian's postgresql package)",
+        );
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -402,7 +405,10 @@ async fn postgres_stopped_under_load_then_started_loses_nothing_acknowledged_and
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_instances_through_a_postgres_restart_act_on_each_comment_and_reply_once() {
     let Some(cluster) = Cluster::start() else {
-        say_skipped("the PostgreSQL restart test (it needs PostgreSQL's initdb and pg_ctl)");
+        say_not_run(
+            "the PostgreSQL restart test",
+            "it needs PostgreSQL's initdb and pg_ctl (Debian's postgresql package)",
+        );
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -249,6 +249,16 @@ impl RuleSet {
         super::load::load_dir(dir)
     }
 
+    /// Loads a rules folder held in memory: `files` maps each file's path (under `dir`, as
+    /// `dir/10-scams.toml`, `dir/lists/words.txt`, `dir/models/scam.model`) to its bytes.
+    /// Errors name the files by those paths, as [`RuleSet::load`] does. For fuzzing and tests.
+    pub fn load_from_memory(
+        dir: &std::path::Path,
+        files: std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>,
+    ) -> Result<RuleSet, Vec<super::LoadError>> {
+        super::load::load_from(dir, super::load::Files::Memory(files))
+    }
+
     /// Evaluates one comment or mention.
     pub fn evaluate(&self, input: &Input, state: &dyn RuleState) -> Decision {
         self.evaluate_with(input, state, &|_| false)

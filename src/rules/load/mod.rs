@@ -128,6 +128,7 @@ impl File<'_> {
 /// Loader state shared by all files of one folder.
 struct Loader {
     dir: PathBuf,
+    files: Files,
     errors: Vec<LoadError>,
     lists: HashMap<String, Option<Vec<String>>>,
     /// Models by name: their index in the builder, or the reason they could not be read.
@@ -163,8 +164,98 @@ fn type_name(item: &Item) -> &'static str {
     }
 }
 
+/// Where the loader reads: the folder on disk, or files held in memory by their paths (the
+/// fuzzer's way: no file written per input, so it runs at the speed of the loader).
+pub(crate) enum Files {
+    Disk,
+    Memory(std::collections::BTreeMap<PathBuf, Vec<u8>>),
+}
+
+impl Files {
+    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        match self {
+            Files::Disk => std::fs::read(path),
+            // The disk's own words for a missing file (ENOENT), so errors read the same.
+            Files::Memory(m) => m
+                .get(path)
+                .cloned()
+                .ok_or_else(|| std::io::Error::from_raw_os_error(2)),
+        }
+    }
+
+    fn read_to_string(&self, path: &Path) -> std::io::Result<String> {
+        match self {
+            Files::Disk => std::fs::read_to_string(path),
+            Files::Memory(_) => String::from_utf8(self.read(path)?).map_err(|_| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "stream did not contain valid UTF-8",
+                )
+            }),
+        }
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        match self {
+            Files::Disk => path.exists(),
+            Files::Memory(m) => m.contains_key(path),
+        }
+    }
+
+    /// The files directly in `dir` (sorted), or the folder's read error.
+    fn in_dir(&self, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+        match self {
+            Files::Disk => Ok(std::fs::read_dir(dir)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file())
+                .collect()),
+            Files::Memory(m) => {
+                let found: Vec<PathBuf> = m
+                    .keys()
+                    .filter(|p| p.parent() == Some(dir))
+                    .cloned()
+                    .collect();
+                if found.is_empty() && !m.keys().any(|p| p.starts_with(dir)) {
+                    return Err(std::io::Error::from_raw_os_error(2));
+                }
+                Ok(found)
+            }
+        }
+    }
+
+    fn toml_files(&self, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+        let mut files: Vec<PathBuf> = self
+            .in_dir(dir)?
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect();
+        files.sort();
+        Ok(files)
+    }
+
+    /// The names (file stems) of the `*.EXT` files in `dir`, sorted; none when it cannot be
+    /// read.
+    fn names_in(&self, dir: &Path, ext: &str) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .in_dir(dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|p| {
+                (p.extension()? == ext).then(|| p.file_stem()?.to_str().map(str::to_string))?
+            })
+            .collect();
+        names.sort();
+        names
+    }
+}
+
 pub(crate) fn load_dir(dir: &Path) -> Result<RuleSet, Vec<LoadError>> {
+    load_from(dir, Files::Disk)
+}
+
+pub(crate) fn load_from(dir: &Path, files: Files) -> Result<RuleSet, Vec<LoadError>> {
     let mut l = Loader {
+        files,
         dir: dir.to_path_buf(),
         errors: Vec::new(),
         lists: HashMap::new(),
@@ -174,7 +265,7 @@ pub(crate) fn load_dir(dir: &Path) -> Result<RuleSet, Vec<LoadError>> {
         rules: Vec::new(),
         tests: Vec::new(),
     };
-    let files = match toml_files(dir) {
+    let files = match l.files.toml_files(dir) {
         Ok(f) => f,
         Err(e) => {
             return Err(vec![LoadError {
@@ -196,7 +287,7 @@ pub(crate) fn load_dir(dir: &Path) -> Result<RuleSet, Vec<LoadError>> {
     for path in files {
         l.with_file(&path, |l, f, doc| l.rule_file(f, doc));
     }
-    if let Ok(tests) = toml_files(&dir.join("tests")) {
+    if let Ok(tests) = l.files.toml_files(&dir.join("tests")) {
         for path in tests {
             l.with_file(&path, |l, f, doc| l.test_file(f, doc));
         }
@@ -219,15 +310,6 @@ pub(crate) fn load_dir(dir: &Path) -> Result<RuleSet, Vec<LoadError>> {
         })
 }
 
-fn toml_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    files.sort();
-    Ok(files)
-}
-
 impl Loader {
     fn err(&mut self, f: &File<'_>, span: Span, message: impl Into<String>) {
         let (line, col) = f.location(span);
@@ -245,7 +327,7 @@ impl Loader {
         body: impl FnOnce(&mut Self, &File<'_>, &ImDocument<String>),
     ) {
         let name = path.display().to_string();
-        let src = match std::fs::read_to_string(path) {
+        let src = match self.files.read_to_string(path) {
             Ok(s) => s,
             Err(e) => {
                 self.errors.push(LoadError {
@@ -446,8 +528,9 @@ impl Loader {
                 continue;
             }
             let path = self.dir.join("lists").join(format!("{name}.txt"));
+            let files = &self.files;
             let entry = self.lists.entry(name.to_string()).or_insert_with(|| {
-                std::fs::read_to_string(&path).ok().map(|text| {
+                files.read_to_string(&path).ok().map(|text| {
                     text.lines()
                         .map(|l| l.split_once('#').map_or(l, |(before, _)| before).trim())
                         .filter(|l| !l.is_empty())
@@ -458,7 +541,7 @@ impl Loader {
             match entry.clone() {
                 Some(lines) => out.extend(lines.into_iter().map(|l| (l, span.clone()))),
                 None => {
-                    let have = names_in(&self.dir.join("lists"), "txt");
+                    let have = self.files.names_in(&self.dir.join("lists"), "txt");
                     let known = if have.is_empty() {
                         " (there are no lists in lists/)".to_string()
                     } else {
@@ -481,21 +564,6 @@ impl Loader {
         }
         out
     }
-}
-
-/// The names (file stems) of the `*.EXT` files in `dir`, sorted; none when it cannot be read.
-fn names_in(dir: &Path, ext: &str) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let p = e.path();
-            (p.extension()? == ext).then(|| p.file_stem()?.to_str().map(str::to_string))?
-        })
-        .collect();
-    names.sort();
-    names
 }
 
 #[derive(Debug, Clone, Copy)]

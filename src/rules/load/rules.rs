@@ -722,17 +722,22 @@ impl Loader {
         }
         let dir = self.dir.join("models");
         let builder = &mut self.builder;
+        let files = &self.files;
         let entry = self.models.entry(name.clone()).or_insert_with(|| {
             let path = dir.join(format!("{name}.model"));
-            match Model::load(&path) {
+            let model = files
+                .read(&path)
+                .map_err(|e| format!("cannot read: {e}"))
+                .and_then(|bytes| Model::parse(&bytes));
+            match model {
                 Ok(m) => {
                     builder.models.push((name.clone(), std::sync::Arc::new(m)));
                     Ok(builder.models.len() as u32 - 1)
                 }
                 Err(e) => {
                     let mut msg = format!("model `{name}`: {}: {e}", path.display());
-                    if !path.exists() {
-                        let have = names_in(&dir, "model");
+                    if !files.exists(&path) {
+                        let have = files.names_in(&dir, "model");
                         msg.push_str(&if have.is_empty() {
                             format!(
                                 " (no models in {}; train one with `commentguard model train`)",
