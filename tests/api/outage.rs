@@ -269,7 +269,7 @@ async fn postgres_stopped_under_load_then_started_loses_nothing_acknowledged_and
     // Blocks this worker for the second pg_ctl takes; the senders run on the others.
     cluster.down();
     let log_lines_before = std::fs::read_to_string(&log).unwrap().lines().count();
-    tokio::time::sleep(Duration::from_secs(12)).await;
+    tokio::time::sleep(Duration::from_secs(20)).await;
     let log_lines_during =
         std::fs::read_to_string(&log).unwrap().lines().count() - log_lines_before;
     // /readyz says why, in words, for the load balancer and the operator.
@@ -381,7 +381,7 @@ async fn postgres_stopped_under_load_then_started_loses_nothing_acknowledged_and
     assert!(child.try_wait().unwrap().is_none(), "the service exited");
     assert_eq!(child.id(), pid);
     eprintln!(
-        "outage test: {} acknowledged, {} answered 503 during a 12 s outage (slowest answer {:?}); acted on again {:?} after the database returned; {} log lines during the outage",
+        "outage test: {} acknowledged, {} answered 503 during a 20 s outage (slowest answer {:?}); acted on again {:?} after the database returned; {} log lines during the outage",
         acked.len(),
         during.len(),
         sent.values().map(|s| s.took).max().unwrap_or_default(),
@@ -391,8 +391,8 @@ async fn postgres_stopped_under_load_then_started_loses_nothing_acknowledged_and
     // Logged once per state change, not once per request: a few lines a second at most (the
     // tasks that wait on the database each say so, the pool's own pings add a few).
     assert!(
-        log_lines_during < 60,
-        "{log_lines_during} log lines in 12 s of outage; log:\n{}",
+        log_lines_during < 80,
+        "{log_lines_during} log lines in 20 s of outage; log:\n{}",
         tail(&log)
     );
     child.kill().unwrap();
