@@ -94,3 +94,174 @@ fn no_arrow_points_outward() {
         wrong.join("\n")
     );
 }
+
+/// The lines of a source file that are code: before its unit tests (`#[cfg(test)]`), without
+/// comment lines. Tests may reach anywhere; the code may not.
+fn code_lines(text: &str) -> Vec<&str> {
+    text.lines()
+        .take_while(|l| l.trim_start() != "#[cfg(test)]")
+        .map(str::trim_start)
+        .filter(|l| !l.starts_with("//"))
+        .collect()
+}
+
+/// The names `prefix` is followed by on `line`: `super::a::x` gives `a`, `super::{a, b::c}`
+/// gives `a` and `b`.
+fn names_after(line: &str, prefix: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, _) in line.match_indices(prefix) {
+        // Not the tail of a longer path (`super::super::x` read as `super::x`).
+        if line[..i].ends_with("::") {
+            continue;
+        }
+        let rest = &line[i + prefix.len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            let group = &group[..group.find('}').unwrap_or(group.len())];
+            for part in group.split(',') {
+                let name: String = part
+                    .trim()
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                out.push(name);
+            }
+        } else {
+            out.push(
+                rest.chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect(),
+            );
+        }
+    }
+    out
+}
+
+/// A circle in `edges`, as the path that closes it, if there is one.
+fn find_circle(
+    edges: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+) -> Option<Vec<String>> {
+    fn visit(
+        at: &str,
+        edges: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut std::collections::BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(i) = path.iter().position(|p| p == at) {
+            let mut circle = path[i..].to_vec();
+            circle.push(at.to_string());
+            return Some(circle);
+        }
+        if done.contains(at) {
+            return None;
+        }
+        path.push(at.to_string());
+        for next in edges.get(at).into_iter().flatten() {
+            if let Some(c) = visit(next, edges, path, done) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        done.insert(at.to_string());
+        None
+    }
+    let mut done = Default::default();
+    for start in edges.keys() {
+        if let Some(c) = visit(start, edges, &mut Vec::new(), &mut done) {
+            return Some(c);
+        }
+    }
+    None
+}
+
+/// No circles (issue 25): among the top-level modules (`crate::X::` paths), and among the
+/// parts of each module folder (`crate::M::A::`, `super::A` from a part's own file), a change
+/// to one module never has to be read against a module that depends on it back.
+///
+/// One circle stays, on purpose: the store's rooms each implement their part of the one
+/// `SqlStore` that `store/db.rs` defines and opens (issue 16 split the store by what it keeps,
+/// not into separate types); `db` names the inbox file and the instance owner it opens them
+/// with. Any other circle fails here.
+#[test]
+fn no_module_depends_on_itself_in_a_circle() {
+    use std::collections::{BTreeMap, BTreeSet};
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let top: BTreeSet<String> = files.iter().map(|f| module_of(&src, f)).collect();
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut inner: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    for f in &files {
+        let from = module_of(&src, f);
+        let rel: Vec<String> = f
+            .strip_prefix(&src)
+            .unwrap()
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        let text = std::fs::read_to_string(f).unwrap();
+        let lines = code_lines(&text);
+        for line in &lines {
+            for to in names_after(line, "crate::") {
+                if to != from && top.contains(&to) {
+                    edges.entry(from.clone()).or_default().insert(to);
+                }
+            }
+        }
+        // A part of a module folder: src/M/A.rs, src/M/A/mod.rs, src/M/A/x.rs.
+        if rel.len() < 2 || rel[1] == "mod.rs" {
+            continue;
+        }
+        let part = rel[1].trim_end_matches(".rs").to_string();
+        let folder = src.join(&rel[0]);
+        let parts: BTreeSet<String> = std::fs::read_dir(&folder)
+            .unwrap()
+            .map(|e| {
+                e.unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .trim_end_matches(".rs")
+                    .to_string()
+            })
+            .filter(|n| n != "mod")
+            .collect();
+        let own_file = rel.len() == 2 || (rel.len() == 3 && rel[2] == "mod.rs");
+        let up = if own_file {
+            "super::"
+        } else {
+            "super::super::"
+        };
+        for line in &lines {
+            let mut names = names_after(line, &format!("crate::{}::", rel[0]));
+            if rel.len() <= 3 {
+                names.extend(names_after(line, up));
+            }
+            for to in names {
+                if to != part && parts.contains(&to) {
+                    inner
+                        .entry(rel[0].clone())
+                        .or_default()
+                        .entry(part.clone())
+                        .or_default()
+                        .insert(to);
+                }
+            }
+        }
+    }
+    assert!(
+        edges.len() > 10,
+        "read the module graph ({} modules)",
+        edges.len()
+    );
+    if let Some(c) = find_circle(&edges) {
+        panic!("a circle between modules: {}", c.join(" -> "));
+    }
+    for (folder, mut parts) in inner {
+        if folder == "store" {
+            // See above: the rooms and the SqlStore they implement.
+            parts.remove("db");
+        }
+        if let Some(c) = find_circle(&parts) {
+            panic!("a circle inside {folder}: {}", c.join(" -> "));
+        }
+    }
+}

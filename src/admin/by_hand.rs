@@ -58,7 +58,7 @@ pub async fn act(
             } else {
                 "replied"
             };
-            super::review::back_to(form.back.as_deref(), &[(key, &form.comment_id)])
+            super::kit::back_to(form.back.as_deref(), &[(key, &form.comment_id)])
         }
         Err(e @ HideError::Store(_)) => {
             tracing::error!(error = %e, "action by hand failed");
@@ -75,7 +75,7 @@ pub async fn act(
 pub(super) async fn hide(
     axum::extract::State(state): axum::extract::State<super::AdminState>,
     headers: axum::http::HeaderMap,
-    axum::extract::Form(form): axum::extract::Form<super::review::UndoForm>,
+    axum::extract::Form(form): axum::extract::Form<super::kit::CommentForm>,
 ) -> axum::response::Response {
     use axum::http::StatusCode;
     let signed = match super::sign_in::form_session(&state, &headers, &form.csrf).await {
@@ -106,7 +106,7 @@ pub(super) async fn hide(
             {
                 tracing::warn!(error = %e, "the hide's label was not stored");
             }
-            super::review::back_to(form.back.as_deref(), &[("hidden", &form.comment_id)])
+            super::kit::back_to(form.back.as_deref(), &[("hidden", &form.comment_id)])
         }
         Err(e @ HideError::Store(_)) => {
             tracing::error!(error = %e, "hide by hand failed");

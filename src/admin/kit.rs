@@ -142,9 +142,72 @@ pub fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// Where a form post goes back to: the page it came from (only a review page of this
+/// service), with `notice` added and earlier notices dropped.
+pub fn back_to(back: Option<&str>, notice: &[(&str, &str)]) -> Response {
+    const NOTICES: [&str; 8] = [
+        "undone", "labelled", "hidden", "replied", "deleted", "settled", "verdict", "cursor",
+    ];
+    let back = back
+        .filter(|b| b.starts_with("/review") && !b.starts_with("//") && !b.contains('\\'))
+        .unwrap_or("/review");
+    let (path, query) = back.split_once('?').unwrap_or((back, ""));
+    let path = if path == "/review" { path } else { "/review" };
+    let mut url = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        if !NOTICES.contains(&k.as_ref()) {
+            url.append_pair(&k, &v);
+        }
+    }
+    for (k, v) in notice {
+        url.append_pair(k, v);
+    }
+    axum::response::Redirect::to(&format!("{path}?{}", url.finish())).into_response()
+}
+
+/// A form about one comment: the CSRF token, the comment, the page to go back to.
+#[derive(serde::Deserialize)]
+pub struct CommentForm {
+    pub csrf: String,
+    pub comment_id: String,
+    #[serde(default)]
+    pub back: Option<String>,
+    /// The decision's kind (`comment`, `mention`) the undo's Not spam label goes to; any
+    /// when not given.
+    #[serde(default)]
+    pub kind: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_form_goes_back_only_to_a_review_page_with_its_filters() {
+        let to = |back: Option<&str>| {
+            back_to(back, &[("labelled", "c1")])
+                .headers()
+                .get(header::LOCATION)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(
+            to(Some("/review?queue=review&labelled=c0&rule=x")),
+            "/review?queue=review&rule=x&labelled=c1"
+        );
+        assert_eq!(
+            to(Some("https://evil.example/review")),
+            "/review?labelled=c1"
+        );
+        assert_eq!(to(Some("//evil.example")), "/review?labelled=c1");
+        assert_eq!(
+            to(Some("/review/../x?queue=unsure")),
+            "/review?queue=unsure&labelled=c1"
+        );
+        assert_eq!(to(None), "/review?labelled=c1");
+    }
 
     #[test]
     fn escaping_covers_markup_and_both_quotes() {

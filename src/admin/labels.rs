@@ -82,7 +82,7 @@ pub async fn label(
     )
     .await
     {
-        Ok(true) => super::review::back_to(form.back.as_deref(), &[("labelled", &form.comment_id)]),
+        Ok(true) => super::kit::back_to(form.back.as_deref(), &[("labelled", &form.comment_id)]),
         Ok(false) => error(
             StatusCode::NOT_FOUND,
             &format!("No decision for comment {} in the log.", form.comment_id),

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use super::api::DecisionQuery;
 use super::auth::csrf_token;
 use super::card::{card_html, CardContext};
-use super::kit::{error_page, esc, html_page, respond};
+use super::kit::{back_to, error_page, esc, html_page, respond, CommentForm};
 use super::undo::{plan_unhide, undo_of, UndoError, UndoSource};
 use super::AdminState;
 use crate::store::{DecisionRow, LabelRow};
@@ -661,47 +661,10 @@ fn filters_form(q: &PageQuery) -> String {
     )
 }
 
-/// Where a form post goes back to: the page it came from (only a review page of this
-/// service), with `notice` added and earlier notices dropped.
-pub(super) fn back_to(back: Option<&str>, notice: &[(&str, &str)]) -> Response {
-    const NOTICES: [&str; 8] = [
-        "undone", "labelled", "hidden", "replied", "deleted", "settled", "verdict", "cursor",
-    ];
-    let back = back
-        .filter(|b| b.starts_with("/review") && !b.starts_with("//") && !b.contains('\\'))
-        .unwrap_or("/review");
-    let (path, query) = back.split_once('?').unwrap_or((back, ""));
-    let path = if path == "/review" { path } else { "/review" };
-    let mut url = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
-        if !NOTICES.contains(&k.as_ref()) {
-            url.append_pair(&k, &v);
-        }
-    }
-    for (k, v) in notice {
-        url.append_pair(k, v);
-    }
-    axum::response::Redirect::to(&format!("{path}?{}", url.finish())).into_response()
-}
-
-/// The signed-in session of a form post whose CSRF token is this session's, or the page
-/// that says why not.
-#[derive(Deserialize)]
-pub(super) struct UndoForm {
-    pub(super) csrf: String,
-    pub(super) comment_id: String,
-    #[serde(default)]
-    pub(super) back: Option<String>,
-    /// The decision's kind (`comment`, `mention`) the undo's Not spam label goes to; any
-    /// when not given.
-    #[serde(default)]
-    pub(super) kind: String,
-}
-
 async fn undo(
     State(state): State<AdminState>,
     headers: HeaderMap,
-    Form(form): Form<UndoForm>,
+    Form(form): Form<CommentForm>,
 ) -> Response {
     let signed = match super::sign_in::form_session(&state, &headers, &form.csrf).await {
         Ok(s) => s,
@@ -751,37 +714,5 @@ async fn undo(
             };
             error_page(status, &msg)
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_form_goes_back_only_to_a_review_page_with_its_filters() {
-        let to = |back: Option<&str>| {
-            back_to(back, &[("labelled", "c1")])
-                .headers()
-                .get(header::LOCATION)
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .to_string()
-        };
-        assert_eq!(
-            to(Some("/review?queue=review&labelled=c0&rule=x")),
-            "/review?queue=review&rule=x&labelled=c1"
-        );
-        assert_eq!(
-            to(Some("https://evil.example/review")),
-            "/review?labelled=c1"
-        );
-        assert_eq!(to(Some("//evil.example")), "/review?labelled=c1");
-        assert_eq!(
-            to(Some("/review/../x?queue=unsure")),
-            "/review?queue=unsure&labelled=c1"
-        );
-        assert_eq!(to(None), "/review?labelled=c1");
     }
 }

@@ -95,7 +95,7 @@ pub async fn settle(State(state): State<AdminState>, headers: HeaderMap, body: B
     })
     .increment(ids.len() as u64);
     let n = ids.len().to_string();
-    super::review::back_to(
+    super::kit::back_to(
         back.as_deref(),
         &[
             ("settled", &n),

@@ -13,6 +13,8 @@ use serde::Deserialize;
 
 use crate::secret::Secret;
 
+pub mod limits;
+
 const DEFAULT_FILE: &str = include_str!("../config.default.toml");
 
 #[derive(Debug, thiserror::Error)]
@@ -200,7 +202,7 @@ pub struct Settings {
     /// Built-in TLS on the public listener (none: plain HTTP, TLS terminated by a proxy).
     pub tls: Option<crate::tls::TlsFiles>,
     /// Connection limits of both listeners.
-    pub front_door: crate::front_door::Limits,
+    pub front_door: limits::Limits,
     /// This instance's name in its claims (stable across restarts, unique among instances).
     pub instance_id: String,
     /// PostgreSQL: the claims of an instance whose heartbeat stopped this long ago are taken
@@ -522,7 +524,7 @@ impl Settings {
                 })
             }
         };
-        let front_door = crate::front_door::Limits {
+        let front_door = limits::Limits {
             header_timeout: positive(
                 "COMMENTGUARD_HEADER_TIMEOUT",
                 dur("COMMENTGUARD_HEADER_TIMEOUT", cfg.header_timeout)?,

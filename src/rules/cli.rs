@@ -146,9 +146,11 @@ pub fn run(args: RulesArgs) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        RulesCommand::Replay(_) => {
-            unreachable!("`rules replay` reads the database: crate::cli runs it")
-        }
+        // The command line runs `rules replay` itself (it needs the settings and the
+        // database, which this module never touches); reaching here is a caller's mistake.
+        RulesCommand::Replay(_) => anyhow::bail!(
+            "`rules replay` reads the moderation log: run it as `commentguard rules replay`, which loads the settings"
+        ),
         RulesCommand::Eval => {
             let state = MemoryState::default();
             let stdin = std::io::stdin();

@@ -217,8 +217,6 @@ fn tagged(text: &str, sigil: char) -> Vec<(usize, usize)> {
     out
 }
 
-pub use super::sites::{site_keys, site_names, SiteSpan};
-
 /// Words that make a handle sound like a brand's own service account (`acme.support`,
 /// `acme_official_care`, `acmehelpdesk`).
 const SERVICE_WORDS: &[&str] = &[
@@ -369,6 +367,8 @@ pub fn is_known_language(want: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use crate::rules::sites::{site_keys, site_names};
+
     #[test]
     fn site_names_in_every_disguise() {
         use crate::rules::normalize::Normalized;

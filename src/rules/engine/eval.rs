@@ -20,7 +20,7 @@ pub(super) struct Ctx<'a> {
     pub(super) links: OnceCell<Vec<Link>>,
     pub(super) mentions: OnceCell<Vec<(usize, usize)>>,
     pub(super) hashtags: OnceCell<Vec<(usize, usize)>>,
-    pub(super) sites: OnceCell<Vec<features::SiteSpan>>,
+    pub(super) sites: OnceCell<Vec<crate::rules::sites::SiteSpan>>,
     pub(super) language: OnceCell<Option<whatlang::Lang>>,
     pub(super) text_key: OnceCell<String>,
     /// Per model: its score, computed when a condition first asks.
@@ -79,10 +79,10 @@ impl Ctx<'_> {
             .expect("every model was scored")
     }
 
-    fn sites(&self) -> &[features::SiteSpan] {
+    fn sites(&self) -> &[crate::rules::sites::SiteSpan] {
         self.sites.get_or_init(|| {
             let handles: Vec<(usize, usize)> = self.handles().collect();
-            features::site_names(self.norm, &self.input.text, &handles)
+            crate::rules::sites::site_names(self.norm, &self.input.text, &handles)
         })
     }
 

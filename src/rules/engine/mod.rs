@@ -95,7 +95,7 @@ pub(crate) enum Cond {
     MinCapsRatio(f64),
     HasConfusables(bool),
     /// The comment names a site-shaped word ("visi4d", "A L E X I S 1 7"): see
-    /// [`features::site_names`].
+    /// [`crate::rules::sites::site_names`].
     SiteName(SiteName),
     Language(Vec<String>),
     Author(Vec<String>),
@@ -244,21 +244,6 @@ fn now_secs() -> i64 {
 }
 
 impl RuleSet {
-    /// Loads and validates a rules folder, collecting every error across all files.
-    pub fn load(dir: &std::path::Path) -> Result<RuleSet, Vec<super::LoadError>> {
-        super::load::load_dir(dir)
-    }
-
-    /// Loads a rules folder held in memory: `files` maps each file's path (under `dir`, as
-    /// `dir/10-scams.toml`, `dir/lists/words.txt`, `dir/models/scam.model`) to its bytes.
-    /// Errors name the files by those paths, as [`RuleSet::load`] does. For fuzzing and tests.
-    pub fn load_from_memory(
-        dir: &std::path::Path,
-        files: std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>,
-    ) -> Result<RuleSet, Vec<super::LoadError>> {
-        super::load::load_from(dir, super::load::Files::Memory(files))
-    }
-
     /// Evaluates one comment or mention.
     pub fn evaluate(&self, input: &Input, state: &dyn RuleState) -> Decision {
         self.evaluate_with(input, state, &|_| false)

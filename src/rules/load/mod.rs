@@ -249,6 +249,24 @@ impl Files {
     }
 }
 
+/// Loading lives here, beside the loader: the engine knows nothing of files.
+impl RuleSet {
+    /// Loads and validates a rules folder, collecting every error across all files.
+    pub fn load(dir: &std::path::Path) -> Result<RuleSet, Vec<LoadError>> {
+        load_dir(dir)
+    }
+
+    /// Loads a rules folder held in memory: `files` maps each file's path (under `dir`, as
+    /// `dir/10-scams.toml`, `dir/lists/words.txt`, `dir/models/scam.model`) to its bytes.
+    /// Errors name the files by those paths, as [`RuleSet::load`] does. For fuzzing and tests.
+    pub fn load_from_memory(
+        dir: &std::path::Path,
+        files: std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>,
+    ) -> Result<RuleSet, Vec<LoadError>> {
+        load_from(dir, Files::Memory(files))
+    }
+}
+
 pub(crate) fn load_dir(dir: &Path) -> Result<RuleSet, Vec<LoadError>> {
     load_from(dir, Files::Disk)
 }

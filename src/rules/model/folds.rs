@@ -32,7 +32,7 @@ pub fn folds(ds: &Dataset, k: usize) -> Vec<usize> {
     let site_keys: Vec<Vec<String>> = (0..n)
         .map(|i| match &norms[i] {
             Some(norm) if grouping(i) == "sites" => {
-                crate::rules::features::site_keys(norm, &ds.examples[i].text)
+                crate::rules::sites::site_keys(norm, &ds.examples[i].text)
             }
             _ => Vec::new(),
         })
