@@ -14,6 +14,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::db::{placeholders, values_list, Dialect, SqlStore, ROW_CHUNK};
+use super::instances::Claim;
 use super::work::{WorkChannel, WorkSignals};
 use super::{Result, StoreError};
 
@@ -216,27 +217,23 @@ impl ActionStore for SqlStore {
     }
 
     async fn claim_actions(&self, limit: i64, lease: Duration, now: i64) -> Result<Vec<ActionRow>> {
-        let sql = format!(
-            "UPDATE actions SET lease_until = $1, attempts = attempts + 1, updated_at = $2{} WHERE id IN ( \
-               SELECT a.id FROM actions a WHERE a.state = 'pending' AND a.next_at <= $2 AND (a.lease_until <= $2{}) \
-               AND NOT EXISTS (SELECT 1 FROM actions b WHERE b.decision_id = a.decision_id \
-                               AND b.seq < a.seq AND b.state = 'pending') \
-               ORDER BY a.next_at, a.id LIMIT $3 {} ) \
-             RETURNING {ACTION_COLUMNS}",
-            self.claim_owner(),
-            self.orphaned_claim("a.claimed_by", "$2"),
-            self.skip_locked()
-        );
-        let rows = sqlx::query(&sql)
-            .bind(now + lease.as_millis() as i64)
-            .bind(now)
-            .bind(limit)
-            .fetch_all(&self.writer)
+        let claim = Claim {
+            table: "actions",
+            key: "id",
+            alias: "a",
+            set: "lease_until = $1, attempts = attempts + 1, updated_at = $2",
+            // A decision's actions run in order: none while an earlier one is pending.
+            due: "a.state = 'pending' AND a.next_at <= $2 \
+                  AND NOT EXISTS (SELECT 1 FROM actions b WHERE b.decision_id = a.decision_id \
+                                  AND b.seq < a.seq AND b.state = 'pending')",
+            lease: "a.lease_until",
+            owner: "a.claimed_by",
+            order: "a.next_at, a.id",
+            returning: ACTION_COLUMNS,
+        };
+        let mut actions = self
+            .claim(&claim, limit, lease, now, action_from_row)
             .await?;
-        let mut actions = rows
-            .iter()
-            .map(action_from_row)
-            .collect::<Result<Vec<_>>>()?;
         actions.sort_by_key(|a| (a.next_at, a.id));
         Ok(actions)
     }

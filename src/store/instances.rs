@@ -270,7 +270,68 @@ async fn fresh_twins(
         .collect()
 }
 
+/// One leased queue's claim, the same shape for the inbox, the actions and the stories: rows
+/// that are due and not held by a live lease (or held by an instance whose heartbeat stopped)
+/// get a new lease and are returned. `$1` is the new lease's end, `$2` now, `$3` the limit.
+pub(super) struct Claim<'a> {
+    pub table: &'a str,
+    /// The row key, and the alias the inner SELECT gives the table (`""` for none).
+    pub key: &'a str,
+    pub alias: &'a str,
+    /// The assignments that take the lease (`lease_until = $1, attempts = attempts + 1`).
+    pub set: &'a str,
+    /// Which rows are due, besides the lease (`state = 'pending'`).
+    pub due: &'a str,
+    /// The column that holds the lease's end: a row is free once it is `<= $2`.
+    pub lease: &'a str,
+    /// The column that says who holds the claim (PostgreSQL, several instances).
+    pub owner: &'a str,
+    pub order: &'a str,
+    pub returning: &'a str,
+}
+
 impl SqlStore {
+    /// Claims up to `limit` rows of `c` until `now + lease`: the one claim every leased queue
+    /// makes, in one statement (SKIP LOCKED on PostgreSQL, so instances take disjoint rows).
+    pub(super) async fn claim<T>(
+        &self,
+        c: &Claim<'_>,
+        limit: i64,
+        lease: std::time::Duration,
+        now: i64,
+        from_row: impl Fn(&sqlx::any::AnyRow) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let inner_key = if c.alias.is_empty() {
+            c.key.to_string()
+        } else {
+            format!("{}.{}", c.alias, c.key)
+        };
+        let sql = format!(
+            "UPDATE {table} SET {set}{owner} WHERE {key} IN ( \
+               SELECT {inner_key} FROM {table} {alias} WHERE {due} AND ({lease} <= $2{orphaned}) \
+               ORDER BY {order} LIMIT $3 {skip} ) \
+             RETURNING {returning}",
+            table = c.table,
+            set = c.set,
+            owner = self.claim_owner(),
+            key = c.key,
+            alias = c.alias,
+            due = c.due,
+            lease = c.lease,
+            orphaned = self.orphaned_claim(c.owner, "$2"),
+            order = c.order,
+            skip = self.skip_locked(),
+            returning = c.returning,
+        );
+        let rows = sqlx::query(&sql)
+            .bind(now + lease.as_millis() as i64)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&self.writer)
+            .await?;
+        rows.iter().map(from_row).collect()
+    }
+
     /// The `claimed_by = '...'` assignment of a claim, with a leading comma; empty when this
     /// store has not registered an instance, or on SQLite (one instance: no names needed).
     /// The name is the validated instance id and a number, quoted for SQL all the same.

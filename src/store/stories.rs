@@ -270,26 +270,21 @@ impl StoryStore for SqlStore {
         lease: Duration,
         now: i64,
     ) -> Result<Vec<StoryRow>> {
-        let sql = format!(
-            "UPDATE stories SET next_snapshot_at = $1{} WHERE story_id IN ( \
-               SELECT story_id FROM stories WHERE closed_at IS NULL AND expires_at > $2 \
-               AND next_snapshot_at IS NOT NULL AND (next_snapshot_at <= $2{}) \
-               ORDER BY next_snapshot_at, story_id LIMIT $3 {} ) \
-             RETURNING {STORY_COLUMNS}",
-            self.claim_owner(),
-            self.orphaned_claim("claimed_by", "$2"),
-            self.skip_locked()
-        );
-        let rows = sqlx::query(&sql)
-            .bind(now + lease.as_millis() as i64)
-            .bind(now)
-            .bind(limit)
-            .fetch_all(&self.writer)
+        let claim = super::instances::Claim {
+            table: "stories",
+            key: "story_id",
+            alias: "",
+            // The lease is the next snapshot's time: a crashed poller's claim comes back then.
+            set: "next_snapshot_at = $1",
+            due: "closed_at IS NULL AND expires_at > $2 AND next_snapshot_at IS NOT NULL",
+            lease: "next_snapshot_at",
+            owner: "claimed_by",
+            order: "next_snapshot_at, story_id",
+            returning: STORY_COLUMNS,
+        };
+        let mut stories = self
+            .claim(&claim, limit, lease, now, story_from_row)
             .await?;
-        let mut stories = rows
-            .iter()
-            .map(story_from_row)
-            .collect::<Result<Vec<_>>>()?;
         stories.sort_by(|a, b| (a.expires_at, &a.story_id).cmp(&(b.expires_at, &b.story_id)));
         Ok(stories)
     }

@@ -267,25 +267,21 @@ impl InboxStore for SqlStore {
                 .claim(limit, now + lease.as_millis() as i64, now)
                 .await;
         }
-        let sql = format!(
-            "UPDATE inbox SET lease_until = $1, attempts = attempts + 1{} WHERE id IN ( \
-               SELECT id FROM inbox WHERE state = 'pending' AND (lease_until <= $2{}) \
-               ORDER BY id LIMIT $3 {} ) \
-             RETURNING id, dedup_key, account_id, field, entry_time, payload, received_at, attempts",
-            self.claim_owner(),
-            self.orphaned_claim("claimed_by", "$2"),
-            self.skip_locked()
-        );
-        let rows = sqlx::query(&sql)
-            .bind(now + lease.as_millis() as i64)
-            .bind(now)
-            .bind(limit)
-            .fetch_all(&self.writer)
+        let claim = super::instances::Claim {
+            table: "inbox",
+            key: "id",
+            alias: "",
+            set: "lease_until = $1, attempts = attempts + 1",
+            due: "state = 'pending'",
+            lease: "lease_until",
+            owner: "claimed_by",
+            order: "id",
+            returning:
+                "id, dedup_key, account_id, field, entry_time, payload, received_at, attempts",
+        };
+        let mut events = self
+            .claim(&claim, limit, lease, now, event_from_row)
             .await?;
-        let mut events = rows
-            .iter()
-            .map(event_from_row)
-            .collect::<Result<Vec<_>>>()?;
         events.sort_by_key(|e| e.id);
         Ok(events)
     }
