@@ -18,7 +18,13 @@ if [ "$#" -gt 0 ]; then targets=("$@"); else targets=(inbox_split signature rule
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 cargo +nightly fuzz build -s none >/dev/null
 limit=(-max_total_time="$secs")
-if [ -n "${RUNS:-}" ]; then limit=(-runs="$RUNS"); fi
+if [ -n "${RUNS:-}" ]; then
+    limit=(-runs="$RUNS")
+elif [ "$secs" -le 0 ]; then
+    echo "fuzz.sh: give SECONDS above 0, or RUNS=N" >&2
+    exit 2
+fi
+failed=0
 printf '| target | executions | exec/s | coverage (edges) | corpus | result |\n|---|---|---|---|---|---|\n'
 for t in "${targets[@]}"; do
     mkdir -p "corpus/$t"
@@ -31,6 +37,7 @@ for t in "${targets[@]}"; do
     cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || echo '?')
     corp=$(grep -o 'corp: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || echo '?')
     printf '| `%s` | %s | %s | %s | %s | %s |\n' "$t" "$execs" "$rate" "$cov" "$corp" "$result"
-    if [ "$result" != ok ]; then tail -30 "$log" >&2; fi
+    if [ "$result" != ok ]; then tail -30 "$log" >&2; failed=1; fi
     rm -f "$log"
 done
+exit "$failed"

@@ -98,11 +98,44 @@ fn no_arrow_points_outward() {
 /// The lines of a source file that are code: before its unit tests (`#[cfg(test)]`), without
 /// comment lines. Tests may reach anywhere; the code may not.
 fn code_lines(text: &str) -> Vec<&str> {
-    text.lines()
-        .take_while(|l| l.trim_start() != "#[cfg(test)]")
-        .map(str::trim_start)
+    let lines: Vec<&str> = text.lines().map(str::trim_start).collect();
+    // The unit tests' module: `#[cfg(test)]` then `mod ...` (not a single test-only item).
+    let end = lines
+        .windows(2)
+        .position(|w| w[0] == "#[cfg(test)]" && w[1].starts_with("mod "))
+        .unwrap_or(lines.len());
+    lines[..end]
+        .iter()
+        .copied()
         .filter(|l| !l.starts_with("//"))
         .collect()
+}
+
+/// The names at the top level of a `{...}` group that starts `s` (`{a::{x, y}, b}` gives `a`
+/// and `b`), however many lines it spans once joined.
+fn group_names(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0usize, 1usize);
+    for (i, c) in s.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' | ',' if depth == 1 => {
+                let name: String = s[start..i]
+                    .trim()
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                out.push(name);
+                start = i + 1;
+                if c == '}' {
+                    break;
+                }
+            }
+            '}' => depth -= 1,
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The names `prefix` is followed by on `line`: `super::a::x` gives `a`, `super::{a, b::c}`
@@ -115,16 +148,8 @@ fn names_after(line: &str, prefix: &str) -> Vec<String> {
             continue;
         }
         let rest = &line[i + prefix.len()..];
-        if let Some(group) = rest.strip_prefix('{') {
-            let group = &group[..group.find('}').unwrap_or(group.len())];
-            for part in group.split(',') {
-                let name: String = part
-                    .trim()
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                    .collect();
-                out.push(name);
-            }
+        if rest.starts_with('{') {
+            out.extend(group_names(rest));
         } else {
             out.push(
                 rest.chars()
@@ -180,7 +205,8 @@ fn find_circle(
 /// One circle stays, on purpose: the store's rooms each implement their part of the one
 /// `SqlStore` that `store/db.rs` defines and opens (issue 16 split the store by what it keeps,
 /// not into separate types); `db` names the inbox file and the instance owner it opens them
-/// with. Any other circle fails here.
+/// with, and those two arrows (db -> inbox, db -> instances) are the only ones let through.
+/// Any other circle fails here. Paths through a `pub use` re-export are not followed.
 #[test]
 fn no_module_depends_on_itself_in_a_circle() {
     use std::collections::{BTreeMap, BTreeSet};
@@ -199,7 +225,9 @@ fn no_module_depends_on_itself_in_a_circle() {
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
             .collect();
         let text = std::fs::read_to_string(f).unwrap();
-        let lines = code_lines(&text);
+        // One line of code per file: a `use` group spread over lines reads as one.
+        let joined = code_lines(&text).join(" ");
+        let lines = [joined.as_str()];
         for line in &lines {
             for to in names_after(line, "crate::") {
                 if to != from && top.contains(&to) {
@@ -257,8 +285,11 @@ fn no_module_depends_on_itself_in_a_circle() {
     }
     for (folder, mut parts) in inner {
         if folder == "store" {
-            // See above: the rooms and the SqlStore they implement.
-            parts.remove("db");
+            // See above: what db.rs opens the store with, and nothing else.
+            if let Some(db) = parts.get_mut("db") {
+                db.remove("inbox");
+                db.remove("instances");
+            }
         }
         if let Some(c) = find_circle(&parts) {
             panic!("a circle inside {folder}: {}", c.join(" -> "));

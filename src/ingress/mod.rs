@@ -216,8 +216,17 @@ async fn ready(State(state): State<Arc<IngressState>>) -> Response {
         Ok(Ok(())) => {
             // The database takes writes again: deliveries go through (the next one that fails
             // closes the gate again). Without this, a load balancer that stopped sending
-            // deliveries because of this endpoint would never see one commit.
-            state.gate.reopen("the database takes /readyz's write");
+            // deliveries because of this endpoint would never see one commit. Only a write
+            // reopens it: a ping that raced with a delivery's failed commit proves nothing.
+            if refusing {
+                state.gate.reopen("the database takes /readyz's write");
+            } else if state.gate.down().is_some() {
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "not ready: the database took no write a moment ago",
+                )
+                    .into_response();
+            }
             (StatusCode::OK, "ready").into_response()
         }
         Ok(Err(e)) if refusing => {

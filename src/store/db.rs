@@ -228,10 +228,26 @@ impl SqlStore {
     /// lock at the first write, and a read before it can then fail at once with SQLITE_BUSY
     /// instead of waiting; `BEGIN IMMEDIATE` takes the lock up front, where busy_timeout applies.
     pub(super) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
-        Ok(match self.dialect {
-            Dialect::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
-            Dialect::Postgres => self.writer.begin().await?,
-        })
+        if self.dialect == Dialect::Postgres {
+            return Ok(self.writer.begin().await?);
+        }
+        for _ in 0..2 {
+            match self.writer.begin_with("BEGIN IMMEDIATE").await {
+                Err(sqlx::Error::InvalidSavePointStatement) => {
+                    // A COMMIT that failed on a full disk: SQLite rolled the transaction back
+                    // itself, so sqlx's ROLLBACK failed and it still counts a transaction open
+                    // on this connection, refusing every later BEGIN (sqlx-sqlite 0.8.6 keeps
+                    // its depth when a ROLLBACK fails; found by tests/api/disk_full.rs). The
+                    // connection is closed; the pool opens a fresh one.
+                    tracing::warn!("the database writer's connection was left in a failed transaction: reconnecting");
+                    if let Ok(conn) = self.writer.acquire().await {
+                        let _ = conn.close().await;
+                    }
+                }
+                other => return Ok(other?),
+            }
+        }
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
 
     /// Tells the other instances, at commit, that `channel` has new work. The channel names
@@ -275,8 +291,27 @@ impl Store for SqlStore {
     async fn probe_write(&self) -> Result<()> {
         if let Some(inbox) = &self.inbox {
             inbox.probe_write().await?;
+            sqlx::query("SELECT 1").execute(&self.pool).await?;
+            return Ok(());
         }
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        // PostgreSQL: a server that became a read-only standby (a failover) says so; a
+        // committed write of this instance's heartbeat, unchanged, fails where a delivery's
+        // commit would (a full disk).
+        let read_only: String =
+            sqlx::query_scalar("SELECT current_setting('transaction_read_only')")
+                .fetch_one(&self.writer)
+                .await?;
+        if read_only == "on" {
+            return Err(StoreError::Invalid(
+                "the database is read-only (a standby?)".into(),
+            ));
+        }
+        if let Some(owner) = self.owner.get() {
+            sqlx::query("UPDATE instances SET heartbeat_at = heartbeat_at WHERE owner = $1")
+                .bind(&owner.key)
+                .execute(&self.writer)
+                .await?;
+        }
         Ok(())
     }
 }

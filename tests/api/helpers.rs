@@ -213,9 +213,6 @@ pub async fn inbox_keys_of(store: &SqlStore) -> Vec<String> {
     rows.into_iter().map(|r| r.0).collect()
 }
 
-/// Says on the terminal, past the test harness's output capture (which only catches the
-/// print macros), that a PostgreSQL test did not run: a plain `cargo test` must not let a
-/// skipped test pass for one that ran.
 /// Says NOT RUN for a test that cannot run here, and why; under `.ci/test`
 /// (COMMENTGUARD_TEST_REQUIRE_ALL=1) it fails instead.
 pub fn say_not_run(what: &str, why: &str) {
@@ -226,6 +223,9 @@ pub fn say_not_run(what: &str, why: &str) {
     let _ = writeln!(std::io::stderr(), "NOT RUN: {what}: {why}");
 }
 
+/// Says on the terminal, past the test harness's output capture (which only catches the
+/// print macros), that a PostgreSQL test did not run: a plain `cargo test` must not let a
+/// skipped test pass for one that ran.
 pub fn say_skipped(what: &str) {
     // .ci/test runs everything: a test that cannot run there is a failure, not a skip.
     if std::env::var("COMMENTGUARD_TEST_REQUIRE_ALL").as_deref() == Ok("1") {

@@ -259,11 +259,14 @@ impl SqliteInbox {
     }
 
     /// A committed write to the inbox file that changes nothing: the file's header rewritten
-    /// with the same schema version. It fails as a delivery's commit would (a full disk, a
+    /// with the schema version it has. It fails as a delivery's commit would (a full disk, a
     /// read-only file), where a read still succeeds.
     pub async fn probe_write(&self) -> Result<()> {
-        self.call(|c| c.execute_batch("PRAGMA user_version = 1"))
-            .await
+        self.call(|c| {
+            let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            c.execute_batch(&format!("PRAGMA user_version = {v}"))
+        })
+        .await
     }
 
     pub async fn claim(&self, limit: i64, lease_until: i64, now: i64) -> Result<Vec<InboxEvent>> {
