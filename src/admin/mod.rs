@@ -8,12 +8,14 @@ pub mod auth;
 pub mod by_hand;
 pub mod card;
 pub mod error;
+mod filters;
 mod health;
 mod honest;
 pub mod kit;
 pub mod labels;
 pub mod links;
 pub mod people;
+mod queue;
 pub mod replay;
 pub mod replies;
 pub mod review;
@@ -103,7 +105,7 @@ async fn metrics(State(state): State<AdminState>) -> Response {
         metrics::gauge!("commentguard_actions_overdue_seconds").set(overdue);
     }
     // The review queue's size: what a person still has to settle.
-    if let Ok(sizes) = review::queue_sizes(&state).await {
+    if let Ok(sizes) = queue::sizes(&state).await {
         for (account, n) in sizes {
             metrics::gauge!("commentguard_review_queue_size", "account" => account).set(n as f64);
         }

@@ -15,11 +15,10 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use serde::Deserialize;
 
-use super::api::DecisionQuery;
 use super::auth::csrf_token;
 use super::card::{card_html, CardContext};
+use super::filters::{filters_form, PageQuery};
 use super::kit::{back_to, error_page, esc, html_page, respond, CommentForm};
 use super::undo::{plan_unhide, undo_of, UndoError, UndoSource};
 use super::AdminState;
@@ -71,62 +70,6 @@ async fn console_js() -> Response {
         HeaderValue::from_static("private, max-age=300"),
     );
     resp
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct PageQuery {
-    #[serde(flatten)]
-    decisions: DecisionQuery,
-    outcome: Option<String>,
-    /// The comment whose undo was just planned.
-    undone: Option<String>,
-    /// The comment just labelled.
-    labelled: Option<String>,
-    /// The comment just hidden, answered or deleted by hand.
-    hidden: Option<String>,
-    replied: Option<String>,
-    deleted: Option<String>,
-    /// How many comments were just settled at once, and how.
-    settled: Option<String>,
-    verdict: Option<String>,
-    /// `spam`, `not_spam`, `none` (no label) or `any`.
-    label: Option<String>,
-    /// Only decisions an enforced rule of this category (`scam`, `spam`, `abuse`,
-    /// `promotion`, `other`) matched.
-    category: Option<String>,
-    /// `review`: the Needs-review queue; `unsure`: only the comments the rules were unsure of
-    /// and nobody has labelled yet.
-    queue: Option<String>,
-    /// For the live view: only decisions newer than this id.
-    after: Option<i64>,
-}
-
-impl PageQuery {
-    fn queue(&self) -> Option<&str> {
-        self.queue
-            .as_deref()
-            .filter(|q| *q == "review" || *q == "unsure")
-    }
-
-    /// The filters as a query string (no notices, no cursor), for links and the live view.
-    fn filters_query(&self) -> String {
-        let mut url = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [
-            ("since", &self.decisions.since),
-            ("rule", &self.decisions.rule),
-            ("action", &self.decisions.action),
-            ("account", &self.decisions.account),
-            ("outcome", &self.outcome),
-            ("label", &self.label),
-            ("category", &self.category),
-            ("queue", &self.queue),
-        ] {
-            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
-                url.append_pair(k, v);
-            }
-        }
-        url.finish()
-    }
 }
 
 /// What the page shows of the decisions read: the cards, and the counts over them.
@@ -468,48 +411,6 @@ async fn page(
     respond(StatusCode::OK, html_page(title, &body))
 }
 
-/// How many comments wait in "Needs review" per account (of the last 500 decisions, as the
-/// page reads them unfiltered), for the `commentguard_review_queue_size` gauge.
-pub(super) async fn queue_sizes(
-    state: &AdminState,
-) -> crate::store::Result<BTreeMap<String, usize>> {
-    let rows = state
-        .store
-        .list_decisions(&crate::store::DecisionFilter {
-            limit: 500,
-            ..Default::default()
-        })
-        .await?;
-    let ids: Vec<String> = rows.iter().map(|d| d.comment_id.clone()).collect();
-    let labels = state.store.labels_for(&ids).await?;
-    let mut sizes: BTreeMap<String, usize> = state
-        .settings
-        .accounts
-        .keys()
-        .map(|a| (a.clone(), 0))
-        .collect();
-    for (d, _) in crate::moderation::unsure::queue(
-        &rows,
-        |a| state.rules.for_account(a),
-        |d| {
-            labels
-                .iter()
-                .any(|l| l.comment_id == d.comment_id && l.kind == d.kind.as_str())
-        },
-    ) {
-        *sizes.entry(d.account_id.clone()).or_default() += 1;
-    }
-    // An account whose queue emptied since the last reading reads 0, not its old size.
-    static SEEN: std::sync::Mutex<std::collections::BTreeSet<String>> =
-        std::sync::Mutex::new(std::collections::BTreeSet::new());
-    let mut seen = SEEN.lock().expect("queue accounts lock");
-    for a in seen.iter() {
-        sizes.entry(a.clone()).or_default();
-    }
-    seen.extend(sizes.keys().cloned());
-    Ok(sizes)
-}
-
 /// `GET /review/live?after=ID&...`: the cards of decisions newer than `after` that the page's
 /// filters keep, as HTML to put at the top; the newest id read in `X-Newest`.
 async fn live(
@@ -556,109 +457,6 @@ async fn live(
         resp.headers_mut().insert("x-newest", v);
     }
     resp
-}
-
-fn filters_form(q: &PageQuery) -> String {
-    let val = |v: &Option<String>| esc(v.as_deref().unwrap_or(""));
-    let select = |name: &str, current: Option<&str>, options: &[(&str, &str)]| {
-        let mut s = format!("<label>{name}<select name=\"{name}\">");
-        for (value, text) in options {
-            let sel = if current.unwrap_or("") == *value {
-                " selected"
-            } else {
-                ""
-            };
-            let _ = write!(s, "<option value=\"{value}\"{sel}>{text}</option>");
-        }
-        s.push_str("</select></label>");
-        s
-    };
-    let queue = q
-        .queue()
-        .map(|v| format!("<input type=\"hidden\" name=\"queue\" value=\"{v}\">"))
-        .unwrap_or_default();
-    let any = [
-        &q.decisions.since,
-        &q.decisions.rule,
-        &q.decisions.action,
-        &q.decisions.account,
-        &q.outcome,
-        &q.category,
-        &q.label,
-    ]
-    .iter()
-    .any(|v| v.as_deref().is_some_and(|v| !v.is_empty()));
-    format!(
-        "<details class=\"filters-box\"{}><summary>Filters</summary>\
-         <form class=\"filters\" method=\"get\" action=\"/review\">{queue}{}\
-         <label>rule<input name=\"rule\" value=\"{}\" size=\"16\"></label>{}\
-         <label>account<input name=\"account\" value=\"{}\" size=\"18\"></label>{}{}{}\
-         <button type=\"submit\">Filter</button></form></details>",
-        if any { " open" } else { "" },
-        select(
-            "since",
-            q.decisions.since.as_deref(),
-            &[
-                ("", "any time"),
-                ("1h", "last hour"),
-                ("24h", "last day"),
-                ("7d", "last week"),
-                ("30d", "last 30 days")
-            ],
-        ),
-        val(&q.decisions.rule),
-        select(
-            "action",
-            q.decisions.action.as_deref(),
-            &[
-                ("", "any action"),
-                ("hide", "hide"),
-                ("delete", "delete"),
-                ("reply", "reply")
-            ],
-        ),
-        val(&q.decisions.account),
-        select(
-            "outcome",
-            q.outcome.as_deref(),
-            &[
-                ("", "any outcome"),
-                ("done", "done"),
-                ("pending", "pending"),
-                ("failed", "failed"),
-                ("skipped", "skipped"),
-                ("none", "none")
-            ],
-        ),
-        select(
-            "category",
-            q.category.as_deref(),
-            &[
-                ("", "any category"),
-                ("scam", "scam"),
-                ("spam", "spam"),
-                ("abuse", "abuse (every kind)"),
-                ("hate", "hate"),
-                ("harassment", "harassment"),
-                ("threat", "threat"),
-                ("sexual", "sexual"),
-                ("profanity", "profanity"),
-                ("promotion", "promotion"),
-                ("other", "other")
-            ],
-        ),
-        select(
-            "label",
-            q.label.as_deref(),
-            &[
-                ("", "any label"),
-                ("spam", "Spam"),
-                ("not_spam", "Not spam"),
-                ("any", "labelled"),
-                ("none", "not labelled")
-            ],
-        ),
-    )
 }
 
 async fn undo(
