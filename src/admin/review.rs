@@ -283,6 +283,32 @@ fn counts_html(l: &Listed, dry: bool, queue: Option<&str>) -> String {
     )
 }
 
+/// The cards the query keeps of `rows`, as the page and the live view show them (with the
+/// links, the saved replies and the forms' way back).
+async fn cards(
+    state: &AdminState,
+    q: &PageQuery,
+    rows: &[DecisionRow],
+    labels: &[LabelRow],
+    csrf: &str,
+) -> Listed {
+    let back = format!("/review?{}", q.filters_query());
+    let links = state
+        .links
+        .for_page(&state.graph, &state.settings, rows)
+        .await;
+    let replies = state.store.saved_replies().await.unwrap_or_default();
+    let ctx = CardContext {
+        csrf,
+        back: &back,
+        tz: &state.settings.timezone,
+        links: &links,
+        replies: &replies,
+    };
+    let chosen = select(state, q, rows, labels);
+    list(state, &chosen, labels, &ctx).await
+}
+
 /// Reads the decisions a query asks for; the queues read further back (they filter after).
 async fn read(
     state: &AdminState,
@@ -334,20 +360,7 @@ async fn page(
     let csrf = csrf_token(&signed.key, &signed.session);
     let filters = q.filters_query();
     let back = format!("/review?{filters}");
-    let links = state
-        .links
-        .for_page(&state.graph, &state.settings, &rows)
-        .await;
-    let replies = state.store.saved_replies().await.unwrap_or_default();
-    let ctx = CardContext {
-        csrf: &csrf,
-        back: &back,
-        tz: &state.settings.timezone,
-        links: &links,
-        replies: &replies,
-    };
-    let chosen = select(&state, &q, &rows, &labels);
-    let listed = list(&state, &chosen, &labels, &ctx).await;
+    let listed = cards(&state, &q, &rows, &labels, &csrf).await;
 
     let mut body = notices(&state, &q);
     body.push_str(&super::health::health_html(&state).await);
@@ -432,21 +445,7 @@ async fn live(
     // Read oldest first after `after`; shown newest first, as the page is.
     rows.reverse();
     let csrf = csrf_token(&signed.key, &signed.session);
-    let back = format!("/review?{}", q.filters_query());
-    let links = state
-        .links
-        .for_page(&state.graph, &state.settings, &rows)
-        .await;
-    let replies = state.store.saved_replies().await.unwrap_or_default();
-    let ctx = CardContext {
-        csrf: &csrf,
-        back: &back,
-        tz: &state.settings.timezone,
-        links: &links,
-        replies: &replies,
-    };
-    let chosen = select(&state, &q, &rows, &labels);
-    let listed = list(&state, &chosen, &labels, &ctx).await;
+    let listed = cards(&state, &q, &rows, &labels, &csrf).await;
     let newest = rows.iter().map(|d| d.id).max().unwrap_or(after);
     let html = listed.cards.replace(
         "<article class=\"decision\"",

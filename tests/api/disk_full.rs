@@ -19,12 +19,10 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use commentguard::store::SqlStore;
-
 use crate::crash::{free_port, tail, wait_healthy, Service};
-use crate::faults::{all_decisions, reply_for, write_rules};
+use crate::faults::write_rules;
 use crate::helpers::say_not_run;
-use crate::outage::{deliver, is_root};
+use crate::outage::{deliver, each_acted_on_once, is_root, resumed_after, Sent};
 use crate::support::fake_graph::FakeGraph;
 
 /// A small tmpfs mounted for one test, unmounted when dropped.
@@ -98,14 +96,6 @@ impl Drop for Running {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-#[derive(Debug, Clone)]
-struct Sent {
-    user: String,
-    status: Option<u16>,
-    took: Duration,
-    at: Instant,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -222,26 +212,7 @@ async fn sqlite_on_a_full_disk_refuses_cleanly_loses_nothing_and_resumes_when_sp
     paused.store(false, std::sync::atomic::Ordering::Relaxed);
 
     // Within 10 s of the space's return, a delivery is acknowledged and acted on.
-    let resumed = loop {
-        let ok = sent
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(_, s)| s.at > freed_at && s.status == Some(200))
-            .map(|(id, s)| (id.clone(), s.at))
-            .min_by_key(|(_, at)| *at);
-        if let Some((id, at)) = ok {
-            if fake.is_hidden(&id) == Some(true) {
-                break at.duration_since(freed_at);
-            }
-        }
-        assert!(
-            freed_at.elapsed() < Duration::from_secs(10),
-            "nothing acknowledged and acted on within 10 s of freeing the disk; log:\n{}",
-            tail(&log)
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let resumed = resumed_after(&sent, freed_at, &fake, &log, "freeing the disk").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     stop.cancel();
     while senders.join_next().await.is_some() {}
@@ -272,45 +243,15 @@ async fn sqlite_on_a_full_disk_refuses_cleanly_loses_nothing_and_resumes_when_sp
     assert_eq!(ready_status, 503, "/readyz while full: {ready_said}");
 
     // Every acknowledged delivery stored, decided and acted on; no reply twice.
-    let acked: Vec<&String> = sent
+    let acked: BTreeMap<String, String> = sent
         .iter()
         .filter(|(_, s)| s.status == Some(200))
-        .map(|(id, _)| id)
+        .map(|(id, s)| (id.clone(), s.user.clone()))
         .collect();
     assert!(acked.len() > 30, "only {} acknowledged", acked.len());
-    let store = SqlStore::connect(&db_url).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let decided: std::collections::BTreeSet<String> = all_decisions(&store)
-            .await
-            .into_iter()
-            .map(|d| d.comment_id)
-            .collect();
-        let missing: Vec<&&String> = acked
-            .iter()
-            .filter(|id| fake.is_hidden(id) != Some(true) || !decided.contains(id.as_str()))
-            .collect();
-        if missing.is_empty() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} of {} acknowledged comments not acted on, e.g. {:?}; log:\n{}",
-            missing.len(),
-            acked.len(),
-            &missing[..missing.len().min(5)],
-            tail(&log)
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    for id in &acked {
-        let replies = fake.replies_to(id);
-        assert_eq!(replies.len(), 1, "{id}: {} replies", replies.len());
-        assert_eq!(replies[0].text, reply_for(&sent[*id].user));
-    }
+    each_acted_on_once(&db_url, &fake, &acked, Duration::from_secs(30), &[&log]).await;
     assert!(child.0.try_wait().unwrap().is_none(), "the service exited");
     assert_eq!(child.0.id(), pid);
-    drop(store);
     drop(child);
 
     // Both files whole after a disk that filled up under them.

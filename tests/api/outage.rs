@@ -183,11 +183,87 @@ pub(crate) async fn deliver(
 
 /// One delivery's fate as the sender saw it.
 #[derive(Debug, Clone)]
-struct Sent {
-    user: String,
-    status: Option<u16>,
-    took: Duration,
-    at: Instant,
+pub(crate) struct Sent {
+    pub user: String,
+    pub status: Option<u16>,
+    pub took: Duration,
+    pub at: Instant,
+}
+
+/// How long after `since` the first delivery acknowledged after it was acted on (hidden);
+/// fails after 10 s, saying `what` returned.
+pub(crate) async fn resumed_after(
+    sent: &Mutex<BTreeMap<String, Sent>>,
+    since: Instant,
+    fake: &FakeGraph,
+    log: &std::path::Path,
+    what: &str,
+) -> Duration {
+    loop {
+        let ok = sent
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, s)| s.at > since && s.status == Some(200))
+            .map(|(id, s)| (id.clone(), s.at))
+            .min_by_key(|(_, at)| *at);
+        if let Some((id, at)) = ok {
+            if fake.is_hidden(&id) == Some(true) {
+                return at.duration_since(since);
+            }
+        }
+        assert!(
+            since.elapsed() < Duration::from_secs(10),
+            "nothing acknowledged and acted on within 10 s of {what}; log:\n{}",
+            tail(log)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits up to `within` for every acknowledged comment (id -> author) to be decided, hidden
+/// and answered, then checks each got exactly the one reply its author's rule writes.
+pub(crate) async fn each_acted_on_once(
+    db_url: &str,
+    fake: &FakeGraph,
+    acked: &BTreeMap<String, String>,
+    within: Duration,
+    logs: &[&std::path::Path],
+) {
+    let store = SqlStore::connect(db_url).await.unwrap();
+    let deadline = Instant::now() + within;
+    loop {
+        let decided: std::collections::BTreeSet<String> = all_decisions(&store)
+            .await
+            .into_iter()
+            .map(|d| d.comment_id)
+            .collect();
+        let missing: Vec<&String> = acked
+            .keys()
+            .filter(|id| {
+                fake.is_hidden(id) != Some(true)
+                    || fake.replies_to(id).is_empty()
+                    || !decided.contains(id.as_str())
+            })
+            .collect();
+        if missing.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {} acknowledged comments not acted on, e.g. {:?}; logs:\n{}",
+            missing.len(),
+            acked.len(),
+            &missing[..missing.len().min(5)],
+            logs.iter().map(|l| tail(l)).collect::<Vec<_>>().join("\n")
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for (id, user) in acked {
+        let replies = fake.replies_to(id);
+        assert_eq!(replies.len(), 1, "{id}: {} replies", replies.len());
+        assert_eq!(replies[0].text, reply_for(user));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -281,26 +357,7 @@ async fn postgres_stopped_under_load_then_started_loses_nothing_acknowledged_and
     let up_at = Instant::now();
 
     // Within 10 s of the database's return, a delivery is acknowledged and acted on.
-    let resumed = loop {
-        let ok = sent
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(_, s)| s.at > up_at && s.status == Some(200))
-            .map(|(id, s)| (id.clone(), s.at))
-            .min_by_key(|(_, at)| *at);
-        if let Some((id, at)) = ok {
-            if fake.is_hidden(&id) == Some(true) {
-                break at.duration_since(up_at);
-            }
-        }
-        assert!(
-            up_at.elapsed() < Duration::from_secs(10),
-            "nothing acknowledged and acted on within 10 s of the database's return; log:\n{}",
-            tail(&log)
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let resumed = resumed_after(&sent, up_at, &fake, &log, "the database's return").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     stop.cancel();
     while senders.join_next().await.is_some() {}
@@ -340,43 +397,13 @@ async fn postgres_stopped_under_load_then_started_loses_nothing_acknowledged_and
     );
 
     // Every acknowledged delivery stored, decided and acted on; no reply twice.
-    let acked: Vec<&String> = sent
+    let acked: BTreeMap<String, String> = sent
         .iter()
         .filter(|(_, s)| s.status == Some(200))
-        .map(|(id, _)| id)
+        .map(|(id, s)| (id.clone(), s.user.clone()))
         .collect();
     assert!(acked.len() > 50, "only {} acknowledged", acked.len());
-    let store = SqlStore::connect(&db_url).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let decided: std::collections::BTreeSet<String> = all_decisions(&store)
-            .await
-            .into_iter()
-            .map(|d| d.comment_id)
-            .collect();
-        let missing: Vec<&&String> = acked
-            .iter()
-            .filter(|id| fake.is_hidden(id) != Some(true) || !decided.contains(id.as_str()))
-            .collect();
-        if missing.is_empty() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} of {} acknowledged comments not acted on, e.g. {:?}; log:\n{}",
-            missing.len(),
-            acked.len(),
-            &missing[..missing.len().min(5)],
-            tail(&log)
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    for id in &acked {
-        let replies = fake.replies_to(id);
-        assert!(replies.len() <= 1, "{id}: {} replies", replies.len());
-        assert_eq!(replies.len(), 1, "{id}: no reply");
-        assert_eq!(replies[0].text, reply_for(&sent[*id].user));
-    }
+    each_acted_on_once(&db_url, &fake, &acked, Duration::from_secs(30), &[&log]).await;
     // The same process throughout.
     assert!(child.try_wait().unwrap().is_none(), "the service exited");
     assert_eq!(child.id(), pid);
@@ -479,41 +506,14 @@ async fn two_instances_through_a_postgres_restart_act_on_each_comment_and_reply_
     let acked = acked.lock().unwrap().clone();
     assert!(acked.len() > 50, "only {} acknowledged", acked.len());
 
-    let store = SqlStore::connect(&db_url).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(40);
-    loop {
-        let decided: std::collections::BTreeSet<String> = all_decisions(&store)
-            .await
-            .into_iter()
-            .map(|d| d.comment_id)
-            .collect();
-        let missing: Vec<&String> = acked
-            .keys()
-            .filter(|id| {
-                fake.is_hidden(id) != Some(true)
-                    || fake.replies_to(id).is_empty()
-                    || !decided.contains(id.as_str())
-            })
-            .collect();
-        if missing.is_empty() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} of {} acknowledged comments not acted on, e.g. {:?}; logs:\n{}\n{}",
-            missing.len(),
-            acked.len(),
-            &missing[..missing.len().min(5)],
-            tail(&logs[0]),
-            tail(&logs[1])
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    for (id, user) in &acked {
-        let replies = fake.replies_to(id);
-        assert_eq!(replies.len(), 1, "{id}: {} replies", replies.len());
-        assert_eq!(replies[0].text, reply_for(user));
-    }
+    each_acted_on_once(
+        &db_url,
+        &fake,
+        &acked,
+        Duration::from_secs(40),
+        &[&logs[0], &logs[1]],
+    )
+    .await;
     for c in &mut children {
         assert!(c.try_wait().unwrap().is_none(), "an instance exited");
         c.kill().unwrap();
