@@ -59,6 +59,9 @@ pub enum Command {
     /// HTTPS certificate, signatures), the app secret, the database, the rules, each
     /// account's token and subscription. Exit 1 when a check fails, with its fix.
     Doctor(commands::doctor::DoctorArgs),
+    /// Print a settings file with every key at its default and what it does, to start a
+    /// file from (`commentguard settings > commentguard.toml`).
+    Settings,
 }
 
 impl Cli {
@@ -95,6 +98,10 @@ impl Cli {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Settings = cli.command {
+        print!("{}", crate::config::keys::example_file());
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Command::Rules(crate::rules::cli::RulesArgs {
         rules,
         command: crate::rules::cli::RulesCommand::Replay(replay),
@@ -137,7 +144,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         return commands::connect::run(settings, &path, args).await;
     }
     match &cli.command {
-        Command::Rules(_) | Command::Model(_) | Command::Connect(_) => {
+        Command::Rules(_) | Command::Model(_) | Command::Connect(_) | Command::Settings => {
             unreachable!("handled above")
         }
         Command::Serve => commands::serve::run(cli.load_settings()?).await,
@@ -165,8 +172,8 @@ mod tests {
     }
 
     /// The unknown-variable warning knows a setting by the settings asking for it: every
-    /// variable the settings code names must be asked for even when none is set, or setting
-    /// it would be warned about wrongly.
+    /// variable of the table must be asked for even when none is set, or setting it would be
+    /// warned about wrongly.
     #[test]
     fn the_settings_ask_for_every_variable_they_know() {
         let asked = std::cell::RefCell::new(std::collections::BTreeSet::new());
@@ -175,22 +182,13 @@ mod tests {
             None
         })
         .unwrap();
-        let source = include_str!("config/mod.rs");
-        let named: std::collections::BTreeSet<String> = source
-            .match_indices("\"COMMENTGUARD_")
-            .map(|(i, _)| {
-                source[i + 1..]
-                    .chars()
-                    .take_while(|c| c.is_ascii_uppercase() || *c == '_')
-                    .collect()
-            })
-            .filter(|n: &String| n != "COMMENTGUARD_CONFIG")
+        let asked = asked.into_inner();
+        let missing: Vec<_> = crate::config::keys::KEYS
+            .iter()
+            .filter(|k| !asked.contains(k.env))
+            .map(|k| k.env)
             .collect();
-        assert!(named.len() > 30, "found the names: {named:?}");
-        let missing: Vec<_> = named.difference(&asked.into_inner()).cloned().collect();
-        assert!(
-            missing.is_empty(),
-            "asked only when others are set: {missing:?}"
-        );
+        assert!(missing.is_empty(), "never asked: {missing:?}");
+        assert!(asked.len() > 30, "asked: {asked:?}");
     }
 }
