@@ -1,9 +1,11 @@
 //! The house rules a reader relies on: no source file so long that finding one thing in it
-//! means reading past everything else (issue 16: one module per thing, no file over 800 lines).
+//! means reading past everything else, and no function that cannot be read in one sitting
+//! (issue 25: no file over 600 lines, no function over 120), arrows inward, no circle.
 
 use std::path::{Path, PathBuf};
 
-const MAX_LINES: usize = 800;
+const MAX_LINES: usize = 600;
+const MAX_FUNCTION_LINES: usize = 120;
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -17,7 +19,7 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 #[test]
-fn no_source_file_is_over_800_lines() {
+fn no_source_file_is_over_600_lines() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
     rust_files(&src, &mut files);
@@ -34,6 +36,80 @@ fn no_source_file_is_over_800_lines() {
         })
         .collect();
     assert!(long.is_empty(), "split these by what they do: {long:?}");
+}
+
+/// Each function's name and length in lines, from `fn` to its closing brace (found as the
+/// first `}` at the indentation of the `fn`, which rustfmt guarantees).
+fn function_lengths(text: &str) -> Vec<(String, usize, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let code = line.trim_start();
+        let rest = [
+            "pub(crate) ",
+            "pub(super) ",
+            "pub ",
+            "async ",
+            "const ",
+            "unsafe ",
+        ]
+        .iter()
+        .fold(code, |c, p| c.strip_prefix(p).unwrap_or(c));
+        let rest = ["async ", "const ", "unsafe "]
+            .iter()
+            .fold(rest, |c, p| c.strip_prefix(p).unwrap_or(c));
+        let Some(name) = rest.strip_prefix("fn ") else {
+            continue;
+        };
+        let name: String = name
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let indent = line.len() - code.len();
+        // The signature ends at the first line ending in `{` (a body) or `;` (none).
+        let Some(open) = (i..lines.len()).find(|&j| {
+            let l = lines[j].trim_end();
+            l.ends_with('{') || l.ends_with(';')
+        }) else {
+            continue;
+        };
+        if lines[open].trim_end().ends_with(';') {
+            continue;
+        }
+        let close = (open + 1..lines.len()).find(|&j| {
+            let l = lines[j];
+            l.len() > indent && l[..indent].trim().is_empty() && l[indent..].starts_with('}')
+        });
+        if let Some(close) = close {
+            out.push((name, i + 1, close - i + 1));
+        }
+    }
+    out
+}
+
+#[test]
+fn no_function_is_over_120_lines() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut seen = 0;
+    let mut long = Vec::new();
+    for f in &files {
+        for (name, line, n) in function_lengths(&std::fs::read_to_string(f).unwrap()) {
+            seen += 1;
+            if n > MAX_FUNCTION_LINES {
+                long.push(format!("{}:{line} {name} has {n} lines", f.display()));
+            }
+        }
+    }
+    assert!(seen > 1000, "found the functions ({seen})");
+    assert!(long.is_empty(), "split these by what they do: {long:#?}");
+}
+
+#[test]
+fn the_function_reader_measures_a_function() {
+    let text = "impl X {\n    pub async fn a(\n        b: u8,\n    ) -> u8 {\n        if b > 0 {\n        }\n    }\n    fn decl();\n}\nfn c() {}\n";
+    assert_eq!(function_lengths(text), vec![("a".to_string(), 2, 6)]);
 }
 
 /// The module a source file belongs to: `commands` for src/commands/log.rs, `startup` for

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use toml_edit::{ImDocument, Item, TableLike, Value};
 
 mod cases;
+mod conditions;
+mod model_condition;
 mod rules;
 mod version;
 

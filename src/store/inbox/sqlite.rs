@@ -29,33 +29,8 @@ const MAX_DELIVERIES: usize = 256;
 const MAX_JOBS: usize = 512;
 const MAX_EVENT_ATTEMPTS: i64 = 10;
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS inbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    dedup_key TEXT NOT NULL UNIQUE,
-    account_id TEXT NOT NULL,
-    field TEXT NOT NULL,
-    entry_time BIGINT,
-    payload TEXT NOT NULL,
-    received_at BIGINT NOT NULL,
-    state TEXT NOT NULL DEFAULT 'pending',
-    attempts BIGINT NOT NULL DEFAULT 0,
-    lease_until BIGINT NOT NULL DEFAULT 0,
-    last_error TEXT,
-    done_at BIGINT
-);
--- Claims walk the pending events in id order and stop after a batch: O(batch), however long
--- the backlog (an index led by lease_until made each claim read the whole backlog).
-CREATE INDEX IF NOT EXISTS inbox_pending ON inbox (state, id);
-DROP INDEX IF EXISTS inbox_claim;
-CREATE TABLE IF NOT EXISTS dead_letters (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    received_at BIGINT NOT NULL,
-    reason TEXT NOT NULL,
-    body BLOB NOT NULL
-);
-PRAGMA user_version = 1;
-";
+/// The inbox file's schema, in its migration (each statement safe to repeat: run at every open).
+const SCHEMA: &str = include_str!("../../../migrations/sqlite-inbox/0001_inbox.sql");
 
 const INBOX_COLUMNS: &str = "id, dedup_key, account_id, field, entry_time, payload, received_at, \
     state, attempts, lease_until, last_error, done_at";
