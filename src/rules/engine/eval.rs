@@ -106,7 +106,6 @@ fn list_has(list: &[String], value: &str) -> bool {
 
 /// Evaluates a condition; on success pushes the evidence of what held.
 pub(super) fn eval(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool {
-    let text = ctx.norm.text.as_str();
     match cond {
         Cond::All(cs) => {
             let mark = ev.len();
@@ -120,6 +119,43 @@ pub(super) fn eval(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool {
         }
         Cond::Any(cs) => cs.iter().any(|c| eval(c, ctx, ev)),
         Cond::Not(c) => !eval(c, ctx, &mut Vec::new()),
+        c @ (Cond::Ac(_)
+        | Cond::Regex(_)
+        | Cond::StartsWith(_)
+        | Cond::EndsWith(_)
+        | Cond::Exact(_)
+        | Cond::Links(_)
+        | Cond::LinkDomains(_)
+        | Cond::Contact(_)
+        | Cond::SiteName(_)) => text_condition(c, ctx, ev),
+        c @ (Cond::MinMentions(_)
+        | Cond::MaxMentions(_)
+        | Cond::MinHashtags(_)
+        | Cond::MaxHashtags(_)
+        | Cond::MinLength(_)
+        | Cond::MaxLength(_)
+        | Cond::MinEmojiRatio(_)
+        | Cond::MinCapsRatio(_)
+        | Cond::HasConfusables(_)
+        | Cond::Language(_)) => shape_condition(c, ctx, ev),
+        c @ (Cond::Author(_)
+        | Cond::AuthorRegex(_)
+        | Cond::Account(_)
+        | Cond::MediaId(_)
+        | Cond::MediaType(_)
+        | Cond::IsReply(_)
+        | Cond::State(_)
+        | Cond::Model { .. }) => context_condition(c, ctx, ev),
+        c @ (Cond::HandlesExcept(_) | Cond::Impersonates(_) | Cond::HandleWords(_)) => {
+            handles_condition(c, ctx, ev)
+        }
+    }
+}
+
+/// Conditions on the comment's text: words, patterns, links, contacts, site names.
+fn text_condition(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool {
+    let text = ctx.norm.text.as_str();
+    match cond {
         Cond::Ac(leaf) => match ctx.ac_hits[*leaf as usize] {
             Some((s, e)) => {
                 ev.push(ctx.orig_evidence(
@@ -193,6 +229,28 @@ pub(super) fn eval(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool {
             }
             false
         }
+        Cond::SiteName(want) => {
+            let found = ctx
+                .sites()
+                .iter()
+                .find(|n| *want != SiteName::Disguised || n.disguised);
+            match (want, found) {
+                (SiteName::None, found) => found.is_none(),
+                (_, Some(n)) => {
+                    ev.push(ctx.norm_evidence("site_name", n.start, n.end));
+                    true
+                }
+                (_, None) => false,
+            }
+        }
+        _ => unreachable!("eval sends only these conditions here"),
+    }
+}
+
+/// Conditions on the comment's shape: counts, lengths, ratios, its language.
+fn shape_condition(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool {
+    let text = ctx.norm.text.as_str();
+    match cond {
         Cond::MinMentions(n) | Cond::MaxMentions(n) => {
             let m = ctx.mentions.get_or_init(|| features::mentions(text));
             let ok = if matches!(cond, Cond::MinMentions(_)) {
@@ -232,26 +290,20 @@ pub(super) fn eval(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool {
             ok
         }
         Cond::HasConfusables(want) => normalize::has_confusables(&ctx.input.text) == *want,
-        Cond::SiteName(want) => {
-            let found = ctx
-                .sites()
-                .iter()
-                .find(|n| *want != SiteName::Disguised || n.disguised);
-            match (want, found) {
-                (SiteName::None, found) => found.is_none(),
-                (_, Some(n)) => {
-                    ev.push(ctx.norm_evidence("site_name", n.start, n.end));
-                    true
-                }
-                (_, None) => false,
-            }
-        }
         Cond::Language(langs) => {
             let lang = ctx
                 .language
                 .get_or_init(|| features::language(&ctx.input.text));
             lang.is_some_and(|l| langs.iter().any(|w| features::language_is(l, w)))
         }
+        _ => unreachable!("eval sends only these conditions here"),
+    }
+}
+
+/// Conditions on who wrote the comment, where, and what the models and the recent past say.
+fn context_condition(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool {
+    let text = ctx.norm.text.as_str();
+    match cond {
         Cond::Author(list) => {
             let ok = list_has(list, ctx.author());
             if ok {
@@ -343,6 +395,13 @@ pub(super) fn eval(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool {
             }
             ok
         }
+        _ => unreachable!("eval sends only these conditions here"),
+    }
+}
+
+/// Conditions on the handles the comment names and on its author's.
+fn handles_condition(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool {
+    match cond {
         Cond::HandlesExcept(known) => {
             let text = ctx.norm.text.as_str();
             for (s, e) in ctx.handles() {
@@ -404,5 +463,6 @@ pub(super) fn eval(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool {
             }
             false
         }
+        _ => unreachable!("eval sends only these conditions here"),
     }
 }
