@@ -88,25 +88,7 @@ impl Application {
         let actions_wake = Arc::new(Notify::new());
         let (writer, writer_task) = InboxWriter::spawn(self.store.clone());
 
-        let ingress_state = IngressState {
-            gate: Default::default(),
-            app_secrets: Arc::new(self.settings.webhook_secrets()),
-            verify_token: self
-                .settings
-                .verify_token
-                .clone()
-                .context("COMMENTGUARD_VERIFY_TOKEN is not set")?,
-            writer,
-            store: self.store.clone(),
-        };
-        let public_app = ingress::router(ingress_state, self.settings.body_limit).layer(
-            tower::ServiceBuilder::new()
-                .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-                    axum::http::StatusCode::REQUEST_TIMEOUT,
-                    Duration::from_secs(15),
-                ))
-                .layer(tower::limit::ConcurrencyLimitLayer::new(1024)),
-        );
+        let public_app = self.public_app(writer)?;
         let Stages {
             pipeline,
             executor,
@@ -120,28 +102,7 @@ impl Application {
         );
         let subscriptions = Arc::new(crate::link::health::SubscriptionWatch::default());
         let tokens = Arc::new(crate::link::tokens::TokenWatch::default());
-        // The key that signs review-page sessions: made at the first start, then read back
-        // (the first instance's key stands when several start together), and keyed with the
-        // app secret, so that a copy of the database alone cannot forge a session.
-        let fresh: [u8; 32] = rand::random();
-        let stored = self
-            .store
-            .session_key(&hex::encode(fresh))
-            .await
-            .context("reading the review page's session key from the database")?;
-        let session_key = {
-            use hmac::{Hmac, Mac};
-            let app_secret = self
-                .settings
-                .app_secrets
-                .first()
-                .context("COMMENTGUARD_APP_SECRET is not set")?;
-            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(app_secret.expose().as_bytes())
-                .expect("any key length");
-            mac.update(b"review sessions\0");
-            mac.update(stored.as_bytes());
-            crate::secret::Secret::new(hex::encode(mac.finalize().into_bytes()))
-        };
+        let session_key = self.session_key().await?;
         let admin_app = admin::router(AdminState {
             session_key,
             monitor: monitor.clone(),
@@ -167,28 +128,7 @@ impl Application {
         let _watchers = self.rules.watch();
         self.rules.reload_on_sighup();
 
-        // Before the first claim: this run's name goes into every claim it takes, and the work
-        // its previous run had claimed when it stopped (a crash, a kill) is taken back at once
-        // instead of waiting for the leases to run out.
-        let boot_ms = crate::store::now_ms();
-        let taken = self
-            .store
-            .register_instance(
-                &self.settings.instance_id,
-                boot_ms,
-                self.settings.claim_timeout,
-                boot_ms,
-            )
-            .await
-            .context("registering this instance in the database")?;
-        tracing::info!(
-            instance_id = %self.settings.instance_id,
-            boot_ms,
-            events_taken_back = taken.events,
-            actions_taken_back = taken.actions,
-            stories_taken_back = taken.stories,
-            "instance registered"
-        );
+        self.register().await?;
 
         let mut workers = tokio::task::JoinSet::new();
         workers.spawn(heartbeat(
@@ -209,102 +149,10 @@ impl Application {
             workers.spawn_on(pipeline.clone().run(cancel.clone()), background.handle());
         }
         workers.spawn(executor.run(cancel.clone()));
-        workers.spawn(crate::jobs::purge::run_periodically(
-            self.store.clone(),
-            self.settings.retention,
-            self.settings.label_retention,
-            cancel.clone(),
-        ));
         workers.spawn(monitor.run(cancel.clone()));
-        workers.spawn(crate::jobs::prune::prune_rule_events_periodically(
-            self.store.clone(),
-            self.rules.clone(),
-            cancel.clone(),
-        ));
-        let poller = crate::insights::Poller::new(
-            self.store.clone(),
-            self.graph.clone(),
-            self.settings.clone(),
-            self.settings.polled_accounts(),
-            self.settings.story_poll,
-            self.settings.graph_version.clone(),
-        );
-        workers.spawn(poller.run(cancel.clone()));
-        workers.spawn(crate::jobs::agreement::agreement_periodically(
-            self.store.clone(),
-            cancel.clone(),
-        ));
-        workers.spawn(subscriptions.run(
-            self.graph.clone(),
-            self.settings.clone(),
-            crate::link::health::EVERY,
-            cancel.clone(),
-        ));
-        workers.spawn(crate::link::refresh::run(
-            self.store.clone(),
-            self.graph.clone(),
-            self.settings.clone(),
-            crate::link::refresh::EVERY,
-            cancel.clone(),
-        ));
-        workers.spawn(tokens.run(
-            self.graph.clone(),
-            self.settings.clone(),
-            crate::link::tokens::EVERY,
-            cancel.clone(),
-        ));
-        workers.spawn(crate::sweep::reconcile_periodically(
-            crate::sweep::Sweeper {
-                store: self.store.clone(),
-                graph: self.graph.clone(),
-            },
-            self.settings.clone(),
-            self.settings.sweep_interval,
-            self.settings.sweep_window,
-            cancel.clone(),
-        ));
+        self.spawn_jobs(&mut workers, &subscriptions, &tokens, &cancel);
 
-        // What "dry" means to an operator: nothing reaches Instagram, whether by the setting
-        // or for want of any token to call with.
-        let no_token = self.settings.access_token.is_none()
-            && self
-                .settings
-                .accounts
-                .values()
-                .all(|a| a.access_token.is_none());
-        let dry = self.settings.dry_run || no_token;
-        let open_files = crate::front_door::raise_open_file_limit();
-        tracing::info!(
-            listen = %self.public.local_addr()?,
-            open_file_limit = open_files.unwrap_or(0),
-            header_timeout_ms = self.settings.front_door.header_timeout.as_millis() as u64,
-            max_connections = self.settings.front_door.max_connections,
-            max_connections_per_client = self.settings.front_door.max_per_client,
-            admin_listen = %self.admin.local_addr()?,
-            rules = self.rules.for_account("").len(),
-            dry_run = dry,
-            "commentguard serving"
-        );
-        if no_token && !self.settings.dry_run {
-            tracing::warn!(
-                "running dry: no COMMENTGUARD_ACCESS_TOKEN and no account token, so decisions are logged and nothing is hidden or answered on Instagram"
-            );
-        }
-        if let Some(n) = open_files {
-            let wanted = 2 * self.settings.front_door.max_connections + 256;
-            if (n as usize) < wanted {
-                tracing::warn!(
-                    open_file_limit = n,
-                    wanted,
-                    "the open-file limit is below what both listeners' max_connections need; lower COMMENTGUARD_MAX_CONNECTIONS or raise the limit (ulimit -n, LimitNOFILE=)"
-                );
-            }
-        }
-        if self.settings.admin_token.is_none() {
-            tracing::warn!(
-                "COMMENTGUARD_ADMIN_TOKEN is not set: the admin API answers 403 until it is; people added with `commentguard users add` can still sign in to the review page"
-            );
-        }
+        self.announce()?;
 
         let stop = cancel.clone();
         tokio::spawn(async move {
@@ -347,6 +195,194 @@ impl Application {
         }
         drop(background);
         tracing::info!("stopped");
+        Ok(())
+    }
+    /// The public listener's routes: the webhook and health, behind a whole-request timeout
+    /// and a cap on requests in flight.
+    fn public_app(&self, writer: InboxWriter) -> anyhow::Result<axum::Router> {
+        let ingress_state = IngressState {
+            gate: Default::default(),
+            app_secrets: Arc::new(self.settings.webhook_secrets()),
+            verify_token: self
+                .settings
+                .verify_token
+                .clone()
+                .context("COMMENTGUARD_VERIFY_TOKEN is not set")?,
+            writer,
+            store: self.store.clone(),
+        };
+        Ok(
+            ingress::router(ingress_state, self.settings.body_limit).layer(
+                tower::ServiceBuilder::new()
+                    .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+                        axum::http::StatusCode::REQUEST_TIMEOUT,
+                        Duration::from_secs(15),
+                    ))
+                    .layer(tower::limit::ConcurrencyLimitLayer::new(1024)),
+            ),
+        )
+    }
+
+    /// The key that signs review-page sessions: made at the first start, then read back (the
+    /// first instance's key stands when several start together), and keyed with the app
+    /// secret, so that a copy of the database alone cannot forge a session.
+    async fn session_key(&self) -> anyhow::Result<crate::secret::Secret> {
+        let fresh: [u8; 32] = rand::random();
+        let stored = self
+            .store
+            .session_key(&hex::encode(fresh))
+            .await
+            .context("reading the review page's session key from the database")?;
+        Ok({
+            use hmac::{Hmac, Mac};
+            let app_secret = self
+                .settings
+                .app_secrets
+                .first()
+                .context("COMMENTGUARD_APP_SECRET is not set")?;
+            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(app_secret.expose().as_bytes())
+                .expect("any key length");
+            mac.update(b"review sessions\0");
+            mac.update(stored.as_bytes());
+            crate::secret::Secret::new(hex::encode(mac.finalize().into_bytes()))
+        })
+    }
+
+    /// Before the first claim: this run's name goes into every claim it takes, and the work
+    /// its previous run had claimed when it stopped (a crash, a kill) is taken back at once
+    /// instead of waiting for the leases to run out.
+    async fn register(&self) -> anyhow::Result<()> {
+        let boot_ms = crate::store::now_ms();
+        let taken = self
+            .store
+            .register_instance(
+                &self.settings.instance_id,
+                boot_ms,
+                self.settings.claim_timeout,
+                boot_ms,
+            )
+            .await
+            .context("registering this instance in the database")?;
+        tracing::info!(
+            instance_id = %self.settings.instance_id,
+            boot_ms,
+            events_taken_back = taken.events,
+            actions_taken_back = taken.actions,
+            stories_taken_back = taken.stories,
+            "instance registered"
+        );
+        Ok(())
+    }
+
+    /// The periodic jobs beside the pipeline: purge, rule-event pruning, story snapshots,
+    /// label agreement, the link to Meta (subscriptions, token refresh and check), sweeps.
+    fn spawn_jobs(
+        &self,
+        workers: &mut tokio::task::JoinSet<()>,
+        subscriptions: &Arc<crate::link::health::SubscriptionWatch>,
+        tokens: &Arc<crate::link::tokens::TokenWatch>,
+        cancel: &CancellationToken,
+    ) {
+        workers.spawn(crate::jobs::purge::run_periodically(
+            self.store.clone(),
+            self.settings.retention,
+            self.settings.label_retention,
+            cancel.clone(),
+        ));
+        workers.spawn(crate::jobs::prune::prune_rule_events_periodically(
+            self.store.clone(),
+            self.rules.clone(),
+            cancel.clone(),
+        ));
+        let poller = crate::insights::Poller::new(
+            self.store.clone(),
+            self.graph.clone(),
+            self.settings.clone(),
+            self.settings.polled_accounts(),
+            self.settings.story_poll,
+            self.settings.graph_version.clone(),
+        );
+        workers.spawn(poller.run(cancel.clone()));
+        workers.spawn(crate::jobs::agreement::agreement_periodically(
+            self.store.clone(),
+            cancel.clone(),
+        ));
+        workers.spawn(subscriptions.clone().run(
+            self.graph.clone(),
+            self.settings.clone(),
+            crate::link::health::EVERY,
+            cancel.clone(),
+        ));
+        workers.spawn(crate::link::refresh::run(
+            self.store.clone(),
+            self.graph.clone(),
+            self.settings.clone(),
+            crate::link::refresh::EVERY,
+            cancel.clone(),
+        ));
+        workers.spawn(tokens.clone().run(
+            self.graph.clone(),
+            self.settings.clone(),
+            crate::link::tokens::EVERY,
+            cancel.clone(),
+        ));
+        workers.spawn(crate::sweep::reconcile_periodically(
+            crate::sweep::Sweeper {
+                store: self.store.clone(),
+                graph: self.graph.clone(),
+            },
+            self.settings.clone(),
+            self.settings.sweep_interval,
+            self.settings.sweep_window,
+            cancel.clone(),
+        ));
+    }
+
+    /// The start-up line an operator reads, and the warnings about a set-up that runs but
+    /// does less than its operator may think (dry for want of a token, too few open files,
+    /// no admin token).
+    fn announce(&self) -> anyhow::Result<()> {
+        // What "dry" means to an operator: nothing reaches Instagram, whether by the setting
+        // or for want of any token to call with.
+        let no_token = self.settings.access_token.is_none()
+            && self
+                .settings
+                .accounts
+                .values()
+                .all(|a| a.access_token.is_none());
+        let dry = self.settings.dry_run || no_token;
+        let open_files = crate::front_door::raise_open_file_limit();
+        tracing::info!(
+            listen = %self.public.local_addr()?,
+            open_file_limit = open_files.unwrap_or(0),
+            header_timeout_ms = self.settings.front_door.header_timeout.as_millis() as u64,
+            max_connections = self.settings.front_door.max_connections,
+            max_connections_per_client = self.settings.front_door.max_per_client,
+            admin_listen = %self.admin.local_addr()?,
+            rules = self.rules.for_account("").len(),
+            dry_run = dry,
+            "commentguard serving"
+        );
+        if no_token && !self.settings.dry_run {
+            tracing::warn!(
+                "running dry: no COMMENTGUARD_ACCESS_TOKEN and no account token, so decisions are logged and nothing is hidden or answered on Instagram"
+            );
+        }
+        if let Some(n) = open_files {
+            let wanted = 2 * self.settings.front_door.max_connections + 256;
+            if (n as usize) < wanted {
+                tracing::warn!(
+                    open_file_limit = n,
+                    wanted,
+                    "the open-file limit is below what both listeners' max_connections need; lower COMMENTGUARD_MAX_CONNECTIONS or raise the limit (ulimit -n, LimitNOFILE=)"
+                );
+            }
+        }
+        if self.settings.admin_token.is_none() {
+            tracing::warn!(
+                "COMMENTGUARD_ADMIN_TOKEN is not set: the admin API answers 403 until it is; people added with `commentguard users add` can still sign in to the review page"
+            );
+        }
         Ok(())
     }
 }

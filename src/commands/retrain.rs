@@ -51,21 +51,7 @@ pub async fn run(settings: Settings, a: &TrainArgs) -> anyhow::Result<ExitCode> 
             account: a.account.clone(),
         })
         .await?;
-    // The latest label of each comment stands (oldest first in the list).
-    let mut latest: HashMap<(String, String), (String, bool, Option<String>)> = HashMap::new();
-    let mut without_text = 0;
-    for l in &labels {
-        let Some(text) = l.text.clone().filter(|t| !t.trim().is_empty()) else {
-            without_text += 1;
-            continue;
-        };
-        latest.insert(
-            (l.comment_id.clone(), l.kind.clone()),
-            (text, l.label == Label::Spam, l.author.clone()),
-        );
-    }
-    let mut brand: Vec<(String, bool, Option<String>)> = latest.into_values().collect();
-    brand.sort_by(|x, y| x.0.cmp(&y.0));
+    let (brand, without_text) = latest_labels(&labels);
     let spam = brand.iter().filter(|b| b.1).count();
     if brand.len() < MIN_LABELS || spam == 0 || spam == brand.len() {
         eprintln!(
@@ -87,116 +73,17 @@ pub async fn run(settings: Settings, a: &TrainArgs) -> anyhow::Result<ExitCode> 
         Err(e) if current_path.exists() => anyhow::bail!("{e}"),
         Err(_) => None,
     };
-    let base = if !a.data.data.is_empty()
-        || !a.data.group_file.is_empty()
-        || !a.data.site_file.is_empty()
-    {
-        match a.data.load()? {
-            Some(ds) => ds,
-            None => return Ok(ExitCode::FAILURE),
-        }
-    } else {
-        let Some(m) = &current else {
-            anyhow::bail!(
-                "no base data: give --data FILE, or --current MODEL whose header names its training files"
-            );
-        };
-        let on = &m.header.trained_on;
-        let files: Vec<(PathBuf, &str)> = on
-            .files
-            .iter()
-            .map(|f| (PathBuf::from(&f.path), f.grouping.as_str()))
-            .collect();
-        match train::load(&files, &on.options) {
-            Ok(ds) => ds,
-            Err(errors) => {
-                for e in errors.iter().take(20) {
-                    eprintln!("{e}");
-                }
-                anyhow::bail!(
-                    "the base data named in {}'s header do not load (run from the folder it was trained in, or give --data)",
-                    current_path.display()
-                );
-            }
-        }
+    let Some(base) = base_data(a, current.as_ref(), &current_path)? else {
+        return Ok(ExitCode::FAILURE);
     };
-    let params = match (&current, a.data.data.is_empty()) {
-        // The current model's recipe, so that the labels are the only change.
-        (Some(m), true) => Params {
-            seed: a.seed,
-            ..m.header.trained_on.params.clone()
-        },
-        _ => Params {
-            epochs: a.epochs,
-            alpha: a.alpha,
-            beta: Params::default().beta,
-            l1: a.l1,
-            l2: a.l2,
-            hash_bits: a.hash_bits,
-            seed: a.seed,
-        },
-    };
+    let params = params_for(a, current.as_ref());
 
-    // Base rows, then the brand's labels as one more "file".
-    let mut ds = Dataset {
-        examples: base.examples.clone(),
-        files: base.files.clone(),
-    };
-    let label_file = ds.files.len();
-    ds.files.push(DataFile {
-        path: format!(
-            "moderation log labels{}",
-            a.account
-                .as_deref()
-                .map(|x| format!(" of account {x}"))
-                .unwrap_or_default()
-        ),
-        rows: brand.len(),
-        positives: spam,
-        grouping: "handles".into(),
-    });
-    let first_label = ds.examples.len();
-    for (i, (text, is_spam, author)) in brand.iter().enumerate() {
-        ds.examples.push(Example {
-            text: text.clone(),
-            label: *is_spam,
-            weight: a.label_weight,
-            file: label_file,
-            line: i + 1,
-            group: author.clone(),
-        });
-    }
+    let (ds, first_label) = with_labels(&base, &brand, spam, a);
     let xs = featurize_all(&ds, params.hash_bits);
-    let label_rows: Vec<usize> = (first_label..ds.examples.len()).collect();
 
-    // Grouped folds over the labels alone (an author's comments stay together).
     let k = 5.min(brand.len() / 2).max(2);
-    let only_labels = Dataset {
-        examples: ds.examples[first_label..].to_vec(),
-        files: ds.files.clone(),
-    };
-    let fold_of = train::folds(&only_labels, k);
     let bar = progress(k as u64 + 1, "retraining");
-    let mut new_scored: Vec<(f32, bool)> = Vec::new();
-    for f in 0..k {
-        let train_rows: Vec<usize> = (0..first_label)
-            .chain(
-                label_rows
-                    .iter()
-                    .copied()
-                    .filter(|r| fold_of[r - first_label] != f),
-            )
-            .collect();
-        let (w, b) = train::fit(&xs, &ds.examples, &train_rows, &params);
-        for r in label_rows
-            .iter()
-            .copied()
-            .filter(|r| fold_of[r - first_label] == f)
-        {
-            new_scored.push((train::predict(&w, b, &xs[r]), ds.examples[r].label));
-        }
-        bar.inc(1);
-    }
+    let new_scored = scores_on_labels(&ds, &xs, first_label, &params, &bar);
     let new = on_labels(&new_scored);
     let old = current.as_ref().map(|m| {
         let scored: Vec<(f32, bool)> = brand
@@ -257,8 +144,196 @@ pub async fn run(settings: Settings, a: &TrainArgs) -> anyhow::Result<ExitCode> 
     let (weights, bias) = train::fit(&xs, &ds.examples, &rows, &params);
     bar.inc(1);
     bar.finish_and_clear();
+    let model = final_model(&ds, &xs, weights, bias, &params, current.as_ref(), a);
+    model.save(&a.out)?;
+    if model.header.cross_validation.is_none() {
+        eprintln!("note: trained without cross-validation (--folds 0): no thresholds in the header, so rules that give this model `fpr = ...` will refuse it");
+    }
+    writeln!(
+        out,
+        "wrote {} ({} rows, {} of them the brand's labels)",
+        a.out.display(),
+        ds.examples.len(),
+        brand.len()
+    )?;
+    if let Some(cv) = &model.header.cross_validation {
+        print_cv(&mut out, cv)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A comment's text, whether it was labelled Spam, and its author (the fold's group).
+type Labelled = (String, bool, Option<String>);
+
+/// The latest label of each comment with its text (oldest first in the list), sorted by text;
+/// and how many labels had lost their text.
+fn latest_labels(labels: &[crate::store::LabelRow]) -> (Vec<Labelled>, usize) {
+    // The latest label of each comment stands (oldest first in the list).
+    let mut latest: HashMap<(String, String), Labelled> = HashMap::new();
+    let mut without_text = 0;
+    for l in labels {
+        let Some(text) = l.text.clone().filter(|t| !t.trim().is_empty()) else {
+            without_text += 1;
+            continue;
+        };
+        latest.insert(
+            (l.comment_id.clone(), l.kind.clone()),
+            (text, l.label == Label::Spam, l.author.clone()),
+        );
+    }
+    let mut brand: Vec<Labelled> = latest.into_values().collect();
+    brand.sort_by(|x, y| x.0.cmp(&y.0));
+    (brand, without_text)
+}
+
+/// The base training data: the files given, else the ones the current model's header names.
+/// `None`: the given files did not load (their errors are printed).
+fn base_data(
+    a: &TrainArgs,
+    current: Option<&Model>,
+    current_path: &std::path::Path,
+) -> anyhow::Result<Option<Dataset>> {
+    Ok(Some(
+        if !a.data.data.is_empty() || !a.data.group_file.is_empty() || !a.data.site_file.is_empty()
+        {
+            match a.data.load()? {
+                Some(ds) => ds,
+                None => return Ok(None),
+            }
+        } else {
+            let Some(m) = current else {
+                anyhow::bail!(
+                "no base data: give --data FILE, or --current MODEL whose header names its training files"
+            );
+            };
+            let on = &m.header.trained_on;
+            let files: Vec<(PathBuf, &str)> = on
+                .files
+                .iter()
+                .map(|f| (PathBuf::from(&f.path), f.grouping.as_str()))
+                .collect();
+            match train::load(&files, &on.options) {
+                Ok(ds) => ds,
+                Err(errors) => {
+                    for e in errors.iter().take(20) {
+                        eprintln!("{e}");
+                    }
+                    anyhow::bail!(
+                    "the base data named in {}'s header do not load (run from the folder it was trained in, or give --data)",
+                    current_path.display()
+                );
+                }
+            }
+        },
+    ))
+}
+
+/// The current model's recipe, so that the labels are the only change; else the arguments'.
+fn params_for(a: &TrainArgs, current: Option<&Model>) -> Params {
+    match (current, a.data.data.is_empty()) {
+        // The current model's recipe, so that the labels are the only change.
+        (Some(m), true) => Params {
+            seed: a.seed,
+            ..m.header.trained_on.params.clone()
+        },
+        _ => Params {
+            epochs: a.epochs,
+            alpha: a.alpha,
+            beta: Params::default().beta,
+            l1: a.l1,
+            l2: a.l2,
+            hash_bits: a.hash_bits,
+            seed: a.seed,
+        },
+    }
+}
+
+/// The base rows, then the brand's labels as one more "file"; and where the labels start.
+fn with_labels(base: &Dataset, brand: &[Labelled], spam: usize, a: &TrainArgs) -> (Dataset, usize) {
+    let mut ds = Dataset {
+        examples: base.examples.clone(),
+        files: base.files.clone(),
+    };
+    let label_file = ds.files.len();
+    ds.files.push(DataFile {
+        path: format!(
+            "moderation log labels{}",
+            a.account
+                .as_deref()
+                .map(|x| format!(" of account {x}"))
+                .unwrap_or_default()
+        ),
+        rows: brand.len(),
+        positives: spam,
+        grouping: "handles".into(),
+    });
+    let first_label = ds.examples.len();
+    for (i, (text, is_spam, author)) in brand.iter().enumerate() {
+        ds.examples.push(Example {
+            text: text.clone(),
+            label: *is_spam,
+            weight: a.label_weight,
+            file: label_file,
+            line: i + 1,
+            group: author.clone(),
+        });
+    }
+    (ds, first_label)
+}
+
+/// The new recipe's scores on the brand's labels, each from a model that did not see it:
+/// grouped folds over the labels alone (an author's comments stay together), every fold
+/// trained on the base rows and the other folds' labels.
+fn scores_on_labels(
+    ds: &Dataset,
+    xs: &[Vec<(u32, f32)>],
+    first_label: usize,
+    params: &Params,
+    bar: &indicatif::ProgressBar,
+) -> Vec<(f32, bool)> {
+    let brand_len = ds.examples.len() - first_label;
+    let label_rows: Vec<usize> = (first_label..ds.examples.len()).collect();
+    let k = 5.min(brand_len / 2).max(2);
+    let only_labels = Dataset {
+        examples: ds.examples[first_label..].to_vec(),
+        files: ds.files.clone(),
+    };
+    let fold_of = train::folds(&only_labels, k);
+    let mut new_scored: Vec<(f32, bool)> = Vec::new();
+    for f in 0..k {
+        let train_rows: Vec<usize> = (0..first_label)
+            .chain(
+                label_rows
+                    .iter()
+                    .copied()
+                    .filter(|r| fold_of[r - first_label] != f),
+            )
+            .collect();
+        let (w, b) = train::fit(xs, &ds.examples, &train_rows, params);
+        for r in label_rows
+            .iter()
+            .copied()
+            .filter(|r| fold_of[r - first_label] == f)
+        {
+            new_scored.push((train::predict(&w, b, &xs[r]), ds.examples[r].label));
+        }
+        bar.inc(1);
+    }
+    new_scored
+}
+
+/// The model trained on every row, with the header that says what it was trained on and,
+/// with `--folds`, its cross-validation (the thresholds rules ask with `fpr`).
+fn final_model(
+    ds: &Dataset,
+    xs: &[Vec<(u32, f32)>],
+    weights: Vec<f32>,
+    bias: f32,
+    params: &Params,
+    current: Option<&Model>,
+    a: &TrainArgs,
+) -> Model {
     let labels_names = current
-        .as_ref()
         .map(|m| m.header.labels.clone())
         .unwrap_or_else(|| ["genuine".into(), "scam".into()]);
     let positives = ds.examples.iter().filter(|e| e.label).count();
@@ -279,22 +354,8 @@ pub async fn run(settings: Settings, a: &TrainArgs) -> anyhow::Result<ExitCode> 
         },
     );
     if a.folds >= 2 {
-        let cv = train::cross_validate(&ds, &xs, a.folds, &params, &mut || {});
+        let cv = train::cross_validate(ds, xs, a.folds, params, &mut || {});
         model.header.cross_validation = Some(cv.figures);
     }
-    model.save(&a.out)?;
-    if model.header.cross_validation.is_none() {
-        eprintln!("note: trained without cross-validation (--folds 0): no thresholds in the header, so rules that give this model `fpr = ...` will refuse it");
-    }
-    writeln!(
-        out,
-        "wrote {} ({} rows, {} of them the brand's labels)",
-        a.out.display(),
-        ds.examples.len(),
-        brand.len()
-    )?;
-    if let Some(cv) = &model.header.cross_validation {
-        print_cv(&mut out, cv)?;
-    }
-    Ok(ExitCode::SUCCESS)
+    model
 }
