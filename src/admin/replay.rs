@@ -13,7 +13,7 @@ use super::kit::{esc, html_page, respond};
 use super::sign_in::session;
 use super::AdminState;
 use crate::config::parse_duration;
-use crate::moderation::replay::{replay, Change};
+use crate::moderation::replay::{replay, Change, Report};
 use crate::rules::RuleSet;
 use crate::store::now_ms;
 
@@ -109,6 +109,14 @@ pub async fn page(
             );
         }
     };
+    let mut body = report_html(&report);
+    body.push_str(back);
+    respond(StatusCode::OK, html_page("Compare", &body))
+}
+
+/// What would change, by rule and kind of change, with a few examples of each and the labels
+/// people gave them.
+fn report_html(report: &Report) -> String {
     let mut body = format!(
         "<h2>The rules in {} over the last {}</h2><p id=\"replay-summary\">{} comments replayed ({} without text skipped): {} would be decided differently.</p>",
         esc(&report.rules),
@@ -167,6 +175,5 @@ pub async fn page(
     if report.groups.is_empty() {
         body.push_str("<p>Nothing would change.</p>");
     }
-    body.push_str(back);
-    respond(StatusCode::OK, html_page("Compare", &body))
+    body
 }

@@ -52,28 +52,9 @@ pub async fn run(settings: Settings, args: &SweepArgs) -> anyhow::Result<ExitCod
     );
     // Tokens serve renewed (Instagram Login) win over the settings', as in serve.
     crate::link::refresh::load(store.as_ref(), &settings).await?;
-    let mut accounts = accounts_with_tokens(&settings);
-    if let Some(id) = &args.account {
-        match settings.token_for(id) {
-            Some(t) => accounts = vec![(id.clone(), t)],
-            None => {
-                eprintln!(
-                    "account {id} has no access token: set COMMENTGUARD_ACCESS_TOKEN or [accounts.{id}] access_token"
-                );
-                return Ok(ExitCode::FAILURE);
-            }
-        }
-    }
-    if accounts.is_empty() {
-        eprintln!(
-            "no account to sweep: name one with --account ID (with COMMENTGUARD_ACCESS_TOKEN set), or list them in COMMENTGUARD_ACCOUNT_IDS or [accounts.ID]"
-        );
+    let Some(accounts) = accounts_to_sweep(&settings, args) else {
         return Ok(ExitCode::FAILURE);
-    }
-    if args.media.is_some() && accounts.len() > 1 {
-        eprintln!("--media needs --account: several accounts have tokens");
-        return Ok(ExitCode::FAILURE);
-    }
+    };
     let settings = Arc::new(settings);
     let graph = Arc::new(crate::link::graph_client(&settings));
     let sweeper = Sweeper {
@@ -125,21 +106,7 @@ pub async fn run(settings: Settings, args: &SweepArgs) -> anyhow::Result<ExitCod
             resume: true,
             scope: None,
         };
-        let quiet = args.json;
-        let dry = args.dry_run;
-        let progress = move |r: &SweepReport| {
-            if !quiet {
-                eprintln!(
-                    "  {}: {} media done, {} comments seen, {} already decided, {} {}",
-                    r.account_id,
-                    r.media_done,
-                    r.comments_seen,
-                    r.already_decided,
-                    r.queued,
-                    if dry { "new" } else { "new, queued" }
-                );
-            }
-        };
+        let progress = progress_printer(args);
         if !args.json {
             eprintln!(
                 "sweeping account {account_id}: {}",
@@ -183,6 +150,56 @@ pub async fn run(settings: Settings, args: &SweepArgs) -> anyhow::Result<ExitCod
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The accounts to sweep with their tokens: `--account`, else every account with a token.
+/// `None` (the reason printed): nothing can be swept as asked.
+fn accounts_to_sweep(
+    settings: &Settings,
+    args: &SweepArgs,
+) -> Option<Vec<(String, crate::secret::Secret)>> {
+    let mut accounts = accounts_with_tokens(settings);
+    if let Some(id) = &args.account {
+        match settings.token_for(id) {
+            Some(t) => accounts = vec![(id.clone(), t)],
+            None => {
+                eprintln!(
+                    "account {id} has no access token: set COMMENTGUARD_ACCESS_TOKEN or [accounts.{id}] access_token"
+                );
+                return None;
+            }
+        }
+    }
+    if accounts.is_empty() {
+        eprintln!(
+            "no account to sweep: name one with --account ID (with COMMENTGUARD_ACCESS_TOKEN set), or list them in COMMENTGUARD_ACCOUNT_IDS or [accounts.ID]"
+        );
+        return None;
+    }
+    if args.media.is_some() && accounts.len() > 1 {
+        eprintln!("--media needs --account: several accounts have tokens");
+        return None;
+    }
+    Some(accounts)
+}
+
+/// The line printed after each media a sweep finishes (none with --json).
+fn progress_printer(args: &SweepArgs) -> impl Fn(&SweepReport) {
+    let quiet = args.json;
+    let dry = args.dry_run;
+    move |r: &SweepReport| {
+        if !quiet {
+            eprintln!(
+                "  {}: {} media done, {} comments seen, {} already decided, {} {}",
+                r.account_id,
+                r.media_done,
+                r.comments_seen,
+                r.already_decided,
+                r.queued,
+                if dry { "new" } else { "new, queued" }
+            );
+        }
+    }
 }
 
 /// Waits until every comment the sweep queued is decided (whoever decides it), then until

@@ -232,41 +232,7 @@ impl RuleMonitor {
             .collect();
         let edited = self.note_versions(now, &rows).await?;
         let mut shadowed: HashMap<String, HashMap<String, AutoShadow>> = HashMap::new();
-        let mut candidates = Vec::new();
-        for (account, handle) in self.rules.handles() {
-            let scope = account.unwrap_or("");
-            let set = handle.current();
-            let mut seen = HashSet::new();
-            for info in set.rules() {
-                if info.mode == Mode::Shadow || !seen.insert(info.id.clone()) {
-                    continue;
-                }
-                let key = (scope.to_string(), info.id.clone());
-                let edited_at = edited.get(&key).copied();
-                // A row written at or after this version was first seen is about this version.
-                if let Some(row) = rows
-                    .get(&key)
-                    .filter(|r| edited_at.is_none_or(|m| r.at >= m))
-                {
-                    if row.state == AutoShadowState::Shadowed {
-                        shadowed
-                            .entry(key.0)
-                            .or_default()
-                            .insert(key.1, row.clone());
-                    }
-                    continue;
-                }
-                match edited_at {
-                    Some(m) if self.share > 0.0 && now - m < DAY_MS => candidates.push(Candidate {
-                        scope: key.0,
-                        rule_id: key.1,
-                        edited_at: m,
-                        window_start: m.max(now - HOUR_MS),
-                    }),
-                    _ => {}
-                }
-            }
-        }
+        let candidates = self.candidates(now, &rows, &edited, &mut shadowed);
 
         // Rules of one file share a window: one query per edited file at most.
         let mut windows: HashMap<i64, Vec<RuleMatchGroup>> = HashMap::new();
@@ -327,23 +293,7 @@ impl RuleMonitor {
             }
         }
 
-        let mut scopes: BTreeMap<String, ScopeStats> = BTreeMap::new();
-        for g in self
-            .store
-            .rule_match_counts(now - DAY_MS, now - HOUR_MS)
-            .await?
-        {
-            let stats = scopes
-                .entry(self.rules.scope_for(&g.account_id).to_string())
-                .or_default();
-            stats.decisions_last_day += g.count;
-            stats.decisions_last_hour += g.recent;
-            for rule in &g.rules {
-                let c = stats.rules.entry(rule.clone()).or_default();
-                c.matches_last_day += g.count;
-                c.matches_last_hour += g.recent;
-            }
-        }
+        let scopes = self.scope_stats(now).await?;
 
         let view = MonitorView {
             computed_at: now,
@@ -361,5 +311,75 @@ impl RuleMonitor {
         metrics::gauge!("commentguard_rules_auto_shadowed").set(view.shadowed_count() as f64);
         self.view.store(Arc::new(view));
         Ok(())
+    }
+
+    /// The enforced rules edited within the last day that no row speaks for yet: each to be
+    /// measured over its window. A rule whose row (about this version) says shadowed goes
+    /// into `shadowed`.
+    fn candidates(
+        &self,
+        now: i64,
+        rows: &HashMap<(String, String), AutoShadow>,
+        edited: &HashMap<(String, String), i64>,
+        shadowed: &mut HashMap<String, HashMap<String, AutoShadow>>,
+    ) -> Vec<Candidate> {
+        let mut candidates = Vec::new();
+        for (account, handle) in self.rules.handles() {
+            let scope = account.unwrap_or("");
+            let set = handle.current();
+            let mut seen = HashSet::new();
+            for info in set.rules() {
+                if info.mode == Mode::Shadow || !seen.insert(info.id.clone()) {
+                    continue;
+                }
+                let key = (scope.to_string(), info.id.clone());
+                let edited_at = edited.get(&key).copied();
+                // A row written at or after this version was first seen is about this version.
+                if let Some(row) = rows
+                    .get(&key)
+                    .filter(|r| edited_at.is_none_or(|m| r.at >= m))
+                {
+                    if row.state == AutoShadowState::Shadowed {
+                        shadowed
+                            .entry(key.0)
+                            .or_default()
+                            .insert(key.1, row.clone());
+                    }
+                    continue;
+                }
+                match edited_at {
+                    Some(m) if self.share > 0.0 && now - m < DAY_MS => candidates.push(Candidate {
+                        scope: key.0,
+                        rule_id: key.1,
+                        edited_at: m,
+                        window_start: m.max(now - HOUR_MS),
+                    }),
+                    _ => {}
+                }
+            }
+        }
+        candidates
+    }
+
+    /// Each scope's decisions and rule matches over the last day and the last hour.
+    async fn scope_stats(&self, now: i64) -> Result<BTreeMap<String, ScopeStats>, StoreError> {
+        let mut scopes: BTreeMap<String, ScopeStats> = BTreeMap::new();
+        for g in self
+            .store
+            .rule_match_counts(now - DAY_MS, now - HOUR_MS)
+            .await?
+        {
+            let stats = scopes
+                .entry(self.rules.scope_for(&g.account_id).to_string())
+                .or_default();
+            stats.decisions_last_day += g.count;
+            stats.decisions_last_hour += g.recent;
+            for rule in &g.rules {
+                let c = stats.rules.entry(rule.clone()).or_default();
+                c.matches_last_day += g.count;
+                c.matches_last_hour += g.recent;
+            }
+        }
+        Ok(scopes)
     }
 }
