@@ -89,118 +89,10 @@ impl InstanceStore for SqlStore {
             dead_after_ms: dead_after.as_millis() as i64,
         };
         match self.dialect {
-            Dialect::Sqlite => {
-                let Some(inbox) = &self.inbox else {
-                    return Err(StoreError::Invalid(
-                        "a SQLite store without its inbox".into(),
-                    ));
-                };
-                let lock = open_lock(&lock_path(inbox.path()))?;
-                // Exclusive only if no other instance holds its shared lock: then every claim
-                // in the file is this instance's previous run's, and it is taken back while
-                // the exclusive lock keeps a second starting instance waiting.
-                let alone = try_exclusive(&lock)?;
-                let mut taken = TakenBack::default();
-                if alone {
-                    taken.events = inbox.take_back_claims(now).await?;
-                    taken.actions = sqlx::query(
-                        "UPDATE actions SET lease_until = 0 WHERE state = 'pending' AND lease_until > $1",
-                    )
-                    .bind(now)
-                    .execute(&self.writer)
-                    .await?
-                    .rows_affected();
-                    // Story claims move the schedule itself; on SQLite they return after
-                    // their lease (the poller's, two minutes).
-                } else {
-                    tracing::info!(
-                        "another instance runs on this SQLite file: the claims it holds stay its own \
-                         (they come back after their lease if it stops without finishing them)"
-                    );
-                }
-                let _ = self.running_lock.set(hold_shared(lock, alone).await?);
-                let _ = self.owner.set(owner);
-                Ok(taken)
-            }
+            Dialect::Sqlite => self.register_on_sqlite(owner, now).await,
             Dialect::Postgres => {
-                let _ = self.owner.set(owner);
-                let dead_after_ms = dead_after.as_millis() as i64;
-                // A run of this id that beat within `dead_after` is either this instance's
-                // previous run, killed moments ago, or a second process given the same id by
-                // mistake. Watch it for one heartbeat interval: one that beats again is alive
-                // and keeps its claims (they free themselves once it stops); one that does not
-                // is gone, and its claims are free at once.
-                let twins = fresh_twins(&self.pool, instance_id, &key, now - dead_after_ms).await?;
-                let mut alive = 0;
-                if !twins.is_empty() {
-                    tokio::time::sleep(heartbeat_interval(dead_after) + Duration::from_millis(500))
-                        .await;
-                    let later =
-                        fresh_twins(&self.pool, instance_id, &key, now - dead_after_ms).await?;
-                    for (owner, beat) in &twins {
-                        if later.iter().any(|(o, b)| o == owner && b != beat) {
-                            alive += 1;
-                        } else {
-                            sqlx::query(
-                                "DELETE FROM instances WHERE owner = $1 AND heartbeat_at = $2",
-                            )
-                            .bind(owner)
-                            .bind(beat)
-                            .execute(&self.writer)
-                            .await?;
-                        }
-                    }
-                }
-                if alive > 0 {
-                    tracing::warn!(instance_id, "another running process has this instance id: give each instance its own COMMENTGUARD_INSTANCE_ID (its work stays its own meanwhile)");
-                }
-                let mut tx = self.begin_write().await?;
-                sqlx::query(
-                    "DELETE FROM instances WHERE (instance_id = $1 AND owner <> $2 AND heartbeat_at < $3) \
-                     OR heartbeat_at < $4",
-                )
-                .bind(instance_id)
-                .bind(&key)
-                .bind(now - dead_after_ms)
-                .bind(now - 86_400_000)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query(
-                    "INSERT INTO instances (owner, instance_id, boot_ms, heartbeat_at) \
-                     VALUES ($1, $2, $3, $4) ON CONFLICT (owner) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
-                )
-                .bind(&key)
-                .bind(instance_id)
-                .bind(boot_ms)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                let mut counts = [0u64; 3];
-                for (i, (table, pending, due)) in [
-                    ("inbox", "state = 'pending'", "lease_until > $1"),
-                    ("actions", "state = 'pending'", "lease_until > $1"),
-                    ("stories", "closed_at IS NULL", "next_snapshot_at > $1"),
-                ]
-                .into_iter()
-                .enumerate()
-                {
-                    let n: i64 = sqlx::query(&format!(
-                        "SELECT COUNT(*) AS n FROM {table} WHERE {pending} AND {due} \
-                         AND (FALSE{})",
-                        self.orphaned_claim("claimed_by", "$1")
-                    ))
-                    .bind(now)
-                    .fetch_one(&self.pool)
-                    .await?
-                    .try_get("n")?;
-                    counts[i] = n as u64;
-                }
-                Ok(TakenBack {
-                    events: counts[0],
-                    actions: counts[1],
-                    stories: counts[2],
-                })
+                self.register_on_postgres(owner, instance_id, &key, dead_after, now)
+                    .await
             }
         }
     }
@@ -411,4 +303,129 @@ async fn hold_shared(lock: std::fs::File, exclusive: bool) -> Result<std::fs::Fi
     .map_err(|e: std::io::Error| {
         StoreError::Invalid(format!("cannot lock the instances file: {e}"))
     })
+}
+
+impl SqlStore {
+    /// SQLite: the file's lock says whether another instance runs on it; alone, every claim in
+    /// the file is this instance's previous run's, taken back at once.
+    async fn register_on_sqlite(&self, owner: Owner, now: i64) -> Result<TakenBack> {
+        let Some(inbox) = &self.inbox else {
+            return Err(StoreError::Invalid(
+                "a SQLite store without its inbox".into(),
+            ));
+        };
+        let lock = open_lock(&lock_path(inbox.path()))?;
+        // Exclusive only if no other instance holds its shared lock: then every claim
+        // in the file is this instance's previous run's, and it is taken back while
+        // the exclusive lock keeps a second starting instance waiting.
+        let alone = try_exclusive(&lock)?;
+        let mut taken = TakenBack::default();
+        if alone {
+            taken.events = inbox.take_back_claims(now).await?;
+            taken.actions = sqlx::query(
+                "UPDATE actions SET lease_until = 0 WHERE state = 'pending' AND lease_until > $1",
+            )
+            .bind(now)
+            .execute(&self.writer)
+            .await?
+            .rows_affected();
+            // Story claims move the schedule itself; on SQLite they return after
+            // their lease (the poller's, two minutes).
+        } else {
+            tracing::info!(
+                "another instance runs on this SQLite file: the claims it holds stay its own \
+                 (they come back after their lease if it stops without finishing them)"
+            );
+        }
+        let _ = self.running_lock.set(hold_shared(lock, alone).await?);
+        let _ = self.owner.set(owner);
+        Ok(taken)
+    }
+
+    /// PostgreSQL: this run's row, the rows of dead runs of the same id removed, and the
+    /// claims of dead instances counted (the others' queries take them over).
+    async fn register_on_postgres(
+        &self,
+        owner: Owner,
+        instance_id: &str,
+        key: &str,
+        dead_after: Duration,
+        now: i64,
+    ) -> Result<TakenBack> {
+        let boot_ms = owner.boot_ms;
+        let _ = self.owner.set(owner);
+        let dead_after_ms = dead_after.as_millis() as i64;
+        // A run of this id that beat within `dead_after` is either this instance's
+        // previous run, killed moments ago, or a second process given the same id by
+        // mistake. Watch it for one heartbeat interval: one that beats again is alive
+        // and keeps its claims (they free themselves once it stops); one that does not
+        // is gone, and its claims are free at once.
+        let twins = fresh_twins(&self.pool, instance_id, key, now - dead_after_ms).await?;
+        let mut alive = 0;
+        if !twins.is_empty() {
+            tokio::time::sleep(heartbeat_interval(dead_after) + Duration::from_millis(500)).await;
+            let later = fresh_twins(&self.pool, instance_id, key, now - dead_after_ms).await?;
+            for (owner, beat) in &twins {
+                if later.iter().any(|(o, b)| o == owner && b != beat) {
+                    alive += 1;
+                } else {
+                    sqlx::query("DELETE FROM instances WHERE owner = $1 AND heartbeat_at = $2")
+                        .bind(owner)
+                        .bind(beat)
+                        .execute(&self.writer)
+                        .await?;
+                }
+            }
+        }
+        if alive > 0 {
+            tracing::warn!(instance_id, "another running process has this instance id: give each instance its own COMMENTGUARD_INSTANCE_ID (its work stays its own meanwhile)");
+        }
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "DELETE FROM instances WHERE (instance_id = $1 AND owner <> $2 AND heartbeat_at < $3) \
+             OR heartbeat_at < $4",
+        )
+        .bind(instance_id)
+        .bind(key)
+        .bind(now - dead_after_ms)
+        .bind(now - 86_400_000)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO instances (owner, instance_id, boot_ms, heartbeat_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (owner) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+        )
+        .bind(key)
+        .bind(instance_id)
+        .bind(boot_ms)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let mut counts = [0u64; 3];
+        for (i, (table, pending, due)) in [
+            ("inbox", "state = 'pending'", "lease_until > $1"),
+            ("actions", "state = 'pending'", "lease_until > $1"),
+            ("stories", "closed_at IS NULL", "next_snapshot_at > $1"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let n: i64 = sqlx::query(&format!(
+                "SELECT COUNT(*) AS n FROM {table} WHERE {pending} AND {due} \
+                 AND (FALSE{})",
+                self.orphaned_claim("claimed_by", "$1")
+            ))
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
+            counts[i] = n as u64;
+        }
+        Ok(TakenBack {
+            events: counts[0],
+            actions: counts[1],
+            stories: counts[2],
+        })
+    }
 }

@@ -99,34 +99,8 @@ pub fn extract(norm: &str, original: &str, sink: &mut impl Sink) {
         tokens += 1;
         // Digits read as their shape; runs longer than four collapse to four zeros and a +.
         let w: &[u8] = if digits {
-            let mut n = 0;
-            let mut run = 0;
-            for c in word.bytes() {
-                if n + 2 > shape.len() {
-                    break;
-                }
-                if c.is_ascii_digit() {
-                    run += 1;
-                    if run <= 4 {
-                        shape[n] = b'0';
-                        n += 1;
-                    } else if run == 5 {
-                        shape[n] = b'+';
-                        n += 1;
-                    }
-                } else {
-                    run = 0;
-                    shape[n] = c;
-                    n += 1;
-                }
-            }
-            if word.len() >= 2
-                && word.ends_with('k')
-                && word[..word.len() - 1].bytes().all(|c| c.is_ascii_digit())
-            {
-                money = true; // "70k"
-            }
-            &shape[..n]
+            money |= is_thousands(word);
+            digit_shape(word, &mut shape)
         } else {
             word.as_bytes()
         };
@@ -138,6 +112,53 @@ pub fn extract(norm: &str, original: &str, sink: &mut impl Sink) {
         prev = Some((start, i));
         char_grams(Tag::Chars, w, unit, sink);
     }
+    signals(norm, original, money, handles, tokens, sink);
+}
+
+/// A word with digits as its shape: each digit a `0`, runs longer than four collapsed to
+/// four zeros and a `+` (`call 08123456789` and `call 08987654321` read alike).
+fn digit_shape<'a>(word: &str, shape: &'a mut [u8; 64]) -> &'a [u8] {
+    let mut n = 0;
+    let mut run = 0;
+    for c in word.bytes() {
+        if n + 2 > shape.len() {
+            break;
+        }
+        if c.is_ascii_digit() {
+            run += 1;
+            if run <= 4 {
+                shape[n] = b'0';
+                n += 1;
+            } else if run == 5 {
+                shape[n] = b'+';
+                n += 1;
+            }
+        } else {
+            run = 0;
+            shape[n] = c;
+            n += 1;
+        }
+    }
+    &shape[..n]
+}
+
+/// "70k": digits and a `k`, an amount.
+fn is_thousands(word: &str) -> bool {
+    word.len() >= 2
+        && word.ends_with('k')
+        && word[..word.len() - 1].bytes().all(|c| c.is_ascii_digit())
+}
+
+/// The signals of the whole text: a money amount, how many handles, emoji, look-alike
+/// letters, a link, how many words.
+fn signals(
+    norm: &str,
+    original: &str,
+    money: bool,
+    handles: usize,
+    tokens: usize,
+    sink: &mut impl Sink,
+) {
     if money {
         signal(sink, "a money amount");
     }
