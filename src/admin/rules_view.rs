@@ -76,31 +76,7 @@ pub async fn page(State(state): State<AdminState>, headers: HeaderMap) -> Respon
                 format!("Rules of account {}", esc(scope))
             }
         );
-        match handle.last_reload() {
-            Some(r) if r.ok() => {
-                let at =
-                    r.at.duration_since(std::time::UNIX_EPOCH)
-                        .map(|d| d.as_millis() as i64)
-                        .unwrap_or(0);
-                let _ = write!(
-                    body,
-                    "<p class=\"notice reload\">Last reload {}: {} rules loaded.</p>",
-                    super::view::local_time_html(at, &state.settings.timezone),
-                    r.rules
-                );
-            }
-            Some(r) => {
-                let _ = write!(
-                    body,
-                    "<div class=\"error reload\"><p>The last edit did not load, so the rules before it keep running:</p><ul>{}</ul></div>",
-                    r.errors
-                        .iter()
-                        .map(|e| format!("<li><code>{}</code></li>", esc(e)))
-                        .collect::<String>()
-                );
-            }
-            None => body.push_str("<p class=\"reload\">Not reloaded since the start.</p>"),
-        }
+        body.push_str(&reload_html(handle.last_reload(), &state.settings.timezone));
         body.push_str("<div class=\"scroll\"><table class=\"rules\"><thead><tr><th>rule</th><th>category</th><th>mode</th><th>last hour</th><th>last day</th><th>last 7 days</th></tr></thead><tbody>");
         let stats = view.scopes.get(scope);
         for info in set.rules() {
@@ -165,6 +141,37 @@ pub async fn page(State(state): State<AdminState>, headers: HeaderMap) -> Respon
     }
     body.push_str("<p><a href=\"/review\">Back to the review</a></p>");
     respond(StatusCode::OK, html_page("Rules", &body))
+}
+
+/// How the folder's last reload went: when and how many rules, or the errors of an edit that
+/// did not load (the rules before it keep running).
+fn reload_html(
+    last: Option<crate::rules::reload::ReloadStatus>,
+    tz: &jiff::tz::TimeZone,
+) -> String {
+    match last {
+        Some(r) if r.ok() => {
+            let at =
+                r.at.duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis() as i64)
+                    .unwrap_or(0);
+            format!(
+                "<p class=\"notice reload\">Last reload {}: {} rules loaded.</p>",
+                super::view::local_time_html(at, tz),
+                r.rules
+            )
+        }
+        Some(r) => {
+            format!(
+                "<div class=\"error reload\"><p>The last edit did not load, so the rules before it keep running:</p><ul>{}</ul></div>",
+                r.errors
+                    .iter()
+                    .map(|e| format!("<li><code>{}</code></li>", esc(e)))
+                    .collect::<String>()
+            )
+        }
+        None => "<p class=\"reload\">Not reloaded since the start.</p>".to_string(),
+    }
 }
 
 #[derive(Deserialize)]

@@ -26,6 +26,7 @@ use sha2::{Digest, Sha256};
 pub mod cli;
 pub mod features;
 pub mod folds;
+mod pack_cv;
 pub mod train;
 
 use features::{Sink, Unit};
