@@ -24,6 +24,9 @@ pub const MAX_REPLY_PAGES: usize = 5;
 const MAX_STORY_PAGES: usize = 10;
 const PAGE_SIZE: &str = "50";
 
+mod paging;
+mod stories;
+
 fn unexpected(endpoint: Endpoint, detail: impl std::fmt::Display) -> GraphError {
     GraphError::Permanent {
         code: 0,
@@ -516,133 +519,6 @@ impl GraphClient {
             media_type: m.media_type,
         })
     }
-
-    /// The account's current stories (`GET /{ig-user-id}/stories?fields=id,timestamp,
-    /// media_type`), all pages. A story whose timestamp cannot be read gets the current time
-    /// (logged): it is still tracked rather than dropped.
-    pub async fn stories(
-        &self,
-        ctx: &AccountCtx,
-        ig_user_id: &str,
-    ) -> Result<Vec<Story>, GraphError> {
-        check_id("ig user id", ig_user_id)?;
-        let wire: Vec<StoryWire> = self
-            .get_pages(
-                ctx,
-                Endpoint::Stories,
-                &[ig_user_id, "stories"],
-                "id,timestamp,media_type",
-                MAX_STORY_PAGES,
-            )
-            .await?;
-        let mut out = Vec::with_capacity(wire.len());
-        for s in wire {
-            let timestamp = match s.timestamp.as_deref().and_then(parse_graph_timestamp) {
-                Some(t) => t,
-                None => {
-                    tracing::warn!(
-                        graph.story_id = %s.id,
-                        graph.timestamp = ?s.timestamp,
-                        "story timestamp unreadable; using the current time"
-                    );
-                    std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map_or(0, |d| d.as_secs() as i64)
-                }
-            };
-            out.push(Story {
-                id: s.id,
-                timestamp,
-                media_type: s.media_type,
-            });
-        }
-        Ok(out)
-    }
-
-    /// GETs `path` with `fields`, following the `after` cursor for up to `max_pages` pages.
-    /// Meta's `paging.next` URL carries the token, so it is never followed itself.
-    pub(super) async fn get_pages<T: DeserializeOwned>(
-        &self,
-        ctx: &AccountCtx,
-        endpoint: Endpoint,
-        path: &[&str],
-        fields: &str,
-        max_pages: usize,
-    ) -> Result<Vec<T>, GraphError> {
-        let mut out = Vec::new();
-        let mut after: Option<String> = None;
-        for _ in 0..max_pages {
-            let (data, next) = self
-                .get_page(ctx, endpoint, path, fields, after.as_deref())
-                .await?;
-            out.extend(data);
-            after = next;
-            if after.is_none() {
-                break;
-            }
-        }
-        Ok(out)
-    }
-
-    /// One page of `path` with `fields`, after the cursor `after`: its items and the cursor of
-    /// the next page (`None`: the last page).
-    pub(super) async fn get_page<T: DeserializeOwned>(
-        &self,
-        ctx: &AccountCtx,
-        endpoint: Endpoint,
-        path: &[&str],
-        fields: &str,
-        after: Option<&str>,
-    ) -> Result<(Vec<T>, Option<String>), GraphError> {
-        let mut params = vec![
-            ("fields", fields.to_string()),
-            ("limit", PAGE_SIZE.to_string()),
-        ];
-        if let Some(a) = after {
-            params.push(("after", a.to_string()));
-        }
-        let v = self.call(ctx, endpoint, Method::GET, path, params).await?;
-        let page: Page<T> = decode(endpoint, v)?;
-        let next = page.next_cursor();
-        Ok((page.data, next))
-    }
-
-    /// A story's insights, raw (`GET /{story-id}/insights?metric=a,b`). Parse the answer with
-    /// [`super::parse_insights`]. Fewer than 5 viewers gives [`GraphError::NotEnoughViewers`].
-    pub async fn story_insights(
-        &self,
-        ctx: &AccountCtx,
-        story_id: &str,
-        metrics: &[&str],
-    ) -> Result<Value, GraphError> {
-        self.story_insights_with_breakdown(ctx, story_id, metrics, None)
-            .await
-    }
-
-    /// As [`GraphClient::story_insights`], with a `breakdown` (for `navigation`:
-    /// [`super::STORY_NAVIGATION_BREAKDOWN`]). Meta refuses a breakdown when any requested
-    /// metric does not support it, so read `navigation` in its own call.
-    pub async fn story_insights_with_breakdown(
-        &self,
-        ctx: &AccountCtx,
-        story_id: &str,
-        metrics: &[&str],
-        breakdown: Option<&str>,
-    ) -> Result<Value, GraphError> {
-        check_id("story id", story_id)?;
-        let mut params = vec![("metric", metrics.join(","))];
-        if let Some(b) = breakdown {
-            params.push(("breakdown", b.to_string()));
-        }
-        self.call(
-            ctx,
-            Endpoint::Insights,
-            Method::GET,
-            &[story_id, "insights"],
-            params,
-        )
-        .await
-    }
 }
 
 fn new_id(endpoint: Endpoint, v: Value) -> Result<String, GraphError> {
@@ -672,66 +548,4 @@ impl Drop for Settle<'_> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::secret::Secret;
-
-    fn client(base: &str, version: &str) -> GraphClient {
-        GraphClient::new(GraphConfig {
-            base_url: base.into(),
-            version: version.into(),
-            app_secret: Some(Secret::new("appsecret")),
-            timeout: Duration::from_secs(1),
-            instagram: None,
-        })
-    }
-
-    #[test]
-    fn urls_are_built_from_base_and_version() {
-        let c = client("https://graph.facebook.com", "v23.0");
-        assert_eq!(
-            c.url("acct", &["123", "replies"]).unwrap().as_str(),
-            "https://graph.facebook.com/v23.0/123/replies"
-        );
-        let c = client("http://127.0.0.1:9/prefix/", "v1");
-        assert_eq!(
-            c.url("acct", &["1"]).unwrap().as_str(),
-            "http://127.0.0.1:9/prefix/v1/1"
-        );
-    }
-
-    #[test]
-    fn appsecret_proof_is_hex_hmac_sha256() {
-        // echo -n token | openssl dgst -sha256 -hmac appsecret
-        let c = client("https://x", "v1");
-        let p = c.appsecret_proof("token").unwrap();
-        assert_eq!(p.len(), 64);
-        let mut mac = Hmac::<Sha256>::new_from_slice(b"appsecret").unwrap();
-        mac.update(b"token");
-        assert_eq!(p, hex::encode(mac.finalize().into_bytes()));
-    }
-
-    #[test]
-    fn ids_are_checked() {
-        assert!(check_id("id", "17895695668004550").is_ok());
-        assert!(check_id("id", "abc_12-3").is_ok());
-        assert!(check_id("id", "").is_err());
-        assert!(check_id("id", "1){x}").is_err());
-        assert!(check_id("id", "../me").is_err());
-    }
-
-    #[test]
-    fn paging_follows_only_cursors_when_next_exists() {
-        let p: Page<IdOnly> = serde_json::from_value(serde_json::json!({
-            "data":[{"id":"1"}],
-            "paging":{"cursors":{"after":"A"},"next":"https://graph/..?access_token=T&after=A"}
-        }))
-        .unwrap();
-        assert_eq!(p.next_cursor().as_deref(), Some("A"));
-        let last: Page<IdOnly> = serde_json::from_value(serde_json::json!({
-            "data":[], "paging":{"cursors":{"after":"A"}}
-        }))
-        .unwrap();
-        assert_eq!(last.next_cursor(), None);
-    }
-}
+mod tests;
