@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub mod cli;
+mod data;
 pub mod features;
 pub mod folds;
 mod pack_cv;
