@@ -1,76 +1,27 @@
 //! The admin listener as an operator's tools see it: bearer auth, the moderation log with a
 //! cursor, undo, dead letters and metrics.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+mod common;
+use common::service::{start_service, Service, SECRET};
 
-use commentguard::config::Settings;
 use commentguard::ingress::signature::sign;
 use commentguard::secret::Secret;
-use commentguard::startup::Application;
 use commentguard::store::{now_ms, ActionKind, ActionState, NewAction, NewDecision, Store};
 use serde_json::{json, Value};
-use tokio_util::sync::CancellationToken;
 
-const SECRET: &str = "app-secret";
 const ADMIN: &str = "admin-token-for-tests";
 
-struct TestApp {
-    public: String,
-    admin: String,
-    store: Arc<dyn Store>,
-    stop: CancellationToken,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
-}
-
-async fn spawn_app(extra: &[(&str, &str)]) -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let rules = dir.path().join("rules");
-    std::fs::create_dir_all(&rules).unwrap();
-    std::fs::write(
-        rules.join("test.toml"),
-        "[[rule]]\nid = \"test-forex\"\n[rule.when]\nwords = [\"forex\"]\n[rule.then]\nhide = true\n",
-    )
-    .unwrap();
-    let mut env: HashMap<String, String> = [
-        ("COMMENTGUARD_LISTEN", "127.0.0.1:0"),
-        ("COMMENTGUARD_ADMIN_LISTEN", "127.0.0.1:0"),
-        ("COMMENTGUARD_APP_SECRET", SECRET),
-        ("COMMENTGUARD_VERIFY_TOKEN", "verify"),
-        ("COMMENTGUARD_GRAPH_URL", "http://127.0.0.1:9"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    env.insert(
-        "COMMENTGUARD_DATABASE_URL".into(),
-        format!("sqlite:{}", dir.path().join("db.sqlite").display()),
-    );
-    env.insert("COMMENTGUARD_RULES".into(), rules.display().to_string());
-    for (k, v) in extra {
-        env.insert(k.to_string(), v.to_string());
-    }
-    let settings = Settings::load(None, &|k| env.get(k).cloned()).unwrap();
-    let app = Application::build(settings).await.unwrap();
-    let public = format!("http://127.0.0.1:{}", app.port());
-    let admin = format!("http://127.0.0.1:{}", app.admin_port());
-    let store = app.store.clone();
-    let stop = CancellationToken::new();
-    let s = stop.clone();
-    tokio::spawn(app.run_until(async move { s.cancelled().await }));
-    TestApp {
-        public,
-        admin,
-        store,
-        stop,
-        _dir: dir,
-    }
+/// The shared service builder (tests/common/service.rs) as this file's tests want it: no admin
+/// token and no Graph token unless a test sets them, and a Graph API address where nothing
+/// answers (a planned call stays pending).
+async fn spawn_app(extra: &[(&'static str, &str)]) -> Service {
+    let mut env: Vec<(&'static str, String)> = vec![
+        ("COMMENTGUARD_ADMIN_TOKEN", String::new()),
+        ("COMMENTGUARD_ACCESS_TOKEN", String::new()),
+        ("COMMENTGUARD_GRAPH_URL", "http://127.0.0.1:9".into()),
+    ];
+    env.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+    start_service(move |_| env).await
 }
 
 /// Records a decision as the pipeline would, with a hide in the given state.

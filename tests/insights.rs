@@ -5,6 +5,10 @@
 //! poller's `StorySource` seam; it is the one part to switch to the shared fake Graph API
 //! (tests/api/support/fake_graph.rs) once that lands.
 
+#[path = "common/pg.rs"]
+mod pg;
+use pg::FreshPostgres;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -147,6 +151,8 @@ impl TokenSource for Tokens {
 
 struct World {
     _dir: tempfile::TempDir,
+    /// Dropped (with its database) when the world is.
+    _pg: Option<FreshPostgres>,
     url: String,
     clock: Arc<AtomicI64>,
     fake: Arc<FakeStories>,
@@ -157,24 +163,21 @@ impl World {
     /// a fresh PostgreSQL database instead.
     async fn new() -> World {
         let dir = tempfile::tempdir().unwrap();
-        let url = match std::env::var("COMMENTGUARD_TEST_POSTGRES") {
+        let pg = match std::env::var("COMMENTGUARD_TEST_POSTGRES") {
             Ok(base) => {
-                use sqlx::{Connection, Executor};
-                let name = format!("cg_insights_{}", rand::random::<u32>());
-                let mut c = sqlx::PgConnection::connect(&format!("{base}/postgres"))
-                    .await
-                    .unwrap();
-                c.execute(format!("CREATE DATABASE {name}").as_str())
-                    .await
-                    .unwrap();
-                format!("{base}/{name}")
+                Some(FreshPostgres::create_on(&format!("{base}/postgres"), "insights").await)
             }
-            Err(_) => format!("sqlite:{}", dir.path().join("cg.db").display()),
+            Err(_) => None,
+        };
+        let url = match &pg {
+            Some(db) => db.url.clone(),
+            None => format!("sqlite:{}", dir.path().join("cg.db").display()),
         };
         let clock = Arc::new(AtomicI64::new(T0));
         let fake = FakeStories::new(clock.clone());
         World {
             _dir: dir,
+            _pg: pg,
             url,
             clock,
             fake,

@@ -5,6 +5,10 @@
 //! Each test is a plain async function over a [`Db`]; `conformance!` turns it into
 //! `name::sqlite` and `name::postgres`.
 
+#[path = "common/pg.rs"]
+mod pg;
+use pg::FreshPostgres;
+
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::Arc;
@@ -12,9 +16,6 @@ use std::time::Duration;
 
 use commentguard::store::*;
 use serde_json::json;
-use sqlx::{Connection, Executor};
-
-const PG_ENV: &str = "COMMENTGUARD_TEST_DATABASE_URL";
 
 /// A fresh, empty database for one test; several stores may open it (several instances).
 #[derive(Clone)]
@@ -45,45 +46,16 @@ where
 async fn run_postgres<F, Fut>(test: F)
 where
     F: FnOnce(Db) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
+    Fut: Future<Output = ()>,
 {
-    let Some(admin_url) = std::env::var(PG_ENV).ok().filter(|u| !u.is_empty()) else {
-        // .ci/test runs everything: a test that cannot run there is a failure, not a skip.
-        if std::env::var("COMMENTGUARD_TEST_REQUIRE_ALL").as_deref() == Ok("1") {
-            panic!("{PG_ENV} is not set: the PostgreSQL half cannot run");
-        }
-        // Once per run, past the harness's output capture (it only catches the print macros).
-        static SAID: std::sync::Once = std::sync::Once::new();
-        SAID.call_once(|| {
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "NOT RUN: the PostgreSQL half of the store conformance tests (every `::postgres` test passes without running): set {PG_ENV}=postgres://USER@HOST:PORT/DB to run them (.ci/run does)"
-            );
-        });
+    let what = "the PostgreSQL half of the store conformance tests (every `::postgres` test passes without running)";
+    let Some(db) = FreshPostgres::create("test", what).await else {
         return;
     };
-    let name = format!("cg_test_{:016x}", rand::random::<u64>());
-    let mut admin = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .unwrap_or_else(|e| panic!("cannot connect with {PG_ENV}: {e}"));
-    admin
-        .execute(format!("CREATE DATABASE {name}").as_str())
-        .await
-        .expect("CREATE DATABASE");
-    let mut url = url::Url::parse(&admin_url).expect("a postgres:// URL");
-    url.set_path(&name);
-    // Run the test as its own task so that a failing assertion still drops the database.
-    let outcome = tokio::spawn(test(Db {
-        url: url.to_string(),
-    }))
+    test(Db {
+        url: db.url.clone(),
+    })
     .await;
-    let _ = admin
-        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-        .await;
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
 }
 
 macro_rules! conformance {

@@ -2,12 +2,16 @@
 //! databases never change. The fixture (tests/fixtures/store-before-split/) was written by the
 //! store before it was split into rooms; its README says what it holds.
 
+#[path = "common/pg.rs"]
+mod pg;
+use pg::FreshPostgres;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use commentguard::store::*;
-use sqlx::{Connection, Executor};
+use sqlx::Connection;
 
 const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -141,47 +145,22 @@ async fn a_sqlite_database_made_before_the_store_split_opens_and_works() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_postgres_database_made_before_the_store_split_opens_and_works() {
-    const PG_ENV: &str = "COMMENTGUARD_TEST_DATABASE_URL";
-    let Some(admin_url) = std::env::var(PG_ENV).ok().filter(|u| !u.is_empty()) else {
-        if std::env::var("COMMENTGUARD_TEST_REQUIRE_ALL").as_deref() == Ok("1") {
-            panic!("{PG_ENV} is not set: the PostgreSQL upgrade test cannot run");
-        }
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "NOT RUN: a_postgres_database_made_before_the_store_split_opens_and_works: set {PG_ENV}=postgres://USER@HOST:PORT/DB to run it (.ci/run does)"
-        );
+    let Some(db) = FreshPostgres::create(
+        "upgrade",
+        "a_postgres_database_made_before_the_store_split_opens_and_works",
+    )
+    .await
+    else {
         return;
     };
-    let name = format!("cg_upgrade_{:016x}", rand::random::<u64>());
-    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
-    admin
-        .execute(format!("CREATE DATABASE {name}").as_str())
-        .await
-        .unwrap();
-    let mut url = url::Url::parse(&admin_url).unwrap();
-    url.set_path(&name);
-    let url = url.to_string();
+    let url = db.url.clone();
     let dump = std::fs::read_to_string(Path::new(FIXTURE).join("postgres.sql")).unwrap();
     let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
     let loaded = sqlx::raw_sql(&dump).execute(&mut conn).await;
     conn.close().await.unwrap();
-    // Its own task, so that a failing assertion still drops the database below.
-    let outcome = tokio::spawn({
-        let url = url.clone();
-        async move {
-            loaded.expect("the dump loads");
-            let store = SqlStore::connect(&url)
-                .await
-                .expect("the old database opens with today's migrations");
-            the_old_database_reads_back_and_keeps_working(Arc::new(store)).await;
-        }
-    })
-    .await;
-    let _ = admin
-        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-        .await;
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
+    loaded.expect("the dump loads");
+    let store = SqlStore::connect(&url)
+        .await
+        .expect("the old database opens with today's migrations");
+    the_old_database_reads_back_and_keeps_working(Arc::new(store)).await;
 }

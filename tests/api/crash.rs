@@ -24,7 +24,6 @@ use commentguard::ingress::signature::sign;
 use commentguard::secret::Secret;
 use commentguard::store::{ActionState, SqlStore};
 use rand::Rng;
-use sqlx::{Connection, Executor};
 
 use crate::faults::{all_decisions, reply_for, write_rules, ACCESS_TOKEN, ACCOUNT, SCAM, SPAM};
 use crate::helpers::{comment_body, APP_SECRET, VERIFY_TOKEN};
@@ -440,28 +439,10 @@ where
     F: FnOnce(String) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    const PG_ENV: &str = "COMMENTGUARD_TEST_DATABASE_URL";
-    let Some(admin_url) = std::env::var(PG_ENV).ok().filter(|u| !u.is_empty()) else {
-        crate::helpers::say_skipped(what);
+    let Some(db) = crate::pg::FreshPostgres::create("crash", what).await else {
         return;
     };
-    let name = format!("cg_crash_{:016x}", rand::random::<u64>());
-    let mut admin = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .unwrap_or_else(|e| panic!("cannot connect with {PG_ENV}: {e}"));
-    admin
-        .execute(format!("CREATE DATABASE {name}").as_str())
-        .await
-        .expect("CREATE DATABASE");
-    let mut url = url::Url::parse(&admin_url).expect("a postgres:// URL");
-    url.set_path(&name);
-    let outcome = tokio::spawn(test(url.to_string())).await;
-    let _ = admin
-        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-        .await;
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
+    test(db.url.clone()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -223,21 +223,6 @@ pub fn say_not_run(what: &str, why: &str) {
     let _ = writeln!(std::io::stderr(), "NOT RUN: {what}: {why}");
 }
 
-/// Says on the terminal, past the test harness's output capture (which only catches the
-/// print macros), that a PostgreSQL test did not run: a plain `cargo test` must not let a
-/// skipped test pass for one that ran.
-pub fn say_skipped(what: &str) {
-    // .ci/test runs everything: a test that cannot run there is a failure, not a skip.
-    if std::env::var("COMMENTGUARD_TEST_REQUIRE_ALL").as_deref() == Ok("1") {
-        panic!("{what} needs PostgreSQL: COMMENTGUARD_TEST_DATABASE_URL is not set");
-    }
-    use std::io::Write;
-    let _ = writeln!(
-        std::io::stderr(),
-        "NOT RUN: {what}: set COMMENTGUARD_TEST_DATABASE_URL=postgres://USER@HOST:PORT/DB to run it (.ci/run does)"
-    );
-}
-
 /// The review page (`/review?QUERY`) as HTML, signed in with the admin token `admin`.
 pub async fn review_html(app: &TestApp, admin: &str, query: &str) -> String {
     let c = reqwest::Client::builder()

@@ -15,6 +15,8 @@ mod instagram_login;
 mod meta_link;
 mod moderation;
 mod outage;
+#[path = "../common/pg.rs"]
+mod pg;
 mod replay;
 mod rule_monitor;
 mod scaling;

@@ -9,23 +9,6 @@ use crate::support::fake_graph::FakeGraph;
 
 const ACCOUNT: &str = "17841400000000000";
 
-/// A fresh PostgreSQL database when COMMENTGUARD_TEST_DATABASE_URL is set.
-async fn fresh_postgres() -> Option<String> {
-    let admin = std::env::var("COMMENTGUARD_TEST_DATABASE_URL").ok()?;
-    let name = format!("cg_two_{}", rand::random::<u32>());
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect(&admin)
-        .await
-        .expect("COMMENTGUARD_TEST_DATABASE_URL answers");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&pool)
-        .await
-        .unwrap();
-    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-    Some(format!("{base}/{name}"))
-}
-
 async fn instance(fake: &FakeGraph, db: &str) -> TestApp {
     spawn_app_with(AppOptions {
         env: vec![
@@ -118,11 +101,13 @@ async fn two_instances_on_one_sqlite_file_act_on_each_comment_once() {
 
 #[tokio::test]
 async fn two_instances_on_one_postgres_database_act_on_each_comment_once() {
-    let Some(db) = fresh_postgres().await else {
-        crate::helpers::say_skipped(
-            "scaling::two_instances_on_one_postgres_database_act_on_each_comment_once",
-        );
+    let Some(db) = crate::pg::FreshPostgres::create(
+        "two",
+        "scaling::two_instances_on_one_postgres_database_act_on_each_comment_once",
+    )
+    .await
+    else {
         return;
     };
-    two_instances_act_once(db).await;
+    two_instances_act_once(db.url.clone()).await;
 }

@@ -1,4 +1,7 @@
-//! What several test files share.
+//! What several test files share: the service builder, the browser kit, a fresh PostgreSQL
+//! database.
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod pg;
+pub mod service;
