@@ -3,6 +3,8 @@
 
 mod common;
 use common::service::{start_service, Service, SECRET};
+use common::wait::wait_until;
+use std::time::Duration;
 
 use commentguard::ingress::signature::sign;
 use commentguard::secret::Secret;
@@ -308,16 +310,16 @@ async fn rules_endpoint_lists_loaded_rule_sets_and_recent_hits() {
     .await;
     seed(app.store.as_ref(), "c1", "spam", Some(ActionState::Done)).await;
     // Statistics are recomputed in the background, not per request.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let rules = loop {
+    let rules = wait_until("rule hits", Duration::from_secs(10), async || {
         let (status, rules) = get_json(&format!("{}/api/v1/rules", app.admin)).await;
         assert_eq!(status, 200);
         if rules["hits"].as_array().is_some_and(|h| !h.is_empty()) {
-            break rules;
+            Ok(rules)
+        } else {
+            Err(format!("no hits: {rules:#}"))
         }
-        assert!(std::time::Instant::now() < deadline, "no hits: {rules:#}");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    })
+    .await;
     assert_eq!(rules["decisions_last_hour"], 1);
     assert_eq!(rules["hits"][0]["share_last_hour"], 1.0);
     assert_eq!(rules["rule_sets"].as_array().unwrap().len(), 1);
@@ -479,24 +481,28 @@ async fn without_an_admin_token_the_api_stays_closed_and_people_sign_in_with_the
         "[[rule]]\nid = \"test-forex\"\n[rule.when]\nwords = [\"forex\"\n",
     )
     .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let html = c
-            .get(format!("{}/review", app.admin))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        if html.contains("id=\"reload-failed\"") {
-            assert!(html.contains("test.toml"), "{html}");
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "no banner: {html}");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let html = wait_until(
+        "the broken-edit banner",
+        Duration::from_secs(20),
+        async || {
+            let html = c
+                .get(format!("{}/review", app.admin))
+                .header("cookie", &cookie)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            if html.contains("id=\"reload-failed\"") {
+                Ok(html)
+            } else {
+                Err(format!("no banner: {html}"))
+            }
+        },
+    )
+    .await;
+    assert!(html.contains("test.toml"), "{html}");
     // Not on the sign-in page: the errors quote the rule files.
     let login = c
         .get(format!("{}/review/login", app.admin))

@@ -507,3 +507,15 @@ async fn calls_are_counted_by_endpoint_and_outcome() {
         "{text}"
     );
 }
+
+/// The tests' shared wait gives up at its deadline and says what it last saw.
+#[tokio::test]
+#[should_panic(expected = "timed out waiting for the answer: still 41")]
+async fn wait_until_fails_at_its_deadline_with_what_it_saw() {
+    let mut polls = 0;
+    let _: () = crate::wait::wait_until("the answer", Duration::from_millis(200), async || {
+        polls += 1;
+        Err(format!("still {}", 40 + polls.min(1)))
+    })
+    .await;
+}

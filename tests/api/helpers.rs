@@ -175,8 +175,8 @@ pub fn comment_body(account: &str, comment_id: &str, text: &str, username: &str)
 
 /// Waits (up to 20 s) until the comment's decision exists and no planned action is pending.
 pub async fn settled_decision(store: &dyn Store, comment: &str) -> DecisionRow {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
+    let what = format!("the decision for {comment} to settle");
+    crate::wait::wait_until(&what, std::time::Duration::from_secs(20), async || {
         let rows = store
             .list_decisions(&DecisionFilter {
                 comment_id: Some(comment.to_string()),
@@ -186,14 +186,11 @@ pub async fn settled_decision(store: &dyn Store, comment: &str) -> DecisionRow {
             .await
             .unwrap();
         match rows.into_iter().next() {
-            Some(d) if d.outcome() != "pending" => return d,
-            other => assert!(
-                std::time::Instant::now() < deadline,
-                "decision for {comment} never settled: {other:#?}"
-            ),
+            Some(d) if d.outcome() != "pending" => Ok(d),
+            other => Err(format!("{other:#?}")),
         }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 /// Every event key in the inbox file of a SQLite store, read through a connection of its own

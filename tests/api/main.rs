@@ -25,4 +25,6 @@ mod support;
 mod sweep;
 mod tls;
 mod unsure;
+#[path = "../common/wait.rs"]
+mod wait;
 mod webhook;

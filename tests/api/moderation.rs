@@ -2,7 +2,7 @@
 //! on port 0 against the fake Graph API, with the rules in tests/fixtures/moderation-rules.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use commentguard::store::{ActionState, DecisionFilter, DecisionRow};
 
@@ -41,8 +41,8 @@ async fn wait_decision(
     comment: &str,
     done: impl Fn(&DecisionRow) -> bool,
 ) -> DecisionRow {
-    let deadline = Instant::now() + WAIT;
-    loop {
+    let what = format!("the decision for {comment}");
+    crate::wait::wait_until(&what, WAIT, async || {
         let rows = app
             .store
             .list_decisions(&DecisionFilter {
@@ -52,16 +52,13 @@ async fn wait_decision(
             })
             .await
             .unwrap();
-        if let Some(d) = rows.into_iter().next() {
-            if done(&d) {
-                return d;
-            }
-            assert!(Instant::now() < deadline, "decision never settled: {d:#?}");
-        } else {
-            assert!(Instant::now() < deadline, "no decision for {comment}");
+        match rows.into_iter().next() {
+            Some(d) if done(&d) => Ok(d),
+            Some(d) => Err(format!("never settled: {d:#?}")),
+            None => Err("no decision".into()),
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 fn settled(d: &DecisionRow) -> bool {

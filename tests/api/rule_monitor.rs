@@ -103,18 +103,14 @@ async fn noted_versions(app: &TestApp) -> Vec<String> {
 }
 
 async fn wait_version(app: &TestApp, not: Option<&str>) -> String {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        if let Some(v) = noted_versions(app)
-            .await
-            .into_iter()
-            .find(|v| Some(v.as_str()) != not)
-        {
-            return v;
+    crate::wait::wait_until("a rule version noted", WAIT, async || {
+        let noted = noted_versions(app).await;
+        match noted.iter().find(|v| Some(v.as_str()) != not) {
+            Some(v) => Ok(v.clone()),
+            None => Err(format!("noted: {noted:?}")),
         }
-        assert!(std::time::Instant::now() < deadline, "version never noted");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test]
@@ -180,17 +176,17 @@ async fn a_redeploy_keeps_a_rule_enforced_and_an_edit_that_matches_everything_is
         .map(|d| d.decided_at)
         .max()
         .unwrap();
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
+    let rules = crate::wait::wait_until("the rule statistics computed", WAIT, async || {
         let rules = rules_json(&app).await;
         if rules["stats_computed_at_ms"].as_i64().unwrap() > seen_all + 200 {
-            assert_eq!(greedy(&rules)["auto_shadowed"], false, "{rules:#}");
-            assert_eq!(greedy(&rules)["matches_last_hour"], 20);
-            break;
+            Ok(rules)
+        } else {
+            Err(format!("{rules:#}"))
         }
-        assert!(std::time::Instant::now() < deadline, "stats never computed");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
+    assert_eq!(greedy(&rules)["auto_shadowed"], false, "{rules:#}");
+    assert_eq!(greedy(&rules)["matches_last_hour"], 20);
     assert_eq!(
         noted_versions(&app).await,
         std::slice::from_ref(&first),
@@ -207,18 +203,15 @@ async fn a_redeploy_keeps_a_rule_enforced_and_an_edit_that_matches_everything_is
 
     // 20 of the 20 comments since the edit is far above 5%: the rule is switched to shadow,
     // and says why.
-    let deadline = std::time::Instant::now() + WAIT;
-    let rule = loop {
+    let rule = crate::wait::wait_until("the rule auto-shadowed", WAIT, async || {
         let rule = greedy(&rules_json(&app).await);
         if rule["auto_shadowed"] == true {
-            break rule;
+            Ok(rule)
+        } else {
+            Err(format!("{rule:#}"))
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "never auto-shadowed: {rule:#}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    })
+    .await;
     assert_eq!(rule["id"], "greedy");
     assert_eq!(rule["mode"], "enforce");
     assert_eq!(rule["effective_mode"], "shadow");

@@ -4,7 +4,7 @@
 //! `?queue=unsure` lists exactly the unsure ones that nobody has labelled yet.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use commentguard::rules::model::Model;
 use commentguard::store::DecisionFilter;
@@ -107,8 +107,7 @@ hide = true
         let body = comment_body(ACCOUNT, id, text, "someone");
         assert_eq!(app.post_signed(&body).await.status(), 200);
     }
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    crate::wait::wait_until("the four decisions", Duration::from_secs(20), async || {
         let n = app
             .store
             .list_decisions(&DecisionFilter {
@@ -120,11 +119,12 @@ hide = true
             .unwrap()
             .len();
         if n == 4 {
-            break;
+            Ok(())
+        } else {
+            Err(format!("{n} of 4 decided"))
         }
-        assert!(Instant::now() < deadline, "{n} of 4 decided");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
     // The model's score is kept with each decision.
     let lean = app
         .store

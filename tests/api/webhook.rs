@@ -200,19 +200,20 @@ async fn every_naughty_string_as_a_comment_is_stored_without_a_panic() {
     }
     assert_eq!(app.inbox_keys().await.len(), strings.len());
     // The pipeline decided on every one of them without dying.
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let stats = app.store.inbox_stats().await.unwrap();
-        if stats.pending == 0 {
-            assert_eq!(stats.failed, 0);
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "pipeline stuck: {stats:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let stats = crate::wait::wait_until(
+        "the pipeline to drain",
+        Duration::from_secs(30),
+        async || {
+            let stats = app.store.inbox_stats().await.unwrap();
+            if stats.pending == 0 {
+                Ok(stats)
+            } else {
+                Err(format!("pipeline stuck: {stats:?}"))
+            }
+        },
+    )
+    .await;
+    assert_eq!(stats.failed, 0);
 }
 
 #[tokio::test]

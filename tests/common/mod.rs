@@ -5,3 +5,4 @@
 pub mod browser;
 pub mod pg;
 pub mod service;
+pub mod wait;

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::Router;
@@ -55,15 +55,12 @@ pub async fn fake_graph() -> (String, Seen) {
     (url, seen)
 }
 
+/// Polls `f` until it gives a value, for up to 15 s (see [`super::wait::wait_until`]).
 pub async fn wait_for<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    super::wait::wait_until(what, Duration::from_secs(15), async || {
+        f().await.ok_or_else(|| "not yet".to_string())
+    })
+    .await
 }
 
 /// The service on a fresh SQLite file with one rule (`test-forex`) and the admin token set,
