@@ -159,16 +159,9 @@ struct World {
 }
 
 impl World {
-    /// SQLite in a temporary folder; with COMMENTGUARD_TEST_POSTGRES=postgres://USER@HOST:PORT,
-    /// a fresh PostgreSQL database instead.
-    async fn new() -> World {
+    /// SQLite in a temporary folder, or (`pg`) a fresh PostgreSQL database.
+    fn new(pg: Option<FreshPostgres>) -> World {
         let dir = tempfile::tempdir().unwrap();
-        let pg = match std::env::var("COMMENTGUARD_TEST_POSTGRES") {
-            Ok(base) => {
-                Some(FreshPostgres::create_on(&format!("{base}/postgres"), "insights").await)
-            }
-            Err(_) => None,
-        };
         let url = match &pg {
             Some(db) => db.url.clone(),
             None => format!("sqlite:{}", dir.path().join("cg.db").display()),
@@ -237,9 +230,7 @@ async fn snapshots(store: &dyn Store, story: &str) -> Vec<commentguard::store::S
         .unwrap()
 }
 
-#[tokio::test]
-async fn last_snapshot_is_taken_before_expiry_even_when_the_service_restarts_in_between() {
-    let w = World::new().await;
+async fn last_snapshot_is_taken_before_expiry_even_when_the_service_restarts_in_between(w: World) {
     let expiry = T0 + 24 * HOUR;
     w.fake.post("story-1", T0, Behaviour::Counts);
 
@@ -289,9 +280,7 @@ async fn last_snapshot_is_taken_before_expiry_even_when_the_service_restarts_in_
     assert_eq!(last.metrics["navigation.tap_forward"], json!(19));
 }
 
-#[tokio::test]
-async fn a_snapshot_missed_while_the_service_was_down_is_taken_at_once_on_start() {
-    let w = World::new().await;
+async fn a_snapshot_missed_while_the_service_was_down_is_taken_at_once_on_start(w: World) {
     let expiry = T0 + 24 * HOUR;
     w.fake.post("story-2", T0, Behaviour::Counts);
     w.set(T0 + 5 * MIN);
@@ -310,9 +299,7 @@ async fn a_snapshot_missed_while_the_service_was_down_is_taken_at_once_on_start(
     assert_eq!(snaps.last().unwrap().status, "ok");
 }
 
-#[tokio::test]
-async fn a_story_with_too_few_viewers_is_recorded_not_retried_forever() {
-    let w = World::new().await;
+async fn a_story_with_too_few_viewers_is_recorded_not_retried_forever(w: World) {
     let expiry = T0 + 24 * HOUR;
     w.fake.post("quiet", T0, Behaviour::NotEnoughViewers);
     w.set(T0 + MIN);
@@ -395,9 +382,7 @@ fn story_insights_event(id: i64, value: Value) -> InboxEvent {
     }
 }
 
-#[tokio::test]
-async fn the_webhooks_final_metrics_and_the_polled_snapshots_both_appear_in_the_export() {
-    let w = World::new().await;
+async fn the_webhooks_final_metrics_and_the_polled_snapshots_both_appear_in_the_export(w: World) {
     w.fake.post("story-3", T0, Behaviour::Counts);
     w.set(T0 + MIN);
     let (mut poller, store) = w.poller(Duration::from_secs(3 * 3600), "v23.0").await;
@@ -470,9 +455,7 @@ async fn the_webhooks_final_metrics_and_the_polled_snapshots_both_appear_in_the_
     assert_eq!(fin["metrics"]["reach"], 17);
 }
 
-#[tokio::test]
-async fn a_transient_error_is_tried_again_at_the_next_round_not_at_the_next_poll() {
-    let w = World::new().await;
+async fn a_transient_error_is_tried_again_at_the_next_round_not_at_the_next_poll(w: World) {
     let expiry = T0 + 24 * HOUR;
     w.fake.post("story-4", T0, Behaviour::Counts);
     w.set(T0 + MIN);
@@ -505,9 +488,7 @@ async fn a_transient_error_is_tried_again_at_the_next_round_not_at_the_next_poll
     assert!(has_last_snapshot(story.expires_at, story.last_snapshot_at));
 }
 
-#[tokio::test]
-async fn the_poller_stops_when_the_service_shuts_down() {
-    let w = World::new().await;
+async fn the_poller_stops_when_the_service_shuts_down(w: World) {
     let store = w.store().await;
     let poller = Poller::new(
         store,
@@ -527,9 +508,7 @@ async fn the_poller_stops_when_the_service_shuts_down() {
         .unwrap();
 }
 
-#[tokio::test]
-async fn the_admin_api_lists_stories_with_their_latest_snapshot_and_final_counts() {
-    let w = World::new().await;
+async fn the_admin_api_lists_stories_with_their_latest_snapshot_and_final_counts(w: World) {
     w.fake.post("story-5", T0, Behaviour::Counts);
     w.set(T0 + MIN);
     let (mut poller, store) = w.poller(Duration::from_secs(3 * 3600), "v23.0").await;
@@ -588,3 +567,34 @@ async fn the_admin_api_lists_stories_with_their_latest_snapshot_and_final_counts
         .unwrap();
     assert_eq!(bad.status(), 400);
 }
+
+/// Each test on SQLite and on PostgreSQL (`NAME::sqlite`, `NAME::postgres`; the PostgreSQL one
+/// says NOT RUN without COMMENTGUARD_TEST_DATABASE_URL, and fails under .ci/test).
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name(super::World::new(None)).await
+            }
+            #[tokio::test]
+            async fn postgres() {
+                let what = concat!("insights::", stringify!($name), "::postgres");
+                let Some(db) = super::FreshPostgres::create("insights", what).await else {
+                    return;
+                };
+                super::$name(super::World::new(Some(db))).await
+            }
+        }
+    )*};
+}
+
+on_both_stores!(
+    last_snapshot_is_taken_before_expiry_even_when_the_service_restarts_in_between,
+    a_snapshot_missed_while_the_service_was_down_is_taken_at_once_on_start,
+    a_story_with_too_few_viewers_is_recorded_not_retried_forever,
+    the_webhooks_final_metrics_and_the_polled_snapshots_both_appear_in_the_export,
+    a_transient_error_is_tried_again_at_the_next_round_not_at_the_next_poll,
+    the_poller_stops_when_the_service_shuts_down,
+    the_admin_api_lists_stories_with_their_latest_snapshot_and_final_counts,
+);
