@@ -40,10 +40,10 @@ const LEASE_TIMEOUTS: u32 = 3;
 /// Events of a batch prepared at once: a mention's text is fetched from Graph, and a batch of
 /// mentions fetches this many side by side (the governor still paces the calls).
 const STEP_CONCURRENCY: usize = 8;
-/// Most events claimed and committed together. Under a backlog a batch of 128 costs a third
-/// less CPU per event than one of 32 (fewer transactions and thread handoffs per event:
-/// 47.6 -> 32.5 us, drain 24,000 -> 35,000 events/s); without a backlog a claim takes what is
-/// there. A batch slow in Graph stops early (see `handle_batch`).
+/// Most events claimed and committed together: under a backlog a larger batch means fewer
+/// transactions and thread handoffs per event (measured: bench/RESULTS.md); without
+/// a backlog a claim takes what is there. A batch slow in Graph stops early (see
+/// `handle_batch`).
 const BATCH: i64 = 128;
 
 /// Why an event could not be processed now; it is given back and tried again later.
