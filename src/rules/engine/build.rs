@@ -95,7 +95,12 @@ fn regex_prefixes(source: &str) -> Option<Vec<Vec<u8>>> {
         Some(l) if l.iter().all(|l| l.is_ascii()) => Some(l),
         _ => literals(true, kind),
     };
-    let mut out = either(ExtractKind::Prefix).or_else(|| either(ExtractKind::Suffix))?;
+    let mut out = either(ExtractKind::Prefix)
+        .or_else(|| either(ExtractKind::Suffix))
+        .or_else(|| match inner_literals(source, false) {
+            Some(l) if l.iter().all(|l| l.is_ascii()) => Some(l),
+            _ => inner_literals(source, true),
+        })?;
     // "profit" covers "profits", and "win" covers "twin": any literal that contains a shorter
     // one is found wherever that one is.
     let all = out.clone();
@@ -104,6 +109,59 @@ fn regex_prefixes(source: &str) -> Option<Vec<Vec<u8>>> {
             .any(|p| p.len() < l.len() && l.windows(p.len()).any(|w| w == p.as_slice()))
     });
     Some(out)
+}
+
+/// Literals one of which every match contains, found inside the pattern when it neither starts
+/// nor ends with a finite set: in a sequence, the literals the rest of the sequence starts with
+/// after a first part that has none (`(?:^|[^@#\w.])(invest\w*|profit\w*)\b` needs `invest`
+/// or `profit`; `\d[\d,. ]*k?\s*(turn|became|grew)` needs one of those words); in an
+/// alternation, every branch's. Every match of the whole contains a match of that rest, which
+/// starts with one of them, so a comment without any of them cannot match.
+fn inner_literals(source: &str, case_insensitive: bool) -> Option<Vec<Vec<u8>>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    use regex_syntax::hir::{Hir, HirKind};
+    fn starts(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+        let mut extractor = Extractor::new();
+        extractor.kind(ExtractKind::Prefix).limit_total(1000);
+        let seq = extractor.extract(hir);
+        let mut out: Vec<Vec<u8>> = Vec::new();
+        for lit in seq.literals()? {
+            if lit.as_bytes().is_empty() {
+                return None;
+            }
+            let lower = lit.as_bytes().to_ascii_lowercase();
+            if !out.contains(&lower) {
+                out.push(lower);
+            }
+        }
+        (!out.is_empty()).then_some(out)
+    }
+    fn inside(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+        match hir.kind() {
+            HirKind::Capture(c) => inside(&c.sub),
+            HirKind::Alternation(branches) => {
+                let mut all: Vec<Vec<u8>> = Vec::new();
+                for b in branches {
+                    for l in starts(b).or_else(|| inside(b))? {
+                        if !all.contains(&l) {
+                            all.push(l);
+                        }
+                    }
+                }
+                Some(all)
+            }
+            HirKind::Concat(parts) => (1..parts.len())
+                .find_map(|k| starts(&Hir::concat(parts[k..].to_vec())))
+                .or_else(|| parts.iter().find_map(inside)),
+            _ => None,
+        }
+    }
+    let hir = regex_syntax::ParserBuilder::new()
+        .case_insensitive(case_insensitive)
+        .build()
+        .parse(source)
+        .ok()?;
+    inside(&hir)
 }
 
 /// A regex syntax error as the regex crate draws it (the pattern, a caret line under the
@@ -317,7 +375,21 @@ mod tests {
             prefixes(r"\b[a-z]{3,}(toto|slot|win|twin)\b").unwrap(),
             ["slot", "toto", "win"]
         );
-        // Neither.
+        // Neither, but inside: after a first part with no literal, or in every branch.
+        assert_eq!(
+            prefixes(r"(?:^|[^@#\w.])(invest\w*|profit\w*|\$\s?\d)\b").unwrap(),
+            ["$", "invest", "profit"]
+        );
+        assert_eq!(
+            prefixes(r"\d[\d,. ]*k?\s*(turn(ed)?|became|grew)\s*\d").unwrap(),
+            ["became", "grew", "turn"]
+        );
+        assert_eq!(
+            prefixes(r"\d+\s?(rb|ribu)\b|\bcuma\b").unwrap(),
+            ["cuma", "rb", "ribu"]
+        );
+        // None anywhere: a branch of digits alone.
+        assert_eq!(prefixes(r"[$€£]\s?\d|\d{3,}"), None);
         assert_eq!(prefixes(r"(a|)b?"), None);
         assert_eq!(prefixes(r"\d+\w*"), None);
     }
