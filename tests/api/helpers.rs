@@ -266,3 +266,31 @@ pub fn metric_value(text: &str, name_and_labels: &str) -> Option<f64> {
     text.lines()
         .find_map(|l| l.strip_prefix(name_and_labels)?.trim().parse().ok())
 }
+
+/// The admin status endpoint (`/api/v1/status`, with the admin token `admin`) once `ready`
+/// says so, for up to `within`.
+pub async fn status_when(
+    app: &TestApp,
+    admin: &str,
+    within: std::time::Duration,
+    ready: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    crate::wait::wait_until("the status endpoint", within, async || {
+        let status: serde_json::Value = app
+            .client
+            .get(format!("{}/api/v1/status", app.admin_address))
+            .bearer_auth(admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if ready(&status) {
+            Ok(status)
+        } else {
+            Err(status.to_string())
+        }
+    })
+    .await
+}

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 use std::process::Output;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use commentguard::secret::Secret;
 use commentguard::store::{now_ms, RenewedToken, SqlStore, TokenStore};
@@ -209,24 +209,7 @@ async fn one_service_moderates_a_facebook_login_and_an_instagram_login_account_s
 }
 
 async fn status_of(app: &TestApp, ready: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let status: serde_json::Value = app
-            .client
-            .get(format!("{}/api/v1/status", app.admin_address))
-            .bearer_auth(ADMIN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if ready(&status) {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "{status}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    crate::helpers::status_when(app, ADMIN, WAIT, ready).await
 }
 
 /// A token 55 days old (5 days left) is refreshed; the new one is used, and still used after

@@ -3,7 +3,7 @@
 //! every token's expiry and scopes are inspected with `debug_token`. Seen from outside: the
 //! status endpoint, the metrics, and what reached the fake Graph API.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -44,27 +44,10 @@ async fn serve(fake: &FakeGraph, account: &str, token: &str, extra: &[(&str, &st
 
 /// The status endpoint once `key` of the account ("subscription", "token") is there.
 async fn status_with(app: &TestApp, key: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let status: Value = app
-            .client
-            .get(format!("{}/api/v1/status", app.admin_address))
-            .bearer_auth(ADMIN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if !status["accounts"][0][key].is_null() {
-            return status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no {key} in the status: {status}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    crate::helpers::status_when(app, ADMIN, Duration::from_secs(15), |s| {
+        !s["accounts"][0][key].is_null()
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -400,24 +400,10 @@ async fn a_subscription_missing_a_field_shows_in_the_status_and_the_metrics() {
     })
     .await;
     // Checked at start.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        let status: serde_json::Value = app
-            .client
-            .get(format!("{}/api/v1/status", app.admin_address))
-            .bearer_auth(ADMIN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if !status["accounts"][0]["subscription"].is_null() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "never checked: {status}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let status = crate::helpers::status_when(&app, ADMIN, Duration::from_secs(10), |s| {
+        !s["accounts"][0]["subscription"].is_null()
+    })
+    .await;
     let sub = &status["accounts"][0]["subscription"];
     assert_eq!(status["accounts"][0]["account_id"], ACCOUNT);
     assert_eq!(sub["complete"], false, "{status}");
