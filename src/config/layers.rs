@@ -48,10 +48,21 @@ impl Layers {
         let mut accounts = BTreeMap::new();
         for (name, value) in table {
             if name == "accounts" {
-                match value.try_into() {
-                    Ok(a) => accounts = a,
-                    Err(e) => {
-                        errors.push(parse_error(format!("[accounts]: {}", e.to_string().trim())))
+                let toml::Value::Table(table) = value else {
+                    errors.push(parse_error(
+                        "`accounts` must be tables: [accounts.ID]".into(),
+                    ));
+                    continue;
+                };
+                for (id, account) in table {
+                    match account.try_into() {
+                        Ok(a) => {
+                            accounts.insert(id, a);
+                        }
+                        Err(e) => errors.push(parse_error(format!(
+                            "[accounts.{id}]: {}",
+                            e.to_string().trim()
+                        ))),
                     }
                 }
                 continue;
@@ -61,6 +72,8 @@ impl Layers {
                 continue;
             };
             match as_text(value) {
+                // Blank is the same as unset: the default (or nothing) stands.
+                Some(text) if text.trim().is_empty() => {}
                 Some(text) => {
                     let origin = Origin::File {
                         path: path.to_string(),
@@ -76,10 +89,10 @@ impl Layers {
     }
 
     /// Lays the environment over the file: every key's variable is asked for (so that the
-    /// warning about unknown `COMMENTGUARD_` variables knows them all); an empty one is unset.
+    /// warning about unknown `COMMENTGUARD_` variables knows them all); a blank one is unset.
     pub fn environment(&mut self, env: &dyn Fn(&str) -> Option<String>) {
         for key in KEYS {
-            if let Some(text) = env(key.env).filter(|v| !v.is_empty()) {
+            if let Some(text) = env(key.env).filter(|v| !v.trim().is_empty()) {
                 self.0.insert(key.name, (text, Origin::Environment));
             }
         }

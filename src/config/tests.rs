@@ -320,3 +320,29 @@ fn the_settings_tables_in_the_docs_are_the_keys_table() {
         );
     }
 }
+
+#[test]
+fn a_blank_value_is_the_default_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.toml");
+    let blanks = "timezone = \"\"\nworkers = \"  \"\ngraph_url = \"\"\n";
+    std::fs::write(
+        &path,
+        format!("{blanks}[accounts.42]\nacess_token = \"t\"\n"),
+    )
+    .unwrap();
+    let err = Settings::load(Some(&path), &env(&[("COMMENTGUARD_LISTEN", "  ")]))
+        .unwrap_err()
+        .to_string();
+    // The one mistake left is the misspelt key, named with its account.
+    assert!(
+        err.contains("[accounts.42]") && err.contains("acess_token"),
+        "{err}"
+    );
+    std::fs::write(&path, blanks).unwrap();
+    let s = Settings::load(Some(&path), &env(&[("COMMENTGUARD_LISTEN", "  ")])).unwrap();
+    assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(s.workers, 4);
+    assert_eq!(s.graph_url, "https://graph.facebook.com");
+    assert_eq!(s.timezone.iana_name(), Some("UTC"));
+}
