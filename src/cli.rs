@@ -84,11 +84,7 @@ impl Cli {
             {
                 continue;
             }
-            let closest = asked
-                .iter()
-                .min_by_key(|k| strsim::levenshtein(k, &name))
-                .filter(|k| strsim::levenshtein(k, &name) <= 3);
-            match closest {
+            match crate::config::keys::closest(&name, asked.iter().map(String::as_str)) {
                 Some(k) => eprintln!("warning: {name} is not a setting and is ignored; did you mean {k}?"),
                 None => eprintln!("warning: {name} is not a setting and is ignored (docs/INTERFACE.md lists them)"),
             }

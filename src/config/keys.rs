@@ -300,11 +300,16 @@ impl Kind {
             ),
         })
     }
+}
 
-    /// Whether a value of this kind is kept out of logs and printed files.
-    pub fn is_secret(self) -> bool {
-        matches!(self, Secret | Secrets | DatabaseUrl)
-    }
+/// The known name closest to `name` (at most three edits away): a misspelt setting's fix.
+pub fn closest<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    known
+        .into_iter()
+        .map(|k| (strsim::levenshtein(k, name), k))
+        .filter(|(d, _)| *d <= 3)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
 }
 
 /// The key named `name` in a settings file.

@@ -20,15 +20,24 @@ enum Origin {
 }
 
 /// Each key's text, from the last source that set it.
-pub(super) struct Layers(BTreeMap<&'static str, (String, Origin)>);
+pub(super) struct Layers(BTreeMap<&'static str, (&'static Key, String, Origin)>);
 
 impl Layers {
     pub fn defaults() -> Layers {
-        Layers(
-            KEYS.iter()
-                .filter_map(|k| Some((k.name, (k.default?.to_string(), Origin::Default))))
-                .collect(),
-        )
+        let mut layers = Layers(BTreeMap::new());
+        for key in KEYS {
+            if let Some(default) = key.default {
+                layers.set(key, default.to_string(), Origin::Default);
+            }
+        }
+        layers
+    }
+
+    /// A source sets a key; blank text is the same as unset, so the layer below stands.
+    fn set(&mut self, key: &'static Key, text: String, origin: Origin) {
+        if !text.trim().is_empty() {
+            self.0.insert(key.name, (key, text, origin));
+        }
     }
 
     /// Lays a settings file over the defaults and returns its accounts. A file that is not
@@ -72,13 +81,11 @@ impl Layers {
                 continue;
             };
             match as_text(value) {
-                // Blank is the same as unset: the default (or nothing) stands.
-                Some(text) if text.trim().is_empty() => {}
                 Some(text) => {
                     let origin = Origin::File {
                         path: path.to_string(),
                     };
-                    self.0.insert(key.name, (text, origin));
+                    self.set(key, text, origin);
                 }
                 None => errors.push(parse_error(format!(
                     "`{name}` must be a string, a number, true/false or a list"
@@ -92,20 +99,16 @@ impl Layers {
     /// warning about unknown `COMMENTGUARD_` variables knows them all); a blank one is unset.
     pub fn environment(&mut self, env: &dyn Fn(&str) -> Option<String>) {
         for key in KEYS {
-            if let Some(text) = env(key.env).filter(|v| !v.trim().is_empty()) {
-                self.0.insert(key.name, (text, Origin::Environment));
+            if let Some(text) = env(key.env) {
+                self.set(key, text, Origin::Environment);
             }
         }
     }
 
-    /// Reads every key's text by its kind. Blank text is the same as unset.
+    /// Reads every key's text by its kind.
     pub fn parse(self, errors: &mut Vec<ConfigError>) -> Values {
         let mut values = BTreeMap::new();
-        for (name, (text, origin)) in self.0 {
-            let key = keys::by_name(name).expect("layers hold only known keys");
-            if text.trim().is_empty() {
-                continue;
-            }
+        for (name, (key, text, origin)) in self.0 {
             match key.kind.parse(&text) {
                 Ok(v) => {
                     values.insert(name, v);
@@ -131,13 +134,8 @@ fn invalid(key: &Key, origin: &Origin, message: String) -> ConfigError {
 
 /// "unknown key `lisen`; did you mean `listen`?"
 fn unknown_key(name: &str) -> String {
-    let closest = KEYS
-        .iter()
-        .map(|k| k.name)
-        .chain(["accounts"])
-        .min_by_key(|k| strsim::levenshtein(k, name))
-        .filter(|k| strsim::levenshtein(k, name) <= 3);
-    match closest {
+    let known = KEYS.iter().map(|k| k.name).chain(["accounts"]);
+    match keys::closest(name, known) {
         Some(k) => format!("unknown key `{name}`; did you mean `{k}`?"),
         None => format!("unknown key `{name}` (docs/INTERFACE.md lists the settings)"),
     }

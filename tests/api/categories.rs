@@ -2,7 +2,7 @@
 //! comment and an insult, through the service with the shipped pack, each hidden with its own
 //! category in the log, the metrics and the review page's filter.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use commentguard::store::DecisionFilter;
 
@@ -42,9 +42,9 @@ async fn threats_sexual_comments_and_insults_are_hidden_each_under_its_own_categ
             .all(|c| fake.is_hidden(c) == Some(true))
     })
     .await;
-    let deadline = Instant::now() + Duration::from_secs(20);
     for (id, _, category) in comments {
-        let d = loop {
+        let what = format!("the decision for {id}");
+        let d = crate::wait::wait_until(&what, Duration::from_secs(20), async || {
             let rows = app
                 .store
                 .list_decisions(&DecisionFilter {
@@ -54,12 +54,11 @@ async fn threats_sexual_comments_and_insults_are_hidden_each_under_its_own_categ
                 })
                 .await
                 .unwrap();
-            if let Some(d) = rows.into_iter().next() {
-                break d;
-            }
-            assert!(Instant::now() < deadline, "no decision for {id}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        };
+            rows.into_iter()
+                .next()
+                .ok_or_else(|| "no decision".to_string())
+        })
+        .await;
         let enforced: Vec<&str> = d
             .matched
             .as_array()

@@ -69,38 +69,25 @@ const AC_DFA_MAX_BYTES: usize = 64 << 20;
 /// normalized text never has them) and gives up on long alternations. A pattern whose
 /// literals are not all ASCII is read case-insensitively, as before.
 fn regex_prefixes(source: &str) -> Option<Vec<Vec<u8>>> {
-    use regex_syntax::hir::literal::{ExtractKind, Extractor};
-    let literals = |case_insensitive: bool, kind: ExtractKind| -> Option<Vec<Vec<u8>>> {
-        let hir = regex_syntax::ParserBuilder::new()
+    use regex_syntax::hir::literal::ExtractKind;
+    use regex_syntax::hir::Hir;
+    let parse = |case_insensitive: bool| {
+        regex_syntax::ParserBuilder::new()
             .case_insensitive(case_insensitive)
             .build()
             .parse(source)
-            .ok()?;
-        let mut extractor = Extractor::new();
-        extractor.kind(kind).limit_total(1000);
-        let seq = extractor.extract(&hir);
-        let mut out: Vec<Vec<u8>> = Vec::new();
-        for lit in seq.literals()? {
-            if lit.as_bytes().is_empty() {
-                return None;
-            }
-            let lower = lit.as_bytes().to_ascii_lowercase();
-            if !out.contains(&lower) {
-                out.push(lower);
-            }
-        }
-        (!out.is_empty()).then_some(out)
+            .ok()
     };
-    let either = |kind: ExtractKind| match literals(false, kind.clone()) {
+    let (plain, folded) = (parse(false)?, std::cell::OnceCell::new());
+    // Each way of finding literals reads the pattern as written first, and case-insensitively
+    // when that gives a literal that is not ASCII.
+    let either = |find: &dyn Fn(&Hir) -> Option<Vec<Vec<u8>>>| match find(&plain) {
         Some(l) if l.iter().all(|l| l.is_ascii()) => Some(l),
-        _ => literals(true, kind),
+        _ => find(folded.get_or_init(|| parse(true)).as_ref()?),
     };
-    let mut out = either(ExtractKind::Prefix)
-        .or_else(|| either(ExtractKind::Suffix))
-        .or_else(|| match inner_literals(source, false) {
-            Some(l) if l.iter().all(|l| l.is_ascii()) => Some(l),
-            _ => inner_literals(source, true),
-        })?;
+    let mut out = either(&|h| finite_literals(h, ExtractKind::Prefix))
+        .or_else(|| either(&|h| finite_literals(h, ExtractKind::Suffix)))
+        .or_else(|| either(&inner_literals))?;
     // "profit" covers "profits", and "win" covers "twin": any literal that contains a shorter
     // one is found wherever that one is.
     let all = out.clone();
@@ -111,57 +98,56 @@ fn regex_prefixes(source: &str) -> Option<Vec<Vec<u8>>> {
     Some(out)
 }
 
+/// The finite set of literals every match of `hir` starts (or ends) with, ASCII-lowercased and
+/// deduplicated; `None` when there is no such set or it holds the empty string.
+fn finite_literals(
+    hir: &regex_syntax::hir::Hir,
+    kind: regex_syntax::hir::literal::ExtractKind,
+) -> Option<Vec<Vec<u8>>> {
+    let mut extractor = regex_syntax::hir::literal::Extractor::new();
+    extractor.kind(kind).limit_total(1000);
+    let seq = extractor.extract(hir);
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    for lit in seq.literals()? {
+        if lit.as_bytes().is_empty() {
+            return None;
+        }
+        let lower = lit.as_bytes().to_ascii_lowercase();
+        if !out.contains(&lower) {
+            out.push(lower);
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
 /// Literals one of which every match contains, found inside the pattern when it neither starts
 /// nor ends with a finite set: in a sequence, the literals the rest of the sequence starts with
 /// after a first part that has none (`(?:^|[^@#\w.])(invest\w*|profit\w*)\b` needs `invest`
 /// or `profit`; `\d[\d,. ]*k?\s*(turn|became|grew)` needs one of those words); in an
 /// alternation, every branch's. Every match of the whole contains a match of that rest, which
 /// starts with one of them, so a comment without any of them cannot match.
-fn inner_literals(source: &str, case_insensitive: bool) -> Option<Vec<Vec<u8>>> {
-    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+fn inner_literals(hir: &regex_syntax::hir::Hir) -> Option<Vec<Vec<u8>>> {
+    use regex_syntax::hir::literal::ExtractKind;
     use regex_syntax::hir::{Hir, HirKind};
-    fn starts(hir: &Hir) -> Option<Vec<Vec<u8>>> {
-        let mut extractor = Extractor::new();
-        extractor.kind(ExtractKind::Prefix).limit_total(1000);
-        let seq = extractor.extract(hir);
-        let mut out: Vec<Vec<u8>> = Vec::new();
-        for lit in seq.literals()? {
-            if lit.as_bytes().is_empty() {
-                return None;
-            }
-            let lower = lit.as_bytes().to_ascii_lowercase();
-            if !out.contains(&lower) {
-                out.push(lower);
-            }
-        }
-        (!out.is_empty()).then_some(out)
-    }
-    fn inside(hir: &Hir) -> Option<Vec<Vec<u8>>> {
-        match hir.kind() {
-            HirKind::Capture(c) => inside(&c.sub),
-            HirKind::Alternation(branches) => {
-                let mut all: Vec<Vec<u8>> = Vec::new();
-                for b in branches {
-                    for l in starts(b).or_else(|| inside(b))? {
-                        if !all.contains(&l) {
-                            all.push(l);
-                        }
+    let starts = |h: &Hir| finite_literals(h, ExtractKind::Prefix);
+    match hir.kind() {
+        HirKind::Capture(c) => inner_literals(&c.sub),
+        HirKind::Alternation(branches) => {
+            let mut all: Vec<Vec<u8>> = Vec::new();
+            for b in branches {
+                for l in starts(b).or_else(|| inner_literals(b))? {
+                    if !all.contains(&l) {
+                        all.push(l);
                     }
                 }
-                Some(all)
             }
-            HirKind::Concat(parts) => (1..parts.len())
-                .find_map(|k| starts(&Hir::concat(parts[k..].to_vec())))
-                .or_else(|| parts.iter().find_map(inside)),
-            _ => None,
+            Some(all)
         }
+        HirKind::Concat(parts) => (1..parts.len())
+            .find_map(|k| starts(&Hir::concat(parts[k..].to_vec())))
+            .or_else(|| parts.iter().find_map(inner_literals)),
+        _ => None,
     }
-    let hir = regex_syntax::ParserBuilder::new()
-        .case_insensitive(case_insensitive)
-        .build()
-        .parse(source)
-        .ok()?;
-    inside(&hir)
 }
 
 /// A regex syntax error as the regex crate draws it (the pattern, a caret line under the
