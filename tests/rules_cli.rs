@@ -197,3 +197,40 @@ fn explain_names_the_unless_that_let_a_trusted_author_through() {
     );
     assert!(shown.contains("decision: nothing"), "{shown}");
 }
+
+/// A script that talks to `rules eval` one comment at a time gets each answer before it sends
+/// the next comment (answers are written out whenever no more input is waiting).
+#[test]
+fn eval_answers_a_line_before_the_next_arrives() {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_commentguard"))
+        .args(["rules", "eval", "--rules", &pack()])
+        .env_remove("COMMENTGUARD_RULES")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    for (id, text) in [("1", "buy real followers cheap"), ("2", "what a lovely dress")] {
+        writeln!(input, r#"{{"text": "{text}", "comment_id": "{id}"}}"#).unwrap();
+        input.flush().unwrap();
+        // The input stays open: the answer must come without it being closed.
+        let answer = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("an answer while the input is still open");
+        let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+        assert_eq!(answer["comment_id"], id);
+    }
+    drop(input);
+    assert!(child.wait().unwrap().success());
+}
