@@ -221,7 +221,10 @@ fn eval_answers_a_line_before_the_next_arrives() {
             }
         }
     });
-    for (id, text) in [("1", "buy real followers cheap"), ("2", "what a lovely dress")] {
+    for (id, text) in [
+        ("1", "buy real followers cheap"),
+        ("2", "what a lovely dress"),
+    ] {
         writeln!(input, r#"{{"text": "{text}", "comment_id": "{id}"}}"#).unwrap();
         input.flush().unwrap();
         // The input stays open: the answer must come without it being closed.

@@ -57,9 +57,9 @@ fn ac_kind(patterns: &[Vec<u8>]) -> aho_corasick::AhoCorasickKind {
 const AC_DFA_MAX_BYTES: usize = 64 << 20;
 
 /// Literals one of which every match of `source` (case-insensitive, as rules compile it)
-/// contains, ASCII-lowercased and deduplicated: the literals it starts with, else those it
-/// ends with (`\b[a-z]{3,}(toto|slot)\b` has no prefix, but every match ends in `toto` or
-/// `slot`). A comment in which the word automaton finds none of them cannot match, so the
+/// contains, ASCII-lowercased and deduplicated: the literals it starts with, those it ends
+/// with (`\b[a-z]{3,}(toto|slot)\b` has no prefix, but every match ends in `toto` or `slot`)
+/// or those inside it, whichever set's shortest literal is longest. A comment in which the word automaton finds none of them cannot match, so the
 /// regex runs only when one is found. Normalized text has no ASCII capitals, so the lowercase
 /// form of a literal covers every occurrence of it. `None` when the regex has no such finite
 /// set either way (or one contains the empty string): it then runs on every comment.
@@ -85,9 +85,22 @@ fn regex_prefixes(source: &str) -> Option<Vec<Vec<u8>>> {
         Some(l) if l.iter().all(|l| l.is_ascii()) => Some(l),
         _ => find(folded.get_or_init(|| parse(true)).as_ref()?),
     };
-    let mut out = either(&|h| finite_literals(h, ExtractKind::Prefix))
-        .or_else(|| either(&|h| finite_literals(h, ExtractKind::Suffix)))
-        .or_else(|| either(&inner_literals))?;
+    // Of the literals a match starts with, ends with, or holds inside, the set most likely to be
+    // missing from a comment: the one whose shortest literal is longest ("u" and "i" are in
+    // almost every comment; `\b(you|u|ur)\s+...(idiot|moron)\b` is better gated by its insults).
+    let sets = [
+        either(&|h| finite_literals(h, ExtractKind::Prefix)),
+        either(&|h| finite_literals(h, ExtractKind::Suffix)),
+        either(&inner_literals),
+    ];
+    let shortest = |l: &Vec<Vec<u8>>| l.iter().map(Vec::len).min().unwrap_or(0);
+    let mut out = sets
+        .into_iter()
+        .flatten()
+        .fold(None::<Vec<Vec<u8>>>, |best, l| match best {
+            Some(b) if shortest(&b) >= shortest(&l) => Some(b),
+            _ => Some(l),
+        })?;
     // "profit" covers "profits", and "win" covers "twin": any literal that contains a shorter
     // one is found wherever that one is.
     let all = out.clone();
@@ -376,6 +389,10 @@ mod tests {
         );
         // None anywhere: a branch of digits alone.
         assert_eq!(prefixes(r"[$€£]\s?\d|\d{3,}"), None);
+        // "u" is in almost every comment: the insults gate the regex instead.
+        let mut insults = prefixes(r"\b(you|u|ur)\s+(are\s+)?(idiot|moron)s?\b").unwrap();
+        insults.sort();
+        assert_eq!(insults, ["idiot", "moron"]);
         assert_eq!(prefixes(r"(a|)b?"), None);
         assert_eq!(prefixes(r"\d+\w*"), None);
     }
