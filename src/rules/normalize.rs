@@ -23,6 +23,8 @@ pub struct Normalized {
     /// byte `i` other than a space comes from original byte `i - n + o`, with (n, o) the last
     /// entry such that `n <= i`. Usually one or two entries.
     shifts: Vec<(u32, u32)>,
+    /// The spaced-letters view, made on first use (the word scan and the site finder both ask).
+    spaced: std::cell::OnceCell<Option<(String, Vec<u32>)>>,
 }
 
 impl Normalized {
@@ -172,7 +174,21 @@ impl Normalized {
     /// The spaced-letters view: runs of three or more single letters separated by spaces,
     /// dots or symbols ("f r e e", "f.r.e.e", "♥f♥r♥e♥e") joined into one word. Returns the text and, for each of
     /// its bytes, the byte offset in the normalized text it came from.
-    pub fn spaced(&self) -> Option<(String, Vec<u32>)> {
+    pub fn spaced(&self) -> Option<(&str, &[u32])> {
+        self.spaced
+            .get_or_init(|| self.make_spaced())
+            .as_ref()
+            .map(|(t, m)| (t.as_str(), m.as_slice()))
+    }
+
+    fn make_spaced(&self) -> Option<(String, Vec<u32>)> {
+        if !has_spaced_run(&self.text) {
+            return None;
+        }
+        self.spaced_view()
+    }
+
+    fn spaced_view(&self) -> Option<(String, Vec<u32>)> {
         let chars: Vec<(usize, char)> = self.text.char_indices().collect();
         let single = |k: usize| -> bool {
             let (_, c) = chars[k];
@@ -180,12 +196,7 @@ impl Normalized {
                 && (k == 0 || !chars[k - 1].1.is_alphanumeric())
                 && (k + 1 == chars.len() || !chars[k + 1].1.is_alphanumeric())
         };
-        // Also any symbol outside ASCII between the letters: "♥J♥U♥R♥", "【H】【o】【k】",
-        // "░A░░L░░E░".
-        let is_sep = |c: char| {
-            matches!(c, ' ' | '.' | '-' | '_' | '*' | '/' | '|')
-                || (!c.is_ascii() && !c.is_alphanumeric() && !c.is_whitespace())
-        };
+        let is_sep = is_spaced_separator;
         // First the runs (letter (sep{1,2} letter)*, three letters or more), so that the
         // view is built only for the few texts that have one.
         let mut runs: Vec<(usize, Vec<usize>)> = Vec::new();
@@ -243,6 +254,54 @@ impl Normalized {
         }
         Some((out, map))
     }
+}
+
+/// What may stand between spaced letters: a space, `.`, `-`, `_`, `*`, `/`, `|`, and any symbol
+/// outside ASCII ("♥J♥U♥R♥", "【H】【o】【k】", "░A░░L░░E░").
+fn is_spaced_separator(c: char) -> bool {
+    matches!(c, ' ' | '.' | '-' | '_' | '*' | '/' | '|')
+        || (!c.is_ascii() && !c.is_alphanumeric() && !c.is_whitespace())
+}
+
+fn is_alnum(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric()
+    } else {
+        c.is_alphanumeric()
+    }
+}
+
+/// Whether `text` has a run that [`Normalized::spaced`] joins: three single letters or digits
+/// (no letter or digit on either side) or more, one or two separators between each two. One
+/// pass, no allocation: most comments have none, and the view is not built for them.
+fn has_spaced_run(text: &str) -> bool {
+    let mut chars = text.chars().peekable();
+    let mut prev_alnum = false;
+    let (mut letters, mut seps) = (0u32, 0u32);
+    while let Some(c) = chars.next() {
+        let alnum = is_alnum(c);
+        if alnum {
+            let single = !prev_alnum && !chars.peek().is_some_and(|&n| is_alnum(n));
+            if !single {
+                letters = 0;
+            } else if letters > 0 && (1..=2).contains(&seps) {
+                letters += 1;
+                if letters >= 3 {
+                    return true;
+                }
+            } else {
+                letters = 1;
+            }
+            seps = 0;
+        } else if is_spaced_separator(c) {
+            seps += 1;
+        } else {
+            letters = 0;
+            seps = 0;
+        }
+        prev_alnum = alnum;
+    }
+    false
 }
 
 /// Normalizes a text (see the module documentation).
@@ -509,6 +568,16 @@ mod tests {
         let at = n.text.find("free").unwrap();
         let (s, e) = n.original_span(at, at + 4);
         assert_eq!(&original[s..e], "𝐟𝐫𝐞𝐞");
+    }
+
+    proptest::proptest! {
+        /// The quick check says yes exactly when the view finds a run (tried on texts of
+        /// letters, digits, separators and other characters).
+        #[test]
+        fn spaced_check_agrees_with_the_view(t in "[ab1 .|♥,xyzé-]{0,24}") {
+            let n = Normalized::new(&t);
+            proptest::prop_assert_eq!(super::has_spaced_run(&n.text), n.spaced_view().is_some());
+        }
     }
 
     #[test]

@@ -74,7 +74,7 @@ pub fn site_names(
         // already found in the text itself keeps what was found there (`cu4n` beside spaced
         // letters is still written plainly).
         let mut found = Vec::new();
-        site_words(&spaced, |s, e| found.push(span(s, e)));
+        site_words(spaced, |s, e| found.push(span(s, e)));
         for (a, b) in found {
             if !out.iter().any(|n| n.start <= a && b <= n.end) {
                 out.push(SiteSpan {
@@ -88,7 +88,7 @@ pub fn site_names(
         // them or written in fancy letters (`𝑩 0 𝑺 𝑺 𝑾 𝑫`, `𝗞 𝑶 𝗜 𝗦 𝗟 𝑶 𝗧`), read as a name,
         // but not as a disguise on their own: a rule needs a second sign with it. Plain spaced
         // letters are left out: people space words for emphasis (`o d e i o`, `P E A C E`).
-        for (s, e, letters, digits) in spaced_runs(&spaced, &map) {
+        for (s, e, letters, digits) in spaced_runs(spaced, map) {
             let (a, b) = span(s, e);
             let (oa, ob) = norm.original_span(a, b);
             let fancy = original

@@ -350,7 +350,7 @@ impl RuleSet {
                     let ne = map[e - 1] as usize + 1;
                     norm.original_span(ns, ne)
                 };
-                self.scan(ac, &spaced, &mut hits, back, |l| l.spaced, None);
+                self.scan(ac, spaced, &mut hits, back, |l| l.spaced, None);
             }
         }
         hits
