@@ -156,4 +156,22 @@ pub async fn sign_in(c: &fantoccini::Client, admin: &str, name: &str, password: 
         .click()
         .await
         .unwrap();
+    // The sign-in answers with a redirect to the review page: wait until it has loaded, so
+    // that a page the test opens next is not replaced by the end of this navigation.
+    super::wait::wait_until(
+        "the page after signing in",
+        Duration::from_secs(60),
+        async || {
+            let url = c.current_url().await.map_err(|e| e.to_string())?;
+            let ready = c
+                .execute("return document.readyState", vec![])
+                .await
+                .map_err(|e| e.to_string())?;
+            if url.path().ends_with("/review/login") || ready != json!("complete") {
+                return Err(format!("at {url}, {ready}"));
+            }
+            Ok(())
+        },
+    )
+    .await;
 }
