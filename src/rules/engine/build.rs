@@ -59,8 +59,8 @@ const AC_DFA_MAX_BYTES: usize = 64 << 20;
 /// Literals one of which every match of `source` (case-insensitive, as rules compile it)
 /// contains, ASCII-lowercased and deduplicated: the literals it starts with, those it ends
 /// with (`\b[a-z]{3,}(toto|slot)\b` has no prefix, but every match ends in `toto` or `slot`)
-/// or those inside it, whichever set's shortest literal is longest. A comment in which the word automaton finds none of them cannot match, so the
-/// regex runs only when one is found. Normalized text has no ASCII capitals, so the lowercase
+/// or those inside it, whichever set's shortest literal is longest. A comment in which the
+/// word automaton finds none of them cannot match, so the regex runs only when one is found. Normalized text has no ASCII capitals, so the lowercase
 /// form of a literal covers every occurrence of it. `None` when the regex has no such finite
 /// set either way (or one contains the empty string): it then runs on every comment.
 ///
@@ -93,14 +93,7 @@ fn regex_prefixes(source: &str) -> Option<Vec<Vec<u8>>> {
         either(&|h| finite_literals(h, ExtractKind::Suffix)),
         either(&inner_literals),
     ];
-    let shortest = |l: &Vec<Vec<u8>>| l.iter().map(Vec::len).min().unwrap_or(0);
-    let mut out = sets
-        .into_iter()
-        .flatten()
-        .fold(None::<Vec<Vec<u8>>>, |best, l| match best {
-            Some(b) if shortest(&b) >= shortest(&l) => Some(b),
-            _ => Some(l),
-        })?;
+    let mut out = best(sets.into_iter().flatten())?;
     // "profit" covers "profits", and "win" covers "twin": any literal that contains a shorter
     // one is found wherever that one is.
     let all = out.clone();
@@ -156,11 +149,25 @@ fn inner_literals(hir: &regex_syntax::hir::Hir) -> Option<Vec<Vec<u8>>> {
             }
             Some(all)
         }
-        HirKind::Concat(parts) => (1..parts.len())
-            .find_map(|k| starts(&Hir::concat(parts[k..].to_vec())))
-            .or_else(|| parts.iter().find_map(inner_literals)),
+        // Every way in is sound; the best gate is kept (`\b(i|we)\s+will\s+(kill|stab)` is
+        // gated by "kill" and "stab", not by "i").
+        HirKind::Concat(parts) => best(
+            (1..parts.len())
+                .filter_map(|k| starts(&Hir::concat(parts[k..].to_vec())))
+                .chain(parts.iter().filter_map(inner_literals)),
+        ),
         _ => None,
     }
+}
+
+/// Of several literal sets, each of which every match needs one of, the one most likely to be
+/// missing from a comment: the set whose shortest literal is longest (the first of equals).
+fn best(sets: impl IntoIterator<Item = Vec<Vec<u8>>>) -> Option<Vec<Vec<u8>>> {
+    let shortest = |l: &Vec<Vec<u8>>| l.iter().map(Vec::len).min().unwrap_or(0);
+    sets.into_iter().fold(None, |best, l| match best {
+        Some(b) if shortest(&b) >= shortest(&l) => Some(b),
+        _ => Some(l),
+    })
 }
 
 /// A regex syntax error as the regex crate draws it (the pattern, a caret line under the
@@ -399,6 +406,9 @@ mod tests {
         let mut insults = prefixes(r"\b(you|u|ur)\s+(are\s+)?(idiot|moron)s?\b").unwrap();
         insults.sort();
         assert_eq!(insults, ["idiot", "moron"]);
+        let mut threats = prefixes(r"\b(i\s*will|we\s*will)\s+(kill|stab)\s+(you|u)\b").unwrap();
+        threats.sort();
+        assert_eq!(threats, ["kill", "stab"]);
         assert_eq!(prefixes(r"(a|)b?"), None);
         assert_eq!(prefixes(r"\d+\w*"), None);
     }
