@@ -440,12 +440,15 @@ async fn without_an_admin_token_the_api_stays_closed_and_people_sign_in_with_the
         .next()
         .unwrap()
         .to_string();
-    let page = c
-        .get(format!("{}/review", app.admin))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    // A page of the admin side, asked for with Robin's session.
+    let signed_in = async |path: &str| {
+        c.get(format!("{}{path}", app.admin))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+    };
+    let page = signed_in("/review").await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("h-1"));
@@ -456,23 +459,10 @@ async fn without_an_admin_token_the_api_stays_closed_and_people_sign_in_with_the
         html.contains("1 decided hide (not carried out: dry run)"),
         "{html}"
     );
-    let rules_page = c
-        .get(format!("{}/review/rules", app.admin))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let rules_page = signed_in("/review/rules").await.text().await.unwrap();
     assert!(rules_page.contains("id=\"dry-run\""));
     // A session is not a bearer token: the API stays closed.
-    let r = c
-        .get(format!("{}/api/v1/decisions", app.admin))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let r = signed_in("/api/v1/decisions").await;
     assert_eq!(r.status(), 403);
 
     // A rule edit that fails to load shows on every page until a good one loads.
@@ -485,15 +475,7 @@ async fn without_an_admin_token_the_api_stays_closed_and_people_sign_in_with_the
         "the broken-edit banner",
         Duration::from_secs(20),
         async || {
-            let html = c
-                .get(format!("{}/review", app.admin))
-                .header("cookie", &cookie)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let html = signed_in("/review").await.text().await.unwrap();
             if html.contains("id=\"reload-failed\"") {
                 Ok(html)
             } else {
@@ -516,12 +498,7 @@ async fn without_an_admin_token_the_api_stays_closed_and_people_sign_in_with_the
 
     // A new password for Robin ends the sessions signed in with the old one.
     put_robin(app.store.as_ref(), "a-new-pass-1357", true).await;
-    let r = c
-        .get(format!("{}/review", app.admin))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let r = signed_in("/review").await;
     assert_eq!(r.headers()["location"], "/review/login");
 }
 

@@ -97,14 +97,6 @@ fn is_spaced_separator(c: char) -> bool {
         || (!c.is_ascii() && !c.is_alphanumeric() && !c.is_whitespace())
 }
 
-fn is_alnum(c: char) -> bool {
-    if c.is_ascii() {
-        c.is_ascii_alphanumeric()
-    } else {
-        c.is_alphanumeric()
-    }
-}
-
 /// Whether `text` has a run that [`Normalized::spaced`] joins: three single letters or digits
 /// (no letter or digit on either side) or more, one or two separators between each two. One
 /// pass, no allocation: most comments have none, and the view is not built for them.
@@ -113,9 +105,9 @@ fn has_spaced_run(text: &str) -> bool {
     let mut prev_alnum = false;
     let (mut letters, mut seps) = (0u32, 0u32);
     while let Some(c) = chars.next() {
-        let alnum = is_alnum(c);
+        let alnum = c.is_alphanumeric();
         if alnum {
-            let single = !prev_alnum && !chars.peek().is_some_and(|&n| is_alnum(n));
+            let single = !prev_alnum && !chars.peek().is_some_and(|&n| n.is_alphanumeric());
             if !single {
                 letters = 0;
             } else if letters > 0 && (1..=2).contains(&seps) {
