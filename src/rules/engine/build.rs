@@ -28,22 +28,23 @@ pub(crate) struct Builder {
     pub leaves: Vec<AcLeaf>,
     regex_sources: Vec<String>,
     regexes: Vec<Forms<Regex>>,
-    /// Per regex: the literals every match starts with, or `None` when it has none usable.
-    regex_prefixes: Vec<Option<Vec<Vec<u8>>>>,
+    /// Per regex: the literal sets it cannot match without (see `regex_gates`); empty when
+    /// it has none usable.
+    regex_gates: Vec<Vec<Vec<Vec<u8>>>>,
     /// The models rules name, by name, each loaded once.
     pub models: Vec<(String, std::sync::Arc<Model>)>,
 }
 
 /// The word automaton is a DFA (one table lookup per byte of text) unless its table would
 /// exceed `AC_DFA_MAX_BYTES`; then a contiguous NFA (smaller, a few times slower).
-fn ac_kind(patterns: &[Vec<u8>]) -> aho_corasick::AhoCorasickKind {
+fn ac_kind(patterns: &[&[u8]]) -> aho_corasick::AhoCorasickKind {
     // Upper bounds: one state per pattern byte, one column per distinct byte (plus one for
     // all others), 4 bytes an entry.
-    let states: usize = patterns.iter().map(Vec::len).sum::<usize>() + 1;
+    let states: usize = patterns.iter().map(|p| p.len()).sum::<usize>() + 1;
     let mut seen = [false; 256];
     patterns
         .iter()
-        .flatten()
+        .flat_map(|p| p.iter())
         .for_each(|&b| seen[b as usize] = true);
     let classes = seen.iter().filter(|&&s| s).count() + 1;
     if states.saturating_mul(classes).saturating_mul(4) <= AC_DFA_MAX_BYTES {
@@ -56,19 +57,46 @@ fn ac_kind(patterns: &[Vec<u8>]) -> aho_corasick::AhoCorasickKind {
 /// 10,000 phrases of about 11 bytes over 40 distinct bytes need about 18 MB.
 const AC_DFA_MAX_BYTES: usize = 64 << 20;
 
-/// Literals one of which every match of `source` (case-insensitive, as rules compile it)
-/// contains, ASCII-lowercased and deduplicated: the literals it starts with, those it ends
-/// with (`\b[a-z]{3,}(toto|slot)\b` has no prefix, but every match ends in `toto` or `slot`)
-/// or those inside it, whichever set's shortest literal is longest. A comment in which the
-/// word automaton finds none of them cannot match, so the regex runs only when one is found. Normalized text has no ASCII capitals, so the lowercase
-/// form of a literal covers every occurrence of it. `None` when the regex has no such finite
-/// set either way (or one contains the empty string): it then runs on every comment.
+/// A word automaton over some patterns, `None` when there are none.
+fn automaton<P: AsRef<[u8]>>(patterns: &[P]) -> Result<Option<AhoCorasick>, String> {
+    if patterns.is_empty() {
+        return Ok(None);
+    }
+    let bytes: Vec<&[u8]> = patterns.iter().map(AsRef::as_ref).collect();
+    AhoCorasick::builder()
+        .kind(Some(ac_kind(&bytes)))
+        .build(&bytes)
+        .map(Some)
+        .map_err(|e| format!("word automaton: {e}"))
+}
+
+/// The automaton a view of the text (leetspeak, spaced letters) is scanned with: the patterns
+/// of the leaves that ask for that view, and for each its id in the whole word automaton.
+#[derive(Debug)]
+pub(crate) struct View {
+    pub ac: AhoCorasick,
+    pub pids: Vec<u32>,
+}
+
+/// The literal sets a regex cannot match without: every match of `source` (case-insensitive,
+/// as rules compile it) contains one literal of each set, ASCII-lowercased and deduplicated.
+/// The sets are those it starts with, those it ends with (`\b[a-z]{3,}(toto|slot)\b` has no
+/// prefix, but every match ends in `toto` or `slot`) and those inside it; the first is the set
+/// whose shortest literal is longest, then up to two more whose literals all have three
+/// bytes or more. A comment in which the word automaton misses any of them cannot match, so
+/// the regex runs only when each set has a literal in the comment: `\b(invest\w*|deposit\w*)
+/// \b.{0,40}\d.{0,80}\b(got|made|profit\w*)\b` runs on a comment with "invest" and "made",
+/// not on every comment that says "invest" (on the shipped pack, a lazy DFA stepping through
+/// such gaps misses the processor's cache at nearly every byte: the run not made is the
+/// saving). Normalized text has no ASCII capitals, so the lowercase form of a literal covers
+/// every occurrence of it. Empty when the regex has no such finite set (or each holds the
+/// empty string): it then runs on every comment.
 ///
 /// The literals are read off the pattern as written, then lowercased: asked to fold case, the
 /// extractor also spells `s` and `k` as `ſ` and `K` (letters NFKC turns into `s` and `K`, so
 /// normalized text never has them) and gives up on long alternations. A pattern whose
 /// literals are not all ASCII is read case-insensitively, as before.
-fn regex_prefixes(source: &str) -> Option<Vec<Vec<u8>>> {
+fn regex_gates(source: &str) -> Vec<Vec<Vec<u8>>> {
     use regex_syntax::hir::literal::ExtractKind;
     use regex_syntax::hir::Hir;
     let parse = |case_insensitive: bool| {
@@ -78,31 +106,65 @@ fn regex_prefixes(source: &str) -> Option<Vec<Vec<u8>>> {
             .parse(source)
             .ok()
     };
-    let (plain, folded) = (parse(false)?, std::cell::OnceCell::new());
-    // Each way of finding literals reads the pattern as written first, and case-insensitively
-    // when that gives a literal that is not ASCII.
-    let either = |find: &dyn Fn(&Hir) -> Option<Vec<Vec<u8>>>| match find(&plain) {
-        Some(l) if l.iter().all(|l| l.is_ascii()) => Some(l),
-        _ => find(folded.get_or_init(|| parse(true)).as_ref()?),
+    let Some(plain) = parse(false) else {
+        return Vec::new();
     };
-    // Of the literals a match starts with, ends with, or holds inside, the set most likely to be
-    // missing from a comment: the one whose shortest literal is longest ("u" and "i" are in
-    // almost every comment; `\b(you|u|ur)\s+...(idiot|moron)\b` is better gated by its insults).
-    let sets = [
-        either(&|h| finite_literals(h, ExtractKind::Prefix)),
-        either(&|h| finite_literals(h, ExtractKind::Suffix)),
-        either(&inner_literals),
-    ];
-    let mut out = best(sets.into_iter().flatten())?;
+    let folded = std::cell::OnceCell::new();
+    let ascii = |set: &Vec<Vec<u8>>| set.iter().all(|l| l.is_ascii());
+    // Each way of finding literals reads the pattern as written first, and case-insensitively
+    // for the sets in which that gives a literal that is not ASCII.
+    let either = |find: &dyn Fn(&Hir) -> Vec<Vec<Vec<u8>>>| {
+        let (mut sets, other): (Vec<_>, Vec<_>) = find(&plain).into_iter().partition(ascii);
+        if !other.is_empty() {
+            if let Some(h) = folded.get_or_init(|| parse(true)) {
+                sets.extend(find(h));
+            }
+        }
+        sets
+    };
+    let mut sets: Vec<Vec<Vec<u8>>> = either(&|h| {
+        [ExtractKind::Prefix, ExtractKind::Suffix]
+            .into_iter()
+            .filter_map(|k| finite_literals(h, k))
+            .collect()
+    });
+    sets.extend(either(&inner_literals));
     // "profit" covers "profits", and "win" covers "twin": any literal that contains a shorter
     // one is found wherever that one is.
-    let all = out.clone();
-    out.retain(|l| {
-        !all.iter()
-            .any(|p| p.len() < l.len() && l.windows(p.len()).any(|w| w == p.as_slice()))
-    });
-    Some(out)
+    for set in &mut sets {
+        let all = set.clone();
+        set.retain(|l| {
+            !all.iter()
+                .any(|p| p.len() < l.len() && l.windows(p.len()).any(|w| w == p.as_slice()))
+        });
+        set.sort();
+    }
+    // The set most likely to be missing from a comment first: the one whose shortest literal
+    // is longest ("u" and "i" are in almost every comment; `\b(you|u|ur)\s+...(idiot|moron)\b`
+    // is better gated by its insults); then up to two more of literals of three bytes or more.
+    let shortest = |l: &Vec<Vec<u8>>| l.iter().map(Vec::len).min().unwrap_or(0);
+    sets.sort_by_key(|l| std::cmp::Reverse(shortest(l)));
+    let mut out: Vec<Vec<Vec<u8>>> = Vec::new();
+    for set in sets {
+        let adds = out.is_empty() || (shortest(&set) >= 3 && !out.iter().any(|o| implies(o, &set)));
+        if out.len() < MAX_GATES && adds {
+            out.push(set);
+        }
+    }
+    out
 }
+
+/// Whether a comment holding a literal of `a` always holds one of `b`: every literal of `a`
+/// contains one of `b` (`{invest, start}` implies `{invest, inveſt, start, ſtart}`).
+fn implies(a: &[Vec<u8>], b: &[Vec<u8>]) -> bool {
+    a.iter().all(|l| {
+        b.iter()
+            .any(|p| p.len() <= l.len() && l.windows(p.len()).any(|w| w == p.as_slice()))
+    })
+}
+
+/// At most this many literal sets gate one regex (a bit each in a byte at evaluation).
+const MAX_GATES: usize = 3;
 
 /// The finite set of literals every match of `hir` starts (or ends) with, ASCII-lowercased and
 /// deduplicated; `None` when there is no such set or it holds the empty string.
@@ -126,13 +188,13 @@ fn finite_literals(
     (!out.is_empty()).then_some(out)
 }
 
-/// Literals one of which every match contains, found inside the pattern when it neither starts
-/// nor ends with a finite set: in a sequence, the literals the rest of the sequence starts with
-/// after a first part that has none (`(?:^|[^@#\w.])(invest\w*|profit\w*)\b` needs `invest`
-/// or `profit`; `\d[\d,. ]*k?\s*(turn|became|grew)` needs one of those words); in an
-/// alternation, every branch's. Every match of the whole contains a match of that rest, which
-/// starts with one of them, so a comment without any of them cannot match.
-fn inner_literals(hir: &regex_syntax::hir::Hir) -> Option<Vec<Vec<u8>>> {
+/// Sets of literals, one of each of which every match contains, found inside the pattern: in
+/// a sequence, the literals the rest of the sequence starts with after a first part
+/// (`(?:^|[^@#\w.])(invest\w*|profit\w*)\b` needs `invest` or `profit`; `\d[\d,. ]*k?\s*
+/// (turn|became|grew)` needs one of those words), and the sets inside each part; in an
+/// alternation, one set of every branch's literals. Every match of the whole contains a match
+/// of that rest, which starts with one of them, so a comment without any of them cannot match.
+fn inner_literals(hir: &regex_syntax::hir::Hir) -> Vec<Vec<Vec<u8>>> {
     use regex_syntax::hir::literal::ExtractKind;
     use regex_syntax::hir::{Hir, HirKind};
     let starts = |h: &Hir| finite_literals(h, ExtractKind::Prefix);
@@ -141,22 +203,23 @@ fn inner_literals(hir: &regex_syntax::hir::Hir) -> Option<Vec<Vec<u8>>> {
         HirKind::Alternation(branches) => {
             let mut all: Vec<Vec<u8>> = Vec::new();
             for b in branches {
-                for l in starts(b).or_else(|| inner_literals(b))? {
+                let Some(set) = starts(b).or_else(|| best(inner_literals(b))) else {
+                    return Vec::new();
+                };
+                for l in set {
                     if !all.contains(&l) {
                         all.push(l);
                     }
                 }
             }
-            Some(all)
+            vec![all]
         }
-        // Every way in is sound; the best gate is kept (`\b(i|we)\s+will\s+(kill|stab)` is
-        // gated by "kill" and "stab", not by "i").
-        HirKind::Concat(parts) => best(
-            (1..parts.len())
-                .filter_map(|k| starts(&Hir::concat(parts[k..].to_vec())))
-                .chain(parts.iter().filter_map(inner_literals)),
-        ),
-        _ => None,
+        // Every way in is sound (`\b(i|we)\s+will\s+(kill|stab)` needs "kill" or "stab").
+        HirKind::Concat(parts) => (1..parts.len())
+            .filter_map(|k| starts(&Hir::concat(parts[k..].to_vec())))
+            .chain(parts.iter().flat_map(inner_literals))
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -236,7 +299,7 @@ impl Builder {
         })?;
         self.regex_sources.push(source.to_string());
         self.regexes.push(re);
-        self.regex_prefixes.push(regex_prefixes(source));
+        self.regex_gates.push(regex_gates(source));
         Ok(self.regexes.len() as u32 - 1)
     }
 
@@ -246,37 +309,47 @@ impl Builder {
         dir: PathBuf,
         tests: Vec<TestCase>,
     ) -> Result<RuleSet, String> {
-        // Regex prefixes join the word automaton: one scan finds both.
-        let mut pattern_regexes: Vec<Vec<u32>> = vec![Vec::new(); self.patterns.len()];
-        let mut regex_always = Vec::new();
-        for (i, prefixes) in std::mem::take(&mut self.regex_prefixes)
+        // Regex gates join the word automaton: one scan finds both. Each literal marks its
+        // sets' bits of its regexes; a regex is a candidate when all its bits are marked.
+        let mut pattern_regexes: Vec<Vec<(u32, u8)>> = vec![Vec::new(); self.patterns.len()];
+        let mut regex_gates = Vec::new();
+        for (i, sets) in std::mem::take(&mut self.regex_gates)
             .into_iter()
             .enumerate()
         {
-            let Some(prefixes) = prefixes else {
-                regex_always.push(i as u32);
-                continue;
-            };
-            for p in prefixes {
-                let pid = self.pattern_id(&p) as usize;
-                if pid == pattern_regexes.len() {
-                    pattern_regexes.push(Vec::new());
-                }
-                if pattern_regexes[pid].last() != Some(&(i as u32)) {
-                    pattern_regexes[pid].push(i as u32);
+            regex_gates.push(((1u16 << sets.len()) - 1) as u8);
+            for (bit, set) in sets.iter().enumerate() {
+                for p in set {
+                    let pid = self.pattern_id(p) as usize;
+                    if pid == pattern_regexes.len() {
+                        pattern_regexes.push(Vec::new());
+                    }
+                    match pattern_regexes[pid].last_mut() {
+                        Some((r, mask)) if *r == i as u32 => *mask |= 1 << bit,
+                        _ => pattern_regexes[pid].push((i as u32, 1 << bit)),
+                    }
                 }
             }
         }
-        let ac = if self.patterns.is_empty() {
-            None
-        } else {
-            Some(
-                AhoCorasick::builder()
-                    .kind(Some(ac_kind(&self.patterns)))
-                    .build(&self.patterns)
-                    .map_err(|e| format!("word automaton: {e}"))?,
-            )
+        let ac = automaton(&self.patterns)?;
+        // The leetspeak and spaced-letter views are scanned for the few leaves that ask for
+        // them, each with an automaton of their patterns only: scanning the leetspeak view
+        // (most comments have a digit, "@" or "!") with the whole word automaton cost a tenth
+        // of evaluating the shipped pack, for a handful of lists.
+        let view = |want: fn(&AcLeaf) -> bool| -> Result<Option<View>, String> {
+            let pids: Vec<u32> = (0..self.patterns.len() as u32)
+                .filter(|&p| {
+                    self.pattern_leaves[p as usize]
+                        .iter()
+                        .any(|&l| want(&self.leaves[l as usize]))
+                })
+                .collect();
+            let patterns: Vec<&Vec<u8>> =
+                pids.iter().map(|&p| &self.patterns[p as usize]).collect();
+            Ok(automaton(&patterns)?.map(|ac| View { ac, pids }))
         };
+        let leet_view = view(|l| l.leet)?;
+        let spaced_view = view(|l| l.spaced)?;
         let pattern_edges = self
             .patterns
             .iter()
@@ -320,15 +393,13 @@ impl Builder {
             .map(Cond::state_window)
             .max()
             .unwrap_or(0);
-        let any_leet = self.leaves.iter().any(|l| l.leet);
-        let any_spaced = self.leaves.iter().any(|l| l.spaced);
         Ok(RuleSet {
             models: self.models,
             rules,
             ac,
             pattern_leaves: self.pattern_leaves,
             pattern_regexes,
-            regex_always,
+            regex_gates,
             pattern_edges,
             leaves: self.leaves,
             regexes: self.regexes,
@@ -338,8 +409,8 @@ impl Builder {
             leaf_rules,
             regex_rules,
             state_window,
-            any_leet,
-            any_spaced,
+            leet_view,
+            spaced_view,
             dir,
             tests,
         })
@@ -348,7 +419,12 @@ impl Builder {
 
 #[cfg(test)]
 mod tests {
-    use super::regex_prefixes;
+    use super::regex_gates;
+
+    /// The first (most selective) gate of a regex.
+    fn regex_prefixes(source: &str) -> Option<Vec<Vec<u8>>> {
+        regex_gates(source).into_iter().next()
+    }
 
     fn prefixes(source: &str) -> Option<Vec<String>> {
         regex_prefixes(source).map(|ps| {
@@ -413,5 +489,32 @@ mod tests {
         );
         assert_eq!(prefixes(r"(a|)b?"), None);
         assert_eq!(prefixes(r"\d+\w*"), None);
+    }
+
+    #[test]
+    fn a_regex_is_gated_by_every_literal_set_it_cannot_match_without() {
+        let gates = |source: &str| -> Vec<Vec<String>> {
+            regex_gates(source)
+                .into_iter()
+                .map(|set| {
+                    set.into_iter()
+                        .map(|l| String::from_utf8(l).unwrap())
+                        .collect()
+                })
+                .collect()
+        };
+        // The words it starts with and the words after the gaps; the amounts between them
+        // ("$", digits) are too short to tell comments apart. The "€" in the pattern is read
+        // case-insensitively, which must not spell `s` as `ſ` in the other sets.
+        assert_eq!(
+            gates(
+                r"\b(invest\w*|start\w* with)\b.{0,40}([$€]\s?\d+|\d+\s?(k|usd)\b).{0,80}\b(got|made|profit\w*)\b"
+            ),
+            [vec!["invest", "start"], vec!["got", "made", "profit"]]
+        );
+        // A second set of one-letter words is left out; a set that the first implies too.
+        assert_eq!(gates(r"\b(kill|stab)\s+(u|you)\b"), [vec!["kill", "stab"]]);
+        assert_eq!(gates(r"\bscam(mer)?s?\b"), [vec!["scam"]]);
+        assert!(gates(r"\d{5,}").is_empty());
     }
 }

@@ -212,10 +212,12 @@ pub struct RuleSet {
     models: Vec<(String, std::sync::Arc<Model>)>,
     ac: Option<AhoCorasick>,
     pattern_leaves: Vec<Vec<u32>>,
-    /// Per pattern: the regexes it is a prefix literal of (empty for most patterns).
-    pattern_regexes: Vec<Vec<u32>>,
-    /// Regexes without prefix literals: candidates on every non-empty comment.
-    regex_always: Vec<u32>,
+    /// Per pattern: the regexes it is a gate literal of, each with the bits of the gates
+    /// (literal sets) it belongs to (empty for most patterns).
+    pattern_regexes: Vec<Vec<(u32, u8)>>,
+    /// Per regex: the bits of all its gates; a regex is a candidate on a comment where the
+    /// word automaton marked every one (0: no gates, a candidate on every non-empty comment).
+    regex_gates: Vec<u8>,
     /// Per pattern: (starts with a letter or digit, ends with one), for word boundaries.
     pattern_edges: Vec<(bool, bool)>,
     leaves: Vec<AcLeaf>,
@@ -231,8 +233,9 @@ pub struct RuleSet {
     regex_rules: Vec<Vec<u32>>,
     /// The longest `within` of any stateful condition, seconds.
     state_window: i64,
-    any_leet: bool,
-    any_spaced: bool,
+    /// The automata of the leaves that also match leetspeak or spaced letters, if any.
+    leet_view: Option<build::View>,
+    spaced_view: Option<build::View>,
     dir: PathBuf,
     pub(crate) tests: Vec<TestCase>,
 }
@@ -320,21 +323,21 @@ impl RuleSet {
 
     /// For each words/contains leaf, the first original-text span where it matched; marks in
     /// `regex_candidates` the regexes whose prefix literal occurs in the normalized text.
-    fn ac_hits(&self, norm: &Normalized, regex_candidates: &mut [bool]) -> Vec<Option<(u32, u32)>> {
+    fn ac_hits(&self, norm: &Normalized, regex_candidates: &mut [u8]) -> Vec<Option<(u32, u32)>> {
         let mut hits = vec![None; self.leaves.len()];
         let Some(ac) = &self.ac else { return hits };
         self.scan(
-            ac,
+            (ac, None),
             &norm.text,
             &mut hits,
             |s, e| norm.original_span(s, e),
             |_| true,
             Some(regex_candidates),
         );
-        if self.any_leet {
+        if let Some(view) = &self.leet_view {
             if let Some(leet) = norm.leet() {
                 self.scan(
-                    ac,
+                    (&view.ac, Some(&view.pids)),
                     &leet,
                     &mut hits,
                     |s, e| norm.original_span(s, e),
@@ -343,33 +346,38 @@ impl RuleSet {
                 );
             }
         }
-        if self.any_spaced {
+        if let Some(view) = &self.spaced_view {
             if let Some((spaced, map)) = norm.spaced() {
                 let back = |s: usize, e: usize| {
                     let ns = map[s] as usize;
                     let ne = map[e - 1] as usize + 1;
                     norm.original_span(ns, ne)
                 };
+                let ac = (&view.ac, Some(view.pids.as_slice()));
                 self.scan(ac, spaced, &mut hits, back, |l| l.spaced, None);
             }
         }
         hits
     }
 
+    /// Scans `text` with an automaton and, for a view's automaton, the ids its patterns
+    /// have in the whole word automaton.
     fn scan(
         &self,
-        ac: &AhoCorasick,
+        (ac, pids): (&AhoCorasick, Option<&[u32]>),
         text: &str,
         hits: &mut [Option<(u32, u32)>],
         to_original: impl Fn(usize, usize) -> (usize, usize),
         allowed: impl Fn(&AcLeaf) -> bool,
-        mut regex_candidates: Option<&mut [bool]>,
+        mut regex_candidates: Option<&mut [u8]>,
     ) {
         for m in ac.find_overlapping_iter(text) {
-            let pid = m.pattern().as_usize();
+            let pid = pids.map_or(m.pattern().as_usize(), |p| {
+                p[m.pattern().as_usize()] as usize
+            });
             if let Some(c) = regex_candidates.as_deref_mut() {
-                for &r in &self.pattern_regexes[pid] {
-                    c[r as usize] = true;
+                for &(r, bits) in &self.pattern_regexes[pid] {
+                    c[r as usize] |= bits;
                 }
             }
             let (left, right) = self.pattern_edges[pid];

@@ -130,15 +130,16 @@ impl RuleSet {
     /// match (`regex_hits[i]`: its rule runs it, when reached, to find out).
     #[allow(clippy::type_complexity)]
     fn candidates(&self, norm: &Normalized) -> (Vec<Option<(u32, u32)>>, Vec<bool>) {
-        let mut regex_hits = vec![false; self.regexes.len()];
-        let ac_hits = self.ac_hits(norm, &mut regex_hits);
-        if norm.text.is_empty() {
-            regex_hits.fill(false);
+        let mut seen = vec![0u8; self.regexes.len()];
+        let ac_hits = self.ac_hits(norm, &mut seen);
+        let regex_hits = if norm.text.is_empty() {
+            vec![false; seen.len()]
         } else {
-            for &i in &self.regex_always {
-                regex_hits[i as usize] = true;
-            }
-        }
+            seen.iter()
+                .zip(&self.regex_gates)
+                .map(|(seen, all)| seen == all)
+                .collect()
+        };
         (ac_hits, regex_hits)
     }
 

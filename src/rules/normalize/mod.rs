@@ -170,7 +170,9 @@ impl Normalized {
         if !self.text.bytes().any(is_leet_byte) {
             return None;
         }
-        Some(self.text.chars().map(leet_char).collect())
+        // Every substitution is one ASCII byte for another, so the bytes stay UTF-8.
+        let bytes = self.text.bytes().map(leet_byte).collect();
+        Some(String::from_utf8(bytes).expect("ASCII substitutions keep UTF-8"))
     }
 }
 
@@ -186,15 +188,15 @@ fn is_leet_byte(b: u8) -> bool {
     )
 }
 
-fn leet_char(c: char) -> char {
+fn leet_byte(c: u8) -> u8 {
     match c {
-        '0' => 'o',
-        '1' | '!' | '|' => 'i',
-        '3' => 'e',
-        '4' | '@' => 'a',
-        '5' | '$' => 's',
-        '7' | '+' => 't',
-        '8' => 'b',
+        b'0' => b'o',
+        b'1' | b'!' | b'|' => b'i',
+        b'3' => b'e',
+        b'4' | b'@' => b'a',
+        b'5' | b'$' => b's',
+        b'7' | b'+' => b't',
+        b'8' => b'b',
         c => c,
     }
 }
