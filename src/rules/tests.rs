@@ -88,6 +88,39 @@ fn leetspeak_and_spaced_letters_only_when_asked() {
 }
 
 #[test]
+fn a_spaced_letters_rule_reads_its_regexes_on_letters_written_apart_too() {
+    let rule = |spaced: bool| {
+        one(&format!(
+            "[[rule]]\nid = \"p\"\nspaced_letters = {spaced}\n[rule.when]\nregex = '\\b[a-z]{{3,}}(win|toto)\\b'\n[rule.then]\nhide = true\n"
+        ))
+    };
+    let (plain, opted) = (rule(false), rule(true));
+    for text in [
+        "main di pulauwin",
+        "main di P U L A U W I N",
+        "main di 𝗣 𝗨 𝗟 𝗔 𝗨 𝗪 𝗜 𝗡 🔥",
+    ] {
+        assert_eq!(
+            names(&opted.evaluate(&comment(text), &NoState)),
+            ["hide"],
+            "{text}"
+        );
+    }
+    assert!(plain
+        .evaluate(&comment("main di P U L A U W I N"), &NoState)
+        .actions
+        .is_empty());
+    // The evidence is the letters as written.
+    let d = opted.evaluate(&comment("rutin ke P U L A U W I N."), &NoState);
+    assert_eq!(d.matched[0].evidence[0].matched, "P U L A U W I N");
+    // Letters written apart that spell no match leave the comment alone.
+    assert!(opted
+        .evaluate(&comment("P E A C E and love"), &NoState)
+        .actions
+        .is_empty());
+}
+
+#[test]
 fn priority_shadow_stop_and_action_order() {
     let s = one(r#"
 [[rule]]

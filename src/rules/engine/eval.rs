@@ -121,6 +121,7 @@ pub(super) fn eval(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool {
         Cond::Not(c) => !eval(c, ctx, &mut Vec::new()),
         c @ (Cond::Ac(_)
         | Cond::Regex(_)
+        | Cond::SpacedRegex(_)
         | Cond::StartsWith(_)
         | Cond::EndsWith(_)
         | Cond::Exact(_)
@@ -174,6 +175,22 @@ fn text_condition(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool {
                         ev.push(ctx.norm_evidence("regex", m.start(), m.end()));
                         return true;
                     }
+                }
+            }
+            false
+        }
+        // The spaced view has the normalized text's characters less the separators, so the
+        // ASCII form of a regex suffices on it wherever it does on the text.
+        Cond::SpacedRegex(ids) => {
+            let Some((spaced, map)) = ctx.norm.spaced() else {
+                return false;
+            };
+            for &i in ids {
+                let re = ctx.set.regexes[i as usize].pick(ctx.ascii_words);
+                if let Some(m) = re.find(spaced).filter(|m| !m.is_empty()) {
+                    let (s, e) = (map[m.start()] as usize, map[m.end() - 1] as usize + 1);
+                    ev.push(ctx.norm_evidence("regex", s, e));
+                    return true;
                 }
             }
             false

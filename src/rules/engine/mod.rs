@@ -79,6 +79,9 @@ pub(crate) enum Cond {
     /// Words or substrings: index into the automaton's leaves.
     Ac(u32),
     Regex(Vec<u32>),
+    /// The same regexes on the spaced-letters view ("P U L A U W I N" read as "pulauwin"),
+    /// for rules with `spaced_letters = true`.
+    SpacedRegex(Vec<u32>),
     StartsWith(Vec<String>),
     EndsWith(Vec<String>),
     Exact(Vec<String>),

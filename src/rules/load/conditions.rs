@@ -182,6 +182,16 @@ impl Loader {
                 Err(e) => self.err(f, sp, e),
             }
         }
+        // With `spaced_letters`, the regexes also read letters written apart. That part has
+        // no literal to wake the rule (the view exists only for texts with spaced letters),
+        // so such a rule is evaluated on every comment; the regexes themselves run on the
+        // view only when it exists.
+        if c.opts.spaced && !ids.is_empty() {
+            return Some(Cond::Any(vec![
+                Cond::Regex(ids.clone()),
+                Cond::SpacedRegex(ids),
+            ]));
+        }
         Some(Cond::Regex(ids))
     }
 
