@@ -186,7 +186,24 @@ async fn sqlite_on_a_full_disk_refuses_cleanly_loses_nothing_and_resumes_when_sp
     tokio::time::sleep(Duration::from_secs(3)).await;
     let ballast = tokio::task::block_in_place(|| disk.fill());
     let full_at = Instant::now();
-    tokio::time::sleep(Duration::from_secs(8)).await;
+    // Until the service refuses (SQLite reuses its WAL file after a checkpoint, so writes go on
+    // succeeding, durably, until the WAL must grow: seen from at once to 5 s after the fill),
+    // then a few seconds more of deliveries answered while full.
+    let refused = || {
+        sent.lock()
+            .unwrap()
+            .values()
+            .any(|s| s.at > full_at && s.status == Some(503))
+    };
+    while !refused() {
+        assert!(
+            full_at.elapsed() < Duration::from_secs(60),
+            "no delivery refused in 60 s of a full disk; log:\n{}",
+            tail(&log)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(4)).await;
     let ready = client.get(format!("{base}/readyz")).send().await.unwrap();
     let ready_status = ready.status().as_u16();
     let ready_said = ready.text().await.unwrap();
@@ -223,10 +240,21 @@ async fn sqlite_on_a_full_disk_refuses_cleanly_loses_nothing_and_resumes_when_sp
         .filter(|(_, s)| s.took > Duration::from_secs(5) || s.status.is_none())
         .collect();
     assert!(slow.is_empty(), "answered late or not at all: {slow:?}");
-    // Once the disk had been full for a moment, the answers were 503s.
+    // Once the service saw the disk full, the answers were 503s.
+    let first_refusal = sent
+        .values()
+        .filter(|s| s.at > full_at && s.status == Some(503))
+        .map(|s| s.at)
+        .min()
+        .unwrap_or_else(|| {
+            panic!(
+                "no delivery was refused while the disk was full; log:\n{}",
+                tail(&log)
+            )
+        });
     let during: Vec<&Sent> = sent
         .values()
-        .filter(|s| s.at > full_at + Duration::from_secs(2) && s.at + s.took < freed_at)
+        .filter(|s| s.at > first_refusal && s.at + s.took < freed_at)
         .collect();
     assert!(
         during.len() > 20,
