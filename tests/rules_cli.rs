@@ -3,15 +3,19 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-fn commentguard(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_commentguard"))
-        .args(args)
+/// The command with its input and output piped, and no rules folder from the environment.
+fn command(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_commentguard"));
+    c.args(args)
         .env_remove("COMMENTGUARD_RULES")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::piped());
+    c
+}
+
+fn commentguard(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = command(args).spawn().unwrap();
     let mut input = child.stdin.take().unwrap();
     if let Some(s) = stdin {
         input.write_all(s.as_bytes()).unwrap();
@@ -203,11 +207,7 @@ fn explain_names_the_unless_that_let_a_trusted_author_through() {
 #[test]
 fn eval_answers_a_line_before_the_next_arrives() {
     use std::io::BufRead;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_commentguard"))
-        .args(["rules", "eval", "--rules", &pack()])
-        .env_remove("COMMENTGUARD_RULES")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
+    let mut child = command(&["rules", "eval", "--rules", &pack()])
         .stderr(Stdio::null())
         .spawn()
         .unwrap();

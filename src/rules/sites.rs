@@ -59,17 +59,7 @@ pub fn site_names(
         });
     }
     if let Some((spaced, map)) = norm.spaced() {
-        let span = |s: usize, e: usize| {
-            // `map` has an entry per byte: step back to the start of the last character.
-            let mut last = map[e - 1] as usize;
-            while !text.is_char_boundary(last) {
-                last -= 1;
-            }
-            (
-                map[s] as usize,
-                last + text[last..].chars().next().map_or(1, char::len_utf8),
-            )
-        };
+        let span = |s: usize, e: usize| super::normalize::Normalized::spaced_span(map, s, e);
         // A site-shaped word made of spaced letters (`A L E X I S 1 7`) is disguised; a word
         // already found in the text itself keeps what was found there (`cu4n` beside spaced
         // letters is still written plainly).

@@ -142,7 +142,6 @@ fn regex_gates(source: &str) -> Vec<Vec<Vec<u8>>> {
     // The set most likely to be missing from a comment first: the one whose shortest literal
     // is longest ("u" and "i" are in almost every comment; `\b(you|u|ur)\s+...(idiot|moron)\b`
     // is better gated by its insults); then up to two more of literals of three bytes or more.
-    let shortest = |l: &Vec<Vec<u8>>| l.iter().map(Vec::len).min().unwrap_or(0);
     sets.sort_by_key(|l| std::cmp::Reverse(shortest(l)));
     let mut out: Vec<Vec<Vec<u8>>> = Vec::new();
     for set in sets {
@@ -226,11 +225,15 @@ fn inner_literals(hir: &regex_syntax::hir::Hir) -> Vec<Vec<Vec<u8>>> {
 /// Of several literal sets, each of which every match needs one of, the one most likely to be
 /// missing from a comment: the set whose shortest literal is longest (the first of equals).
 fn best(sets: impl IntoIterator<Item = Vec<Vec<u8>>>) -> Option<Vec<Vec<u8>>> {
-    let shortest = |l: &Vec<Vec<u8>>| l.iter().map(Vec::len).min().unwrap_or(0);
     sets.into_iter().fold(None, |best, l| match best {
         Some(b) if shortest(&b) >= shortest(&l) => Some(b),
         _ => Some(l),
     })
+}
+
+/// The length of a literal set's shortest literal: the longer, the rarer the set in comments.
+fn shortest(set: &[Vec<u8>]) -> usize {
+    set.iter().map(Vec::len).min().unwrap_or(0)
 }
 
 /// A regex syntax error as the regex crate draws it (the pattern, a caret line under the

@@ -188,7 +188,7 @@ fn text_condition(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool {
             for &i in ids {
                 let re = ctx.set.regexes[i as usize].pick(ctx.ascii_words);
                 if let Some(m) = re.find(spaced).filter(|m| !m.is_empty()) {
-                    let (s, e) = (map[m.start()] as usize, map[m.end() - 1] as usize + 1);
+                    let (s, e) = Normalized::spaced_span(map, m.start(), m.end());
                     ev.push(ctx.norm_evidence("regex", s, e));
                     return true;
                 }

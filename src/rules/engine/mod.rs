@@ -352,8 +352,7 @@ impl RuleSet {
         if let Some(view) = &self.spaced_view {
             if let Some((spaced, map)) = norm.spaced() {
                 let back = |s: usize, e: usize| {
-                    let ns = map[s] as usize;
-                    let ne = map[e - 1] as usize + 1;
+                    let (ns, ne) = Normalized::spaced_span(map, s, e);
                     norm.original_span(ns, ne)
                 };
                 let ac = (&view.ac, Some(view.pids.as_slice()));

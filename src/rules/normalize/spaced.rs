@@ -15,6 +15,13 @@ impl Normalized {
             .map(|(t, m)| (t.as_str(), m.as_slice()))
     }
 
+    /// The span of the normalized text that a non-empty span `s..e` of the spaced view came
+    /// from (`map` is the spaced view's, and has an entry per byte: the last one is the last
+    /// byte of its character).
+    pub fn spaced_span(map: &[u32], s: usize, e: usize) -> (usize, usize) {
+        (map[s] as usize, map[e - 1] as usize + 1)
+    }
+
     fn make_spaced(&self) -> Option<(String, Vec<u32>)> {
         if !has_spaced_run(&self.text) {
             return None;
