@@ -9,6 +9,7 @@
 //! Leetspeak ("fr33") and spaced-out letters ("f r e e") are separate, opt-in views built on
 //! top of the normalized text, because they cause false positives on ordinary comments.
 
+mod scripts;
 mod spaced;
 
 use unicode_normalization::UnicodeNormalization;
@@ -96,6 +97,13 @@ impl Normalized {
         self.orig.reserve(original.len());
         let mut pending_space = false;
         let mut buf = String::new();
+        // Words written in Cyrillic or Greek as such, kept from the look-alike folding.
+        let kept = if original.chars().any(scripts::is_cyrillic_or_greek) {
+            scripts::kept_words(original)
+        } else {
+            Vec::new()
+        };
+        let mut kept = kept.into_iter().peekable();
         for (i, c) in original.char_indices() {
             let span = (i as u32, (i + c.len_utf8()) as u32);
             if c.is_ascii() {
@@ -105,6 +113,22 @@ impl Normalized {
                 } else if !c.is_ascii_control() {
                     self.push_space_if(&mut pending_space, span.0);
                     self.text.push(c.to_ascii_lowercase());
+                    self.orig.push(span);
+                }
+                continue;
+            }
+            while kept.peek().is_some_and(|&(_, end)| end <= i) {
+                kept.next();
+            }
+            let in_kept = kept.peek().is_some_and(|&(start, _)| start <= i);
+            if let Some(k) = in_kept
+                .then(|| scripts::is_cyrillic_or_greek(c).then(|| scripts::keep_form(c)))
+                .flatten()
+                .flatten()
+            {
+                self.push_space_if(&mut pending_space, span.0);
+                self.text.push(k);
+                for _ in 0..k.len_utf8() {
                     self.orig.push(span);
                 }
                 continue;
@@ -275,6 +299,12 @@ fn fold_char(c: char, out: &mut String, depth: u8) {
             continue;
         }
         if is_invisible(d) {
+            continue;
+        }
+        if let Some(variant) = scripts::fold_variant(d) {
+            if let Some(v) = variant {
+                out.push(v);
+            }
             continue;
         }
         if let Some(letter) = enclosed_letter(d) {

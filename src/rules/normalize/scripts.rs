@@ -1,0 +1,222 @@
+//! Writing systems that the look-alike folding must not destroy, and spelling variants that
+//! one language writes two ways.
+//!
+//! `decancer` folds every Cyrillic and Greek letter to the Latin letter it resembles, which is
+//! right for a disguise ("frее" with a Cyrillic е, "Мoney") and wrong for Russian, Ukrainian or
+//! Greek written as such: "сука ты дебил" became "cyka tbi ae6nn", which no rule can name and
+//! which reads as English words by chance. So a word written in Cyrillic or Greek is kept
+//! (lowercased) when it is plainly that language: no Latin letter in it, fancy or plain, and at
+//! least one letter that has no Latin twin ("д", "л", "ы", "λ"). A word of twins only ("ѕсаm",
+//! "АЕРО88") or a word that mixes in Latin letters is still folded. The decision is made on
+//! the letters as they come out, so normalizing twice gives the same text.
+//!
+//! Arabic-script text has letters that Arabic and Persian keyboards type differently (ي/ی,
+//! ك/ک), a stretching stroke (tatweel, "کـــثـــافـــت") and vowel marks that most writers leave
+//! out; Devanagari has the nukta, typed or not ("ज़" and "ज"). These are folded to one form so
+//! that a rule written one way matches the other; Arabic-Indic and Persian digits become ASCII
+//! digits, so a phone number pushed at readers reads the same in any digits.
+//! No maintained crate does this for our normalization (Persian normalizers such as `hazm`
+//! are Python, and do much more than folding).
+
+/// Cyrillic and Greek letters (lowercase, after `keep_form`) that look like a Latin letter.
+fn is_latin_twin(c: char) -> bool {
+    matches!(
+        c,
+        'а' | 'е'
+            | 'о'
+            | 'р'
+            | 'с'
+            | 'у'
+            | 'х'
+            | 'і'
+            | 'ј'
+            | 'ѕ'
+            | 'ԁ'
+            | 'һ'
+            | 'ԛ'
+            | 'ԝ'
+            | 'ӏ'
+            | 'ү'
+            | 'α'
+            | 'ο'
+            | 'ρ'
+            | 'ι'
+            | 'κ'
+            | 'ν'
+            | 'υ'
+            | 'χ'
+            | 'ε'
+            | 'ω'
+            | 'τ'
+            | 'γ'
+    )
+}
+
+/// Cyrillic, Greek and Greek Extended.
+pub(super) fn is_cyrillic_or_greek(c: char) -> bool {
+    matches!(c as u32, 0x0370..=0x03FF | 0x0400..=0x052F | 0x1F00..=0x1FFF)
+}
+
+/// The form a Cyrillic or Greek letter takes in a kept word: lowercase, "ё" as "е" (as most
+/// Russian writers type it), Greek without its accents. `None` for what is not a letter.
+pub(super) fn keep_form(c: char) -> Option<char> {
+    if !c.is_alphabetic() {
+        return None;
+    }
+    let lower = c.to_lowercase().next()?;
+    Some(match lower {
+        'ё' | 'ѐ' => 'е',
+        'ѝ' => 'и',
+        g if (0x0370..=0x03FF).contains(&(g as u32)) || (0x1F00..=0x1FFF).contains(&(g as u32)) => {
+            use unicode_normalization::UnicodeNormalization;
+            std::iter::once(g)
+                .nfd()
+                .find(|d| !unicode_normalization::char::is_combining_mark(*d))
+                .unwrap_or(g)
+        }
+        other => other,
+    })
+}
+
+/// A character a reader takes for a Latin letter: ASCII, accented Latin, fancy fonts
+/// (mathematical, fullwidth: what NFKC turns into ASCII), small capitals and the letters in
+/// black circles and squares.
+fn is_latinish(c: char) -> bool {
+    use unicode_normalization::UnicodeNormalization;
+    if c.is_ascii() {
+        return c.is_ascii_alphabetic();
+    }
+    if super::enclosed_letter(c).is_some() {
+        return true;
+    }
+    if matches!(c as u32, 0xC0..=0x24F | 0x1E00..=0x1EFF | 0x1D00..=0x1D2B | 0x0250..=0x02AF) {
+        return true;
+    }
+    std::iter::once(c)
+        .nfkc()
+        .next()
+        .is_some_and(|d| d != c && d.is_ascii_alphanumeric())
+}
+
+/// The byte ranges of the words of `text` whose Cyrillic and Greek letters are kept (see the
+/// module documentation). Words are split at whitespace, as the normalized text is. A word of
+/// one letter ("я") or of twins only ("а", "сор") is kept beside a kept word of two letters or
+/// more ("я тебя", "а ты"), and folded elsewhere: letters written apart ("𝐴 𝐄 Я О 𝟾 𝟪") are a
+/// disguised name.
+pub(super) fn kept_words(text: &str) -> Vec<(usize, usize)> {
+    struct Word {
+        span: (usize, usize),
+        latin: bool,
+        script_letters: usize,
+        genuine: bool,
+    }
+    let mut words: Vec<Word> = Vec::new();
+    let mut open = false;
+    for (i, c) in text.char_indices() {
+        if c.is_whitespace() {
+            if open {
+                words.last_mut().expect("open word").span.1 = i;
+                open = false;
+            }
+            continue;
+        }
+        if !open {
+            words.push(Word {
+                span: (i, text.len()),
+                latin: false,
+                script_letters: 0,
+                genuine: false,
+            });
+            open = true;
+        }
+        let w = words.last_mut().expect("open word");
+        if is_cyrillic_or_greek(c) {
+            if let Some(k) = keep_form(c) {
+                w.script_letters += 1;
+                w.genuine |= !is_latin_twin(k);
+            }
+        } else if is_latinish(c) {
+            w.latin = true;
+        }
+    }
+    let strong: Vec<bool> = words
+        .iter()
+        .map(|w| !w.latin && w.genuine && w.script_letters >= 2)
+        .collect();
+    let mut kept = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        let beside_strong = (i > 0 && strong[i - 1]) || strong.get(i + 1) == Some(&true);
+        if strong[i] || (!w.latin && w.script_letters > 0 && beside_strong) {
+            kept.push(w.span);
+        }
+    }
+    kept
+}
+
+/// Arabic-script and Devanagari folding of one character (after NFKC): `Some(None)` drops it,
+/// `Some(Some(d))` replaces it, `None` leaves it to the general path.
+pub(super) fn fold_variant(c: char) -> Option<Option<char>> {
+    Some(match c as u32 {
+        0x064A | 0x0649 => Some('ی'), // Arabic yeh and alef maksura: the Persian yeh
+        0x0643 => Some('ک'),          // Arabic kaf: the Persian keheh
+        0x0623 | 0x0625 | 0x0622 | 0x0671 => Some('ا'), // alef with hamza or madda: alef
+        0x06C0 => Some('ه'),          // heh with yeh above: heh
+        0x0640 => None,               // tatweel, the stretching stroke
+        0x064B..=0x065F | 0x0670 => None, // vowel marks
+        0x093C => None,               // Devanagari nukta
+        0x0660..=0x0669 => char::from_digit(c as u32 - 0x0660, 10),
+        0x06F0..=0x06F9 => char::from_digit(c as u32 - 0x06F0, 10),
+        0x0966..=0x096F => char::from_digit(c as u32 - 0x0966, 10),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::normalize;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Mixed scripts, twins and variants: normalizing twice gives the same text.
+        #[test]
+        fn mixed_scripts_normalize_once(
+            s in "[а-яА-ЯёЁѐіѕa-zA-Zα-ωΑ-Ωάέ𝐴𝐄𝟪 ۰-۹يكیکـ\u{064B}-\u{065F}0-9!.]{0,30}"
+        ) {
+            let once = normalize(&s);
+            prop_assert_eq!(normalize(&once), once.clone());
+        }
+    }
+
+    #[test]
+    fn russian_and_greek_written_as_such_are_kept() {
+        assert_eq!(normalize("Сука, ты ДЕБИЛ"), "сука, ты дебил");
+        assert_eq!(
+            normalize("Привет! Есть ли доставка в Казахстан?"),
+            "привет! есть ли доставка в казахстан?"
+        );
+        assert_eq!(normalize("Всё хорошо"), "все хорошо");
+        assert_eq!(normalize("Καλημέρα"), "καλημερα");
+        // Disguises are still folded: twins only, or Latin letters in the word.
+        assert_eq!(normalize("ѕсаm"), "scam");
+        assert_eq!(normalize("frее Мoney"), "free money");
+        assert_eq!(normalize("𝐴𝐄𝑅О𝟪𝟪"), "aero88");
+        assert_eq!(normalize("#__saaлvigael__"), "#__saanvigael__");
+        // One letter, or twins only, is kept beside a Russian word and folded alone: letters
+        // written apart are a disguised name.
+        assert_eq!(normalize("а ты кто? я тебя знаю"), "а ты кто? я тебя знаю");
+        assert_eq!(normalize("main di 𝐴 𝐄 Я О 𝟾 𝟪"), "main di a e r o 8 8");
+    }
+
+    #[test]
+    fn arabic_and_persian_spellings_and_digits_fold_to_one_form() {
+        // Arabic yeh and kaf as Persian keyboards type them; tatweel and vowel marks gone.
+        assert_eq!(normalize("كثافت"), normalize("کثافت"));
+        assert_eq!(normalize("کـــثـــافـــت"), "کثافت");
+        assert_eq!(normalize("بي شرف"), "بی شرف");
+        assert_eq!(normalize("كَلْب"), normalize("کلب"));
+        // Zero-width non-joiner inside a Persian word is dropped, as every invisible is.
+        assert_eq!(normalize("بی\u{200C}شرف"), "بیشرف");
+        assert_eq!(normalize("۰۹۱۲ ١٢٣ ४५"), "0912 123 45");
+        assert_eq!(normalize("ज़लील"), normalize("जलील"));
+    }
+}
