@@ -307,6 +307,10 @@ fn fold_char(c: char, out: &mut String, depth: u8) {
             }
             continue;
         }
+        if scripts::is_vowel_or_tone_mark(d) {
+            out.push(d);
+            continue;
+        }
         if let Some(letter) = enclosed_letter(d) {
             out.push(letter);
             continue;

@@ -78,28 +78,27 @@ pub(super) fn keep_form(c: char) -> Option<char> {
     })
 }
 
-/// A character a reader takes for a Latin letter: ASCII, accented Latin, fancy fonts
-/// (mathematical, fullwidth: what NFKC turns into ASCII), small capitals and the letters in
-/// black circles and squares.
-fn is_latinish(c: char) -> bool {
-    use unicode_normalization::UnicodeNormalization;
+/// How a character that is not a kept Cyrillic or Greek letter counts in its word: whether it
+/// folds to an ASCII letter (plain, accented, fancy fonts, small capitals, letters in circles
+/// and squares, "℃"), and whether it folds to a space (and so ends the word, as it will in the
+/// normalized text: "ﹰ" is a space and a vowel mark).
+fn latin_or_space(c: char) -> (bool, bool) {
     if c.is_ascii() {
-        return c.is_ascii_alphabetic();
+        return (c.is_ascii_alphabetic(), c.is_ascii_whitespace());
     }
-    if super::enclosed_letter(c).is_some() {
-        return true;
+    if c.is_whitespace() {
+        return (false, true);
     }
-    if matches!(c as u32, 0xC0..=0x24F | 0x1E00..=0x1EFF | 0x1D00..=0x1D2B | 0x0250..=0x02AF) {
-        return true;
-    }
-    std::iter::once(c)
-        .nfkc()
-        .next()
-        .is_some_and(|d| d != c && d.is_ascii_alphanumeric())
+    let mut folded = String::new();
+    super::fold_char(c, &mut folded, 0);
+    (
+        folded.bytes().any(|b| b.is_ascii_alphabetic()),
+        folded.contains(' '),
+    )
 }
 
 /// The byte ranges of the words of `text` whose Cyrillic and Greek letters are kept (see the
-/// module documentation). Words are split at whitespace, as the normalized text is. A word of
+/// module documentation). Words are split where the normalized text will have a space. A word of
 /// one letter ("я") or of twins only ("а", "сор") is kept beside a kept word of two letters or
 /// more ("я тебя", "а ты"), and folded elsewhere: letters written apart ("𝐴 𝐄 Я О 𝟾 𝟪") are a
 /// disguised name.
@@ -113,7 +112,12 @@ pub(super) fn kept_words(text: &str) -> Vec<(usize, usize)> {
     let mut words: Vec<Word> = Vec::new();
     let mut open = false;
     for (i, c) in text.char_indices() {
-        if c.is_whitespace() {
+        let kept_letter = keep_form(c).filter(|_| is_cyrillic_or_greek(c));
+        let (latin, space) = match kept_letter {
+            Some(_) => (false, false),
+            None => latin_or_space(c),
+        };
+        if space {
             if open {
                 words.last_mut().expect("open word").span.1 = i;
                 open = false;
@@ -130,13 +134,10 @@ pub(super) fn kept_words(text: &str) -> Vec<(usize, usize)> {
             open = true;
         }
         let w = words.last_mut().expect("open word");
-        if is_cyrillic_or_greek(c) {
-            if let Some(k) = keep_form(c) {
-                w.script_letters += 1;
-                w.genuine |= !is_latin_twin(k);
-            }
-        } else if is_latinish(c) {
-            w.latin = true;
+        w.latin |= latin;
+        if let Some(k) = kept_letter {
+            w.script_letters += 1;
+            w.genuine |= !is_latin_twin(k);
         }
     }
     let strong: Vec<bool> = words
@@ -151,6 +152,15 @@ pub(super) fn kept_words(text: &str) -> Vec<(usize, usize)> {
         }
     }
     kept
+}
+
+/// The vowel signs and tone marks of the scripts of India and South-East Asia ("तू", "ไอ้"):
+/// part of the word, not decoration. `decancer` drops every combining mark, as it must for
+/// "zalgo" text (marks heaped on Latin letters), which turned "तू चूतिया है" into "त चतिया ह"
+/// and "ไอ้สัตว์" into "ไอสตว".
+pub(super) fn is_vowel_or_tone_mark(c: char) -> bool {
+    matches!(c as u32, 0x0900..=0x0DFF | 0x0E00..=0x0EFF | 0x0F00..=0x0FFF | 0x1000..=0x109F | 0x1780..=0x17FF)
+        && unicode_normalization::char::is_combining_mark(c)
 }
 
 /// Arabic-script and Devanagari folding of one character (after NFKC): `Some(None)` drops it,
@@ -218,5 +228,13 @@ mod tests {
         assert_eq!(normalize("بی\u{200C}شرف"), "بیشرف");
         assert_eq!(normalize("۰۹۱۲ ١٢٣ ४५"), "0912 123 45");
         assert_eq!(normalize("ज़लील"), normalize("जलील"));
+    }
+
+    #[test]
+    fn vowel_signs_and_tone_marks_stay() {
+        assert_eq!(normalize("तू चूतिया है"), "तू चूतिया है");
+        assert_eq!(normalize("ไอ้สัตว์"), "ไอ้สัตว์");
+        // Marks heaped on Latin letters ("zalgo") still go.
+        assert_eq!(normalize("fre\u{0301}\u{0316}e\u{0334}"), "free");
     }
 }
