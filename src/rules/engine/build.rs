@@ -92,43 +92,25 @@ pub(crate) struct View {
 /// every occurrence of it. Empty when the regex has no such finite set (or each holds the
 /// empty string): it then runs on every comment.
 ///
-/// The literals are read off the pattern as written, then lowercased: asked to fold case, the
-/// extractor also spells `s` and `k` as `ſ` and `K` (letters NFKC turns into `s` and `K`, so
-/// normalized text never has them) and gives up on long alternations. A pattern whose
-/// literals are not all ASCII is read case-insensitively, as before.
+/// The literals are read off the pattern as written, then lowercased as the normalized text is
+/// (`lowercase_literal`): asked to fold case, the extractor also spells `s` and `k` as `ſ` and
+/// `K` (letters NFKC turns into `s` and `K`, so normalized text never has them), spells each
+/// Cyrillic letter three ways, and gives up on long alternations, which left Russian patterns
+/// with no gate at all.
 fn regex_gates(source: &str) -> Vec<Vec<Vec<u8>>> {
     use regex_syntax::hir::literal::ExtractKind;
-    use regex_syntax::hir::Hir;
-    let parse = |case_insensitive: bool| {
-        regex_syntax::ParserBuilder::new()
-            .case_insensitive(case_insensitive)
-            .build()
-            .parse(source)
-            .ok()
-    };
-    let Some(plain) = parse(false) else {
+    let Some(plain) = regex_syntax::ParserBuilder::new()
+        .build()
+        .parse(source)
+        .ok()
+    else {
         return Vec::new();
     };
-    let folded = std::cell::OnceCell::new();
-    let ascii = |set: &Vec<Vec<u8>>| set.iter().all(|l| l.is_ascii());
-    // Each way of finding literals reads the pattern as written first, and case-insensitively
-    // for the sets in which that gives a literal that is not ASCII.
-    let either = |find: &dyn Fn(&Hir) -> Vec<Vec<Vec<u8>>>| {
-        let (mut sets, other): (Vec<_>, Vec<_>) = find(&plain).into_iter().partition(ascii);
-        if !other.is_empty() {
-            if let Some(h) = folded.get_or_init(|| parse(true)) {
-                sets.extend(find(h));
-            }
-        }
-        sets
-    };
-    let mut sets: Vec<Vec<Vec<u8>>> = either(&|h| {
-        [ExtractKind::Prefix, ExtractKind::Suffix]
-            .into_iter()
-            .filter_map(|k| finite_literals(h, k))
-            .collect()
-    });
-    sets.extend(either(&inner_literals));
+    let mut sets: Vec<Vec<Vec<u8>>> = [ExtractKind::Prefix, ExtractKind::Suffix]
+        .into_iter()
+        .filter_map(|k| finite_literals(&plain, k))
+        .collect();
+    sets.extend(inner_literals(&plain));
     // "profit" covers "profits", and "win" covers "twin": any literal that contains a shorter
     // one is found wherever that one is.
     for set in &mut sets {
@@ -179,12 +161,30 @@ fn finite_literals(
         if lit.as_bytes().is_empty() {
             return None;
         }
-        let lower = lit.as_bytes().to_ascii_lowercase();
+        let lower = lowercase_literal(lit.as_bytes());
         if !out.contains(&lower) {
             out.push(lower);
         }
     }
     (!out.is_empty()).then_some(out)
+}
+
+/// A literal as normalized text would hold it: NFKC ("ſ" as "s"), lowercase, "ς" as "σ", "ё"
+/// as "е". Bytes that
+/// are not whole UTF-8 characters (a literal cut short) are lowercased as ASCII only.
+fn lowercase_literal(bytes: &[u8]) -> Vec<u8> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) if !s.is_ascii() => unicode_normalization::UnicodeNormalization::nfkc(s)
+            .flat_map(char::to_lowercase)
+            .map(|c| match c {
+                'ς' => 'σ',
+                'ё' => 'е',
+                c => c,
+            })
+            .collect::<String>()
+            .into_bytes(),
+        _ => bytes.to_ascii_lowercase(),
+    }
 }
 
 /// Sets of literals, one of each of which every match contains, found inside the pattern: in
@@ -256,13 +256,37 @@ pub(crate) const REGEX_SIZE_LIMIT: usize = 1 << 20;
 /// cache grows only as states are made: `rules eval` over every corpus peaked 12 MB higher.
 pub(crate) const REGEX_DFA_CACHE_LIMIT: usize = 8 << 20;
 
-/// A rule regex as the engine compiles it: case-insensitive (it runs on normalized text).
+/// A rule regex as the engine compiles it. It runs on normalized text, which is lowercase, so
+/// a pattern written in lowercase needs no case folding, and is compiled without it: folded,
+/// `\b(ты|ти|вы|ви)\s+(дебил|...)` was an automaton too large for the lazy DFA's cache and took
+/// 4 million instructions a comment. A pattern with a capital letter (outside an escape such
+/// as `\S`), or a final sigma (lowercase "σ" in normalized text), is compiled case-insensitive,
+/// so a brand's `Free` still finds "free".
 pub(crate) fn compile(source: &str) -> Result<Regex, regex::Error> {
     regex::RegexBuilder::new(source)
-        .case_insensitive(true)
+        .case_insensitive(needs_case_folding(source))
         .size_limit(REGEX_SIZE_LIMIT)
         .dfa_size_limit(REGEX_DFA_CACHE_LIMIT)
         .build()
+}
+
+/// Whether `source` holds, outside an escape, a capital letter, a final sigma, or a letter that
+/// normalized text never holds ("ſ", which NFKC makes "s").
+fn needs_case_folding(source: &str) -> bool {
+    let mut chars = source.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            chars.next();
+        } else if c.is_uppercase() || c == 'ς' || !c.is_ascii() && !is_nfkc_stable(c) {
+            return true;
+        }
+    }
+    false
+}
+
+fn is_nfkc_stable(c: char) -> bool {
+    let mut n = unicode_normalization::UnicodeNormalization::nfkc(std::iter::once(c));
+    n.next() == Some(c) && n.next().is_none()
 }
 
 impl Builder {

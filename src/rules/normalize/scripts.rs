@@ -58,7 +58,8 @@ pub(super) fn is_cyrillic_or_greek(c: char) -> bool {
 }
 
 /// The form a Cyrillic or Greek letter takes in a kept word: lowercase, "ё" as "е" (as most
-/// Russian writers type it), Greek without its accents. `None` for what is not a letter.
+/// Russian writers type it), Greek without its accents and with one sigma ("ς" as "σ", so
+/// "ΠΟΥΤΑΝΑΣ" and "πουτανας" read the same). `None` for what is not a letter.
 pub(super) fn keep_form(c: char) -> Option<char> {
     if !c.is_alphabetic() {
         return None;
@@ -66,6 +67,7 @@ pub(super) fn keep_form(c: char) -> Option<char> {
     let lower = c.to_lowercase().next()?;
     Some(match lower {
         'ё' | 'ѐ' => 'е',
+        'ς' => 'σ',
         'ѝ' => 'и',
         g if (0x0370..=0x03FF).contains(&(g as u32)) || (0x1F00..=0x1FFF).contains(&(g as u32)) => {
             use unicode_normalization::UnicodeNormalization;
@@ -100,8 +102,8 @@ fn latin_or_space(c: char) -> (bool, bool) {
 /// The byte ranges of the words of `text` whose Cyrillic and Greek letters are kept (see the
 /// module documentation). Words are split where the normalized text will have a space. A word of
 /// one letter ("я") or of twins only ("а", "сор") is kept beside a kept word of two letters or
-/// more ("я тебя", "а ты"), and folded elsewhere: letters written apart ("𝐴 𝐄 Я О 𝟾 𝟪") are a
-/// disguised name.
+/// more ("я тебя", "а ты"), or when no Latin letter is in the text at all ("хуесос"), and
+/// folded elsewhere: letters written apart ("𝐴 𝐄 Я О 𝟾 𝟪") are a disguised name.
 pub(super) fn kept_words(text: &str) -> Vec<(usize, usize)> {
     struct Word {
         span: (usize, usize),
@@ -140,9 +142,14 @@ pub(super) fn kept_words(text: &str) -> Vec<(usize, usize)> {
             w.genuine |= !is_latin_twin(k);
         }
     }
+    // A text with no Latin letter at all is written in its own script: even a word of twins
+    // only ("хуесос") is Russian there, not a disguise.
+    let no_latin = words.iter().all(|w| !w.latin);
     let strong: Vec<bool> = words
         .iter()
-        .map(|w| !w.latin && w.genuine && w.script_letters >= 2)
+        .map(|w| {
+            !w.latin && w.script_letters > 0 && (no_latin || w.genuine && w.script_letters >= 2)
+        })
         .collect();
     let mut kept = Vec::new();
     for (i, w) in words.iter().enumerate() {
@@ -208,6 +215,8 @@ mod tests {
         assert_eq!(normalize("Καλημέρα"), "καλημερα");
         // Disguises are still folded: twins only, or Latin letters in the word.
         assert_eq!(normalize("ѕсаm"), "scam");
+        assert_eq!(normalize("ѕсаm money"), "scam money");
+        assert_eq!(normalize("хуесос"), "хуесос"); // no Latin anywhere: Russian
         assert_eq!(normalize("frее Мoney"), "free money");
         assert_eq!(normalize("𝐴𝐄𝑅О𝟪𝟪"), "aero88");
         assert_eq!(normalize("#__saaлvigael__"), "#__saanvigael__");
