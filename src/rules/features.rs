@@ -144,11 +144,14 @@ pub const CONTACT_KINDS: &[&str] = &[
 pub(crate) const CONTACT_PATTERNS: [&str; 6] = [
     // phone: an international number (+ and 9-15 digits), a North American 3-3-4 number, or
     // a national number starting with 0; bare digit runs such as view counts and order
-    // numbers are not phone numbers.
-    r"(?:^|[^\d.])(\+\d(?:[\s().-]{0,2}\d){8,14}|\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}|0\d{3,4}[\s-]?\d{3}[\s-]?\d{3,4})(?:$|[^\d.])",
+    // numbers are not phone numbers. "00" is the international prefix outside North America
+    // ("00966 50 123 4567"); Arabic-Indic and Persian digits arrive as ASCII digits.
+    r"(?:^|[^\d.])(\+\d(?:[\s().-]{0,2}\d){8,14}|00[1-9](?:[\s().-]{0,2}\d){8,13}|\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}|0\d{3,4}[\s-]?\d{3}[\s-]?\d{3,4})(?:$|[^\d.])",
     r"\b[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b",
-    r"\b(?:whats\s*app|whatsap+|watsapp|wats\s*app|wa\.me|whtsapp)\b",
-    r"\b(?:telegram|telegrm|tele\s+gram|t\.me/\S+)\b|\btg\s*[:@]",
+    // WhatsApp and Telegram as written in Latin, Arabic, Persian and Cyrillic letters
+    // (normalized: "ی" for "ي").
+    r"\b(?:whats\s*app|whatsap+|watsapp|wats\s*app|wa\.me|whtsapp|واتساپ|واتساب|واتس\s?اپ|واتس\s?اب|واتس|ватсап|вотсап|вацап|ватсапп|вотсапп)\b",
+    r"\b(?:telegram|telegrm|tele\s+gram|t\.me/\S+|تلگرام|تلجرام|تیلیجرام|تلیجرام|تلغرام|телеграм|телеграмм)\b|\btg\s*[:@]",
     r"\bsignal\s*(?:app|me|messenger|:|\+)",
     r"\b(?:snapchat|snap\s*[:@]|sc\s*[:@])",
 ];
