@@ -550,3 +550,38 @@ fn addressed_tells_an_insult_at_the_reader_from_one_about_someone_else() {
     )]);
     assert!(wrong.is_err());
 }
+
+/// A regex that needs a character the normalized text never holds is an error at load, named
+/// with what the text reads instead; a pattern written in the normalized form loads and
+/// matches the comment as customers type it.
+#[test]
+fn a_regex_written_with_letters_normalized_text_never_holds_is_reported() {
+    let rule = |re: &str| {
+        format!("[[rule]]\nid = \"r\"\n[rule.when]\nregex = ['{re}']\n[rule.then]\nhide = true\n")
+    };
+    for (re, ch, reads) in [
+        (r"\bکسب\s+درآمد", "آ", "`ا`"),
+        ("يا كلب", "ي", "`ی`"),
+        ("вс[её] хорошо ё", "ё", "`е`"),
+        ("voc[eê] é idiota", "é", "`e`"),
+    ] {
+        let errors = set(&[("a.toml", &rule(re))]).unwrap_err();
+        let shown = errors[0].to_string();
+        assert!(
+            shown.contains("a.toml:4:")
+                && shown.contains("can never match")
+                && shown.contains(&format!("`{ch}` reads {reads}")),
+            "{re}: {shown}"
+        );
+    }
+    // A dead alternative beside a live one is allowed ("voc[eê]" finds "voce").
+    let s = one(&rule(r"\bvoc[eê] (é|e) idiota\b|\bکسب\s+درامد"));
+    assert_eq!(
+        names(&s.evaluate(&comment("Você é idiota"), &NoState)),
+        ["hide"]
+    );
+    assert_eq!(
+        names(&s.evaluate(&comment("كسب درآمد دلاري"), &NoState)),
+        ["hide"]
+    );
+}

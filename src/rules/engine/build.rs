@@ -169,18 +169,14 @@ fn finite_literals(
     (!out.is_empty()).then_some(out)
 }
 
-/// A literal as normalized text would hold it: NFKC ("ſ" as "s"), lowercase, "ς" as "σ", "ё"
-/// as "е". Bytes that
+/// A literal as normalized text would hold it: NFKC ("ſ" as "s"), lowercase, "ς" as "σ" (a
+/// pattern with "ς" is compiled case-insensitive, so it finds "σ"). Bytes that
 /// are not whole UTF-8 characters (a literal cut short) are lowercased as ASCII only.
 fn lowercase_literal(bytes: &[u8]) -> Vec<u8> {
     match std::str::from_utf8(bytes) {
         Ok(s) if !s.is_ascii() => unicode_normalization::UnicodeNormalization::nfkc(s)
             .flat_map(char::to_lowercase)
-            .map(|c| match c {
-                'ς' => 'σ',
-                'ё' => 'е',
-                c => c,
-            })
+            .map(|c| if c == 'ς' { 'σ' } else { c })
             .collect::<String>()
             .into_bytes(),
         _ => bytes.to_ascii_lowercase(),
@@ -270,6 +266,34 @@ pub(crate) fn compile(source: &str) -> Result<Regex, regex::Error> {
         .build()
 }
 
+/// Why a regex can never match, when every literal of one of its gate sets (one of which every
+/// match holds) has a character normalized text never holds: "درآمد" where the text reads
+/// "درامد", "ي" where it reads "ی", "ё" where it reads "е". Regexes are not normalized (a
+/// pattern's syntax would not survive it), so this is the mistake a rule writer makes.
+fn never_in_text(set: &[Vec<u8>]) -> Option<String> {
+    let mut first = None;
+    for literal in set {
+        let text = std::str::from_utf8(literal).ok()?;
+        let bad = text.chars().find(|&c| {
+            !c.is_ascii()
+                && !c.is_whitespace()
+                && crate::rules::normalize::normalize(&c.to_string()) != c.to_string()
+        })?;
+        first.get_or_insert(bad);
+    }
+    let c = first?;
+    let reads = crate::rules::normalize::normalize(&c.to_string());
+    let reads = if reads.is_empty() {
+        "nothing (it is dropped)".to_string()
+    } else {
+        format!("`{reads}`")
+    };
+    Some(format!(
+        "this regex can never match: comments are compared in their normalized form, where `{c}` \
+         reads {reads}; write the pattern as `commentguard rules explain \"...\"` prints the text"
+    ))
+}
+
 /// Whether `source` holds, outside an escape, a capital letter, a final sigma, or a letter that
 /// normalized text never holds ("ſ", which NFKC makes "s").
 fn needs_case_folding(source: &str) -> bool {
@@ -324,9 +348,13 @@ impl Builder {
             ),
             e => regex_error(&e),
         })?;
+        let gates = regex_gates(source);
+        if let Some(never) = gates.iter().find_map(|set| never_in_text(set)) {
+            return Err(never);
+        }
         self.regex_sources.push(source.to_string());
         self.regexes.push(re);
-        self.regex_gates.push(regex_gates(source));
+        self.regex_gates.push(gates);
         Ok(self.regexes.len() as u32 - 1)
     }
 
