@@ -170,6 +170,11 @@ pub(super) fn is_vowel_or_tone_mark(c: char) -> bool {
         && unicode_normalization::char::is_combining_mark(c)
 }
 
+/// A half-width katakana letter followed by a half-width voicing mark ("ﾊ" and "ﾞ").
+pub(super) fn is_half_width_voicing(letter: char, mark: char) -> bool {
+    matches!(letter as u32, 0xFF66..=0xFF9D) && matches!(mark, '\u{FF9E}' | '\u{FF9F}')
+}
+
 /// Arabic-script and Devanagari folding of one character (after NFKC): `Some(None)` drops it,
 /// `Some(Some(d))` replaces it, `None` leaves it to the general path.
 pub(super) fn fold_variant(c: char) -> Option<Option<char>> {
@@ -237,6 +242,18 @@ mod tests {
         assert_eq!(normalize("بی\u{200C}شرف"), "بیشرف");
         assert_eq!(normalize("۰۹۱۲ ١٢٣ ४५"), "0912 123 45");
         assert_eq!(normalize("ज़लील"), normalize("जलील"));
+    }
+
+    #[test]
+    fn half_width_katakana_keeps_its_voicing() {
+        assert_eq!(normalize("ﾊﾞｶ"), "バカ");
+        assert_eq!(normalize("ｶﾞｲｼﾞ ﾊﾟﾝ"), "ガイジ パン");
+        let n = super::super::Normalized::new("お前ﾊﾞｶ");
+        let at = n.text.find("バ").unwrap();
+        assert_eq!(
+            n.original_span(at, at + "バ".len()),
+            ("お前".len(), "お前ﾊﾞ".len())
+        );
     }
 
     #[test]
