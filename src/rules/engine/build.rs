@@ -271,18 +271,18 @@ pub(crate) fn compile(source: &str) -> Result<Regex, regex::Error> {
 /// "درامد", "ي" where it reads "ی", "ё" where it reads "е". Regexes are not normalized (a
 /// pattern's syntax would not survive it), so this is the mistake a rule writer makes.
 fn never_in_text(set: &[Vec<u8>]) -> Option<String> {
+    let reads_as = |c: char| crate::rules::normalize::normalize(c.encode_utf8(&mut [0; 4]));
     let mut first = None;
     for literal in set {
         let text = std::str::from_utf8(literal).ok()?;
-        let bad = text.chars().find(|&c| {
-            !c.is_ascii()
-                && !c.is_whitespace()
-                && crate::rules::normalize::normalize(&c.to_string()) != c.to_string()
+        let bad = text.chars().find_map(|c| {
+            let reads = reads_as(c);
+            (!c.is_ascii() && !c.is_whitespace() && *reads != *c.encode_utf8(&mut [0; 4]))
+                .then_some((c, reads))
         })?;
         first.get_or_insert(bad);
     }
-    let c = first?;
-    let reads = crate::rules::normalize::normalize(&c.to_string());
+    let (c, reads) = first?;
     let reads = if reads.is_empty() {
         "nothing (it is dropped)".to_string()
     } else {

@@ -107,31 +107,6 @@ impl Normalized {
         let mut chars = original.char_indices().peekable();
         while let Some((i, c)) = chars.next() {
             let mut span = (i as u32, (i + c.len_utf8()) as u32);
-            // Half-width katakana takes its voicing mark as a second character ("ﾊﾞ"); NFKC
-            // makes the pair one letter ("バ") only when it sees both, and one character at a
-            // time the mark was lost ("ﾊﾞｶ" read "ハカ", not "バカ").
-            let voiced = match chars.peek() {
-                Some(&(j, m)) if scripts::is_half_width_voicing(c, m) => {
-                    chars.next();
-                    span.1 = (j + m.len_utf8()) as u32;
-                    Some([c, m].iter().collect::<String>())
-                }
-                _ => None,
-            };
-            if let Some(pair) = voiced {
-                buf.clear();
-                for d in pair.nfkc() {
-                    fold_char(d, &mut buf, 0);
-                }
-                self.push_space_if(&mut pending_space, span.0);
-                for d in buf.chars() {
-                    self.text.push(d);
-                    for _ in 0..d.len_utf8() {
-                        self.orig.push(span);
-                    }
-                }
-                continue;
-            }
             if c.is_ascii() {
                 // What `fold_char` does with ASCII, without the buffer.
                 if c.is_ascii_whitespace() {
@@ -147,20 +122,27 @@ impl Normalized {
                 kept.next();
             }
             let in_kept = kept.peek().is_some_and(|&(start, _)| start <= i);
-            if let Some(k) = in_kept
+            let kept_letter = in_kept
                 .then(|| scripts::is_cyrillic_or_greek(c).then(|| scripts::keep_form(c)))
                 .flatten()
-                .flatten()
-            {
-                self.push_space_if(&mut pending_space, span.0);
-                self.text.push(k);
-                for _ in 0..k.len_utf8() {
-                    self.orig.push(span);
-                }
-                continue;
-            }
+                .flatten();
             buf.clear();
-            fold_char(c, &mut buf, 0);
+            match chars.peek() {
+                // Half-width katakana takes its voicing mark as a second character ("ﾊﾞ"); NFKC
+                // makes the pair one letter ("バ") only when it sees both, and one character at
+                // a time the mark was lost ("ﾊﾞｶ" read "ハカ", not "バカ").
+                Some(&(j, m)) if scripts::is_half_width_voicing(c, m) => {
+                    chars.next();
+                    span.1 = (j + m.len_utf8()) as u32;
+                    for d in [c, m].iter().collect::<String>().nfkc() {
+                        fold_char(d, &mut buf, 0);
+                    }
+                }
+                _ => match kept_letter {
+                    Some(k) => buf.push(k),
+                    None => fold_char(c, &mut buf, 0),
+                },
+            }
             for d in buf.chars() {
                 if d.is_whitespace() {
                     pending_space = true;
