@@ -156,8 +156,11 @@ mod tests {
             let got = rewrite(source);
             assert_eq!(got.as_deref(), want, "{source}");
             if let Some(g) = got {
-                crate::rules::engine::compile(&g)
-                    .unwrap_or_else(|e| panic!("{g} does not compile: {e}"));
+                crate::rules::engine::compile_with_limit(
+                    &g,
+                    crate::rules::engine::REGEX_SIZE_LIMIT,
+                )
+                .unwrap_or_else(|e| panic!("{g} does not compile: {e}"));
             }
         }
     }
@@ -194,7 +197,9 @@ mod tests {
             }
         }
         assert!(sources.len() > 20, "the pack's regexes: {}", sources.len());
-        let rule = crate::rules::engine::compile;
+        let rule = |s: &str| {
+            crate::rules::engine::compile_with_limit(s, crate::rules::engine::REGEX_SIZE_LIMIT)
+        };
         let mut pairs: Vec<(Regex, Regex)> = sources
             .iter()
             .filter_map(|s| Some((rule(s).unwrap(), rule(&rewrite(s)?).unwrap())))

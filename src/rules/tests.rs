@@ -551,6 +551,38 @@ fn addressed_tells_an_insult_at_the_reader_from_one_about_someone_else() {
     assert!(wrong.is_err());
 }
 
+/// Regexes compile on first use, but a regex too large to compile is still refused when rules
+/// load, with where it is and what to do; a regex with a syntax error too. A regex that loads
+/// then matches (it is compiled the first time a comment needs it).
+#[test]
+fn a_regex_too_large_or_malformed_is_refused_when_rules_load() {
+    let rule = |re: &str| {
+        format!("[[rule]]\nid = \"r\"\n[rule.when]\nregex = ['{re}']\n[rule.then]\nhide = true\n")
+    };
+    let errors = set(&[("a.toml", &rule(r"\w{3000}"))]).unwrap_err();
+    let shown = errors[0].to_string();
+    assert!(
+        shown.contains("a.toml:4:") && shown.contains("too large once compiled"),
+        "{shown}"
+    );
+    let errors = set(&[("a.toml", &rule(r"(free|cash"))]).unwrap_err();
+    let shown = errors[0].to_string();
+    assert!(
+        shown.contains("a.toml:4:") && shown.contains("unclosed group"),
+        "{shown}"
+    );
+    let s = one(&rule(r"\bfree\s+\w{2,}\s+cash\b"));
+    assert_eq!(
+        names(&s.evaluate(&comment("FREE bonus cash today"), &NoState)),
+        ["hide"]
+    );
+    assert_eq!(
+        names(&s.evaluate(&comment("frée бонус cash"), &NoState)),
+        ["hide"]
+    );
+    assert!(names(&s.evaluate(&comment("free cash"), &NoState)).is_empty());
+}
+
 /// A regex that needs a character the normalized text never holds is an error at load, named
 /// with what the text reads instead; a pattern written in the normalized form loads and
 /// matches the comment as customers type it.

@@ -7,8 +7,8 @@
 //! criterion, scamspot comments: 6,100 against 38,000-41,000 a second) and the synthetic
 //! 10,000-phrase pack no faster (311,000 against 331,000-351,000).
 
+use super::lazy_regex::{self, LazyRegex};
 use super::*;
-use crate::rules::ascii_words::Forms;
 
 /// One words/contains condition: which views of the text it may match in.
 #[derive(Debug, Clone)]
@@ -27,7 +27,7 @@ pub(crate) struct Builder {
     pattern_leaves: Vec<Vec<u32>>,
     pub leaves: Vec<AcLeaf>,
     regex_sources: Vec<String>,
-    regexes: Vec<Forms<Regex>>,
+    regexes: Vec<LazyRegex>,
     /// Per regex: the literal sets it cannot match without (see `regex_gates`); empty when
     /// it has none usable.
     regex_gates: Vec<Vec<Vec<Vec<u8>>>>,
@@ -258,10 +258,13 @@ pub(crate) const REGEX_DFA_CACHE_LIMIT: usize = 8 << 20;
 /// 4 million instructions a comment. A pattern with a capital letter (outside an escape such
 /// as `\S`), or a final sigma (lowercase "σ" in normalized text), is compiled case-insensitive,
 /// so a brand's `Free` still finds "free".
-pub(crate) fn compile(source: &str) -> Result<Regex, regex::Error> {
+///
+/// Rules load with `REGEX_SIZE_LIMIT` checked (`lazy_regex::check`) and compile on first use
+/// with a larger limit.
+pub(crate) fn compile_with_limit(source: &str, size_limit: usize) -> Result<Regex, regex::Error> {
     regex::RegexBuilder::new(source)
         .case_insensitive(needs_case_folding(source))
-        .size_limit(REGEX_SIZE_LIMIT)
+        .size_limit(size_limit)
         .dfa_size_limit(REGEX_DFA_CACHE_LIMIT)
         .build()
 }
@@ -296,7 +299,7 @@ fn never_in_text(set: &[Vec<u8>]) -> Option<String> {
 
 /// Whether `source` holds, outside an escape, a capital letter, a final sigma, or a letter that
 /// normalized text never holds ("ſ", which NFKC makes "s").
-fn needs_case_folding(source: &str) -> bool {
+pub(crate) fn needs_case_folding(source: &str) -> bool {
     let mut chars = source.chars();
     while let Some(c) = chars.next() {
         if c == '\\' {
@@ -342,7 +345,7 @@ impl Builder {
 
     /// Compiles a regex (case-insensitive: it runs on normalized text) and returns its index.
     pub fn add_regex(&mut self, source: &str) -> Result<u32, String> {
-        let re = Forms::new(source, compile).map_err(|e| match e {
+        lazy_regex::check(source).map_err(|e| match e {
             regex::Error::CompiledTooBig(limit) => format!(
                 "regex is too large once compiled (limit {limit} bytes); split it or use words"
             ),
@@ -353,7 +356,7 @@ impl Builder {
             return Err(never);
         }
         self.regex_sources.push(source.to_string());
-        self.regexes.push(re);
+        self.regexes.push(LazyRegex::new(source));
         self.regex_gates.push(gates);
         Ok(self.regexes.len() as u32 - 1)
     }

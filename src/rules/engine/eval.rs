@@ -171,7 +171,8 @@ fn text_condition(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool {
         Cond::Regex(ids) => {
             for &i in ids {
                 if ctx.regex_hits[i as usize] {
-                    if let Some(m) = ctx.set.regexes[i as usize].pick(ctx.ascii_words).find(text) {
+                    let re = ctx.set.regexes[i as usize].pick(ctx.ascii_words);
+                    if let Some(m) = re.and_then(|re| re.find(text)) {
                         ev.push(ctx.norm_evidence("regex", m.start(), m.end()));
                         return true;
                     }
@@ -187,7 +188,8 @@ fn text_condition(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool {
             };
             for &i in ids {
                 let re = ctx.set.regexes[i as usize].pick(ctx.ascii_words);
-                if let Some(m) = re.find(spaced).filter(|m| !m.is_empty()) {
+                let found = re.and_then(|re| re.find(spaced));
+                if let Some(m) = found.filter(|m| !m.is_empty()) {
                     let (s, e) = Normalized::spaced_span(map, m.start(), m.end());
                     ev.push(ctx.norm_evidence("regex", s, e));
                     return true;

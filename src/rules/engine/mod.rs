@@ -19,14 +19,15 @@ use super::testing::TestCase;
 
 mod build;
 mod eval;
+mod lazy_regex;
 mod run;
 
-use super::ascii_words::{self, Forms};
+use super::ascii_words;
 use super::{
     Action, Category, Decision, Evidence, Input, Kind, Mode, ModelScore, RuleMatch, RuleState,
 };
 #[cfg(test)]
-pub(crate) use build::compile;
+pub(crate) use build::compile_with_limit;
 pub(crate) use build::{regex_error, AcLeaf, Builder, REGEX_SIZE_LIMIT};
 
 /// What the service and the CLI may know about a rule.
@@ -224,8 +225,8 @@ pub struct RuleSet {
     /// Per pattern: (starts with a letter or digit, ends with one), for word boundaries.
     pattern_edges: Vec<(bool, bool)>,
     leaves: Vec<AcLeaf>,
-    /// Each regex in its Unicode and ASCII forms (see `ascii_words`).
-    regexes: Vec<Forms<Regex>>,
+    /// Each regex in its Unicode and ASCII forms (see `ascii_words`), compiled on first use.
+    regexes: Vec<lazy_regex::LazyRegex>,
     stateful: bool,
     /// Some rule has an `impersonates` condition (asked for every comment: computed once).
     impersonation: bool,
