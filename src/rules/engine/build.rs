@@ -97,20 +97,13 @@ pub(crate) struct View {
 /// `K` (letters NFKC turns into `s` and `K`, so normalized text never has them), spells each
 /// Cyrillic letter three ways, and gives up on long alternations, which left Russian patterns
 /// with no gate at all.
-fn regex_gates(source: &str) -> Vec<Vec<Vec<u8>>> {
+fn regex_gates(plain: &regex_syntax::hir::Hir) -> Vec<Vec<Vec<u8>>> {
     use regex_syntax::hir::literal::ExtractKind;
-    let Some(plain) = regex_syntax::ParserBuilder::new()
-        .build()
-        .parse(source)
-        .ok()
-    else {
-        return Vec::new();
-    };
     let mut sets: Vec<Vec<Vec<u8>>> = [ExtractKind::Prefix, ExtractKind::Suffix]
         .into_iter()
-        .filter_map(|k| finite_literals(&plain, k))
+        .filter_map(|k| finite_literals(plain, k))
         .collect();
-    sets.extend(inner_literals(&plain));
+    sets.extend(inner_literals(plain));
     // "profit" covers "profits", and "win" covers "twin": any literal that contains a shorter
     // one is found wherever that one is.
     for set in &mut sets {
@@ -343,15 +336,24 @@ impl Builder {
         id
     }
 
-    /// Compiles a regex (case-insensitive: it runs on normalized text) and returns its index.
+    /// Checks a regex (it compiles on first use, see `lazy_regex`) and returns its index.
     pub fn add_regex(&mut self, source: &str) -> Result<u32, String> {
-        lazy_regex::check(source).map_err(|e| match e {
+        let hir = lazy_regex::check(source).map_err(|e| match e {
             regex::Error::CompiledTooBig(limit) => format!(
                 "regex is too large once compiled (limit {limit} bytes); split it or use words"
             ),
             e => regex_error(&e),
         })?;
-        let gates = regex_gates(source);
+        // The gates are read off the pattern as written (see `regex_gates`): the parse the
+        // check made serves unless it folded case.
+        let plain = match needs_case_folding(source) {
+            false => Some(hir),
+            true => regex_syntax::ParserBuilder::new()
+                .build()
+                .parse(source)
+                .ok(),
+        };
+        let gates = plain.map(|p| regex_gates(&p)).unwrap_or_default();
         if let Some(never) = gates.iter().find_map(|set| never_in_text(set)) {
             return Err(never);
         }
@@ -477,7 +479,11 @@ impl Builder {
 
 #[cfg(test)]
 mod tests {
-    use super::regex_gates;
+    /// The gates of a regex as written (see `Builder::add_regex`).
+    fn regex_gates(source: &str) -> Vec<Vec<Vec<u8>>> {
+        let plain = regex_syntax::ParserBuilder::new().build().parse(source);
+        plain.map(|p| super::regex_gates(&p)).unwrap_or_default()
+    }
 
     /// The first (most selective) gate of a regex.
     fn regex_prefixes(source: &str) -> Option<Vec<Vec<u8>>> {

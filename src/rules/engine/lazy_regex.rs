@@ -26,8 +26,8 @@ const LAZY_SIZE_LIMIT: usize = 8 * REGEX_SIZE_LIMIT;
 
 /// What compiling `source` as a rule regex would report, without compiling all of it: a
 /// syntax error, or an automaton over [`REGEX_SIZE_LIMIT`]. The messages are the regex
-/// crate's own.
-pub(crate) fn check(source: &str) -> Result<(), regex::Error> {
+/// crate's own. Gives the pattern parsed, as compiling it would parse it.
+pub(crate) fn check(source: &str) -> Result<regex_syntax::hir::Hir, regex::Error> {
     use regex_automata::nfa::thompson;
     let hir = regex_syntax::ParserBuilder::new()
         .case_insensitive(needs_case_folding(source))
@@ -41,7 +41,7 @@ pub(crate) fn check(source: &str) -> Result<(), regex::Error> {
             Some(limit) => regex::Error::CompiledTooBig(limit),
             None => regex::Error::Syntax(e.to_string()),
         })?;
-    Ok(())
+    Ok(hir)
 }
 
 /// A rule regex in its Unicode form and, where it has word classes or boundaries, its ASCII
@@ -103,7 +103,7 @@ mod tests {
         while too_big - ok > 1 {
             let mid = (ok + too_big) / 2;
             match check(&shape.replace("{N}", &format!("{{{mid}}}"))) {
-                Ok(()) => ok = mid,
+                Ok(_) => ok = mid,
                 Err(e) => {
                     assert!(matches!(e, regex::Error::CompiledTooBig(_)), "{e}");
                     too_big = mid

@@ -332,13 +332,13 @@ impl Model {
                 data.len()
             ));
         }
+        if hex::encode(Sha256::digest(data)) != header.weights_sha256 {
+            return Err("corrupt: the weights do not match the checksum in the header".into());
+        }
         let weights: Vec<f32> = data
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
             .collect();
-        if digest(&weights) != header.weights_sha256 {
-            return Err("corrupt: the weights do not match the checksum in the header".into());
-        }
         if !header.bias.is_finite() || weights.iter().any(|w| !w.is_finite()) {
             return Err("corrupt: a weight is not a finite number".into());
         }
@@ -346,12 +346,10 @@ impl Model {
     }
 }
 
+/// The SHA-256 of the weights as the file stores them (little-endian, one after another).
 fn digest(weights: &[f32]) -> String {
-    let mut h = Sha256::new();
-    for w in weights {
-        h.update(w.to_le_bytes());
-    }
-    hex::encode(h.finalize())
+    let bytes: Vec<u8> = weights.iter().flat_map(|w| w.to_le_bytes()).collect();
+    hex::encode(Sha256::digest(&bytes))
 }
 
 #[cfg(test)]
