@@ -70,12 +70,42 @@ fn automaton<P: AsRef<[u8]>>(patterns: &[P]) -> Result<Option<AhoCorasick>, Stri
         .map_err(|e| format!("word automaton: {e}"))
 }
 
-/// The automaton a view of the text (leetspeak, spaced letters) is scanned with: the patterns
-/// of the leaves that ask for that view, and for each its id in the whole word automaton.
+/// An automaton over some of the patterns (those in ASCII, or the leaves' that ask for a view
+/// of the text: leetspeak, spaced letters), and for each its pattern id.
 #[derive(Debug)]
 pub(crate) struct View {
     pub ac: AhoCorasick,
     pub pids: Vec<u32>,
+}
+
+impl View {
+    /// Every match in `text`, overlapping, in order of where it ends: (pattern id, start, end).
+    pub fn matches<'a>(
+        &'a self,
+        text: &'a str,
+    ) -> impl Iterator<Item = (usize, usize, usize)> + 'a {
+        self.ac.find_overlapping_iter(text).map(|m| {
+            (
+                self.pids[m.pattern().as_usize()] as usize,
+                m.start(),
+                m.end(),
+            )
+        })
+    }
+}
+
+/// Two streams of matches in order of where they end, as one (the first's before the second's
+/// where two end together), as one automaton over all their patterns would give them.
+pub(crate) fn by_end(
+    a: impl Iterator<Item = (usize, usize, usize)>,
+    b: impl Iterator<Item = (usize, usize, usize)>,
+) -> impl Iterator<Item = (usize, usize, usize)> {
+    let (mut a, mut b) = (a.peekable(), b.peekable());
+    std::iter::from_fn(move || match (a.peek(), b.peek()) {
+        (Some(x), Some(y)) if y.2 < x.2 => b.next(),
+        (Some(_), _) => a.next(),
+        (None, _) => b.next(),
+    })
 }
 
 /// The literal sets a regex cannot match without: every match of `source` (case-insensitive,
@@ -391,7 +421,21 @@ impl Builder {
                 }
             }
         }
-        let ac = automaton(&self.patterns)?;
+        // The word automaton in two: patterns written in ASCII, and the others, scanned only
+        // on a text that is not ASCII (most comments once normalized are). Each table has a
+        // column per byte its patterns tell apart: the Cyrillic, Arabic, Thai and CJK words took
+        // that from 48 to about 150, and together one table was twice the size of the two
+        // (building it was half of loading the pack).
+        let subset = |keep: fn(&[u8]) -> bool| -> Result<Option<View>, String> {
+            let pids: Vec<u32> = (0..self.patterns.len() as u32)
+                .filter(|&p| keep(&self.patterns[p as usize]))
+                .collect();
+            let patterns: Vec<&Vec<u8>> =
+                pids.iter().map(|&p| &self.patterns[p as usize]).collect();
+            Ok(automaton(&patterns)?.map(|ac| View { ac, pids }))
+        };
+        let words_ascii = subset(|p| p.is_ascii())?;
+        let words_other = subset(|p| !p.is_ascii())?;
         // The leetspeak and spaced-letter views are scanned for the few leaves that ask for
         // them, each with an automaton of their patterns only: scanning the leetspeak view
         // (most comments have a digit, "@" or "!") with the whole word automaton cost a tenth
@@ -456,7 +500,8 @@ impl Builder {
         Ok(RuleSet {
             models: self.models,
             rules,
-            ac,
+            words_ascii,
+            words_other,
             pattern_leaves: self.pattern_leaves,
             pattern_regexes,
             regex_gates,

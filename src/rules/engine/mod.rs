@@ -214,7 +214,9 @@ impl Cond {
 pub struct RuleSet {
     pub(crate) rules: Vec<Rule>,
     models: Vec<(String, std::sync::Arc<Model>)>,
-    ac: Option<AhoCorasick>,
+    /// The word automaton: its patterns in ASCII, and the others (see `Builder::finish`).
+    words_ascii: Option<build::View>,
+    words_other: Option<build::View>,
     pattern_leaves: Vec<Vec<u32>>,
     /// Per pattern: the regexes it is a gate literal of, each with the bits of the gates
     /// (literal sets) it belongs to (empty for most patterns).
@@ -329,10 +331,14 @@ impl RuleSet {
     /// `regex_candidates` the regexes whose prefix literal occurs in the normalized text.
     fn ac_hits(&self, norm: &Normalized, regex_candidates: &mut [u8]) -> Vec<Option<(u32, u32)>> {
         let mut hits = vec![None; self.leaves.len()];
-        let Some(ac) = &self.ac else { return hits };
+        let text = &norm.text;
+        let ascii = self.words_ascii.iter().flat_map(|v| v.matches(text));
+        let other = (self.words_other.iter())
+            .filter(|_| !text.is_ascii())
+            .flat_map(|v| v.matches(text));
         self.scan(
-            (ac, None),
-            &norm.text,
+            build::by_end(ascii, other),
+            text,
             &mut hits,
             |s, e| norm.original_span(s, e),
             |_| true,
@@ -341,7 +347,7 @@ impl RuleSet {
         if let Some(view) = &self.leet_view {
             if let Some(leet) = norm.leet() {
                 self.scan(
-                    (&view.ac, Some(&view.pids)),
+                    view.matches(&leet),
                     &leet,
                     &mut hits,
                     |s, e| norm.original_span(s, e),
@@ -356,28 +362,25 @@ impl RuleSet {
                     let (ns, ne) = Normalized::spaced_span(map, s, e);
                     norm.original_span(ns, ne)
                 };
-                let ac = (&view.ac, Some(view.pids.as_slice()));
-                self.scan(ac, spaced, &mut hits, back, |l| l.spaced, None);
+                let matches = view.matches(spaced);
+                self.scan(matches, spaced, &mut hits, back, |l| l.spaced, None);
             }
         }
         hits
     }
 
-    /// Scans `text` with an automaton and, for a view's automaton, the ids its patterns
-    /// have in the whole word automaton.
+    /// Marks the leaves (and regex gates) of the patterns found in `text`: `matches` gives
+    /// each as (pattern id, start, end), in order of where it ends.
     fn scan(
         &self,
-        (ac, pids): (&AhoCorasick, Option<&[u32]>),
+        matches: impl Iterator<Item = (usize, usize, usize)>,
         text: &str,
         hits: &mut [Option<(u32, u32)>],
         to_original: impl Fn(usize, usize) -> (usize, usize),
         allowed: impl Fn(&AcLeaf) -> bool,
         mut regex_candidates: Option<&mut [u8]>,
     ) {
-        for m in ac.find_overlapping_iter(text) {
-            let pid = pids.map_or(m.pattern().as_usize(), |p| {
-                p[m.pattern().as_usize()] as usize
-            });
+        for (pid, start, end) in matches {
             if let Some(c) = regex_candidates.as_deref_mut() {
                 for &(r, bits) in &self.pattern_regexes[pid] {
                     c[r as usize] |= bits;
@@ -393,12 +396,12 @@ impl RuleSet {
                 if leaf.whole_word {
                     let ok = *bounded.get_or_insert_with(|| {
                         (!left
-                            || !text[..m.start()]
+                            || !text[..start]
                                 .chars()
                                 .next_back()
                                 .is_some_and(char::is_alphanumeric))
                             && (!right
-                                || !text[m.end()..]
+                                || !text[end..]
                                     .chars()
                                     .next()
                                     .is_some_and(char::is_alphanumeric))
@@ -407,7 +410,7 @@ impl RuleSet {
                         continue;
                     }
                 }
-                let (s, e) = to_original(m.start(), m.end());
+                let (s, e) = to_original(start, end);
                 hits[leaf_id as usize] = Some((s as u32, e as u32));
             }
         }
