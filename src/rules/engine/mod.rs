@@ -332,18 +332,29 @@ impl RuleSet {
     fn ac_hits(&self, norm: &Normalized, regex_candidates: &mut [u8]) -> Vec<Option<(u32, u32)>> {
         let mut hits = vec![None; self.leaves.len()];
         let text = &norm.text;
+        let to_original = |s, e| norm.original_span(s, e);
         let ascii = self.words_ascii.iter().flat_map(|v| v.matches(text));
-        let other = (self.words_other.iter())
-            .filter(|_| !text.is_ascii())
-            .flat_map(|v| v.matches(text));
-        self.scan(
-            build::by_end(ascii, other),
-            text,
-            &mut hits,
-            |s, e| norm.original_span(s, e),
-            |_| true,
-            Some(regex_candidates),
-        );
+        match self.words_other.as_ref().filter(|_| !text.is_ascii()) {
+            None => self.scan(
+                ascii,
+                text,
+                &mut hits,
+                to_original,
+                |_| true,
+                Some(regex_candidates),
+            ),
+            Some(other) => {
+                let both = build::by_end(ascii, other.matches(text));
+                self.scan(
+                    both,
+                    text,
+                    &mut hits,
+                    to_original,
+                    |_| true,
+                    Some(regex_candidates),
+                )
+            }
+        }
         if let Some(view) = &self.leet_view {
             if let Some(leet) = norm.leet() {
                 self.scan(
