@@ -18,6 +18,8 @@ mod features;
 mod load;
 pub mod model;
 pub mod normalize;
+#[cfg(test)]
+mod regex_tests;
 pub mod reload;
 mod sites;
 pub mod state;

@@ -7,6 +7,7 @@
 //! criterion, scamspot comments: 6,100 against 38,000-41,000 a second) and the synthetic
 //! 10,000-phrase pack no faster (311,000 against 331,000-351,000).
 
+use super::automaton;
 use super::lazy_regex::{self, LazyRegex};
 use super::*;
 
@@ -33,79 +34,6 @@ pub(crate) struct Builder {
     regex_gates: Vec<Vec<Vec<Vec<u8>>>>,
     /// The models rules name, by name, each loaded once.
     pub models: Vec<(String, std::sync::Arc<Model>)>,
-}
-
-/// The word automaton is a DFA (one table lookup per byte of text) unless its table would
-/// exceed `AC_DFA_MAX_BYTES`; then a contiguous NFA (smaller, a few times slower).
-fn ac_kind(patterns: &[&[u8]]) -> aho_corasick::AhoCorasickKind {
-    // Upper bounds: one state per pattern byte, one column per distinct byte (plus one for
-    // all others), 4 bytes an entry.
-    let states: usize = patterns.iter().map(|p| p.len()).sum::<usize>() + 1;
-    let mut seen = [false; 256];
-    patterns
-        .iter()
-        .flat_map(|p| p.iter())
-        .for_each(|&b| seen[b as usize] = true);
-    let classes = seen.iter().filter(|&&s| s).count() + 1;
-    if states.saturating_mul(classes).saturating_mul(4) <= AC_DFA_MAX_BYTES {
-        aho_corasick::AhoCorasickKind::DFA
-    } else {
-        aho_corasick::AhoCorasickKind::ContiguousNFA
-    }
-}
-
-/// 10,000 phrases of about 11 bytes over 40 distinct bytes need about 18 MB.
-const AC_DFA_MAX_BYTES: usize = 64 << 20;
-
-/// A word automaton over some patterns, `None` when there are none.
-fn automaton<P: AsRef<[u8]>>(patterns: &[P]) -> Result<Option<AhoCorasick>, String> {
-    if patterns.is_empty() {
-        return Ok(None);
-    }
-    let bytes: Vec<&[u8]> = patterns.iter().map(AsRef::as_ref).collect();
-    AhoCorasick::builder()
-        .kind(Some(ac_kind(&bytes)))
-        .build(&bytes)
-        .map(Some)
-        .map_err(|e| format!("word automaton: {e}"))
-}
-
-/// An automaton over some of the patterns (those in ASCII, or the leaves' that ask for a view
-/// of the text: leetspeak, spaced letters), and for each its pattern id.
-#[derive(Debug)]
-pub(crate) struct View {
-    pub ac: AhoCorasick,
-    pub pids: Vec<u32>,
-}
-
-impl View {
-    /// Every match in `text`, overlapping, in order of where it ends: (pattern id, start, end).
-    pub fn matches<'a>(
-        &'a self,
-        text: &'a str,
-    ) -> impl Iterator<Item = (usize, usize, usize)> + 'a {
-        self.ac.find_overlapping_iter(text).map(|m| {
-            (
-                self.pids[m.pattern().as_usize()] as usize,
-                m.start(),
-                m.end(),
-            )
-        })
-    }
-}
-
-/// Two streams of matches in order of where they end, as one (the first's before the second's
-/// where two end together), as one automaton over all their patterns would give them.
-pub(crate) fn by_end(
-    a: impl Iterator<Item = (usize, usize, usize)>,
-    b: impl Iterator<Item = (usize, usize, usize)>,
-) -> impl Iterator<Item = (usize, usize, usize)> {
-    let (mut a, mut b) = (a.peekable(), b.peekable());
-    std::iter::from_fn(move || match (a.peek(), b.peek()) {
-        (Some(x), Some(y)) if y.2 < x.2 => b.next(),
-        (Some(_), _) => a.next(),
-        (None, _) => b.next(),
-    })
 }
 
 /// The literal sets a regex cannot match without: every match of `source` (case-insensitive,
@@ -421,39 +349,8 @@ impl Builder {
                 }
             }
         }
-        // The word automaton in two: patterns written in ASCII, and the others, scanned only
-        // on a text that is not ASCII (most comments once normalized are). Each table has a
-        // column per byte its patterns tell apart: the Cyrillic, Arabic, Thai and CJK words took
-        // that from 48 to about 150, and together one table was twice the size of the two
-        // (building it was half of loading the pack).
-        let subset = |keep: fn(&[u8]) -> bool| -> Result<Option<View>, String> {
-            let pids: Vec<u32> = (0..self.patterns.len() as u32)
-                .filter(|&p| keep(&self.patterns[p as usize]))
-                .collect();
-            let patterns: Vec<&Vec<u8>> =
-                pids.iter().map(|&p| &self.patterns[p as usize]).collect();
-            Ok(automaton(&patterns)?.map(|ac| View { ac, pids }))
-        };
-        let words_ascii = subset(|p| p.is_ascii())?;
-        let words_other = subset(|p| !p.is_ascii())?;
-        // The leetspeak and spaced-letter views are scanned for the few leaves that ask for
-        // them, each with an automaton of their patterns only: scanning the leetspeak view
-        // (most comments have a digit, "@" or "!") with the whole word automaton cost a tenth
-        // of evaluating the shipped pack, for a handful of lists.
-        let view = |want: fn(&AcLeaf) -> bool| -> Result<Option<View>, String> {
-            let pids: Vec<u32> = (0..self.patterns.len() as u32)
-                .filter(|&p| {
-                    self.pattern_leaves[p as usize]
-                        .iter()
-                        .any(|&l| want(&self.leaves[l as usize]))
-                })
-                .collect();
-            let patterns: Vec<&Vec<u8>> =
-                pids.iter().map(|&p| &self.patterns[p as usize]).collect();
-            Ok(automaton(&patterns)?.map(|ac| View { ac, pids }))
-        };
-        let leet_view = view(|l| l.leet)?;
-        let spaced_view = view(|l| l.spaced)?;
+        let [words_ascii, words_other, leet_view, spaced_view] =
+            automaton::views(&self.patterns, &self.pattern_leaves, &self.leaves)?;
         let pattern_edges = self
             .patterns
             .iter()

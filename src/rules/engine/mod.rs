@@ -17,6 +17,7 @@ use super::model::Model;
 use super::normalize::{self, Normalized};
 use super::testing::TestCase;
 
+mod automaton;
 mod build;
 mod eval;
 mod lazy_regex;
@@ -215,8 +216,8 @@ pub struct RuleSet {
     pub(crate) rules: Vec<Rule>,
     models: Vec<(String, std::sync::Arc<Model>)>,
     /// The word automaton: its patterns in ASCII, and the others (see `Builder::finish`).
-    words_ascii: Option<build::View>,
-    words_other: Option<build::View>,
+    words_ascii: Option<automaton::View>,
+    words_other: Option<automaton::View>,
     pattern_leaves: Vec<Vec<u32>>,
     /// Per pattern: the regexes it is a gate literal of, each with the bits of the gates
     /// (literal sets) it belongs to (empty for most patterns).
@@ -240,8 +241,8 @@ pub struct RuleSet {
     /// The longest `within` of any stateful condition, seconds.
     state_window: i64,
     /// The automata of the leaves that also match leetspeak or spaced letters, if any.
-    leet_view: Option<build::View>,
-    spaced_view: Option<build::View>,
+    leet_view: Option<automaton::View>,
+    spaced_view: Option<automaton::View>,
     dir: PathBuf,
     pub(crate) tests: Vec<TestCase>,
 }
@@ -344,7 +345,7 @@ impl RuleSet {
                 Some(regex_candidates),
             ),
             Some(other) => {
-                let both = build::by_end(ascii, other.matches(text));
+                let both = automaton::by_end(ascii, other.matches(text));
                 self.scan(
                     both,
                     text,

@@ -1,0 +1,71 @@
+//! Rule regexes as a rule author meets them: what loading refuses, and what then matches.
+
+use super::tests::{comment, names, one, set};
+use super::*;
+
+/// Regexes compile on first use, but a regex too large to compile is still refused when rules
+/// load, with where it is and what to do; a regex with a syntax error too. A regex that loads
+/// then matches (it is compiled the first time a comment needs it).
+#[test]
+fn a_regex_too_large_or_malformed_is_refused_when_rules_load() {
+    let rule = |re: &str| {
+        format!("[[rule]]\nid = \"r\"\n[rule.when]\nregex = ['{re}']\n[rule.then]\nhide = true\n")
+    };
+    let errors = set(&[("a.toml", &rule(r"\w{3000}"))]).unwrap_err();
+    let shown = errors[0].to_string();
+    assert!(
+        shown.contains("a.toml:4:") && shown.contains("too large once compiled"),
+        "{shown}"
+    );
+    let errors = set(&[("a.toml", &rule(r"(free|cash"))]).unwrap_err();
+    let shown = errors[0].to_string();
+    assert!(
+        shown.contains("a.toml:4:") && shown.contains("unclosed group"),
+        "{shown}"
+    );
+    let s = one(&rule(r"\bfree\s+\w{2,}\s+cash\b"));
+    assert_eq!(
+        names(&s.evaluate(&comment("FREE bonus cash today"), &NoState)),
+        ["hide"]
+    );
+    assert_eq!(
+        names(&s.evaluate(&comment("frée бонус cash"), &NoState)),
+        ["hide"]
+    );
+    assert!(names(&s.evaluate(&comment("free cash"), &NoState)).is_empty());
+}
+
+/// A regex that needs a character the normalized text never holds is an error at load, named
+/// with what the text reads instead; a pattern written in the normalized form loads and
+/// matches the comment as customers type it.
+#[test]
+fn a_regex_written_with_letters_normalized_text_never_holds_is_reported() {
+    let rule = |re: &str| {
+        format!("[[rule]]\nid = \"r\"\n[rule.when]\nregex = ['{re}']\n[rule.then]\nhide = true\n")
+    };
+    for (re, ch, reads) in [
+        (r"\bکسب\s+درآمد", "آ", "`ا`"),
+        ("يا كلب", "ي", "`ی`"),
+        ("вс[её] хорошо ё", "ё", "`е`"),
+        ("voc[eê] é idiota", "é", "`e`"),
+    ] {
+        let errors = set(&[("a.toml", &rule(re))]).unwrap_err();
+        let shown = errors[0].to_string();
+        assert!(
+            shown.contains("a.toml:4:")
+                && shown.contains("can never match")
+                && shown.contains(&format!("`{ch}` reads {reads}")),
+            "{re}: {shown}"
+        );
+    }
+    // A dead alternative beside a live one is allowed ("voc[eê]" finds "voce").
+    let s = one(&rule(r"\bvoc[eê] (é|e) idiota\b|\bکسب\s+درامد"));
+    assert_eq!(
+        names(&s.evaluate(&comment("Você é idiota"), &NoState)),
+        ["hide"]
+    );
+    assert_eq!(
+        names(&s.evaluate(&comment("كسب درآمد دلاري"), &NoState)),
+        ["hide"]
+    );
+}
