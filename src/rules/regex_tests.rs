@@ -3,22 +3,27 @@
 use super::tests::{comment, names, one, set};
 use super::*;
 
+/// A rule file whose one rule hides a comment `re` matches (the regex on line 4).
+fn rule(re: &str) -> String {
+    format!("[[rule]]\nid = \"r\"\n[rule.when]\nregex = ['{re}']\n[rule.then]\nhide = true\n")
+}
+
+/// The error loading `file` (a rule file named `a.toml`) reports.
+fn load_error(file: &str) -> String {
+    set(&[("a.toml", file)]).unwrap_err()[0].to_string()
+}
+
 /// Regexes compile on first use, but a regex too large to compile is still refused when rules
 /// load, with where it is and what to do; a regex with a syntax error too. A regex that loads
 /// then matches (it is compiled the first time a comment needs it).
 #[test]
 fn a_regex_too_large_or_malformed_is_refused_when_rules_load() {
-    let rule = |re: &str| {
-        format!("[[rule]]\nid = \"r\"\n[rule.when]\nregex = ['{re}']\n[rule.then]\nhide = true\n")
-    };
-    let errors = set(&[("a.toml", &rule(r"\w{3000}"))]).unwrap_err();
-    let shown = errors[0].to_string();
+    let shown = load_error(&rule(r"\w{3000}"));
     assert!(
         shown.contains("a.toml:4:") && shown.contains("too large once compiled"),
         "{shown}"
     );
-    let errors = set(&[("a.toml", &rule(r"(free|cash"))]).unwrap_err();
-    let shown = errors[0].to_string();
+    let shown = load_error(&rule(r"(free|cash"));
     assert!(
         shown.contains("a.toml:4:") && shown.contains("unclosed group"),
         "{shown}"
@@ -40,17 +45,13 @@ fn a_regex_too_large_or_malformed_is_refused_when_rules_load() {
 /// matches the comment as customers type it.
 #[test]
 fn a_regex_written_with_letters_normalized_text_never_holds_is_reported() {
-    let rule = |re: &str| {
-        format!("[[rule]]\nid = \"r\"\n[rule.when]\nregex = ['{re}']\n[rule.then]\nhide = true\n")
-    };
     for (re, ch, reads) in [
         (r"\bکسب\s+درآمد", "آ", "`ا`"),
         ("يا كلب", "ي", "`ی`"),
         ("вс[её] хорошо ё", "ё", "`е`"),
         ("voc[eê] é idiota", "é", "`e`"),
     ] {
-        let errors = set(&[("a.toml", &rule(re))]).unwrap_err();
-        let shown = errors[0].to_string();
+        let shown = load_error(&rule(re));
         assert!(
             shown.contains("a.toml:4:")
                 && shown.contains("can never match")

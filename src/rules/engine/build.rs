@@ -27,7 +27,6 @@ pub(crate) struct Builder {
     pattern_ids: std::collections::HashMap<Vec<u8>, u32>,
     pattern_leaves: Vec<Vec<u32>>,
     pub leaves: Vec<AcLeaf>,
-    regex_sources: Vec<String>,
     regexes: Vec<LazyRegex>,
     /// Per regex: the literal sets it cannot match without (see `regex_gates`); empty when
     /// it has none usable.
@@ -315,7 +314,6 @@ impl Builder {
         if let Some(never) = gates.iter().find_map(|set| never_in_text(set)) {
             return Err(never);
         }
-        self.regex_sources.push(source.to_string());
         self.regexes.push(LazyRegex::new(source));
         self.regex_gates.push(gates);
         Ok(self.regexes.len() as u32 - 1)

@@ -215,7 +215,7 @@ impl Cond {
 pub struct RuleSet {
     pub(crate) rules: Vec<Rule>,
     models: Vec<(String, std::sync::Arc<Model>)>,
-    /// The word automaton: its patterns in ASCII, and the others (see `Builder::finish`).
+    /// The word automaton: its patterns in ASCII, and the others (see `automaton::views`).
     words_ascii: Option<automaton::View>,
     words_other: Option<automaton::View>,
     pattern_leaves: Vec<Vec<u32>>,
