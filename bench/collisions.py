@@ -12,12 +12,14 @@
 #
 # Needs wordfreq (Apache-2.0, https://github.com/rspeer/wordfreq), a development tool only:
 #   python3 -m venv /tmp/wf && /tmp/wf/bin/pip install wordfreq
-#   /tmp/wf/bin/python bench/collisions.py [RULES_DIR] [MIN_ZIPF]
+#   /tmp/wf/bin/python bench/collisions.py [RULES_DIR] [MIN_ZIPF] [all]
 import glob, os, sys, tomllib
 from wordfreq import available_languages, zipf_frequency
 
 rules_dir = sys.argv[1] if len(sys.argv) > 1 else 'rules'
 min_zipf = float(sys.argv[2]) if len(sys.argv) > 2 else 3.0
+# The abuse categories, or every category with a third argument `all`.
+every = len(sys.argv) > 3 and sys.argv[3] == 'all'
 ABUSE = {'abuse', 'hate', 'harassment', 'threat', 'sexual', 'profanity'}
 LEET = str.maketrans('0134@5$7+8!|', 'oieaasstbii' + 'i')
 LANGS = sorted(l for l in available_languages() if l not in ('zh', 'ja', 'ko'))
@@ -30,6 +32,8 @@ def words_of(cond, alone, out):
     """Collect (word, alone) from a condition table; `alone` is False inside an `all`."""
     if not isinstance(cond, dict):
         return
+    # Conditions side by side in one table must all hold: a word beside a regex, a model...
+    alone = alone and len([k for k in cond if k != 'not']) <= 1
     for w in cond.get('words', []):
         for x in (list_words(w[5:]) if w.startswith('list:') else [w]):
             out.append((x, alone))
@@ -41,7 +45,7 @@ def words_of(cond, alone, out):
 found = {}
 for path in sorted(glob.glob(os.path.join(rules_dir, '*.toml'))):
     for rule in tomllib.load(open(path, 'rb')).get('rule', []):
-        if rule.get('category') not in ABUSE or rule.get('mode', 'enforce') != 'enforce':
+        if (rule.get('category') not in ABUSE and not every) or rule.get('mode', 'enforce') != 'enforce':
             continue
         if not rule.get('then', {}).get('hide') and not rule.get('then', {}).get('delete'):
             continue
