@@ -1,7 +1,6 @@
 //! Rule regexes as a rule author meets them: what loading refuses, and what then matches.
 
-use super::tests::{comment, names, one, set};
-use super::*;
+use super::tests::{acts, one, set};
 
 /// A rule file whose one rule hides a comment `re` matches (the regex on line 4).
 fn rule(re: &str) -> String {
@@ -29,15 +28,9 @@ fn a_regex_too_large_or_malformed_is_refused_when_rules_load() {
         "{shown}"
     );
     let s = one(&rule(r"\bfree\s+\w{2,}\s+cash\b"));
-    assert_eq!(
-        names(&s.evaluate(&comment("FREE bonus cash today"), &NoState)),
-        ["hide"]
-    );
-    assert_eq!(
-        names(&s.evaluate(&comment("frée бонус cash"), &NoState)),
-        ["hide"]
-    );
-    assert!(names(&s.evaluate(&comment("free cash"), &NoState)).is_empty());
+    assert_eq!(acts(&s, "FREE bonus cash today"), ["hide"]);
+    assert_eq!(acts(&s, "frée бонус cash"), ["hide"]);
+    assert!(acts(&s, "free cash").is_empty());
 }
 
 /// A regex that needs a character the normalized text never holds is an error at load, named
@@ -61,12 +54,6 @@ fn a_regex_written_with_letters_normalized_text_never_holds_is_reported() {
     }
     // A dead alternative beside a live one is allowed ("voc[eê]" finds "voce").
     let s = one(&rule(r"\bvoc[eê] (é|e) idiota\b|\bکسب\s+درامد"));
-    assert_eq!(
-        names(&s.evaluate(&comment("Você é idiota"), &NoState)),
-        ["hide"]
-    );
-    assert_eq!(
-        names(&s.evaluate(&comment("كسب درآمد دلاري"), &NoState)),
-        ["hide"]
-    );
+    assert_eq!(acts(&s, "Você é idiota"), ["hide"]);
+    assert_eq!(acts(&s, "كسب درآمد دلاري"), ["hide"]);
 }
