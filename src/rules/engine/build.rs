@@ -247,6 +247,32 @@ fn never_in_text(set: &[Vec<u8>]) -> Option<String> {
     ))
 }
 
+/// A pattern with its accented Latin letters as the normalized text has them: "lügner" reads
+/// "lugner", "[eé]" reads "[ee]". Comments are compared without accents, and brand teams who
+/// write German, Spanish or Portuguese write them: before this, such an alternative silently
+/// never matched ("du bist ein lügner" went through the German insult rule). Only a letter
+/// that normalizes, alone, to one ASCII letter is rewritten, so escapes, classes and other
+/// scripts are untouched (a letter of another script that reads differently is still refused
+/// by `never_in_text`). A range between accented letters ("[à-ü]") would change meaning; no
+/// shipped rule writes one.
+pub(crate) fn fold_accents(source: &str) -> std::borrow::Cow<'_, str> {
+    let latin = |c: char| matches!(c as u32, 0xC0..=0x24F | 0x1E00..=0x1EFF);
+    if !source.chars().any(latin) {
+        return std::borrow::Cow::Borrowed(source);
+    }
+    let mut out = String::with_capacity(source.len());
+    for c in source.chars() {
+        let reads = latin(c)
+            .then(|| crate::rules::normalize::normalize(c.encode_utf8(&mut [0; 4])))
+            .filter(|r| r.len() == 1 && r.as_bytes()[0].is_ascii_lowercase());
+        match reads {
+            Some(r) => out.push_str(&r),
+            None => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Whether `source` holds, outside an escape, a capital letter, a final sigma, or a letter that
 /// normalized text never holds ("ſ", which NFKC makes "s").
 pub(crate) fn needs_case_folding(source: &str) -> bool {
@@ -294,7 +320,10 @@ impl Builder {
     }
 
     /// Checks a regex (it compiles on first use, see `lazy_regex`) and returns its index.
+    /// Accented Latin letters in it are read as the text reads them (`fold_accents`).
     pub fn add_regex(&mut self, source: &str) -> Result<u32, String> {
+        let folded = fold_accents(source);
+        let source = folded.as_ref();
         let hir = lazy_regex::check(source).map_err(|e| match e {
             regex::Error::CompiledTooBig(limit) => format!(
                 "regex is too large once compiled (limit {limit} bytes); split it or use words"
