@@ -72,4 +72,8 @@ fn a_regex_with_accented_letters_matches_as_written() {
     // Capitals and a class with accents, too.
     let s = one(&rule(r"\bÉs\s+m[aá]s\s+tont[oa]\b"));
     assert_eq!(acts(&s, "es más tonta"), ["hide"]);
+    // "ß" reads "ss", in the pattern as in the comment.
+    let s = one(&rule(r"\bdu\s+bist\s+so\s+süß\b"));
+    assert_eq!(acts(&s, "Du bist so SÜSS"), ["hide"]);
+    assert_eq!(acts(&s, "du bist so süß"), ["hide"]);
 }

@@ -251,10 +251,10 @@ fn never_in_text(set: &[Vec<u8>]) -> Option<String> {
 /// "lugner", "[eé]" reads "[ee]". Comments are compared without accents, and brand teams who
 /// write German, Spanish or Portuguese write them: before this, such an alternative silently
 /// never matched ("du bist ein lügner" went through the German insult rule). Only a letter
-/// that normalizes, alone, to one ASCII letter is rewritten, so escapes, classes and other
+/// that normalizes, alone, to ASCII letters is rewritten ("ß" to "ss"), so escapes and other
 /// scripts are untouched (a letter of another script that reads differently is still refused
-/// by `never_in_text`). A range between accented letters ("[à-ü]") would change meaning; no
-/// shipped rule writes one.
+/// by `never_in_text`). A range between accented letters ("[à-ü]"), or "ß" inside a class, would
+/// change meaning; no shipped rule writes one.
 pub(crate) fn fold_accents(source: &str) -> std::borrow::Cow<'_, str> {
     let latin = |c: char| matches!(c as u32, 0xC0..=0x24F | 0x1E00..=0x1EFF);
     if !source.chars().any(latin) {
@@ -264,7 +264,7 @@ pub(crate) fn fold_accents(source: &str) -> std::borrow::Cow<'_, str> {
     for c in source.chars() {
         let reads = latin(c)
             .then(|| crate::rules::normalize::normalize(c.encode_utf8(&mut [0; 4])))
-            .filter(|r| r.len() == 1 && r.as_bytes()[0].is_ascii_lowercase());
+            .filter(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_lowercase()));
         match reads {
             Some(r) => out.push_str(&r),
             None => out.push(c),

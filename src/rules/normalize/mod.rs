@@ -323,6 +323,13 @@ fn fold_char(c: char, out: &mut String, depth: u8) {
             out.push(letter);
             continue;
         }
+        // German "ß" is "ss" ("Straße", "süß"): decancer reads it as the look-alike "b", which
+        // turned "Scheiße" into "Scheibe" (a window), "weiß" into "Weib" and "groß" into
+        // "grob" (rude), for the rules and the German abuse model alike.
+        if d == 'ß' || d == 'ẞ' {
+            out.push_str("ss");
+            continue;
+        }
         // An accented Latin letter loses its accent ("ó" reads "o", "ç" reads "c"): decancer
         // alone reads some of them as other letters ("ó" as "p", "ô" as "q", "õ" as "r"), which
         // turned Portuguese and Spanish into nonsense ("dólares" read "dplares").
@@ -465,6 +472,15 @@ mod tests {
         assert_eq!(normalize("🅵🆁🅴🅴 🅜🅞🅝🅔🅨"), "free money");
         assert!(has_confusables("🅿️aying you"));
         assert!(!has_confusables("blood type 🅰️"));
+    }
+
+    #[test]
+    fn german_sharp_s_reads_ss_not_a_look_alike_b() {
+        assert_eq!(
+            normalize("Scheiße, die STRAẞE ist groß und süß"),
+            "scheisse, die strasse ist gross und suss"
+        );
+        assert_eq!(normalize(&normalize("weiß")), "weiss");
     }
 
     #[test]
