@@ -230,9 +230,54 @@ fn tagged(text: &str, sigil: char) -> Vec<(usize, usize)> {
 /// Words that make a handle sound like a brand's own service account (`acme.support`,
 /// `acme_official_care`, `acmehelpdesk`).
 const SERVICE_WORDS: &[&str] = &[
-    "support", "help", "care", "official", "service", "team", "desk", "customer", "refund",
-    "assist", "contact", "info", "admin", "center", "centre", "verif", "agent", "hq", "claim",
-    "reward", "giveaway", "promo",
+    "support",
+    "help",
+    "care",
+    "official",
+    "service",
+    "team",
+    "desk",
+    "customer",
+    "refund",
+    "assist",
+    "contact",
+    "info",
+    "admin",
+    "center",
+    "centre",
+    "verif",
+    "agent",
+    "hq",
+    "claim",
+    "reward",
+    "giveaway",
+    "promo",
+    // The same in the languages of large Instagram markets (a held-out reader's impersonators:
+    // `natura_suporte_oficial`, `adidas_soporte_latam`, `trendyol_destek_resmi`,
+    // `wildberries_podderzhka`). Handles are ASCII, so Cyrillic words come transliterated.
+    "suporte",
+    "soporte",
+    "oficial",
+    "officiel",
+    "offiziell",
+    "atendimento",
+    "ayuda",
+    "servicio",
+    "servico",
+    "servizio",
+    "assistenza",
+    "cliente",
+    "kundenservice",
+    "kundendienst",
+    "hilfe",
+    "destek",
+    "resmi",
+    "musteri",
+    "bantuan",
+    "layanan",
+    "reembolso",
+    "podderzhka",
+    "pomosch",
 ];
 
 /// True when `handle` imitates the account named `own` without being it: `own` inside it with
@@ -477,6 +522,16 @@ mod tests {
         // One letter off, for names of five letters or more.
         assert!(imitates("glosier", "glossier"));
         assert!(imitates("glossierr_support", "glossier"));
+        for fake in [
+            "natura_suporte_oficial",
+            "adidas_soporte_latam",
+            "trendyol_destek_resmi",
+            "wildberries_podderzhka",
+        ] {
+            let own = fake.split('_').next().unwrap();
+            assert!(imitates(fake, own), "{fake}");
+        }
+        assert!(!imitates("natura_fans_brasil", "natura"));
         assert!(imitates("glossier.care", "glossier"));
         assert!(!imitates("glossier", "glossier"));
         assert!(!imitates("glossier.paris", "glossier"));
