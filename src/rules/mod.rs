@@ -15,6 +15,7 @@ mod ascii_words;
 pub mod cli;
 mod engine;
 mod features;
+mod imitation;
 mod load;
 pub mod model;
 pub mod normalize;
