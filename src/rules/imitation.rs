@@ -53,6 +53,18 @@ const SERVICE_WORDS: &[&str] = &[
     "reembolso",
     "podderzhka",
     "pomosch",
+    // Fake prize accounts (a fourth reader's `veltra.motors.gewinnspiel`).
+    "gewinnspiel",
+    "premios",
+    "premio",
+    "sorteio",
+    "sorteo",
+    "concours",
+    "rozygrysh",
+    "cekilis",
+    "hadiah",
+    "gifts",
+    "winners",
 ];
 
 /// True when `handle` imitates the account named `own` without being it: `own` inside it with
@@ -118,6 +130,8 @@ mod tests {
             "adidas_soporte_latam",
             "trendyol_destek_resmi",
             "wildberries_podderzhka",
+            "veltra_gewinnspiel",
+            "natura_sorteio",
         ] {
             let own = fake.split('_').next().unwrap();
             assert!(imitates(fake, own), "{fake}");
