@@ -37,7 +37,9 @@ pub use testing::{TestFailure, TestReport};
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Input {
     pub text: String,
-    #[serde(default)]
+    /// The commenter's @username; `author` is read as the same (a reader measuring the
+    /// impersonation rules passed `author` and, with it silently dropped, measured nothing).
+    #[serde(default, alias = "author")]
     pub username: Option<String>,
     #[serde(default)]
     pub user_id: Option<String>,

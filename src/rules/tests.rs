@@ -543,3 +543,20 @@ fn addressed_tells_an_insult_at_the_reader_from_one_about_someone_else() {
     )]);
     assert!(wrong.is_err());
 }
+
+/// A comment's author may be given as `username` or `author` (`rules eval` input, the review
+/// page's "Try a comment"): the impersonation rules see it either way.
+#[test]
+fn the_author_is_read_from_username_or_author() {
+    for line in [
+        r#"{"text":"DM us for your refund","author":"acme.support.help"}"#,
+        r#"{"text":"DM us for your refund","username":"acme.support.help"}"#,
+    ] {
+        let input: Input = serde_json::from_str(line).unwrap();
+        assert_eq!(
+            input.username.as_deref(),
+            Some("acme.support.help"),
+            "{line}"
+        );
+    }
+}
