@@ -227,8 +227,6 @@ fn tagged(text: &str, sigil: char) -> Vec<(usize, usize)> {
     out
 }
 
-pub use super::imitation::imitates;
-
 /// True for pictographic emoji and their common symbol blocks.
 pub fn is_emoji(c: char) -> bool {
     matches!(c as u32,

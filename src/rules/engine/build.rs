@@ -223,8 +223,12 @@ pub(crate) fn compile_with_limit(source: &str, size_limit: usize) -> Result<Rege
 /// match holds) has a character normalized text never holds: "درآمد" where the text reads
 /// "درامد", "ي" where it reads "ی", "ё" where it reads "е". Regexes are not normalized (a
 /// pattern's syntax would not survive it), so this is the mistake a rule writer makes.
+/// How the normalized text reads one character written alone.
+fn reads_as(c: char) -> String {
+    crate::rules::normalize::normalize(c.encode_utf8(&mut [0; 4]))
+}
+
 fn never_in_text(set: &[Vec<u8>]) -> Option<String> {
-    let reads_as = |c: char| crate::rules::normalize::normalize(c.encode_utf8(&mut [0; 4]));
     let mut first = None;
     for literal in set {
         let text = std::str::from_utf8(literal).ok()?;
@@ -256,14 +260,14 @@ fn never_in_text(set: &[Vec<u8>]) -> Option<String> {
 /// by `never_in_text`). A range between accented letters ("[à-ü]"), or "ß" inside a class, would
 /// change meaning; no shipped rule writes one.
 pub(crate) fn fold_accents(source: &str) -> std::borrow::Cow<'_, str> {
-    let latin = |c: char| matches!(c as u32, 0xC0..=0x24F | 0x1E00..=0x1EFF);
-    if !source.chars().any(latin) {
+    use crate::rules::normalize::is_latin_with_marks;
+    if !source.chars().any(is_latin_with_marks) {
         return std::borrow::Cow::Borrowed(source);
     }
     let mut out = String::with_capacity(source.len());
     for c in source.chars() {
-        let reads = latin(c)
-            .then(|| crate::rules::normalize::normalize(c.encode_utf8(&mut [0; 4])))
+        let reads = is_latin_with_marks(c)
+            .then(|| reads_as(c))
             .filter(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_lowercase()));
         match reads {
             Some(r) => out.push_str(&r),

@@ -449,7 +449,7 @@ fn handles_condition(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool
             let is_own = |h: &str| names.contains(&h);
             let author = ctx.input.username.as_deref().map(|_| ctx.author());
             if let Some(a) = author.filter(|a| !is_own(a)) {
-                if names.iter().any(|n| features::imitates(a, n)) {
+                if names.iter().any(|n| imitation::imitates(a, n)) {
                     ev.push(Evidence {
                         condition: "impersonates (author)".to_string(),
                         matched: a.to_string(),
@@ -465,7 +465,7 @@ fn handles_condition(cond: &Cond, ctx: &Ctx<'_>, ev: &mut Vec<Evidence>) -> bool
             let mentions = ctx.mentions.get_or_init(|| features::mentions(text));
             for &(s, e) in mentions {
                 let h = &text[s + 1..e];
-                if !is_own(h) && names.iter().any(|n| features::imitates(h, n)) {
+                if !is_own(h) && names.iter().any(|n| imitation::imitates(h, n)) {
                     ev.push(ctx.norm_evidence("impersonates", s, e));
                     return true;
                 }

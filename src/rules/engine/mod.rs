@@ -13,6 +13,7 @@ use regex::Regex;
 use serde::Serialize;
 
 use super::features::{self, Link};
+use super::imitation;
 use super::model::Model;
 use super::normalize::{self, Normalized};
 use super::testing::TestCase;
@@ -121,7 +122,7 @@ pub(crate) enum Cond {
     /// The comment names an @handle or #handle that is none of these (normalized, no sigil).
     HandlesExcept(Vec<String>),
     /// The author, or an @handle the comment names, imitates the account's own username or
-    /// one of these names (normalized, no sigil): see [`features::imitates`].
+    /// one of these names (normalized, no sigil): see [`imitation::imitates`].
     Impersonates(Vec<String>),
 }
 

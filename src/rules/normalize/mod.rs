@@ -282,6 +282,12 @@ fn is_currency(c: char) -> bool {
     matches!(c, '\u{20A0}'..='\u{20CF}' | '£' | '¥' | '¢' | '¤')
 }
 
+/// Latin-1 Supplement to Latin Extended-B and Latin Extended Additional: the blocks of accented
+/// Latin letters ("ó", "ç", "ü", "ß", "ệ"), which normalized text holds without their marks.
+pub(crate) fn is_latin_with_marks(c: char) -> bool {
+    matches!(c as u32, 0xC0..=0x24F | 0x1E00..=0x1EFF)
+}
+
 /// Folds one character into `out`. Applied again to its own output until stable, so that
 /// normalization is idempotent.
 fn fold_char(c: char, out: &mut String, depth: u8) {
@@ -333,7 +339,7 @@ fn fold_char(c: char, out: &mut String, depth: u8) {
         // An accented Latin letter loses its accent ("ó" reads "o", "ç" reads "c"): decancer
         // alone reads some of them as other letters ("ó" as "p", "ô" as "q", "õ" as "r"), which
         // turned Portuguese and Spanish into nonsense ("dólares" read "dplares").
-        if matches!(d as u32, 0xC0..=0x24F | 0x1E00..=0x1EFF) {
+        if is_latin_with_marks(d) {
             let mut parts = std::iter::once(d).nfd();
             if let Some(base) = parts.next() {
                 if base.is_ascii_alphabetic()
