@@ -227,8 +227,10 @@ fn site_words(text: &str, mut found: impl FnMut(usize, usize)) {
 }
 
 /// `[a-z]` first, three letters or more, one to four digits, ending in two digits (`berkah99`)
-/// or a digit and one letter (`visi4d`), 4 to 24 bytes. One digit at the end is not enough:
-/// Indonesian writes a doubled word that way (`orang2`, "people").
+/// or a digit and one letter (`visi4d`, `g4c0r`), 4 to 24 bytes. One digit at the end is not
+/// enough: Indonesian writes a doubled word that way (`orang2`, "people"); nor a short word
+/// with one of the digits Arabic in Latin letters writes sounds with (`da7k`, "laughing";
+/// `ba3d`, "after"; a held-out reader's comment, stop 41).
 fn is_site_word(w: &[u8]) -> bool {
     if w.len() < 4 || w.len() > 24 || !w[0].is_ascii_alphabetic() {
         return false;
@@ -236,8 +238,10 @@ fn is_site_word(w: &[u8]) -> bool {
     let letters = w.iter().filter(|b| b.is_ascii_alphabetic()).count();
     let digits = w.len() - letters;
     let n = w.len();
+    let arabizi =
+        digits == 1 && n <= 5 && matches!(w[n - 2], b'2' | b'3' | b'5' | b'7' | b'8' | b'9');
     let tail_ok = (w[n - 1].is_ascii_digit() && w[n - 2].is_ascii_digit())
-        || (w[n - 1].is_ascii_alphabetic() && w[n - 2].is_ascii_digit());
+        || (w[n - 1].is_ascii_alphabetic() && w[n - 2].is_ascii_digit() && !arabizi);
     letters >= 3 && (1..=4).contains(&digits) && tail_ok
 }
 
@@ -262,4 +266,21 @@ pub fn site_keys(norm: &super::normalize::Normalized, original: &str) -> Vec<Str
     keys.sort();
     keys.dedup();
     keys
+}
+
+#[cfg(test)]
+mod site_word_tests {
+    use super::is_site_word;
+
+    #[test]
+    fn site_shapes_and_arabizi() {
+        for w in [
+            "berkah99", "visi4d", "t0gel62", "alexis17", "slot88x", "g4c0r", "cu4n", "s3l0t",
+        ] {
+            assert!(is_site_word(w.as_bytes()), "{w}");
+        }
+        for w in ["da7k", "ba3d", "sa7b", "orang2", "ra7et"] {
+            assert!(!is_site_word(w.as_bytes()), "{w}");
+        }
+    }
 }
