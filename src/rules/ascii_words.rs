@@ -202,7 +202,12 @@ mod tests {
         };
         let mut pairs: Vec<(Regex, Regex)> = sources
             .iter()
-            .filter_map(|s| Some((rule(s).unwrap_or_else(|e| panic!("{e}: {s}")), rule(&rewrite(s)?).unwrap_or_else(|e| panic!("ascii {e}: {s}")))))
+            .filter_map(|s| {
+                Some((
+                    rule(s).unwrap_or_else(|e| panic!("{e}: {s}")),
+                    rule(&rewrite(s)?).unwrap_or_else(|e| panic!("ascii {e}: {s}")),
+                ))
+            })
             .collect();
         // The link and contact finders' own regexes, as they compile them.
         let features = crate::rules::features::CONTACT_PATTERNS
