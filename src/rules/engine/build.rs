@@ -28,6 +28,9 @@ pub(crate) struct Builder {
     pattern_leaves: Vec<Vec<u32>>,
     pub leaves: Vec<AcLeaf>,
     regexes: Vec<LazyRegex>,
+    /// Each regex source once: a regex written in several rules (the quoted-condemnation
+    /// exception is in 28) is checked, compiled and stored once.
+    regex_ids: std::collections::HashMap<String, u32>,
     /// Per regex: the literal sets it cannot match without (see `regex_gates`); empty when
     /// it has none usable.
     regex_gates: Vec<Vec<Vec<Vec<u8>>>>,
@@ -328,6 +331,9 @@ impl Builder {
     pub fn add_regex(&mut self, source: &str) -> Result<u32, String> {
         let folded = fold_accents(source);
         let source = folded.as_ref();
+        if let Some(&id) = self.regex_ids.get(source) {
+            return Ok(id);
+        }
         let hir = lazy_regex::check(source).map_err(|e| match e {
             regex::Error::CompiledTooBig(limit) => format!(
                 "regex is too large once compiled (limit {limit} bytes); split it or use words"
@@ -349,7 +355,9 @@ impl Builder {
         }
         self.regexes.push(LazyRegex::new(source));
         self.regex_gates.push(gates);
-        Ok(self.regexes.len() as u32 - 1)
+        let id = self.regexes.len() as u32 - 1;
+        self.regex_ids.insert(source.to_string(), id);
+        Ok(id)
     }
 
     pub fn finish(
