@@ -214,6 +214,30 @@ pub(crate) const REGEX_DFA_CACHE_LIMIT: usize = 8 << 20;
 ///
 /// Rules load with `REGEX_SIZE_LIMIT` checked (`lazy_regex::check`) and compile on first use
 /// with a larger limit.
+/// A rule regex as the engine runs it. `gated`: the engine runs it only on a comment where
+/// its literal gates found one literal of each of its sets (`regex_gates`), so the regex
+/// crate's own literal prefilter, a second scan for the same literals, is left out.
+pub(crate) fn compile_rule_regex(
+    source: &str,
+    size_limit: usize,
+    gated: bool,
+) -> Result<regex_automata::meta::Regex, String> {
+    use regex_automata::{meta, util::syntax};
+    meta::Builder::new()
+        .syntax(syntax::Config::new().case_insensitive(needs_case_folding(source)))
+        .configure(
+            meta::Config::new()
+                .nfa_size_limit(Some(size_limit))
+                .hybrid_cache_capacity(REGEX_DFA_CACHE_LIMIT)
+                .auto_prefilter(!gated),
+        )
+        .build(source)
+        .map_err(|e| e.to_string())
+}
+
+/// A regex as the `regex` crate compiles it, with the rules' size limits (the tests compare the
+/// rule regexes' forms with it).
+#[cfg(test)]
 pub(crate) fn compile_with_limit(source: &str, size_limit: usize) -> Result<Regex, regex::Error> {
     regex::RegexBuilder::new(source)
         .case_insensitive(needs_case_folding(source))
@@ -353,7 +377,7 @@ impl Builder {
         if let Some(never) = gates.iter().find_map(|set| never_in_text(set)) {
             return Err(never);
         }
-        self.regexes.push(LazyRegex::new(source));
+        self.regexes.push(LazyRegex::new(source, !gates.is_empty()));
         self.regex_gates.push(gates);
         let id = self.regexes.len() as u32 - 1;
         self.regex_ids.insert(source.to_string(), id);

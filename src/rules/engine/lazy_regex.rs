@@ -11,9 +11,9 @@
 
 use std::sync::OnceLock;
 
-use regex::Regex;
+use regex_automata::meta::Regex;
 
-use super::build::{compile_with_limit, needs_case_folding, REGEX_SIZE_LIMIT};
+use super::build::{compile_rule_regex, needs_case_folding, REGEX_SIZE_LIMIT};
 use crate::rules::ascii_words;
 
 /// The size limit of the compile on first use: eight times the limit loading checks. The
@@ -49,15 +49,17 @@ pub(crate) fn check(source: &str) -> Result<regex_syntax::hir::Hir, regex::Error
 #[derive(Debug)]
 pub(crate) struct LazyRegex {
     source: String,
+    gated: bool,
     unicode: OnceLock<Option<Regex>>,
     ascii: OnceLock<Option<Regex>>,
 }
 
 impl LazyRegex {
     /// A regex that passed [`check`].
-    pub(crate) fn new(source: &str) -> Self {
+    pub(crate) fn new(source: &str, gated: bool) -> Self {
         LazyRegex {
             source: source.to_string(),
+            gated,
             unicode: OnceLock::new(),
             ascii: OnceLock::new(),
         }
@@ -71,14 +73,14 @@ impl LazyRegex {
         if ascii_suffices {
             let ascii = self.ascii.get_or_init(|| {
                 ascii_words::rewrite(&self.source)
-                    .and_then(|a| compile_with_limit(&a, LAZY_SIZE_LIMIT).ok())
+                    .and_then(|a| compile_rule_regex(&a, LAZY_SIZE_LIMIT, self.gated).ok())
             });
             if let Some(a) = ascii {
                 return Some(a);
             }
         }
         self.unicode
-            .get_or_init(|| match compile_with_limit(&self.source, LAZY_SIZE_LIMIT) {
+            .get_or_init(|| match compile_rule_regex(&self.source, LAZY_SIZE_LIMIT, self.gated) {
                 Ok(re) => Some(re),
                 Err(e) => {
                     tracing::error!(regex = %self.source, error = %e, "a rule regex failed to compile on first use; it matches nothing");
@@ -127,7 +129,7 @@ mod tests {
         ] {
             let n = largest_passing(shape);
             let source = shape.replace("{N}", &format!("{{{n}}}"));
-            let re = LazyRegex::new(&source);
+            let re = LazyRegex::new(&source, true);
             assert!(
                 re.pick(false).is_some(),
                 "{source} passed the check but does not compile"
