@@ -560,3 +560,24 @@ fn the_author_is_read_from_username_or_author() {
         );
     }
 }
+
+/// The built-in groups act as the TOML they stand for, and `= false` is reported where written.
+#[test]
+fn built_in_groups_exempt_quotes_and_friends_teased() {
+    let rule = "[[rule]]\nid = \"idiot\"\n[rule.when]\nwords = [\"idiot\"]\n[rule.unless]\nquoting_to_condemn = true\nteasing_a_friend = true\n[rule.then]\nhide = true\n";
+    let s = set(&[("a.toml", rule), ("lists/speaking-against.txt", "shame\n")]).unwrap();
+    assert_eq!(acts(&s, "you idiot"), ["hide"]);
+    assert!(acts(&s, "someone wrote 'you idiot' under her photo, shame").is_empty());
+    assert!(acts(&s, "@dani you idiot this is literally you 😂").is_empty());
+    assert_eq!(acts(&s, "@dani you idiot, nobody wants you 😂"), ["hide"]);
+    let bad = rule.replace("teasing_a_friend = true", "teasing_a_friend = false");
+    let errors = set(&[("a.toml", &bad), ("lists/speaking-against.txt", "shame\n")]).unwrap_err();
+    let shown: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert!(
+        shown
+            .iter()
+            .any(|e| e.contains("a.toml:7:")
+                && e.contains("`teasing_a_friend` is `true` or left out")),
+        "{shown:#?}"
+    );
+}

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use toml_edit::{ImDocument, Item, TableLike, Value};
 
+mod builtin;
 mod cases;
 mod conditions;
 mod model_condition;
@@ -38,6 +39,8 @@ const RULE_KEYS: &[&str] = &[
     "spaced_letters",
 ];
 const CONDITION_KEYS: &[&str] = &[
+    "quoting_to_condemn",
+    "teasing_a_friend",
     "words",
     "contains",
     "regex",

@@ -1,0 +1,53 @@
+//! Groups of conditions many rules share, written once: a rule says `quoting_to_condemn = true`
+//! or `teasing_a_friend = true` (in `[rule.unless]`) instead of copying the group. Each is read
+//! exactly as the TOML below would be if written in the rule, with the rule's own options
+//! (`leetspeak` applies to their words as it would to a copy).
+
+use super::*;
+
+/// A comment that quotes abuse to condemn it: a quotation, and a word of shame (the list
+/// `speaking-against`) or of writing and saying ("calling her a 'dumb bitch' is disgusting",
+/// "wer 'du bist eine Hure' schreibt, sollte sich schämen", "Alguien le escribió \"sudaca de
+/// mierda\" a la modelo").
+const QUOTING_TO_CONDEMN: &str = r#"all = [{ regex = ['["“«„][^"”»“]{2,80}["”»“]', '(^|\s)[\x27‘][^\x27’]{2,60}[\x27’]([\s,.!?:;]|$)'] }, { any = [{ words = ["list:speaking-against"] }, { regex = ['\b(writ\w*|wrote|say\w*|said|call\w*|[ée]cri\w+|schreib\w*|schr[ie]ef\w*|schrijf\w*|yazan\w*|likh\w*|pisz\w*|napisa\w*|написа\w*|пиш\w*|scritt\w*|escrib\w+|escrev\w+|scriv\w+|nulis|komen\w*|comment\w*)\b'] }] }]"#;
+
+/// A friend the comment tags, teased with a laugh or love ("@luki_r du vollidiot, du hast das
+/// handy seit nem jahr 😂", "@amandine_x t'es vraiment une conne je t'adore 😂❤️"); not with a
+/// sexual insult ("whore") or an insult piled on ("nobody wants you", "kys").
+const TEASING_A_FRIEND: &str = r#"any = [{ all = [
+  { min_mentions = 1 },
+  { any = [
+    { contains = ["😂", "🤣", "😭", "💀", "😹", "😆", "😅", "❤", "🥰", "😘", "💕", "🫶", "ㅋㅋ", "ㅎㅎ"] },
+    { regex = ['\b(a?(ha){2,}h?|(ah){2,}a?|(ja){2,}|(je){2,}|(he){2,}|(hi){2,}|k{4,}|(wk){2,}\w*|lo+l|lmf?ao+|rofl|mdr|ptdr|xd+|rsrs\w*|jk|te\s+amo|te\s+quiero|ti\s+adoro|ti\s+voglio\s+bene|je\s+t.?adore|ich\s+(liebe|lieb)\s+dich|hab\s+dich\s+lieb|seni\s+seviyorum|kocham\s+ci[eę]|mahal\s+kita|love\s+(you|u|ya)|luv\s+(u|ya)|ily)\b|хаха|ахах|555'] },
+  ] },
+  { not = { words = ["whore", "slut", "cunt", "puta", "vadia", "piranha", "salope", "pute", "schlampe", "hure", "fotze", "nutte", "lonte", "pelacur", "randi", "kurwa", "szmata", "orospu", "шлюха", "troia", "puttana", "zorra", "hoer", "pokpok"] } },
+  { not = { regex = ['\b(nobody|no\s+one)\s+(wants|likes|loves|cares\s+about)\s+(you|u)\b', '\bdelete\s+(your|ur)\s+(account|page)\b', '\b(kill\s+(yourself|urself|ur\s+self)|kys|go\s+die|just\s+die)\b', '\b(nadie|ninguem|ninguém|niemand|nikt|koi|nessuno|kimse|personne)\s+(te|ti|tujhe|cię|will|mag|seni|ne\s+t)\b'] } },
+] }]"#;
+
+impl Loader {
+    /// `quoting_to_condemn = true` or `teasing_a_friend = true`: the shared group, read as
+    /// if it were written here. Only `true` means anything; `false` is a mistake reported.
+    pub(super) fn builtin_group(
+        &mut self,
+        f: &File<'_>,
+        t: &dyn TableLike,
+        key: &str,
+        opts: Opts,
+    ) -> Option<Cond> {
+        if !self.boolean(f, t, key)? {
+            let span = t.get(key).and_then(item_span);
+            self.err(f, span, format!("`{key}` is `true` or left out"));
+            return None;
+        }
+        let src = match key {
+            "quoting_to_condemn" => QUOTING_TO_CONDEMN,
+            _ => TEASING_A_FRIEND,
+        };
+        let doc = ImDocument::parse(src.to_string()).expect("a built-in group parses");
+        let file = File {
+            name: format!("(the built-in `{key}`)"),
+            src,
+        };
+        self.conditions(&file, doc.as_table(), None, key, opts, false)
+    }
+}
