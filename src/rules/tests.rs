@@ -570,6 +570,9 @@ fn built_in_groups_exempt_quotes_and_friends_teased() {
     assert!(acts(&s, "someone wrote 'you idiot' under her photo, shame").is_empty());
     assert!(acts(&s, "@dani you idiot this is literally you 😂").is_empty());
     assert_eq!(acts(&s, "@dani you idiot, nobody wants you 😂"), ["hide"]);
+    // Said to the writer and condemned without quotation marks; not the insult itself.
+    assert!(acts(&s, "he called me an idiot in my DMs, shame").is_empty());
+    assert_eq!(acts(&s, "he is an idiot, shame"), ["hide"]);
     let bad = rule.replace("teasing_a_friend = true", "teasing_a_friend = false");
     let errors = set(&[("a.toml", &bad), ("lists/speaking-against.txt", "shame\n")]).unwrap_err();
     let shown: Vec<String> = errors.iter().map(ToString::to_string).collect();
