@@ -48,10 +48,7 @@ impl Loader {
             _ => TEASING_A_FRIEND,
         };
         let doc = ImDocument::parse(src.to_string()).expect("a built-in group parses");
-        let file = File {
-            name: format!("(the built-in `{key}`)"),
-            src,
-        };
+        let file = File::new(format!("(the built-in `{key}`)"), src);
         self.conditions(&file, doc.as_table(), None, key, opts, false)
     }
 }
