@@ -11,7 +11,7 @@ use super::*;
 /// mierda\" a la modelo"); or, without quotation marks, what someone called or sent the
 /// writer beside such a word ("someone called me a f*ggot for liking it. reported").
 const QUOTING_TO_CONDEMN: &str = r#"any = [
-  { all = [{ regex = ['["“«„][^"”»“]{2,80}["”»“]', '(^|\s)[\x27‘][^\x27’]{2,60}[\x27’]([\s,.!?:;]|$)'] }, { any = [{ words = ["list:speaking-against"] }, { regex = ['\b(writ\w*|wrote|say\w*|said|call\w*|[ée]cri\w+|schreib\w*|schr[ie]ef\w*|schrijf\w*|yazan\w*|likh\w*|pisz\w*|napisa\w*|написа\w*|пиш\w*|scritt\w*|escrib\w+|escrev\w+|scriv\w+|nulis|komen\w*|comment\w*|ge(schrieben|sagt)|dedi\w*|dett[oa]|disse|dijo|dicho|bilang|ngomong|nhan|sinabi\w*|kaha|bola|powiedzia\w*|сказал\w*|zei|gezegd|trait\w+|قال\w*)\b'] }] }] },
+  { all = [{ regex = ['["“«„][^"”»“]{2,80}["”»“]', '(^|\s)[\x27‘][^\x27’]{2,60}[\x27’]([\s,.!?:;]|$)'] }, { any = [{ words = ["list:speaking-against"] }, { regex = ['\b(writ\w*|wrote|say\w*|said|call\w*|[ée]cri\w+|schreib\w*|schr[ie]ef\w*|schrijf\w*|yazan\w*|likh\w*|pisz\w*|napisa\w*|написа\w*|пиш\w*|scritt\w*|escrib\w+|escrev\w+|scriv\w+|nulis|komen\w*|comment\w*|ge(schrieben|sagt)|dedi\w*|dett[oa]|disse|dijo|dicho|bilang|ngomong|nhan|sinabi\w*|kaha|bola|powiedzia\w*|сказал\w*|zei|gezegd|trait\w+|dizendo|dicendo|diciendo|قال\w*)\b'] }] }] },
   { all = [{ regex = ['\b(called\s+me|calling\s+me|dm.?d\s+me|sent\s+me|me\s+(llam[oó]|dijo|mand[oó]|chamou|mandou|xingou)|(hat|haben)\s+mich|nannte\s+mich|m.?a\s+(trait[ée]e?|dit|envoy[ée])|mi\s+ha\s+(chiamat|dett|scritt)\w*|mujhe\s+\w+\s+(bola|kaha)|nazwa\w*\s+mnie|napisa\w*\s+mi|назвал\w*\s+меня|написал\w*\s+мне|noemde\s+(me|mij)|nag-?dm\s+sakin|tinawag\s+ak\w+|ngatain\s+(gue|aku)|goi\s+toi|chui\s+toi)\b'] }, { words = ["list:speaking-against"] }] },
 ]"#;
 

@@ -10,9 +10,12 @@ use std::path::{Path, PathBuf};
 
 use toml_edit::{ImDocument, Item, TableLike, Value};
 
+use file::File;
+
 mod builtin;
 mod cases;
 mod conditions;
+mod file;
 mod model_condition;
 mod rules;
 mod version;
@@ -108,41 +111,6 @@ pub(crate) fn did_you_mean(word: &str, known: &[&str]) -> String {
     match best {
         Some((d, k)) if d <= 2.max(word.len() / 3) => format!(" (did you mean `{k}`?)"),
         _ => String::new(),
-    }
-}
-
-struct File<'a> {
-    name: String,
-    src: &'a str,
-    /// Where each line starts, found once: a test file of 1,500 cases asked for the line of
-    /// each case, and counting the newlines before it every time took longer than compiling
-    /// every rule of the pack.
-    line_starts: std::cell::OnceCell<Vec<usize>>,
-}
-
-impl<'a> File<'a> {
-    fn new(name: String, src: &'a str) -> Self {
-        File {
-            name,
-            src,
-            line_starts: std::cell::OnceCell::new(),
-        }
-    }
-
-    fn position(&self, offset: usize) -> (usize, usize) {
-        let offset = offset.min(self.src.len());
-        let starts = self.line_starts.get_or_init(|| {
-            std::iter::once(0)
-                .chain(self.src.match_indices('\n').map(|(i, _)| i + 1))
-                .collect()
-        });
-        let line = starts.partition_point(|&s| s <= offset);
-        let line_start = starts[line - 1];
-        (line, self.src[line_start..offset].chars().count() + 1)
-    }
-
-    fn location(&self, span: Option<Range<usize>>) -> (usize, usize) {
-        span.map_or((1, 1), |s| self.position(s.start))
     }
 }
 
