@@ -142,6 +142,8 @@ fn lowercase_literal(bytes: &[u8]) -> Vec<u8> {
 /// (turn|became|grew)` needs one of those words), and the sets inside each part; in an
 /// alternation, one set of every branch's literals. Every match of the whole contains a match
 /// of that rest, which starts with one of them, so a comment without any of them cannot match.
+/// Each branch gives its rarest set (`best`): `\b(zdechnij\b|...|i\s+will\s+...)` ran on 1,529
+/// of 1,669 comments gated by first words ("i", "o", "!"), on 20 by the rarest ("bleach").
 fn inner_literals(hir: &regex_syntax::hir::Hir) -> Vec<Vec<Vec<u8>>> {
     use regex_syntax::hir::literal::ExtractKind;
     use regex_syntax::hir::{Hir, HirKind};
@@ -151,7 +153,13 @@ fn inner_literals(hir: &regex_syntax::hir::Hir) -> Vec<Vec<Vec<u8>>> {
         HirKind::Alternation(branches) => {
             let mut all: Vec<Vec<u8>> = Vec::new();
             for b in branches {
-                let Some(set) = starts(b).or_else(|| best(inner_literals(b))) else {
+                // A branch's own first words, unless one is short: "i" or "u" is in almost
+                // every comment, and `(i|we)\s+will\s+murder` is better gated by "murder".
+                let set = match starts(b) {
+                    Some(s) if shortest(&s) >= 4 => Some(s),
+                    s => best(s.into_iter().chain(inner_literals(b))),
+                };
+                let Some(set) = set else {
                     return Vec::new();
                 };
                 for l in set {
@@ -584,6 +592,9 @@ mod tests {
         // A second set of one-letter words is left out; a set that the first implies too.
         assert_eq!(gates(r"\b(kill|stab)\s+(u|you)\b"), [vec!["kill", "stab"]]);
         assert_eq!(gates(r"\bscam(mer)?s?\b"), [vec!["scam"]]);
+        // Each branch of an alternation by its rarest set: "murder", not "i".
+        let threat = r"\b(zdechnij|i\s+will\s+murder\s+(you|u))\b";
+        assert_eq!(gates(threat), [vec!["murder", "zdechnij"]]);
         assert!(gates(r"\d{5,}").is_empty());
     }
 }
