@@ -65,6 +65,12 @@ impl LazyRegex {
         }
     }
 
+    /// The pattern as written.
+    #[cfg(test)]
+    pub(crate) fn source(&self) -> &str {
+        &self.source
+    }
+
     /// The ASCII form when `ascii_suffices` (see `ascii_words::suffices`) and there is one,
     /// else the Unicode form. `None` only if the Unicode form failed to compile after passing
     /// [`check`], which the margin of [`LAZY_SIZE_LIMIT`] rules out; it is logged, and the regex matches
