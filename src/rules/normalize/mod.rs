@@ -10,6 +10,7 @@
 //! top of the normalized text, because they cause false positives on ordinary comments.
 
 mod scripts;
+pub use scripts::has_confusables;
 mod spaced;
 
 use unicode_normalization::UnicodeNormalization;
@@ -107,6 +108,17 @@ impl Normalized {
         let mut chars = original.char_indices().peekable();
         while let Some((i, c)) = chars.next() {
             let mut span = (i as u32, (i + c.len_utf8()) as u32);
+            if scripts::is_ukrainian_i(c) {
+                while kept.peek().is_some_and(|&(_, end)| end <= i) {
+                    kept.next();
+                }
+                if kept.peek().is_some_and(|&(start, _)| start <= i) {
+                    self.push_space_if(&mut pending_space, span.0);
+                    self.text.push('і');
+                    self.orig.extend([span, span]);
+                    continue;
+                }
+            }
             if c.is_ascii() {
                 // What `fold_char` does with ASCII, without the buffer.
                 if c.is_ascii_whitespace() {
@@ -242,7 +254,7 @@ pub fn is_invisible(c: char) -> bool {
         || (c.is_control() && !c.is_whitespace())
 }
 
-fn decancer_options() -> decancer::Options {
+pub(super) fn decancer_options() -> decancer::Options {
     // Latin look-alikes, Cyrillic, Greek and diacritics are folded; other writing systems are
     // kept as they are so that their words stay matchable.
     decancer::Options::default()
@@ -268,7 +280,7 @@ fn decancer_options() -> decancer::Options {
 /// The letters in black circles and squares (🅐, 🅿): emoji to decancer, which keeps emoji, but
 /// letters to a reader ("🅿aying 5 200 to 15 people"). Unicode gives them no decomposition, so
 /// NFKC leaves them too (the white-squared 🄰 it folds itself).
-fn enclosed_letter(c: char) -> Option<char> {
+pub(super) fn enclosed_letter(c: char) -> Option<char> {
     let base = match c as u32 {
         0x1F150..=0x1F169 => 0x1F150,
         0x1F170..=0x1F189 => 0x1F170,
@@ -387,71 +399,7 @@ fn push_lower(c: char, out: &mut String) {
     }
 }
 
-/// True when the text uses look-alike letters: a word mixing Latin letters with letters of
-/// another script that fold to Latin ("frее" with Cyrillic е), or letters written in a
-/// "fancy" Unicode font (mathematical, fullwidth, circled, small caps).
-pub fn has_confusables(text: &str) -> bool {
-    if text.is_ascii() {
-        return false;
-    }
-    for word in text.split_whitespace() {
-        if word.is_ascii() {
-            continue;
-        }
-        let mut latin = false;
-        let mut foreign_lookalike = false;
-        let mut enclosed = false;
-        for c in word.chars() {
-            if c.is_ascii_alphabetic() {
-                latin = true;
-                continue;
-            }
-            if enclosed_letter(c).is_some() {
-                enclosed = true; // 🅿aying, with a Latin letter somewhere in the word
-                continue;
-            }
-            // The ordinal indicators of Portuguese, Spanish and Italian ("2ª", "5º") fold to
-            // letters but are ordinary writing.
-            if c.is_ascii() || !c.is_alphabetic() || matches!(c, 'ª' | 'º') {
-                continue;
-            }
-            // Most letters are their own NFKC form ("é", "д"): a table lookup tells, cheaper
-            // than normalizing each; and only Greek, Cyrillic and small capitals can be
-            // foreign look-alikes, so the others skip decancer (1,800 instructions a comment
-            // less on the scamspot comments, the same answers).
-            let unchanged = unicode_normalization::is_nfkc_quick(std::iter::once(c))
-                == unicode_normalization::IsNormalized::Yes;
-            if !unchanged {
-                let first = std::iter::once(c).nfkc().next();
-                if first != Some(c) && first.is_some_and(|d| d.is_ascii_alphanumeric()) {
-                    return true; // fancy font: 𝐟, ｆ, ⓕ
-                }
-            }
-            if is_small_cap_or_greek_cyrillic(c) {
-                if let decancer::Translation::Character(e) =
-                    decancer::cure_char(c, decancer_options())
-                {
-                    foreign_lookalike |= e.is_ascii_alphabetic();
-                }
-            }
-        }
-        if latin && (foreign_lookalike || enclosed) {
-            return true;
-        }
-        // A word written entirely in small capitals is fancy text too.
-        if word.chars().filter(|c| c.is_alphabetic()).count() >= 2
-            && word
-                .chars()
-                .filter(|c| c.is_alphabetic())
-                .all(|c| (0x1D00..=0x1D2B).contains(&(c as u32)) || c == 'ʀ' || c == 'ɢ')
-        {
-            return true;
-        }
-    }
-    false
-}
-
-fn is_small_cap_or_greek_cyrillic(c: char) -> bool {
+pub(super) fn is_small_cap_or_greek_cyrillic(c: char) -> bool {
     matches!(c as u32, 0x0370..=0x03FF | 0x0400..=0x04FF | 0x1D00..=0x1D2B | 0x0250..=0x02AF)
 }
 
