@@ -108,13 +108,13 @@ impl Normalized {
         let mut chars = original.char_indices().peekable();
         while let Some((i, c)) = chars.next() {
             let mut span = (i as u32, (i + c.len_utf8()) as u32);
-            if scripts::is_ukrainian_i(c) {
+            if let Some(twin) = scripts::cyrillic_twin(c) {
                 while kept.peek().is_some_and(|&(_, end)| end <= i) {
                     kept.next();
                 }
                 if kept.peek().is_some_and(|&(start, _)| start <= i) {
                     self.push_space_if(&mut pending_space, span.0);
-                    self.text.push('і');
+                    self.text.push(twin);
                     self.orig.extend([span, span]);
                     continue;
                 }

@@ -108,8 +108,8 @@ pub(super) fn kept_words(text: &str) -> Vec<(usize, usize)> {
     struct Word {
         span: (usize, usize),
         latin: bool,
-        /// A Latin "i" (see `is_ukrainian_i`), which `latin` leaves out.
-        latin_i: bool,
+        /// A Latin letter typed for a Cyrillic one (see `cyrillic_twin`), which `latin` leaves out.
+        latin_twin: bool,
         script_letters: usize,
         genuine: bool,
     }
@@ -132,15 +132,15 @@ pub(super) fn kept_words(text: &str) -> Vec<(usize, usize)> {
             words.push(Word {
                 span: (i, text.len()),
                 latin: false,
-                latin_i: false,
+                latin_twin: false,
                 script_letters: 0,
                 genuine: false,
             });
             open = true;
         }
         let w = words.last_mut().expect("open word");
-        w.latin |= latin && !is_ukrainian_i(c);
-        w.latin_i |= is_ukrainian_i(c);
+        w.latin |= latin && cyrillic_twin(c).is_none();
+        w.latin_twin |= cyrillic_twin(c).is_some();
         if let Some(k) = kept_letter {
             w.script_letters += 1;
             w.genuine |= !is_latin_twin(k);
@@ -148,7 +148,7 @@ pub(super) fn kept_words(text: &str) -> Vec<(usize, usize)> {
     }
     // A text with no Latin letter at all is written in its own script: even a word of twins
     // only ("хуесос") is Russian there, not a disguise.
-    let no_latin = words.iter().all(|w| !w.latin && !w.latin_i);
+    let no_latin = words.iter().all(|w| !w.latin && !w.latin_twin);
     let strong: Vec<bool> = words
         .iter()
         .map(|w| {
@@ -158,19 +158,38 @@ pub(super) fn kept_words(text: &str) -> Vec<(usize, usize)> {
     let mut kept = Vec::new();
     for (i, w) in words.iter().enumerate() {
         let beside_strong = (i > 0 && strong[i - 1]) || strong.get(i + 1) == Some(&true);
-        if strong[i] || (!w.latin && !w.latin_i && w.script_letters > 0 && beside_strong) {
+        if strong[i] || (!w.latin && w.script_letters > 0 && beside_strong) {
             kept.push(w.span);
         }
     }
     kept
 }
 
-/// A Latin "i" typed for the Ukrainian and Belarusian "і": a keyboard with the Russian layout
-/// has no "і", and writers take the Latin one ("якiсть", "вiн"), so a Cyrillic word with a
-/// Latin "i" in it and a letter with no Latin twin is written in its own script, not disguised.
-/// In a kept word it is read as "і" (`Normalized::fill`).
-pub(super) fn is_ukrainian_i(c: char) -> bool {
-    matches!(c, 'i' | 'I')
+/// The Cyrillic letter a Latin one is typed for inside a Cyrillic word: the "i" of a Russian
+/// keyboard for the Ukrainian and Belarusian "і" ("якiсть", "вiн"), the "j" of a Latin
+/// keyboard for the Serbian and Macedonian "ј" ("jакна"), and a letter that looks the same
+/// slipped in from the other layout ("Cпасибо"). A Cyrillic word with such letters and a
+/// letter of its own (no Latin twin) is written in its own script, not a disguise: each was
+/// folded to Latin look-alikes ("якiсть" read "rkictb") and hidden as a gambling name. In a
+/// kept word the letter is read as the Cyrillic one (`Normalized::fill`).
+pub(super) fn cyrillic_twin(c: char) -> Option<char> {
+    Some(match c {
+        'i' | 'I' => 'і',
+        'j' | 'J' => 'ј',
+        'a' | 'A' => 'а',
+        'c' | 'C' => 'с',
+        'e' | 'E' => 'е',
+        'o' | 'O' => 'о',
+        'p' | 'P' => 'р',
+        'x' | 'X' => 'х',
+        'y' => 'у',
+        'k' | 'K' => 'к',
+        'B' => 'в',
+        'H' => 'н',
+        'M' => 'м',
+        'T' => 'т',
+        _ => return None,
+    })
 }
 
 /// The vowel signs and tone marks of the scripts of India and South-East Asia ("तू", "ไอ้"):
@@ -217,13 +236,13 @@ pub fn has_confusables(text: &str) -> bool {
             continue;
         }
         let mut latin = false;
-        let mut latin_i = false;
+        let mut latin_twin = false;
         let mut own_letter = false;
         let mut foreign_lookalike = false;
         let mut enclosed = false;
         for c in word.chars() {
-            if is_ukrainian_i(c) {
-                latin_i = true;
+            if cyrillic_twin(c).is_some() {
+                latin_twin = true;
                 continue;
             }
             if c.is_ascii_alphabetic() {
@@ -262,8 +281,8 @@ pub fn has_confusables(text: &str) -> bool {
                 }
             }
         }
-        // A Latin "i" in a Cyrillic word with letters of its own is Ukrainian typing ("якiсть").
-        let latin = latin || (latin_i && !own_letter);
+        // Latin letters typed for Cyrillic ones in a word with letters of its own ("якiсть").
+        let latin = latin || (latin_twin && !own_letter);
         if latin && (foreign_lookalike || enclosed) {
             return true;
         }
@@ -309,6 +328,10 @@ mod tests {
         assert_eq!(normalize("Вitсoin"), "bitcoin");
         assert!(super::has_confusables("Вitсoin"));
         assert!(super::has_confusables("frее money"));
+        // Serbian with the Latin "j", Russian with a Latin "C" slipped in.
+        assert_eq!(normalize("Одлична jакна, jа сам"), "одлична јакна, ја сам");
+        assert_eq!(normalize("Cпасибо"), "спасибо");
+        assert_eq!(normalize("Сlick hеrе"), "click here");
     }
 
     #[test]
