@@ -138,7 +138,8 @@ fn spaced_runs(spaced: &str, map: &[u32]) -> Vec<(usize, usize, usize, usize)> {
 
 /// The normalized spans of the words written in fancy, look-alike or underlined letters (three
 /// letters or digits at least), when at least `min_plain` other words of the comment are
-/// written in plain letters.
+/// written in plain letters. With `min_plain` 0 (cross-validation folds, which group every
+/// name a comment may hold), a phrase of ordinary words in fancy letters counts too.
 fn disguised_words(
     norm: &super::normalize::Normalized,
     original: &str,
@@ -147,20 +148,41 @@ fn disguised_words(
     if original.is_ascii() {
         return Vec::new();
     }
-    let mut fancy: Vec<(usize, usize)> = Vec::new();
+    // Each word: its span, whether it is in fancy letters, whether it has three letters or
+    // digits, whether it reads as an ordinary word (no digit, a lowercase letter once
+    // unfolded).
+    let mut words: Vec<(usize, usize, bool, bool, bool)> = Vec::new();
     let mut plain = 0;
     for (start, word) in original
         .split_whitespace()
         .map(|w| (w.as_ptr() as usize - original.as_ptr() as usize, w))
     {
-        if super::normalize::has_confusables(word) || underlined(word) {
-            if word.chars().filter(|c| c.is_alphanumeric()).count() >= 3 {
-                fancy.push((start, start + word.len()));
-            }
-        } else if word.chars().filter(|c| c.is_alphabetic()).count() >= 2 {
+        let is_fancy = super::normalize::has_confusables(word) || underlined(word);
+        let long = word.chars().filter(|c| c.is_alphanumeric()).count() >= 3;
+        if !is_fancy && word.chars().filter(|c| c.is_alphabetic()).count() >= 2 {
             plain += 1;
         }
+        let unfolded: String = unicode_normalization::UnicodeNormalization::nfkc(word).collect();
+        let ordinary =
+            !unfolded.chars().any(|c| c.is_numeric()) && unfolded.chars().any(char::is_lowercase);
+        words.push((start, start + word.len(), is_fancy, long, ordinary));
     }
+    // A phrase of ordinary words in fancy letters ("Love this! 𝐁𝐞𝐬𝐭 𝐝𝐫𝐞𝐬𝐬 𝐞𝐯𝐞𝐫") is emphasis,
+    // not a name; a name in pieces ("𝐕𝐈𝐒𝐈 𝟒𝐃", "ＧＡ Ｒ Ｕ ＤＡ ＨＯ ＫＩ", "ＰＵＬＡ ＵＷＩＮ") is not.
+    let mut emphasis = vec![false; words.len()];
+    let mut k = 0;
+    while k < words.len() {
+        let run = words[k..].iter().take_while(|w| w.2).count();
+        let phrase = &words[k..k + run];
+        if min_plain > 0 && run >= 2 && phrase.iter().all(|w| w.4) && phrase.iter().any(|w| w.3) {
+            emphasis[k..k + run].fill(true);
+        }
+        k += run.max(1);
+    }
+    let fancy: Vec<(usize, usize)> = (0..words.len())
+        .filter(|&k| words[k].2 && words[k].3 && !emphasis[k])
+        .map(|k| (words[k].0, words[k].1))
+        .collect();
     if fancy.is_empty() || plain < min_plain {
         return Vec::new();
     }

@@ -110,6 +110,8 @@ pub(super) fn kept_words(text: &str) -> Vec<(usize, usize)> {
         latin: bool,
         /// A Latin letter typed for a Cyrillic one (see `cyrillic_twin`), which `latin` leaves out.
         latin_twin: bool,
+        /// A Greek letter: the Latin twins are read as Cyrillic letters, so only in Cyrillic.
+        greek: bool,
         script_letters: usize,
         genuine: bool,
     }
@@ -133,6 +135,7 @@ pub(super) fn kept_words(text: &str) -> Vec<(usize, usize)> {
                 span: (i, text.len()),
                 latin: false,
                 latin_twin: false,
+                greek: false,
                 script_letters: 0,
                 genuine: false,
             });
@@ -141,6 +144,7 @@ pub(super) fn kept_words(text: &str) -> Vec<(usize, usize)> {
         let w = words.last_mut().expect("open word");
         w.latin |= latin && cyrillic_twin(c).is_none();
         w.latin_twin |= cyrillic_twin(c).is_some();
+        w.greek |= matches!(c as u32, 0x0370..=0x03FF | 0x1F00..=0x1FFF);
         if let Some(k) = kept_letter {
             w.script_letters += 1;
             w.genuine |= !is_latin_twin(k);
@@ -148,6 +152,9 @@ pub(super) fn kept_words(text: &str) -> Vec<(usize, usize)> {
     }
     // A text with no Latin letter at all is written in its own script: even a word of twins
     // only ("хуесос") is Russian there, not a disguise.
+    for w in &mut words {
+        w.latin |= w.latin_twin && w.greek;
+    }
     let no_latin = words.iter().all(|w| !w.latin && !w.latin_twin);
     let strong: Vec<bool> = words
         .iter()
@@ -332,6 +339,8 @@ mod tests {
         assert_eq!(normalize("Одлична jакна, jа сам"), "одлична јакна, ја сам");
         assert_eq!(normalize("Cпасибо"), "спасибо");
         assert_eq!(normalize("Сlick hеrе"), "click here");
+        // Greek is not read with Cyrillic letters.
+        assert!(!normalize("Ευχαριστώ πoλύ").contains('о'));
     }
 
     #[test]
