@@ -244,6 +244,9 @@ pub fn has_confusables(text: &str) -> bool {
         }
         let mut latin = false;
         let mut latin_twin = false;
+        let east_asian = word.chars().any(|c| {
+            matches!(c as u32, 0x1100..=0x11FF | 0x3040..=0x30FF | 0x3130..=0x318F | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xFF66..=0xFF9F)
+        });
         let mut own_letter = false;
         let mut foreign_lookalike = false;
         let mut enclosed = false;
@@ -276,7 +279,11 @@ pub fn has_confusables(text: &str) -> bool {
             if !unchanged {
                 let first =
                     unicode_normalization::UnicodeNormalization::nfkc(std::iter::once(c)).next();
-                if first != Some(c) && first.is_some_and(|d| d.is_ascii_alphanumeric()) {
+                // Fullwidth letters beside Japanese, Chinese or Korean are how those are typed
+                // ("Ｓ사이즈", "Ｍサイズ"), not a disguise.
+                let typeset = east_asian && matches!(c as u32, 0xFF01..=0xFF5E);
+                if first != Some(c) && first.is_some_and(|d| d.is_ascii_alphanumeric()) && !typeset
+                {
                     return true; // fancy font: 𝐟, ｆ, ⓕ
                 }
             }
@@ -339,6 +346,8 @@ mod tests {
         assert_eq!(normalize("Одлична jакна, jа сам"), "одлична јакна, ја сам");
         assert_eq!(normalize("Cпасибо"), "спасибо");
         assert_eq!(normalize("Сlick hеrе"), "click here");
+        assert!(!super::has_confusables("색깔 예뻐요 Ｓ사이즈 있나요?"));
+        assert!(super::has_confusables("ＰＵＬＡ ＵＷＩＮ mood"));
         // Greek is not read with Cyrillic letters.
         assert!(!normalize("Ευχαριστώ πoλύ").contains('о'));
     }
