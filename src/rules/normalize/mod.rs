@@ -109,10 +109,7 @@ impl Normalized {
         while let Some((i, c)) = chars.next() {
             let mut span = (i as u32, (i + c.len_utf8()) as u32);
             if let Some(twin) = scripts::cyrillic_twin(c) {
-                while kept.peek().is_some_and(|&(_, end)| end <= i) {
-                    kept.next();
-                }
-                if kept.peek().is_some_and(|&(start, _)| start <= i) {
+                if in_kept(&mut kept, i) {
                     self.push_space_if(&mut pending_space, span.0);
                     self.text.push(twin);
                     self.orig.extend([span, span]);
@@ -130,11 +127,7 @@ impl Normalized {
                 }
                 continue;
             }
-            while kept.peek().is_some_and(|&(_, end)| end <= i) {
-                kept.next();
-            }
-            let in_kept = kept.peek().is_some_and(|&(start, _)| start <= i);
-            let kept_letter = in_kept
+            let kept_letter = in_kept(&mut kept, i)
                 .then(|| scripts::is_cyrillic_or_greek(c).then(|| scripts::keep_form(c)))
                 .flatten()
                 .flatten();
@@ -389,6 +382,15 @@ fn fold_char(c: char, out: &mut String, depth: u8) {
             out.push_str(&again);
         }
     }
+}
+
+/// Whether byte `i` of the text lies in one of the `kept` word spans (in order; each is left
+/// behind once passed).
+fn in_kept(kept: &mut std::iter::Peekable<std::vec::IntoIter<(usize, usize)>>, i: usize) -> bool {
+    while kept.peek().is_some_and(|&(_, end)| end <= i) {
+        kept.next();
+    }
+    kept.peek().is_some_and(|&(start, _)| start <= i)
 }
 
 fn push_lower(c: char, out: &mut String) {

@@ -142,8 +142,9 @@ pub(super) fn kept_words(text: &str) -> Vec<(usize, usize)> {
             open = true;
         }
         let w = words.last_mut().expect("open word");
-        w.latin |= latin && cyrillic_twin(c).is_none();
-        w.latin_twin |= cyrillic_twin(c).is_some();
+        let twin = cyrillic_twin(c).is_some();
+        w.latin |= latin && !twin;
+        w.latin_twin |= twin;
         w.greek |= matches!(c as u32, 0x0370..=0x03FF | 0x1F00..=0x1FFF);
         if let Some(k) = kept_letter {
             w.script_letters += 1;
@@ -244,9 +245,6 @@ pub fn has_confusables(text: &str) -> bool {
         }
         let mut latin = false;
         let mut latin_twin = false;
-        let east_asian = word.chars().any(|c| {
-            matches!(c as u32, 0x1100..=0x11FF | 0x3040..=0x30FF | 0x3130..=0x318F | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xFF66..=0xFF9F)
-        });
         let mut own_letter = false;
         let mut foreign_lookalike = false;
         let mut enclosed = false;
@@ -281,7 +279,10 @@ pub fn has_confusables(text: &str) -> bool {
                     unicode_normalization::UnicodeNormalization::nfkc(std::iter::once(c)).next();
                 // Fullwidth letters beside Japanese, Chinese or Korean are how those are typed
                 // ("Ｓ사이즈", "Ｍサイズ"), not a disguise.
-                let typeset = east_asian && matches!(c as u32, 0xFF01..=0xFF5E);
+                let typeset = matches!(c as u32, 0xFF01..=0xFF5E)
+                    && word.chars().any(|c| {
+                        matches!(c as u32, 0x1100..=0x11FF | 0x3040..=0x30FF | 0x3130..=0x318F | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xFF66..=0xFF9F)
+                    });
                 if first != Some(c) && first.is_some_and(|d| d.is_ascii_alphanumeric()) && !typeset
                 {
                     return true; // fancy font: 𝐟, ｆ, ⓕ
