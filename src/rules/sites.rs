@@ -27,9 +27,20 @@ pub fn site_names(
     original: &str,
     handles: &[(usize, usize)],
 ) -> Vec<SiteSpan> {
+    names(norm, original, handles, false)
+}
+
+/// [`site_names`]; with `keys`, discount codes count as names too, as they did when the
+/// shipped models' cross-validation folds were drawn (see [`site_keys`]).
+fn names(
+    norm: &super::normalize::Normalized,
+    original: &str,
+    handles: &[(usize, usize)],
+    keys: bool,
+) -> Vec<SiteSpan> {
     let mut out = Vec::new();
     let text = norm.text.as_str();
-    site_words(text, |s, e| {
+    site_words(text, keys, |s, e| {
         let in_tag = handles.iter().any(|&(a, b)| a <= s && e <= b);
         let ts = text[..s].rfind(' ').map_or(0, |k| k + 1);
         let te = text[e..].find(' ').map_or(text.len(), |k| e + k);
@@ -51,7 +62,7 @@ pub fn site_names(
             });
         }
     });
-    for (start, end) in disguised_words(norm, original, 2) {
+    for (start, end) in disguised_words(norm, original, 2, !keys) {
         out.push(SiteSpan {
             start,
             end,
@@ -64,7 +75,7 @@ pub fn site_names(
         // already found in the text itself keeps what was found there (`cu4n` beside spaced
         // letters is still written plainly).
         let mut found = Vec::new();
-        site_words(spaced, |s, e| found.push(span(s, e)));
+        site_words(spaced, keys, |s, e| found.push(span(s, e)));
         for (a, b) in found {
             if !out.iter().any(|n| n.start <= a && b <= n.end) {
                 out.push(SiteSpan {
@@ -139,69 +150,194 @@ fn spaced_runs(spaced: &str, map: &[u32]) -> Vec<(usize, usize, usize, usize)> {
 /// The normalized spans of the words written in fancy, look-alike or underlined letters (three
 /// letters or digits at least), when at least `min_plain` other words of the comment are
 /// written in plain letters. With `min_plain` 0 (cross-validation folds, which group every
-/// name a comment may hold), a phrase of ordinary words in fancy letters counts too.
+/// name a comment may hold), every such word counts; with more, a phrase of ordinary words
+/// does not, nor (with `read_emphasis`) words that read as emphasis, a code or a number (see
+/// `emphasis`; not for the folds, which were drawn before it).
 fn disguised_words(
     norm: &super::normalize::Normalized,
     original: &str,
     min_plain: usize,
+    read_emphasis: bool,
 ) -> Vec<(usize, usize)> {
+    let read_emphasis = read_emphasis && min_plain > 0;
     if original.is_ascii() {
         return Vec::new();
     }
-    // Each word: its span, whether it is in fancy letters, whether it has three letters or
-    // digits, whether it reads as an ordinary word (no digit, a lowercase letter once
-    // unfolded).
-    let mut words: Vec<(usize, usize, bool, bool, bool)> = Vec::new();
+    let mut words: Vec<Word> = Vec::new();
     let mut plain = 0;
     for (start, word) in original
         .split_whitespace()
         .map(|w| (w.as_ptr() as usize - original.as_ptr() as usize, w))
     {
-        let is_fancy = super::normalize::has_confusables(word) || underlined(word);
-        let long = word.chars().filter(|c| c.is_alphanumeric()).count() >= 3;
-        if !is_fancy && word.chars().filter(|c| c.is_alphabetic()).count() >= 2 {
+        let fancy = super::normalize::has_confusables(word) || underlined(word);
+        if !fancy && word.chars().filter(|c| c.is_alphabetic()).count() >= 2 {
             plain += 1;
         }
         let unfolded: String = unicode_normalization::UnicodeNormalization::nfkc(word).collect();
-        let ordinary =
-            !unfolded.chars().any(|c| c.is_numeric()) && unfolded.chars().any(char::is_lowercase);
-        words.push((start, start + word.len(), is_fancy, long, ordinary));
+        words.push(Word {
+            start,
+            end: start + word.len(),
+            fancy,
+            long: word.chars().filter(|c| c.is_alphanumeric()).count() >= 3,
+            ordinary: !unfolded.chars().any(|c| c.is_numeric())
+                && unfolded.chars().any(char::is_lowercase),
+            small: fancy && small_fancy_letters(word),
+            number: word.chars().all(char::is_numeric),
+            span: None,
+        });
     }
-    // A phrase of ordinary words in fancy letters ("Love this! 𝐁𝐞𝐬𝐭 𝐝𝐫𝐞𝐬𝐬 𝐞𝐯𝐞𝐫") is emphasis,
-    // not a name; a name in pieces ("𝐕𝐈𝐒𝐈 𝟒𝐃", "ＧＡ Ｒ Ｕ ＤＡ ＨＯ ＫＩ", "ＰＵＬＡ ＵＷＩＮ") is not.
-    let mut emphasis = vec![false; words.len()];
-    let mut k = 0;
-    while k < words.len() {
-        let run = words[k..].iter().take_while(|w| w.2).count();
-        let phrase = &words[k..k + run];
-        if min_plain > 0 && run >= 2 && phrase.iter().all(|w| w.4) && phrase.iter().any(|w| w.3) {
-            emphasis[k..k + run].fill(true);
-        }
-        k += run.max(1);
-    }
-    let fancy: Vec<(usize, usize)> = (0..words.len())
-        .filter(|&k| words[k].2 && words[k].3 && !emphasis[k])
-        .map(|k| (words[k].0, words[k].1))
-        .collect();
-    if fancy.is_empty() || plain < min_plain {
+    if plain < min_plain || !words.iter().any(|w| w.fancy && w.long) {
         return Vec::new();
     }
-    // One pass over the normalized text: each letter or digit joins the span of the word its
-    // original character lies in (`fancy` is in text order).
-    let mut spans: Vec<Option<(usize, usize)>> = vec![None; fancy.len()];
+    // One pass over the normalized text: each letter or digit joins the span of the fancy word
+    // its original character lies in (`fancy` is in text order).
+    let fancy: Vec<usize> = (0..words.len()).filter(|&k| words[k].fancy).collect();
     for (i, c) in norm.text.char_indices() {
         if !c.is_alphanumeric() {
             continue;
         }
         let (s, _) = norm.original_span(i, i + c.len_utf8());
-        let k = fancy.partition_point(|&(a, _)| a <= s);
-        if k > 0 && s < fancy[k - 1].1 {
+        let k = fancy.partition_point(|&k| words[k].start <= s);
+        if k > 0 && s < words[fancy[k - 1]].end {
             let end = i + c.len_utf8();
-            let span = &mut spans[k - 1];
+            let span = &mut words[fancy[k - 1]].span;
             *span = Some(span.map_or((i, end), |(x, _)| (x, end)));
         }
     }
-    spans.into_iter().flatten().collect()
+    // A run of fancy words is a name (in pieces: "𝐕𝐈𝐒𝐈 𝟒𝐃", "ＧＡ Ｒ Ｕ ＤＡ ＨＯ ＫＩ") unless
+    // each of its words reads as emphasis, a code or a number; a phrase of ordinary words
+    // ("Love this! 𝐁𝐞𝐬𝐭 𝐝𝐫𝐞𝐬𝐬 𝐞𝐯𝐞𝐫") is emphasis in the cross-validation folds too.
+    // A number beside fancy words is a piece of the name ("𝕂𝕀𝕋 𝟠𝟠"; fancy digits are not
+    // look-alike letters).
+    let mut names = Vec::new();
+    let mut k = 0;
+    while k < words.len() {
+        let piece = |w: &Word| w.fancy || (read_emphasis && w.number);
+        let run = words[k..].iter().take_while(|w| piece(w)).count();
+        let phrase = &words[k..k + run];
+        let fancy_words = phrase.iter().filter(|w| w.fancy);
+        let ordinary_phrase = fancy_words.clone().count() >= 2
+            && fancy_words.clone().all(|w| w.ordinary)
+            && phrase.iter().any(|w| w.fancy && w.long);
+        // A number is a piece of a name beside capitals ("𝕂𝕀𝕋 𝟠𝟠"), not beside small letters
+        // ("the 𝐀𝐢𝐫 𝐅𝐨𝐫𝐜𝐞 𝟏 in white").
+        let capitals = phrase.iter().any(|w| w.fancy && !w.small);
+        let not_a_name = (min_plain > 0 && ordinary_phrase)
+            || (read_emphasis
+                && phrase.iter().all(|w| {
+                    if w.fancy {
+                        emphasis(w, &norm.text)
+                    } else {
+                        !capitals
+                    }
+                }));
+        if !not_a_name {
+            names.extend(
+                phrase
+                    .iter()
+                    .filter(|w| w.fancy && w.long)
+                    .filter_map(|w| w.span),
+            );
+        }
+        k += run.max(1);
+    }
+    names
+}
+
+/// A whitespace-separated word of the original text, for [`disguised_words`].
+struct Word {
+    start: usize,
+    end: usize,
+    /// Written in fancy, look-alike or underlined letters.
+    fancy: bool,
+    /// Three letters or digits at least.
+    long: bool,
+    /// No digit, and a lowercase letter once unfolded.
+    ordinary: bool,
+    /// Its fancy letters are small ones (`𝐚𝐝𝐞𝐦`, `b̲i̲g̲`), see [`small_fancy_letters`].
+    small: bool,
+    /// Digits only (`88`, `𝟠𝟠`).
+    number: bool,
+    /// Its letters and digits in the normalized text.
+    span: Option<(usize, usize)>,
+}
+
+/// Whether a fancy word reads as emphasis, a code or a number rather than a site name:
+/// - small fancy letters and no digit ("kak ini bahannya 𝐚𝐝𝐞𝐦 banget", "que 𝐥𝐢𝐧𝐝𝐨"): the sites
+///   of judol-dev are disguised in capitals (2,785 fancy words in capitals in its promotions,
+///   76 in small letters, most of them in comments written all in a fancy font);
+/// - a common word of a Latin-script language in capitals, no digit ("this jacket is
+///   𝐄𝐕𝐄𝐑𝐘𝐓𝐇𝐈𝐍𝐆", "𝐄𝐍𝐀𝐊 banget"; `common_words.txt`); sites are invented names
+///   (`𝐀𝐆𝐔𝐒𝐓𝐎𝐓𝐎`), and a common word beside a number or a piece stays part of a name
+///   ("𝐕𝐈𝐒𝐈 𝟒𝐃");
+/// - fewer than three letters and digits, no digit ("𝐎𝐊", "𝗚𝗢");
+/// - five digits or more (an order or tracking number, `𝗦𝗣𝗫𝟮𝟮𝟬𝟵𝟯𝟴𝟰𝟳𝟭𝟭`: no site of judol-dev
+///   has more than four), or three letters and more before a multiple of five from 10 to 100
+///   (a discount code, `𝐖𝐄𝐋𝐂𝐎𝐌𝐄𝟏𝟎`: no site of judol-dev ends so; they end in 4D, 88, 99...).
+fn emphasis(w: &Word, text: &str) -> bool {
+    let Some((s, e)) = w.span else {
+        return true;
+    };
+    let folded = &text[s..e];
+    let digits = folded.bytes().filter(u8::is_ascii_digit).count();
+    if digits == 0 {
+        let letters: String = folded
+            .chars()
+            .filter(char::is_ascii_alphabetic)
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        return w.small || !w.long || letters.len() < 3 || common_word(&letters);
+    }
+    digits >= 5 || discount_code(folded)
+}
+
+/// Letters (three or more), then a number that is a multiple of five from 10 to 100, and
+/// nothing else: `welcome10`, `ramadan30` (after normalization; separators such as `-`
+/// between them are allowed).
+fn discount_code(folded: &str) -> bool {
+    let letters = folded
+        .bytes()
+        .take_while(|b| !b.is_ascii_digit())
+        .filter(u8::is_ascii_alphabetic)
+        .count();
+    let tail: String = folded.chars().skip_while(|c| !c.is_ascii_digit()).collect();
+    letters >= 3
+        && tail.bytes().all(|b| b.is_ascii_digit())
+        && tail
+            .parse::<u32>()
+            .is_ok_and(|n| (10..=100).contains(&n) && n % 5 == 0)
+}
+
+/// Whether `word` (lowercase ASCII letters) is a common word of one of the Latin-script
+/// languages customers write (`common_words.txt`, built from wordfreq by
+/// bench/common_words.py: a sorted list, searched in place).
+fn common_word(word: &str) -> bool {
+    static WORDS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    WORDS
+        .get_or_init(|| {
+            include_str!("common_words.txt")
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .collect()
+        })
+        .binary_search(&word)
+        .is_ok()
+}
+
+/// True when a letter of the word is a fancy form of a small Latin letter (`𝐚`, `𝑐`, `ａ`, `ⓐ`)
+/// or the word is underlined small letters (`b̲i̲g̲`): a font chosen for emphasis. Small
+/// capitals (`ᴀ`) are capitals here.
+fn small_fancy_letters(word: &str) -> bool {
+    if underlined(word) {
+        return word.chars().any(|c| c.is_ascii_lowercase());
+    }
+    word.chars().any(|c| {
+        !c.is_ascii()
+            && c.is_alphabetic()
+            && unicode_normalization::UnicodeNormalization::nfkc(std::iter::once(c))
+                .next()
+                .is_some_and(|d| d.is_ascii_lowercase())
+    })
 }
 
 /// True when most letters of the word carry a combining mark ("P͟U͟L͟A͟U͟W͟I͟N", "A͎R͎W͎A͎N͎A͎"),
@@ -219,7 +355,7 @@ fn underlined(word: &str) -> bool {
 }
 
 /// Calls `found(start, end)` for every site-shaped word (see [`site_names`]) of `text`.
-fn site_words(text: &str, mut found: impl FnMut(usize, usize)) {
+fn site_words(text: &str, codes: bool, mut found: impl FnMut(usize, usize)) {
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -242,7 +378,9 @@ fn site_words(text: &str, mut found: impl FnMut(usize, usize)) {
         {
             continue;
         }
-        if is_site_word(&bytes[start..i]) {
+        let w = &bytes[start..i];
+        if is_site_word(w) && (codes || !discount_code(std::str::from_utf8(w).unwrap_or_default()))
+        {
             found(start, i);
         }
     }
@@ -275,11 +413,11 @@ pub fn site_keys(norm: &super::normalize::Normalized, original: &str) -> Vec<Str
     let text = norm.text.as_str();
     let handles: Vec<(usize, usize)> = mentions(text).into_iter().chain(hashtags(text)).collect();
     let plain = |s: &str| -> String { s.chars().filter(|c| c.is_ascii_alphanumeric()).collect() };
-    let mut keys: Vec<String> = site_names(norm, original, &handles)
+    let mut keys: Vec<String> = names(norm, original, &handles, true)
         .into_iter()
         .map(|n| plain(&text[n.start..n.end]))
         .chain(
-            disguised_words(norm, original, 0)
+            disguised_words(norm, original, 0, false)
                 .into_iter()
                 .map(|(s, e)| plain(&text[s..e]))
                 .filter(|k| k.len() >= 4),
@@ -303,6 +441,68 @@ mod site_word_tests {
         }
         for w in ["da7k", "ba3d", "sa7b", "orang2", "ra7et"] {
             assert!(!is_site_word(w.as_bytes()), "{w}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod emphasis_tests {
+    use super::super::features::{hashtags, mentions};
+    use super::super::normalize::Normalized;
+    use super::site_names;
+
+    fn disguised(t: &str) -> Vec<String> {
+        let n = Normalized::new(t);
+        let handles: Vec<_> = mentions(&n.text)
+            .into_iter()
+            .chain(hashtags(&n.text))
+            .collect();
+        site_names(&n, t, &handles)
+            .into_iter()
+            .filter(|x| x.disguised)
+            .map(|x| n.text[x.start..x.end].to_string())
+            .collect()
+    }
+
+    /// A customer's emphasis, code or order number in fancy letters is no disguised site name
+    /// (stop 44: the pack hid 211 of a helper's 260 such comments); the sites of gambling
+    /// promotions, in capitals, with their numbers, in pieces, still are.
+    #[test]
+    fn emphasis_codes_and_numbers_are_not_site_names() {
+        for t in [
+            "kak ini bahannya 𝐚𝐝𝐞𝐦 banget sumpah",
+            "que 𝐥𝐢𝐧𝐝𝐨 esse vestido, preciso urgente",
+            "this jacket is 𝐄𝐕𝐄𝐑𝐘𝐓𝐇𝐈𝐍𝐆 😍",
+            "𝐄𝐍𝐀𝐊 banget sih ini, tiap minggu pasti beli",
+            "𝐒𝐀𝐋𝐄 on the 𝐁𝐎𝐎𝐓𝐒 too?? wallet crying",
+            "wish it came in a b̲i̲g̲g̲e̲r̲ size tbh",
+            "used 𝚂𝚄𝙼𝙼𝙴𝚁𝟷𝟻 at checkout and it said expired",
+            "kak aku masukin 𝐑𝐀𝐌𝐀𝐃𝐀𝐍𝟑𝟎 kok ga bisa ya",
+            "my parcel 𝗦𝗣𝗫𝟮𝟮𝟬𝟵𝟯𝟴𝟰𝟳𝟭𝟭 says delivered but nothing here",
+            "is the 𝐀𝐢𝐫 𝐅𝐨𝐫𝐜𝐞 𝟏 '07 available in white?",
+            "𝗚𝗢 𝗟𝗜𝗢𝗡𝗦 🦁 what a season",
+        ] {
+            assert_eq!(disguised(t), Vec::<String>::new(), "{t}");
+        }
+        // A discount code written plainly is no site-shaped name either.
+        let n = Normalized::new("does welcome10 still work? and summer15");
+        assert!(site_names(&n, &n.text.clone(), &[]).is_empty());
+        for (t, name) in [
+            (
+                "baru coba main di 𝐒𝐔𝐋𝐓𝐀𝐍𝐏𝐄𝐓𝐈𝐑𝟖𝟖 langsung JP",
+                "sultanpetir88",
+            ),
+            ("Main bareng teman di A𝙂𝘜𝐒𝘛𝐎𝙏О makin seru", "agustoto"),
+            ("🅱️𝕌 𝕂𝕀𝕋 𝟠𝟠 𝟠gampang banget buat dicoba", "kit"),
+            ("yuk main di 𝐕𝐈𝐒𝐈 𝟒𝐃 sekarang juga", "visi"),
+            ("𝗢𝗠𝗕𝗔𝗞𝟰𝗗 lagi gacor parah, depo 20 wd 2jt", "ombak4d"),
+            ("Cuan real di P͟U͟L͟A͟U͟W͟I͟N mantap", "pulauwin"),
+        ] {
+            assert!(
+                disguised(t).iter().any(|n| n == name),
+                "{t}: {:?}",
+                disguised(t)
+            );
         }
     }
 }

@@ -1,0 +1,42 @@
+# Builds src/rules/common_words.txt: the words that are common in the Latin-script languages
+# Instagram customers write (a Zipf frequency of 4.0 or more, once in 100,000 words, in any of
+# them), three letters or more, accents removed, lowercase. The `site_name` condition reads a
+# word written in fancy capitals as a disguised site name ("𝐀𝐆𝐔𝐒𝐓𝐎𝐓𝐎") unless it is one of
+# these ("this jacket is 𝐄𝐕𝐄𝐑𝐘𝐓𝐇𝐈𝐍𝐆", "𝐄𝐍𝐀𝐊 banget"). The words of rules/lists/gambling-words.txt
+# and gambling-claims.txt are left out: they are never emphasis in a gambling promotion.
+#
+# Needs wordfreq (Apache-2.0 code; its word lists are CC BY-SA 4.0, by Robyn Speer,
+# https://github.com/rspeer/wordfreq), a development tool only; the list it writes carries
+# that attribution and licence:
+#   python3 -m venv /tmp/wf && /tmp/wf/bin/pip install wordfreq
+#   /tmp/wf/bin/python bench/common_words.py > src/rules/common_words.txt
+import unicodedata
+from importlib.metadata import version as _v
+from wordfreq import available_languages, iter_wordlist, zipf_frequency
+version = _v("wordfreq")
+
+LANGS = ['en', 'id', 'ms', 'pt', 'es', 'de', 'fr', 'it', 'nl', 'tr', 'fil', 'pl', 'sv', 'da',
+         'nb', 'ro', 'cs', 'hu', 'fi', 'vi', 'ca', 'lt', 'lv']
+ZIPF = 4.0
+gambling = set()
+for f in ['rules/lists/gambling-words.txt', 'rules/lists/gambling-claims.txt']:
+    for line in open(f, encoding='utf-8'):
+        line = line.strip().lower()
+        if line and not line.startswith('#'):
+            gambling.add(line)
+words = set()
+for lang in LANGS:
+    if lang not in available_languages():
+        continue
+    for w in iter_wordlist(lang):
+        if zipf_frequency(w, lang) < ZIPF:
+            break
+        plain = ''.join(c for c in unicodedata.normalize('NFKD', w) if not unicodedata.combining(c))
+        if plain.isascii() and plain.isalpha() and len(plain) >= 3 and plain not in gambling:
+            words.add(plain.lower())
+print(f'# Common words of {len(LANGS)} Latin-script languages (Zipf frequency {ZIPF} or more in any),')
+print(f'# from wordfreq {version} by Robyn Speer and contributors, https://github.com/rspeer/wordfreq.')
+print('# Licence of this list: CC BY-SA 4.0 (https://creativecommons.org/licenses/by-sa/4.0/), as')
+print("# wordfreq's data. Built by bench/common_words.py; read by src/rules/sites.rs. Sorted.")
+for w in sorted(words):
+    print(w)
