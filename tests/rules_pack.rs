@@ -198,7 +198,7 @@ fn reproduce(name: &str) {
     let xs: Vec<_> = ds
         .examples
         .iter()
-        .map(|e| train::featurize(&e.text, on.params.hash_bits))
+        .map(|e| train::featurize(&e.text, &on.params))
         .collect();
     let rows: Vec<usize> = (0..ds.examples.len()).collect();
     let (weights, bias) = train::fit(&xs, &ds.examples, &rows, &on.params);

@@ -79,7 +79,7 @@ pub async fn run(settings: Settings, a: &TrainArgs) -> anyhow::Result<ExitCode> 
     let params = params_for(a, current.as_ref());
 
     let (ds, first_label) = with_labels(&base, &brand, spam, a);
-    let xs = featurize_all(&ds, params.hash_bits);
+    let xs = featurize_all(&ds, &params);
 
     let k = 5.min(brand.len() / 2).max(2);
     let bar = progress(k as u64 + 1, "retraining");
@@ -244,6 +244,7 @@ fn params_for(a: &TrainArgs, current: Option<&Model>) -> Params {
             l2: a.l2,
             hash_bits: a.hash_bits,
             seed: a.seed,
+            ignore_signals: a.ignore_signal.clone(),
         },
     }
 }

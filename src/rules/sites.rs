@@ -63,6 +63,11 @@ fn names(
         }
     });
     for (start, end) in disguised_words(norm, original, 2, !keys) {
+        // A #hashtag or @handle in fancy letters is the writer's style (`#𝙽𝙰𝙸𝙻𝙰𝚁𝚃`); the
+        // folds keep them, as they were drawn.
+        if !keys && handles.iter().any(|&(a, b)| a <= start && end <= b) {
+            continue;
+        }
         out.push(SiteSpan {
             start,
             end,
@@ -169,7 +174,9 @@ fn disguised_words(
         .split_whitespace()
         .map(|w| (w.as_ptr() as usize - original.as_ptr() as usize, w))
     {
-        let fancy = super::normalize::has_confusables(word) || underlined(word);
+        let under = underlined(word);
+        let fancy = under || super::normalize::has_confusables(word);
+        let small = fancy && small_fancy_letters(word);
         if !fancy && word.chars().filter(|c| c.is_alphabetic()).count() >= 2 {
             plain += 1;
         }
@@ -181,7 +188,9 @@ fn disguised_words(
             long: word.chars().filter(|c| c.is_alphanumeric()).count() >= 3,
             ordinary: !unfolded.chars().any(|c| c.is_numeric())
                 && unfolded.chars().any(char::is_lowercase),
-            small: fancy && small_fancy_letters(word),
+            small,
+            under,
+            mixed: fancy && !under && word.chars().any(|c| c.is_ascii_alphabetic()) && !small,
             number: word.chars().all(char::is_numeric),
             span: None,
         });
@@ -222,8 +231,12 @@ fn disguised_words(
         // A number is a piece of a name beside capitals ("𝕂𝕀𝕋 𝟠𝟠"), not beside small letters
         // ("the 𝐀𝐢𝐫 𝐅𝐨𝐫𝐜𝐞 𝟏 in white").
         let capitals = phrase.iter().any(|w| w.fancy && !w.small);
+        // Two pieces of one or two letters or more are a name in pieces ("ＧＡ Ｒ Ｕ ＤＡ ＨＯ ＫＩ",
+        // "𝑷𝑼𝑳𝑨𝑼 𝑾𝑰 𝑵"), not emphasis.
+        let pieces = phrase.iter().filter(|w| w.fancy && !w.long).count() >= 2;
         let not_a_name = (min_plain > 0 && ordinary_phrase)
             || (read_emphasis
+                && !pieces
                 && phrase.iter().all(|w| {
                     if w.fancy {
                         emphasis(w, &norm.text)
@@ -258,11 +271,16 @@ struct Word {
     small: bool,
     /// Digits only (`88`, `𝟠𝟠`).
     number: bool,
+    /// Underlined (see [`underlined`]).
+    under: bool,
+    /// Plain letters beside fancy or look-alike ones (`𝐑𝐔𝐃a`, `A𝙂𝘜𝐒𝘛𝐎𝙏О`): a disguise.
+    mixed: bool,
     /// Its letters and digits in the normalized text.
     span: Option<(usize, usize)>,
 }
 
-/// Whether a fancy word reads as emphasis, a code or a number rather than a site name:
+/// Whether a fancy word reads as emphasis, a code or a number rather than a site name (never
+/// when it mixes plain and fancy letters):
 /// - small fancy letters and no digit ("kak ini bahannya 𝐚𝐝𝐞𝐦 banget", "que 𝐥𝐢𝐧𝐝𝐨"): the sites
 ///   of judol-dev are disguised in capitals (2,785 fancy words in capitals in its promotions,
 ///   76 in small letters, most of them in comments written all in a fancy font);
@@ -278,6 +296,9 @@ fn emphasis(w: &Word, text: &str) -> bool {
     let Some((s, e)) = w.span else {
         return true;
     };
+    if w.mixed {
+        return false;
+    }
     let folded = &text[s..e];
     let digits = folded.bytes().filter(u8::is_ascii_digit).count();
     if digits == 0 {
@@ -286,7 +307,9 @@ fn emphasis(w: &Word, text: &str) -> bool {
             .filter(char::is_ascii_alphabetic)
             .map(|c| c.to_ascii_lowercase())
             .collect();
-        return w.small || !w.long || letters.len() < 3 || common_word(&letters);
+        // Underlined small letters name sites too (`p͟u͟l͟a͟u͟w͟i͟n͟`): only a common word is
+        // emphasis there (`b̲i̲g̲g̲e̲r̲`).
+        return (w.small && !w.under) || !w.long || letters.len() < 3 || common_word(&letters);
     }
     digits >= 5 || discount_code(folded)
 }
@@ -324,20 +347,61 @@ fn common_word(word: &str) -> bool {
         .is_ok()
 }
 
-/// True when a letter of the word is a fancy form of a small Latin letter (`𝐚`, `𝑐`, `ａ`, `ⓐ`)
-/// or the word is underlined small letters (`b̲i̲g̲`): a font chosen for emphasis. Small
-/// capitals (`ᴀ`) are capitals here.
+/// True when the word is written the way people emphasise an ordinary word: in a fancy font
+/// of small letters (`𝐚𝐝𝐞𝐦`, `𝑐ℎ𝑒𝑓'𝑠`, `ｆｉｔ`, `𝓜𝓪𝓻𝓲𝓪`) or in underlined small letters
+/// (`b̲i̲g̲`), plain small letters allowed before or after one block of three fancy ones
+/// (`𝒸𝓊𝒶𝓃nya`). Not when plain and fancy letters are mixed otherwise (`𝐑𝐔𝐃a`, `gac𝗈r`,
+/// `diP͟U͟L͟A͟U͟W͟I͟N`, `p͟υ͟l͟α͟υ͟ω͟ι͟ɴ͟`: a disguise), nor when a capital follows a small letter
+/// (`𝗧𝘂𝗽𝗮𝗶𝗪𝗶𝗻`: names are run together so). Small capitals (`ᴀ`) are capitals here.
 fn small_fancy_letters(word: &str) -> bool {
-    if underlined(word) {
-        return word.chars().any(|c| c.is_ascii_lowercase());
+    let under = underlined(word);
+    // Fancy small letters seen, in one block (plain small letters may come before or after
+    // it: "𝒸𝓊𝒶𝓃nya", an Indonesian ending typed plainly).
+    let mut fancy = 0;
+    let mut block_ended = false;
+    let mut after_small = false;
+    for c in word.chars() {
+        if is_mark(c) {
+            continue;
+        }
+        if !c.is_alphabetic() {
+            after_small = false;
+            continue;
+        }
+        if under {
+            if !c.is_ascii_lowercase() {
+                return false;
+            }
+            fancy += 1;
+            continue;
+        }
+        if c.is_ascii() {
+            if !c.is_ascii_lowercase() {
+                return false;
+            }
+            block_ended |= fancy > 0;
+            continue;
+        }
+        let folded = unicode_normalization::UnicodeNormalization::nfkc(std::iter::once(c)).next();
+        match folded {
+            Some(f) if f.is_ascii_lowercase() => {
+                if block_ended {
+                    return false;
+                }
+                fancy += 1;
+                after_small = true;
+            }
+            Some(f) if f.is_ascii_uppercase() && after_small => return false,
+            _ => after_small = false,
+        }
     }
-    word.chars().any(|c| {
-        !c.is_ascii()
-            && c.is_alphabetic()
-            && unicode_normalization::UnicodeNormalization::nfkc(std::iter::once(c))
-                .next()
-                .is_some_and(|d| d.is_ascii_lowercase())
-    })
+    // A single fancy letter in a plain word is a disguise ("gac𝗈r").
+    let plain = word.chars().any(|c| c.is_ascii_alphabetic());
+    fancy > 0 && (under || !plain || fancy >= 3)
+}
+
+fn is_mark(c: char) -> bool {
+    matches!(c as u32, 0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x20D0..=0x20FF)
 }
 
 /// True when most letters of the word carry a combining mark ("P͟U͟L͟A͟U͟W͟I͟N", "A͎R͎W͎A͎N͎A͎"),
@@ -347,10 +411,7 @@ fn underlined(word: &str) -> bool {
         return false;
     }
     let letters = word.chars().filter(|c| c.is_alphabetic()).count();
-    let marks = word
-        .chars()
-        .filter(|&c| matches!(c as u32, 0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x20D0..=0x20FF))
-        .count();
+    let marks = word.chars().filter(|&c| is_mark(c)).count();
     letters >= 3 && marks * 2 >= letters
 }
 

@@ -127,6 +127,10 @@ pub struct TrainArgs {
     /// Cross-validation folds for the figures in the header (0: none).
     #[arg(long, default_value_t = 5)]
     pub folds: usize,
+    /// A signal of the whole text the model is not to read, e.g. "look-alike letters"
+    /// (recorded in the header; repeat for several).
+    #[arg(long, value_name = "SIGNAL", value_parser = clap::builder::TypedValueParser::map(clap::builder::PossibleValuesParser::new(super::features::SIGNALS), String::from))]
+    pub ignore_signal: Vec<String>,
     /// Names of label 0 and label 1.
     #[arg(long, default_value = "genuine,scam", value_name = "NAME0,NAME1")]
     pub labels: String,
@@ -196,10 +200,10 @@ pub fn progress(total: u64, what: &str) -> indicatif::ProgressBar {
     bar
 }
 
-pub fn featurize_all(ds: &Dataset, bits: u32) -> Vec<train::Features> {
+pub fn featurize_all(ds: &Dataset, params: &Params) -> Vec<train::Features> {
     ds.examples
         .iter()
-        .map(|e| train::featurize(&e.text, bits))
+        .map(|e| train::featurize(&e.text, params))
         .collect()
 }
 
@@ -223,8 +227,9 @@ fn train_cmd(a: TrainArgs) -> anyhow::Result<ExitCode> {
         l2: a.l2,
         hash_bits: a.hash_bits,
         seed: a.seed,
+        ignore_signals: a.ignore_signal.clone(),
     };
-    let xs = featurize_all(&ds, params.hash_bits);
+    let xs = featurize_all(&ds, &params);
     let runs = 1 + (a.folds * a.folds) as u64;
     let bar = progress(runs, "training");
     let rows: Vec<usize> = (0..ds.examples.len()).collect();
@@ -345,7 +350,7 @@ fn evaluate_cmd(a: EvaluateArgs) -> anyhow::Result<ExitCode> {
     let mut hidden_by: Option<Vec<String>> = None;
     let (scores, folds) = if a.cv {
         let params = model.header.trained_on.params.clone();
-        let xs = featurize_all(&ds, params.hash_bits);
+        let xs = featurize_all(&ds, &params);
         let bar = progress((a.folds * a.folds) as u64, "cross-validating");
         let cv = train::cross_validate(&ds, &xs, a.folds, &params, &mut || bar.inc(1));
         bar.finish_and_clear();

@@ -212,6 +212,32 @@ fn signal(sink: &mut impl Sink, name: &'static str) {
     sink.emit(hash(Tag::Signal, name.as_bytes()), Unit::Signal(name));
 }
 
+/// Every signal [`signals`] emits, by name (for `model train --ignore-signal`).
+pub const SIGNALS: [&str; 16] = [
+    "a money amount",
+    "no @ or # handle",
+    "one handle",
+    "several handles",
+    "one emoji",
+    "2-3 emoji",
+    "4 or more emoji",
+    "look-alike letters",
+    "a link",
+    "no words",
+    "one word",
+    "2-3 words",
+    "4-7 words",
+    "8-15 words",
+    "16-31 words",
+    "32 words or more",
+];
+
+/// Whether `unit` is a signal a model was trained without (its `ignore_signals`).
+#[inline]
+pub fn ignored(unit: &Unit, ignore: &[String]) -> bool {
+    !ignore.is_empty() && matches!(unit, Unit::Signal(name) if ignore.iter().any(|i| i == name))
+}
+
 /// For each byte: 0 when it is not part of a word (`is_word_byte`), else how far the word
 /// goes on from it (`utf8_len`), so the word scan reads one table entry a byte.
 const WORD_STEP: [u8; 256] = {

@@ -80,6 +80,7 @@ pub struct Contribution {
 
 struct Sum<'a> {
     weights: &'a [f32],
+    ignore: &'a [String],
     bits: u32,
     /// Four running sums, taken in turn, so an addition need not wait for the one before.
     sums: [f32; 4],
@@ -88,7 +89,10 @@ struct Sum<'a> {
 
 impl Sink for Sum<'_> {
     #[inline]
-    fn emit(&mut self, hash: u64, _: Unit) {
+    fn emit(&mut self, hash: u64, unit: Unit) {
+        if features::ignored(&unit, self.ignore) {
+            return;
+        }
         self.sums[(self.n & 3) as usize] += self.weights[features::bucket(hash, self.bits)];
         self.n += 1;
     }
@@ -102,18 +106,28 @@ struct Sums<'a, T, F> {
     model: F,
     bits: u32,
     sums: Vec<[f32; 4]>,
-    n: u32,
+    /// Features each model has read (models trained without a signal skip it, so their
+    /// counts and lanes go on from their own count, as [`Sum`] takes them).
+    n: Vec<u32>,
 }
 
 impl<T, F: Fn(&T) -> &Model> Sink for Sums<'_, T, F> {
     #[inline]
-    fn emit(&mut self, hash: u64, _: Unit) {
+    fn emit(&mut self, hash: u64, unit: Unit) {
         let b = features::bucket(hash, self.bits);
-        let lane = (self.n & 3) as usize;
-        for (m, sums) in self.models.iter().zip(self.sums.iter_mut()) {
-            sums[lane] += (self.model)(m).weights[b];
+        for ((m, sums), n) in self
+            .models
+            .iter()
+            .zip(self.sums.iter_mut())
+            .zip(&mut self.n)
+        {
+            let model = (self.model)(m);
+            if features::ignored(&unit, &model.header.trained_on.params.ignore_signals) {
+                continue;
+            }
+            sums[(*n & 3) as usize] += model.weights[b];
+            *n += 1;
         }
-        self.n += 1;
     }
 }
 
@@ -142,18 +156,15 @@ pub fn score_all<T>(
         model: &model,
         bits,
         sums: vec![[0.0; 4]; models.len()],
-        n: 0,
+        n: vec![0; models.len()],
     };
     features::extract(normalized, original, &mut s);
-    let scale = if s.n == 0 {
-        0.0
-    } else {
-        1.0 / (s.n as f32).sqrt()
-    };
     models
         .iter()
         .zip(&s.sums)
-        .map(|(m, sums)| {
+        .zip(&s.n)
+        .map(|((m, sums), &n)| {
+            let scale = if n == 0 { 0.0 } else { 1.0 / (n as f32).sqrt() };
             let sum = (sums[0] + sums[1]) + (sums[2] + sums[3]);
             sigmoid(model(m).header.bias + sum * scale)
         })
@@ -212,6 +223,7 @@ impl Model {
     pub fn score(&self, normalized: &str, original: &str) -> f32 {
         let mut s = Sum {
             weights: &self.weights,
+            ignore: &self.header.trained_on.params.ignore_signals,
             bits: self.header.hash_bits,
             sums: [0.0; 4],
             n: 0,
@@ -228,13 +240,20 @@ impl Model {
 
     /// The words, handles and signals that pushed the score most, strongest first.
     pub fn explain(&self, normalized: &str, original: &str, top: usize) -> Vec<Contribution> {
-        struct Units<'a>(Vec<(Unit, f32)>, &'a [f32], u32);
+        struct Units<'a>(Vec<(Unit, f32)>, &'a [f32], u32, &'a [String]);
         impl Sink for Units<'_> {
             fn emit(&mut self, hash: u64, unit: Unit) {
-                self.0.push((unit, self.1[features::bucket(hash, self.2)]));
+                if !features::ignored(&unit, self.3) {
+                    self.0.push((unit, self.1[features::bucket(hash, self.2)]));
+                }
             }
         }
-        let mut u = Units(Vec::new(), &self.weights, self.header.hash_bits);
+        let mut u = Units(
+            Vec::new(),
+            &self.weights,
+            self.header.hash_bits,
+            &self.header.trained_on.params.ignore_signals,
+        );
         features::extract(normalized, original, &mut u);
         let scale = if u.0.is_empty() {
             0.0
@@ -381,5 +400,32 @@ mod tests {
                 assert_eq!(m.score(&norm, text).to_bits(), s.to_bits(), "{text:?}");
             }
         }
+    }
+
+    /// The gambling model is trained without the look-alike letters signal: a word in bold
+    /// weighs what the same word typed plainly weighs, for it alone, in one pass or alone.
+    #[test]
+    fn a_model_trained_without_a_signal_does_not_read_it() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/models");
+        let judol = Model::load(&root.join("judol.model")).unwrap();
+        let scam = Model::load(&root.join("scam.model")).unwrap();
+        assert_eq!(
+            judol.header.trained_on.params.ignore_signals,
+            ["look-alike letters"]
+        );
+        let (fancy, plain) = (
+            "kak ini bahannya 𝐚𝐝𝐞𝐦 banget",
+            "kak ini bahannya adem banget",
+        );
+        let norm = crate::rules::normalize::normalize(fancy);
+        assert_eq!(norm, crate::rules::normalize::normalize(plain));
+        assert_eq!(judol.score(&norm, fancy), judol.score(&norm, plain));
+        assert_ne!(scam.score(&norm, fancy), scam.score(&norm, plain));
+        let both = score_all(&[&judol, &scam], |m| *m, &norm, fancy);
+        assert_eq!(both[0], judol.score(&norm, plain));
+        assert!(judol
+            .explain(&norm, fancy, 50)
+            .iter()
+            .all(|c| c.what != "look-alike letters"));
     }
 }

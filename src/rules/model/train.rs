@@ -27,6 +27,11 @@ pub struct Params {
     pub l2: f64,
     pub hash_bits: u32,
     pub seed: u64,
+    /// Signals of the whole text the model does not read (`"look-alike letters"`): a
+    /// signal that marks the training data's positives but not the same comments elsewhere
+    /// (judol-dev's promotions are in fancy letters; everyday comments on Instagram often are).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore_signals: Vec<String>,
 }
 
 impl Default for Params {
@@ -39,6 +44,7 @@ impl Default for Params {
             l2: 0.1,
             hash_bits: 16,
             seed: 1,
+            ignore_signals: Vec::new(),
         }
     }
 }
@@ -107,15 +113,17 @@ pub struct Dataset {
 /// vector has length 1 (as [`super::Model::score`] computes them).
 pub type Features = Vec<(u32, f32)>;
 
-pub fn featurize(text: &str, hash_bits: u32) -> Features {
-    struct Collect(Vec<u32>, u32);
-    impl Sink for Collect {
-        fn emit(&mut self, hash: u64, _: Unit) {
-            self.0.push(features::bucket(hash, self.1) as u32);
+pub fn featurize(text: &str, params: &Params) -> Features {
+    struct Collect<'a>(Vec<u32>, u32, &'a [String]);
+    impl Sink for Collect<'_> {
+        fn emit(&mut self, hash: u64, unit: Unit) {
+            if !features::ignored(&unit, self.2) {
+                self.0.push(features::bucket(hash, self.1) as u32);
+            }
         }
     }
     let norm = Normalized::new(text);
-    let mut c = Collect(Vec::new(), hash_bits);
+    let mut c = Collect(Vec::new(), params.hash_bits, &params.ignore_signals);
     features::extract(&norm.text, text, &mut c);
     let n = c.0.len();
     if n == 0 {
