@@ -23,6 +23,8 @@ pub mod normalize;
 mod regex_tests;
 pub mod reload;
 mod sites;
+#[cfg(test)]
+mod sites_tests;
 pub mod state;
 mod testing;
 #[cfg(test)]

@@ -423,6 +423,7 @@ mod tests {
         assert_ne!(scam.score(&norm, fancy), scam.score(&norm, plain));
         let both = score_all(&[&judol, &scam], |m| *m, &norm, fancy);
         assert_eq!(both[0], judol.score(&norm, plain));
+        assert_eq!(both[1], scam.score(&norm, fancy));
         assert!(judol
             .explain(&norm, fancy, 50)
             .iter()
