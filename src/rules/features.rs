@@ -345,14 +345,9 @@ mod tests {
     fn site_names_in_every_disguise() {
         use crate::rules::normalize::Normalized;
         let names = |t: &str| -> Vec<String> {
-            let n = Normalized::new(t);
-            let handles: Vec<_> = mentions(&n.text)
+            crate::rules::sites::names_in(t)
                 .into_iter()
-                .chain(hashtags(&n.text))
-                .collect();
-            site_names(&n, t, &handles)
-                .into_iter()
-                .map(|x| n.text[x.start..x.end].to_string())
+                .map(|(name, _)| name)
                 .collect()
         };
         assert_eq!(names("main di visi4d gampang"), ["visi4d"]);

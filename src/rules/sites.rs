@@ -180,18 +180,22 @@ fn disguised_words(
     {
         let under = underlined(word);
         let fancy = under || super::normalize::has_confusables(word);
-        let small = fancy && small_fancy_letters(word);
+        let small = fancy && small_fancy_letters(word, under);
         if !fancy && word.chars().filter(|c| c.is_alphabetic()).count() >= 2 {
             plain += 1;
         }
-        let unfolded: String = unicode_normalization::UnicodeNormalization::nfkc(word).collect();
+        // Read only of fancy words: unfolding every word of the comment would be wasted.
+        let ordinary = fancy && {
+            let unfolded: String =
+                unicode_normalization::UnicodeNormalization::nfkc(word).collect();
+            !unfolded.chars().any(|c| c.is_numeric()) && unfolded.chars().any(char::is_lowercase)
+        };
         words.push(Word {
             start,
             end: start + word.len(),
             fancy,
             long: word.chars().filter(|c| c.is_alphanumeric()).count() >= 3,
-            ordinary: !unfolded.chars().any(|c| c.is_numeric())
-                && unfolded.chars().any(char::is_lowercase),
+            ordinary,
             small,
             under,
             mixed: fancy && !under && word.chars().any(|c| c.is_ascii_alphabetic()) && !small,
@@ -269,7 +273,7 @@ struct Word {
     fancy: bool,
     /// Three letters or digits at least.
     long: bool,
-    /// No digit, and a lowercase letter once unfolded.
+    /// Fancy, no digit, and a lowercase letter once unfolded.
     ordinary: bool,
     /// Its fancy letters are small ones (`𝐚𝐝𝐞𝐦`, `b̲i̲g̲`), see [`small_fancy_letters`].
     small: bool,
@@ -358,8 +362,7 @@ fn common_word(word: &str) -> bool {
 /// fancy ones (`𝒸𝓊𝒶𝓃nya`). Not when plain and fancy letters are mixed otherwise (`𝐑𝐔𝐃a`, `gac𝗈r`,
 /// `diP͟U͟L͟A͟U͟W͟I͟N`, `p͟υ͟l͟α͟υ͟ω͟ι͟ɴ͟`: a disguise), nor when a capital follows a small letter
 /// (`𝗧𝘂𝗽𝗮𝗶𝗪𝗶𝗻`: names are run together so). Small capitals (`ᴀ`) are capitals here.
-fn small_fancy_letters(word: &str) -> bool {
-    let under = underlined(word);
+fn small_fancy_letters(word: &str, under: bool) -> bool {
     let (mut fancy, mut capitals) = (0, 0);
     let (mut plain_before, mut plain_after) = (false, false);
     let mut after_small = false;
@@ -390,8 +393,7 @@ fn small_fancy_letters(word: &str) -> bool {
             }
             continue;
         }
-        let folded = unicode_normalization::UnicodeNormalization::nfkc(std::iter::once(c)).next();
-        match folded {
+        match super::normalize::fancy_fold(c) {
             Some(f) if f.is_ascii_lowercase() => {
                 if plain_after {
                     return false;
@@ -487,6 +489,23 @@ fn is_site_word(w: &[u8]) -> bool {
     letters >= 3 && (1..=4).contains(&digits) && tail_ok
 }
 
+/// The spans of the @handles and #hashtags of a normalized text, which [`site_names`] leaves
+/// out.
+pub fn handle_spans(text: &str) -> Vec<(usize, usize)> {
+    mentions(text).into_iter().chain(hashtags(text)).collect()
+}
+
+/// The site names of a text with its handles left out, as normalized text and whether each is
+/// disguised (for the tests).
+#[cfg(test)]
+pub(super) fn names_in(t: &str) -> Vec<(String, bool)> {
+    let n = super::normalize::Normalized::new(t);
+    site_names(&n, t, &handle_spans(&n.text))
+        .into_iter()
+        .map(|x| (n.text[x.start..x.end].to_string(), x.disguised))
+        .collect()
+}
+
 /// Keys that tie together the rows of a training file that advertise the same site, for
 /// grouped cross-validation: its site names as [`site_names`] read them before stop 44
 /// (discount codes and fancy emphasis included, so the folds are drawn as they were), and every word written in fancy or look-alike
@@ -494,7 +513,7 @@ fn is_site_word(w: &[u8]) -> bool {
 /// and digits, four at least.
 pub fn site_keys(norm: &super::normalize::Normalized, original: &str) -> Vec<String> {
     let text = norm.text.as_str();
-    let handles: Vec<(usize, usize)> = mentions(text).into_iter().chain(hashtags(text)).collect();
+    let handles = handle_spans(text);
     let plain = |s: &str| -> String { s.chars().filter(|c| c.is_ascii_alphanumeric()).collect() };
     let mut keys: Vec<String> = names(norm, original, &handles, true)
         .into_iter()

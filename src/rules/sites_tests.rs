@@ -1,20 +1,13 @@
 //! Tests of how [`super::sites`] tells a customer's emphasis, code or number in fancy letters
 //! from a disguised site name (split from sites.rs by size).
 
-use super::features::{hashtags, mentions};
 use super::normalize::Normalized;
-use super::sites::{site_keys, site_names};
+use super::sites::{names_in, site_keys, site_names};
 
 fn disguised(t: &str) -> Vec<String> {
-    let n = Normalized::new(t);
-    let handles: Vec<_> = mentions(&n.text)
+    names_in(t)
         .into_iter()
-        .chain(hashtags(&n.text))
-        .collect();
-    site_names(&n, t, &handles)
-        .into_iter()
-        .filter(|x| x.disguised)
-        .map(|x| n.text[x.start..x.end].to_string())
+        .filter_map(|(name, disguised)| disguised.then_some(name))
         .collect()
 }
 

@@ -395,6 +395,41 @@ mod tests {
         s.0.into_iter().map(|(_, u)| u).collect()
     }
 
+    /// `SIGNALS`, which `model train --ignore-signal` accepts, names every signal the
+    /// features hold and no other.
+    #[test]
+    fn signals_lists_every_signal_emitted() {
+        let mut seen = std::collections::BTreeSet::new();
+        let long = "word ".repeat(40);
+        for (norm, original) in [
+            ("", ""),
+            ("hi", "hi 😀"),
+            ("hi there you", "hi there you"),
+            ("made $500 with @a and @b", "made $500 with @a and @b 😀😀"),
+            (
+                "see @a at http://x.com now",
+                "see @a at http://x.com 😀😀😀😀",
+            ),
+            (
+                "free money for all of you today",
+                "frее money for all of you today",
+            ),
+            ("one two three four five six seven eight nine", "x"),
+            ("a b c d e f g h i j k l m n o p q r s t", "x"),
+            (long.as_str(), "x"),
+        ] {
+            let mut s = Names(Vec::new());
+            extract(norm, original, &mut s);
+            for (_, unit) in s.0 {
+                if let Unit::Signal(name) = unit {
+                    seen.insert(name);
+                }
+            }
+        }
+        let listed: std::collections::BTreeSet<&str> = SIGNALS.into_iter().collect();
+        assert_eq!(seen, listed);
+    }
+
     #[test]
     fn handles_words_and_signals_are_found() {
         let text = "i made $70k with @gabriel_rayfx.";

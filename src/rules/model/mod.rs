@@ -115,6 +115,9 @@ impl<T, F: Fn(&T) -> &Model> Sink for Sums<'_, T, F> {
     #[inline]
     fn emit(&mut self, hash: u64, unit: Unit) {
         let b = features::bucket(hash, self.bits);
+        // Only a signal can be one a model was trained without: words, pairs and handles (most
+        // of a comment's features) skip the question.
+        let signal = matches!(unit, Unit::Signal(_));
         for ((m, sums), n) in self
             .models
             .iter()
@@ -122,7 +125,7 @@ impl<T, F: Fn(&T) -> &Model> Sink for Sums<'_, T, F> {
             .zip(&mut self.n)
         {
             let model = (self.model)(m);
-            if features::ignored(&unit, &model.header.trained_on.params.ignore_signals) {
+            if signal && features::ignored(&unit, &model.header.trained_on.params.ignore_signals) {
                 continue;
             }
             sums[(*n & 3) as usize] += model.weights[b];

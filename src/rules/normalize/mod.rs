@@ -10,7 +10,7 @@
 //! top of the normalized text, because they cause false positives on ordinary comments.
 
 mod scripts;
-pub use scripts::has_confusables;
+pub use scripts::{fancy_fold, has_confusables};
 mod spaced;
 
 use unicode_normalization::UnicodeNormalization;

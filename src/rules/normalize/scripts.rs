@@ -232,6 +232,21 @@ pub(super) fn fold_variant(c: char) -> Option<Option<char>> {
     })
 }
 
+/// The ASCII letter or digit that a character of a "fancy" Unicode font stands for (`𝐟`, `ｆ`,
+/// `ⓕ` -> `f`, `𝟠` -> `8`), by NFKC; `None` for any other character. Most characters are their
+/// own NFKC form ("é", "д"): a table lookup tells, cheaper than normalizing each.
+pub fn fancy_fold(c: char) -> Option<char> {
+    if c.is_ascii()
+        || unicode_normalization::is_nfkc_quick(std::iter::once(c))
+            == unicode_normalization::IsNormalized::Yes
+    {
+        return None;
+    }
+    unicode_normalization::UnicodeNormalization::nfkc(std::iter::once(c))
+        .next()
+        .filter(|&d| d != c && d.is_ascii_alphanumeric())
+}
+
 /// True when the text uses look-alike letters: a word mixing Latin letters with letters of
 /// another script that fold to Latin ("frее" with Cyrillic е), or letters written in a
 /// "fancy" Unicode font (mathematical, fullwidth, circled, small caps).
@@ -268,26 +283,19 @@ pub fn has_confusables(text: &str) -> bool {
             if c.is_ascii() || !c.is_alphabetic() || matches!(c, 'ª' | 'º') {
                 continue;
             }
-            // Most letters are their own NFKC form ("é", "д"): a table lookup tells, cheaper
-            // than normalizing each; and only Greek, Cyrillic and small capitals can be
-            // foreign look-alikes, so the others skip decancer (1,800 instructions a comment
-            // less on the scamspot comments, the same answers).
-            let unchanged = unicode_normalization::is_nfkc_quick(std::iter::once(c))
-                == unicode_normalization::IsNormalized::Yes;
-            if !unchanged {
-                let first =
-                    unicode_normalization::UnicodeNormalization::nfkc(std::iter::once(c)).next();
+            if fancy_fold(c).is_some() {
                 // Fullwidth letters beside Japanese, Chinese or Korean are how those are typed
                 // ("Ｓ사이즈", "Ｍサイズ"), not a disguise.
                 let typeset = matches!(c as u32, 0xFF01..=0xFF5E)
                     && word.chars().any(|c| {
                         matches!(c as u32, 0x1100..=0x11FF | 0x3040..=0x30FF | 0x3130..=0x318F | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xFF66..=0xFF9F)
                     });
-                if first != Some(c) && first.is_some_and(|d| d.is_ascii_alphanumeric()) && !typeset
-                {
+                if !typeset {
                     return true; // fancy font: 𝐟, ｆ, ⓕ
                 }
             }
+            // Only Greek, Cyrillic and small capitals can be foreign look-alikes, so the others
+            // skip decancer (1,800 instructions a comment less on the scamspot comments).
             if super::is_small_cap_or_greek_cyrillic(c) {
                 if let decancer::Translation::Character(e) =
                     decancer::cure_char(c, super::decancer_options())
