@@ -35,7 +35,10 @@ pub fn find_links(text: &str, ascii_words: bool) -> Vec<Link> {
     finder.kinds(&[linkify::LinkKind::Url]);
     let mut links: Vec<Link> = finder
         .links(text)
-        .filter(|l| l.as_str().contains("://") || plausible_host(&host_of(l.as_str())))
+        .filter(|l| {
+            l.as_str().contains("://")
+                || (plausible_host(&host_of(l.as_str())) && !inside_handle(text, l.start()))
+        })
         .map(|l| Link {
             start: l.start(),
             end: l.end(),
@@ -55,6 +58,17 @@ pub fn find_links(text: &str, ascii_words: bool) -> Vec<Link> {
     }
     links.sort_by_key(|l| l.start);
     links
+}
+
+/// True when a bare host starts inside an `@handle` or `#hashtag`: linkify starts a host after
+/// an underscore, so `@suami_ku.id` (an Indonesian handle, ".id" like many there) read as the
+/// link `ku.id`.
+fn inside_handle(text: &str, start: usize) -> bool {
+    let token = text[..start]
+        .rsplit(char::is_whitespace)
+        .next()
+        .unwrap_or_default();
+    token.starts_with(['@', '#'])
 }
 
 /// True when a link found without a scheme or `www.` is two sentences run together: its
@@ -435,6 +449,15 @@ mod tests {
         // A capital letter does not hide an address.
         assert_eq!(links("go to Scam.Com now"), ["scam.com"]);
         assert_eq!(links("visit Bit.Ly/abc"), ["bit.ly"]);
+    }
+
+    #[test]
+    fn a_handle_with_a_country_ending_is_no_link() {
+        // linkify starts a host after the underscore: `ku.id` inside `@suami_ku.id`.
+        assert!(find_links("ikutan min @suami_ku.id @kakak.ayu", true).is_empty());
+        assert!(find_links("#promo_toko.id keren", true).is_empty());
+        let l = find_links("beli di toko_ku.id ya", true);
+        assert_eq!(l.len(), 1, "a host written on its own stays a link: {l:?}");
     }
 
     #[test]

@@ -9,10 +9,12 @@ use super::*;
 /// `speaking-against`) or of writing and saying ("calling her a 'dumb bitch' is disgusting",
 /// "wer 'du bist eine Hure' schreibt, sollte sich schämen", "Alguien le escribió \"sudaca de
 /// mierda\" a la modelo"); or, without quotation marks, what someone called or sent the
-/// writer beside such a word ("someone called me a f*ggot for liking it. reported").
+/// writer or another person beside such a word ("someone called me a f*ggot for liking it.
+/// reported", "reporting every account that called him a f*g", "got told to kys under my last
+/// post, grow up people").
 const QUOTING_TO_CONDEMN: &str = r#"any = [
   { all = [{ regex = ['["“«„][^"”»“]{2,80}["”»“]', '(^|\s)[\x27‘][^\x27’]{2,60}[\x27’]([\s,.!?:;]|$)'] }, { any = [{ words = ["list:speaking-against"] }, { regex = ['\b(writ\w*|wrote|say\w*|said|call\w*|[ée]cri\w+|schreib\w*|schr[ie]ef\w*|schrijf\w*|yazan\w*|likh\w*|pisz\w*|napisa\w*|написа\w*|пиш\w*|scritt\w*|escrib\w+|escrev\w+|scriv\w+|nulis|komen\w*|comment\w*|ge(schrieben|sagt)|dedi\w*|dett[oa]|disse|dijo|dicho|bilang|ngomong|nhan|sinabi\w*|kaha|bola|powiedzia\w*|сказал\w*|zei|gezegd|trait\w+|dizendo|dicendo|diciendo|قال\w*)\b'] }] }] },
-  { all = [{ regex = ['\b(called\s+me|calling\s+me|dm.?d\s+me|sent\s+me|me\s+(llam[oó]|dijo|mand[oó]|chamou|mandou|xingou)|(hat|haben)\s+mich|nannte\s+mich|m.?a\s+(trait[ée]e?|dit|envoy[ée])|mi\s+ha\s+(chiamat|dett|scritt)\w*|mujhe\s+\w+\s+(bola|kaha)|nazwa\w*\s+mnie|napisa\w*\s+mi|назвал\w*\s+меня|написал\w*\s+мне|noemde\s+(me|mij)|nag-?dm\s+sakin|tinawag\s+ak\w+|ngatain\s+(gue|aku)|goi\s+toi|chui\s+toi)\b'] }, { words = ["list:speaking-against"] }] },
+  { all = [{ regex = ['\b((called|calling|calls)\s+(me|him|her|them|us|my\s+\w+|our\s+\w+)|(got|get|getting|was|were|been|being)\s+called|(got|was|been)\s+told\s+to|told\s+(me|him|her|them|us)\s+to|dm.?d\s+me|sent\s+me|me\s+(llam[oó]|dijo|mand[oó]|chamou|mandou|xingou)|(hat|haben)\s+mich|nannte\s+mich|m.?a\s+(trait[ée]e?|dit|envoy[ée])|mi\s+ha\s+(chiamat|dett|scritt)\w*|mujhe\s+\w+\s+(bola|kaha)|nazwa\w*\s+mnie|napisa\w*\s+mi|назвал\w*\s+меня|написал\w*\s+мне|noemde\s+(me|mij)|nag-?dm\s+sakin|tinawag\s+ak\w+|ngatain\s+(gue|aku)|dm\s+(gue|aku|gw)|goi\s+toi|chui\s+toi)\b'] }, { words = ["list:speaking-against"] }] },
 ]"#;
 
 /// A friend the comment tags, teased with a laugh or love ("@luki_r du vollidiot, du hast das
