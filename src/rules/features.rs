@@ -37,7 +37,8 @@ pub fn find_links(text: &str, ascii_words: bool) -> Vec<Link> {
         .links(text)
         .filter(|l| {
             l.as_str().contains("://")
-                || (plausible_host(&host_of(l.as_str())) && !inside_handle(text, l.start()))
+                || (plausible_host(&host_of(l.as_str()))
+                    && !inside_handle(text, l.start(), l.end()))
         })
         .map(|l| Link {
             start: l.start(),
@@ -60,15 +61,29 @@ pub fn find_links(text: &str, ascii_words: bool) -> Vec<Link> {
     links
 }
 
-/// True when a bare host starts inside an `@handle` or `#hashtag`: linkify starts a host after
-/// an underscore, so `@suami_ku.id` (an Indonesian handle, ".id" like many there) read as the
-/// link `ku.id`.
-fn inside_handle(text: &str, start: usize) -> bool {
-    let token = text[..start]
+/// True when a bare host found at `start..end` is the tail of an Instagram `@handle`: linkify
+/// starts a host after an underscore, so `@suami_ku.id` (an Indonesian handle, ".id" like many
+/// there) read as the link `ku.id`. Only a whole token made of a handle's characters (letters,
+/// digits, "." and "_") counts, so `@cs_wa.me/6281234`, `@promo:bit.ly/x` and a hashtag
+/// (`#bet365.com`) keep their links.
+fn inside_handle(text: &str, start: usize, end: usize) -> bool {
+    let before = text[..start]
         .rsplit(char::is_whitespace)
         .next()
         .unwrap_or_default();
-    token.starts_with(['@', '#'])
+    // The handle ends with the host: a space, the text's end or punctuation ("@suami_ku.id,"),
+    // not a path or more of a name.
+    let ends_token = text[end..].chars().next().is_none_or(|c| {
+        c.is_whitespace() || (c.is_ascii_punctuation() && !matches!(c, '/' | '_' | '-' | '@'))
+    });
+    let handle_chars = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
+    };
+    before.starts_with('@')
+        && ends_token
+        && handle_chars(&before[1..])
+        && handle_chars(&text[start..end])
 }
 
 /// True when a link found without a scheme or `www.` is two sentences run together: its
@@ -455,9 +470,16 @@ mod tests {
     fn a_handle_with_a_country_ending_is_no_link() {
         // linkify starts a host after the underscore: `ku.id` inside `@suami_ku.id`.
         assert!(find_links("ikutan min @suami_ku.id @kakak.ayu", true).is_empty());
-        assert!(find_links("#promo_toko.id keren", true).is_empty());
-        let l = find_links("beli di toko_ku.id ya", true);
-        assert_eq!(l.len(), 1, "a host written on its own stays a link: {l:?}");
+        assert!(find_links("ikutan min @suami_ku.id, @kakak.ayu", true).is_empty());
+        // Links inside tokens that are no handle stay links.
+        for text in [
+            "beli di toko_ku.id ya",
+            "#daftar_gacor88.com sekarang",
+            "hubungi @cs_wa.me/6281234567",
+            "@promo:bit.ly/abc",
+        ] {
+            assert_eq!(find_links(text, true).len(), 1, "{text}");
+        }
     }
 
     #[test]

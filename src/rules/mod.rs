@@ -17,8 +17,6 @@ mod engine;
 mod features;
 mod imitation;
 mod load;
-#[cfg(test)]
-mod masked_tests;
 pub mod model;
 pub mod normalize;
 #[cfg(test)]

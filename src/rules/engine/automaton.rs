@@ -47,58 +47,9 @@ fn automaton<P: AsRef<[u8]>>(patterns: &[P]) -> Result<Option<AhoCorasick>, Stri
 pub(crate) struct View {
     pub ac: AhoCorasick,
     pub pids: Vec<u32>,
-    /// The leetspeak view's one-word patterns in ASCII letters, by length then bytes: what a
-    /// word masked with asterisks (`b*tch`, `f**got`) is read as (see [`View::unmask`]).
-    pub words: Vec<Vec<u8>>,
 }
 
 impl View {
-    /// `text` with each word masked by asterisks inside it (`b*tch`, `f**got`, `tr*nnies`: one
-    /// asterisk a letter, never first or last, two letters or more shown) written as the first
-    /// of this view's words it can stand for, or `None` when no word was unmasked. The same
-    /// length as `text`, so spans stay valid. Written here because it reads the pack's own
-    /// lists: a masked word is a disguise only of a word some rule looks for.
-    pub fn unmask(&self, text: &str) -> Option<String> {
-        if self.words.is_empty() || !text.contains('*') {
-            return None;
-        }
-        let mut out = text.as_bytes().to_vec();
-        let mut changed = false;
-        let bytes = text.as_bytes();
-        let mut i = 0;
-        while i < bytes.len() {
-            if !(bytes[i].is_ascii_lowercase() || bytes[i] == b'*') {
-                i += 1;
-                continue;
-            }
-            let start = i;
-            while i < bytes.len() && (bytes[i].is_ascii_lowercase() || bytes[i] == b'*') {
-                i += 1;
-            }
-            let run = &bytes[start..i];
-            let letters = run.iter().filter(|b| b.is_ascii_lowercase()).count();
-            let masked = run.len() >= 3
-                && letters >= 2
-                && run[0] != b'*'
-                && run[run.len() - 1] != b'*'
-                && run.contains(&b'*');
-            if !masked {
-                continue;
-            }
-            let from = self.words.partition_point(|w| w.len() < run.len());
-            let found = self.words[from..]
-                .iter()
-                .take_while(|w| w.len() == run.len())
-                .find(|w| w.iter().zip(run).all(|(a, b)| *b == b'*' || a == b));
-            if let Some(w) = found {
-                out[start..i].copy_from_slice(w);
-                changed = true;
-            }
-        }
-        // Only ASCII letters replaced ASCII bytes.
-        changed.then(|| String::from_utf8(out).expect("ASCII substitutions keep UTF-8"))
-    }
-
     /// Every match in `text`, overlapping, in order of where it ends: (pattern id, start, end).
     pub fn matches<'a>(
         &'a self,
@@ -149,31 +100,15 @@ pub(crate) fn views(
             .filter(|&p| keep(p as usize))
             .collect();
         let chosen: Vec<&Vec<u8>> = pids.iter().map(|&p| &patterns[p as usize]).collect();
-        Ok(automaton(&chosen)?.map(|ac| View {
-            ac,
-            pids,
-            words: Vec::new(),
-        }))
+        Ok(automaton(&chosen)?.map(|ac| View { ac, pids }))
     };
     let asks = |p: usize, want: fn(&AcLeaf) -> bool| {
         pattern_leaves[p].iter().any(|&l| want(&leaves[l as usize]))
     };
-    let mut leet = subset(&|p| asks(p, |l| l.leet))?;
-    if let Some(view) = leet.as_mut() {
-        let mut words: Vec<Vec<u8>> = view
-            .pids
-            .iter()
-            .map(|&p| patterns[p as usize].clone())
-            .filter(|w| w.len() >= 3 && w.iter().all(u8::is_ascii_lowercase))
-            .collect();
-        words.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
-        words.dedup();
-        view.words = words;
-    }
     Ok([
         subset(&|p| patterns[p].is_ascii())?,
         subset(&|p| !patterns[p].is_ascii())?,
-        leet,
+        subset(&|p| asks(p, |l| l.leet))?,
         subset(&|p| asks(p, |l| l.spaced))?,
     ])
 }

@@ -358,12 +358,7 @@ impl RuleSet {
             }
         }
         if let Some(view) = &self.leet_view {
-            // Asterisks that mask letters are read in the leetspeak view too: `b*tch`, `f*gs`.
-            let leet = match view.unmask(&norm.text) {
-                Some(unmasked) => Some(normalize::leet_of(&unmasked).unwrap_or(unmasked)),
-                None => norm.leet(),
-            };
-            if let Some(leet) = leet {
+            if let Some(leet) = norm.leet() {
                 self.scan(
                     view.matches(&leet),
                     &leet,

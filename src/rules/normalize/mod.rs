@@ -215,18 +215,23 @@ pub fn leet_of(text: &str) -> Option<String> {
         return None;
     }
     // Every substitution is one ASCII byte for another, so the bytes stay UTF-8. "!" and "|"
-    // stand for "i" only before a letter ("b!tch", "sh!t"): after a word they are punctuation
-    // ("b*tch!!" is no "b*tchii").
+    // stand for "i" only before a letter or a digit ("b!tch", "sh!t"): after a word they are
+    // punctuation ("bitch!!" is no "bitchii", which a whole-word list would miss).
     let raw = text.as_bytes();
-    let bytes = raw
+    let mut changed = false;
+    let bytes: Vec<u8> = raw
         .iter()
         .enumerate()
         .map(|(i, &c)| match c {
             b'!' | b'|' if !raw.get(i + 1).is_some_and(u8::is_ascii_alphanumeric) => c,
-            c => leet_byte(c),
+            c => {
+                let l = leet_byte(c);
+                changed |= l != c;
+                l
+            }
         })
         .collect();
-    Some(String::from_utf8(bytes).expect("ASCII substitutions keep UTF-8"))
+    changed.then(|| String::from_utf8(bytes).expect("ASCII substitutions keep UTF-8"))
 }
 
 /// Normalizes a text (see the module documentation).
