@@ -61,29 +61,12 @@ pub fn find_links(text: &str, ascii_words: bool) -> Vec<Link> {
     links
 }
 
-/// True when a bare host found at `start..end` is the tail of an Instagram `@handle`: linkify
-/// starts a host after an underscore, so `@suami_ku.id` (an Indonesian handle, ".id" like many
-/// there) read as the link `ku.id`. Only a whole token made of a handle's characters (letters,
-/// digits, "." and "_") counts, so `@cs_wa.me/6281234`, `@promo:bit.ly/x` and a hashtag
-/// (`#bet365.com`) keep their links.
+/// True when a bare host found at `start..end` is the tail of an `@handle` ([`mentions`]):
+/// linkify starts a host after an underscore, so `@suami_ku.id` (an Indonesian handle, ".id"
+/// like many there) read as the link `ku.id`. The handle must end where the host does, so
+/// `@cs_wa.me/6281234` and `@promo:bit.ly/x` keep their links (and a hashtag, `#bet365.com`).
 fn inside_handle(text: &str, start: usize, end: usize) -> bool {
-    let before = text[..start]
-        .rsplit(char::is_whitespace)
-        .next()
-        .unwrap_or_default();
-    // The handle ends with the host: a space, the text's end or punctuation ("@suami_ku.id,"),
-    // not a path or more of a name.
-    let ends_token = text[end..].chars().next().is_none_or(|c| {
-        c.is_whitespace() || (c.is_ascii_punctuation() && !matches!(c, '/' | '_' | '-' | '@'))
-    });
-    let handle_chars = |s: &str| {
-        s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
-    };
-    before.starts_with('@')
-        && ends_token
-        && handle_chars(&before[1..])
-        && handle_chars(&text[start..end])
+    mentions(text).iter().any(|&(s, e)| s < start && e == end)
 }
 
 /// True when a link found without a scheme or `www.` is two sentences run together: its

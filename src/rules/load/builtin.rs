@@ -12,8 +12,19 @@ use super::*;
 /// writer or another person beside such a word ("someone called me a f*ggot for liking it.
 /// reported", "reporting every account that called him a f*g", "got told to kys under my last
 /// post, grow up people").
+/// A quotation: in quotation marks, or in single quotes standing apart from the words around
+/// them (not an apostrophe). `QUOTE` in the groups below stands for it.
+const QUOTE: &str = r#"{ regex = ['["“«„][^"”»“]{2,80}["”»“]', '(^|\s)[\x27‘][^\x27’]{2,60}[\x27’]([\s,.!?:;]|$)'] }"#;
+
+/// A comment that quotes a scam or a spammer's words to warn others: a quotation beside a word
+/// of shame, warning or reporting ("the account offering 'cheap followers' in every thread is a
+/// scam, reported", "'gratis iphone ... link in bio' – fake, nicht klicken"). For the spam and
+/// scam rules: stricter than `quoting_to_condemn`, whose verbs of writing ("type 'YES'") are
+/// also a spammer's.
+const QUOTING_TO_WARN: &str = r#"all = [QUOTE, { words = ["list:speaking-against"] }]"#;
+
 const QUOTING_TO_CONDEMN: &str = r#"any = [
-  { all = [{ regex = ['["“«„][^"”»“]{2,80}["”»“]', '(^|\s)[\x27‘][^\x27’]{2,60}[\x27’]([\s,.!?:;]|$)'] }, { any = [{ words = ["list:speaking-against"] }, { regex = ['\b(writ\w*|wrote|say\w*|said|call\w*|dm.?d|dmed|messaged|texted|telling|told|posting|posted|typing|typed|seeing|offering|offered|puso|pusieron|bol\s+rahe|[ée]cri\w+|schreib\w*|schr[ie]ef\w*|schrijf\w*|yazan\w*|likh\w*|pisz\w*|napisa\w*|написа\w*|пиш\w*|scritt\w*|escrib\w+|escrev\w+|scriv\w+|nulis|komen\w*|comment\w*|ge(schrieben|sagt)|dedi\w*|dett[oa]|disse|dijo|dicho|bilang|ngomong|nhan|sinabi\w*|kaha|bola|powiedzia\w*|сказал\w*|zei|gezegd|trait\w+|dizendo|dicendo|diciendo|قال\w*)\b'] }] }] },
+  { all = [QUOTE, { any = [{ words = ["list:speaking-against"] }, { regex = ['\b(writ\w*|wrote|say\w*|said|call\w*|dm.?d|dmed|messaged|texted|telling|told|posting|posted|typing|typed|seeing|offering|offered|puso|pusieron|bol\s+rahe|[ée]cri\w+|schreib\w*|schr[ie]ef\w*|schrijf\w*|yazan\w*|likh\w*|pisz\w*|napisa\w*|написа\w*|пиш\w*|scritt\w*|escrib\w+|escrev\w+|scriv\w+|nulis|komen\w*|comment\w*|ge(schrieben|sagt)|dedi\w*|dett[oa]|disse|dijo|dicho|bilang|ngomong|nhan|sinabi\w*|kaha|bola|powiedzia\w*|сказал\w*|zei|gezegd|trait\w+|dizendo|dicendo|diciendo|قال\w*)\b'] }] }] },
   { all = [{ regex = ['\b((called|calling|calls)\s+(me|him|her|them|us|my\s+\w+|our\s+\w+)|(got|get|getting|was|were|been|being)\s+called|(got|was|been)\s+told\s+to|(told|telling|tell)\s+(me|him|her|them|us|people)\s+to|dm.?d\s+me|sent\s+me|me\s+(llam[oó]|dijo|mand[oó]|chamou|mandou|xingou)|(hat|haben)\s+mich|nannte\s+mich|m.?a\s+(trait[ée]e?|dit|envoy[ée])|mi\s+ha\s+(chiamat|dett|scritt)\w*|mujhe\s+\w+\s+(bola|kaha)|nazwa\w*\s+mnie|napisa\w*\s+mi|назвал\w*\s+меня|написал\w*\s+мне|noemde\s+(me|mij)|nag-?dm\s+sakin|tinawag\s+ak\w+|ngatain\s+(gue|aku)|dm\s+(gue|aku|gw)|goi\s+toi|chui\s+toi)\b'] }, { words = ["list:speaking-against"] }] },
 ]"#;
 
@@ -35,7 +46,7 @@ const TEASING_A_FRIEND: &str = r#"any = [{ all = [
 ] }]"#;
 
 impl Loader {
-    /// `quoting_to_condemn = true` or `teasing_a_friend = true`: the shared group, read as
+    /// `quoting_to_condemn`, `quoting_to_warn` or `teasing_a_friend = true`: the shared group, read as
     /// if it were written here. Only `true` means anything; `false` is a mistake reported.
     pub(super) fn builtin_group(
         &mut self,
@@ -51,10 +62,12 @@ impl Loader {
         }
         let src = match key {
             "quoting_to_condemn" => QUOTING_TO_CONDEMN,
+            "quoting_to_warn" => QUOTING_TO_WARN,
             _ => TEASING_A_FRIEND,
-        };
-        let doc = ImDocument::parse(src.to_string()).expect("a built-in group parses");
-        let file = File::new(format!("(the built-in `{key}`)"), src);
+        }
+        .replace("QUOTE", QUOTE);
+        let doc = ImDocument::parse(src.clone()).expect("a built-in group parses");
+        let file = File::new(format!("(the built-in `{key}`)"), &src);
         self.conditions(&file, doc.as_table(), None, key, opts, false)
     }
 }

@@ -66,7 +66,9 @@ impl Loader {
             opts,
         };
         Some(match key {
-            "quoting_to_condemn" | "teasing_a_friend" => self.builtin_group(f, t, key, opts)?,
+            "quoting_to_condemn" | "quoting_to_warn" | "teasing_a_friend" => {
+                self.builtin_group(f, t, key, opts)?
+            }
             "words" | "contains" => self.text_list(c)?,
             "addressed" => self.addressed(c)?,
             "regex" => self.regexes(c)?,

@@ -43,6 +43,7 @@ const RULE_KEYS: &[&str] = &[
 ];
 const CONDITION_KEYS: &[&str] = &[
     "quoting_to_condemn",
+    "quoting_to_warn",
     "teasing_a_friend",
     "words",
     "contains",

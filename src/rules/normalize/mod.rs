@@ -204,34 +204,29 @@ impl Normalized {
     /// The leetspeak view: digits and symbols commonly used for letters replaced by those
     /// letters. Same length as the normalized text, so spans stay valid.
     pub fn leet(&self) -> Option<String> {
-        leet_of(&self.text)
+        let text = &self.text;
+        if !text.bytes().any(is_leet_byte) {
+            return None;
+        }
+        // Every substitution is one ASCII byte for another, so the bytes stay UTF-8. "!" and "|"
+        // stand for "i" only before a letter or a digit ("b!tch", "sh!t"): after a word they are
+        // punctuation ("bitch!!" is no "bitchii", which a whole-word list would miss).
+        let raw = text.as_bytes();
+        let mut changed = false;
+        let bytes: Vec<u8> = raw
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| match c {
+                b'!' | b'|' if !raw.get(i + 1).is_some_and(u8::is_ascii_alphanumeric) => c,
+                c => {
+                    let l = leet_byte(c);
+                    changed |= l != c;
+                    l
+                }
+            })
+            .collect();
+        changed.then(|| String::from_utf8(bytes).expect("ASCII substitutions keep UTF-8"))
     }
-}
-
-/// `text` with digits and symbols used for letters replaced by those letters, `None` when it
-/// has none (see [`Normalized::leet`]).
-pub fn leet_of(text: &str) -> Option<String> {
-    if !text.bytes().any(is_leet_byte) {
-        return None;
-    }
-    // Every substitution is one ASCII byte for another, so the bytes stay UTF-8. "!" and "|"
-    // stand for "i" only before a letter or a digit ("b!tch", "sh!t"): after a word they are
-    // punctuation ("bitch!!" is no "bitchii", which a whole-word list would miss).
-    let raw = text.as_bytes();
-    let mut changed = false;
-    let bytes: Vec<u8> = raw
-        .iter()
-        .enumerate()
-        .map(|(i, &c)| match c {
-            b'!' | b'|' if !raw.get(i + 1).is_some_and(u8::is_ascii_alphanumeric) => c,
-            c => {
-                let l = leet_byte(c);
-                changed |= l != c;
-                l
-            }
-        })
-        .collect();
-    changed.then(|| String::from_utf8(bytes).expect("ASCII substitutions keep UTF-8"))
 }
 
 /// Normalizes a text (see the module documentation).
